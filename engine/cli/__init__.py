@@ -1,0 +1,96 @@
+"""The `facturier` command line: a thin face over the engine.
+
+Each command family lives in its own module and registers itself on ``main``
+(book_cmds: init/check/status; doc; contact; recurrence; run; log; bounces;
+demo). The terminal app registers `tui` from tui/entry.py, so that nothing in
+``engine`` imports ``tui`` or Textual.
+
+Exit status: 0 success; 1 book errors, a refused action or a failure; 2 a usage
+error; 3 (`run` only) success but a recurrence is stopped.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from ..diagnostics import FacturierError
+from .common import DATE, CommandFailed, Context
+
+VERSION = "0.1.0"
+
+
+@click.group(invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--book", "book", type=click.Path(file_okay=False, path_type=Path),
+              envvar="FACTURIER_BOOK", default=".", show_default="$FACTURIER_BOOK, else .",
+              help="The book: a git repository holding facturier.yaml.")
+@click.option("--as-of", "as_of", type=DATE, default=None,
+              help="The date to compute statuses for and act on (default: today in the book's timezone).")
+@click.option("--author", default=None, metavar='"NAME <EMAIL>"',
+              help="Author of the commits (default: git's user.name/user.email).")
+@click.option("--lang", type=click.Choice(["en", "fr"]), default=None,
+              help="Language of labels and messages (default: the book's locale).")
+@click.version_option(VERSION, "--version", prog_name="facturier")
+@click.pass_context
+def main(ctx: click.Context, book: Path, as_of, author, lang):
+    """facturier: billing documents and recurring billing kept as YAML in git.
+
+    With no command, opens the terminal app on the book.
+    """
+    ctx.obj = Context(book_path=book, as_of_option=as_of, author=author, lang_option=lang)
+    if ctx.invoked_subcommand is None:
+        tui = main.get_command(ctx, "tui")
+        if tui is None:
+            click.echo(ctx.get_help())
+            return
+        ctx.invoke(tui)
+
+
+def run(args=None) -> int:
+    """Run the CLI; turn every failure into a message and an exit status, never
+    a traceback (set FACTURIER_DEBUG=1 to see one)."""
+    try:
+        main.main(args=args, prog_name="facturier", standalone_mode=False)
+        return 0
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except CommandFailed as exc:
+        if str(exc):
+            click.echo(str(exc), err=True)
+        return exc.code
+    except FacturierError as exc:
+        click.echo("error: %s" % exc, err=True)
+        return 1
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # the last guard: no traceback reaches a user
+        if os.environ.get("FACTURIER_DEBUG"):
+            raise
+        click.echo("internal error: %s: %s (set FACTURIER_DEBUG=1 for details)"
+                   % (type(exc).__name__, exc), err=True)
+        return 1
+
+
+def _register() -> None:
+    import importlib
+    for name in ("book_cmds", "doc", "contact", "recurrence", "run", "log", "bounces", "demo"):
+        try:
+            importlib.import_module("%s.%s" % (__name__, name))
+        except ModuleNotFoundError as exc:
+            if exc.name != "%s.%s" % (__name__, name):
+                raise
+
+
+_register()

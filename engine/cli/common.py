@@ -1,0 +1,211 @@
+"""What every command shares: the context (book, as_of, author, language) and
+the three output formats. Data goes to stdout, messages for people to stderr.
+
+This is the only place below the entry point that reads the clock: ``as_of``
+defaults to today in the book's timezone and is then passed down explicitly.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterable, Optional, Sequence
+
+import click
+
+from ..diagnostics import FacturierError
+
+FORMATS = ("table", "json", "csv")
+
+
+@dataclass
+class Context:
+    book_path: Path
+    as_of_option: Optional[dt.date] = None
+    author: Optional[str] = None
+    lang_option: Optional[str] = None
+    _book: Any = field(default=None, repr=False)
+    _settings: Any = field(default=None, repr=False)
+
+    @property
+    def book(self):
+        """The whole book (cached parse, see engine/book.py)."""
+        if self._book is None:
+            from ..book import load_book
+            self._book = load_book(self.book_path)
+            self._settings = self._book.settings
+        return self._book
+
+    def reload(self):
+        self._book = None
+        return self.book
+
+    @property
+    def settings(self):
+        if self._settings is None:
+            from ..book import load_settings
+            self._settings = load_settings(self.book_path)
+        return self._settings
+
+    @property
+    def as_of(self) -> dt.date:
+        if self.as_of_option is not None:
+            return self.as_of_option
+        return today_in(self.settings.timezone)
+
+    @property
+    def lang(self) -> str:
+        return self.lang_option or self.settings.locale or "en"
+
+
+def today_in(timezone: str) -> dt.date:
+    """Today's date in an IANA zone (UTC when the zone is unknown)."""
+    try:
+        from zoneinfo import ZoneInfo
+        return dt.datetime.now(ZoneInfo(timezone)).date()
+    except Exception:
+        return dt.datetime.now(dt.timezone.utc).date()
+
+
+def now_in(timezone: str, as_of: dt.date) -> str:
+    """An ISO 8601 timestamp with offset that falls on ``as_of`` (SPEC 6: the
+    dates and timestamps a command records fall on its as_of day): the current
+    time of day in the book's zone, on the as_of date."""
+    try:
+        from zoneinfo import ZoneInfo
+        zone = ZoneInfo(timezone)
+    except Exception:
+        zone = dt.timezone.utc
+    now = dt.datetime.now(zone)
+    stamp = dt.datetime.combine(as_of, now.time().replace(microsecond=0), zone)
+    return stamp.isoformat()
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def format_option(func):
+    return click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
+                        show_default=True, help="Output format.")(func)
+
+
+def say(message: str) -> None:
+    """A message for a person: stderr, never mixed with data."""
+    click.echo(message, err=True)
+
+
+def fail(message: str, code: int = 1):
+    """Stop the command with a message and an exit status."""
+    raise CommandFailed(message, code)
+
+
+class CommandFailed(FacturierError):
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+def to_plain(value: Any) -> Any:
+    """JSON-ready values: Decimal and dates as strings."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    return value
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(to_plain(data), ensure_ascii=False, indent=1))
+    sys.stdout.write("\n")
+
+
+def emit_rows(rows: Sequence[dict], columns: Sequence[tuple[str, str]], fmt: str,
+              *, table_rows: Optional[Sequence[Sequence[str]]] = None,
+              right: Iterable[str] = ()) -> None:
+    """Print ``rows`` (dicts) as json, csv or a table.
+
+    ``columns`` are (key, heading) pairs for the table and csv. ``table_rows``
+    may give already formatted cells for the table (localized money...).
+    """
+    if fmt == "json":
+        emit_json(list(rows))
+        return
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([key for key, _ in columns])
+        for row in rows:
+            writer.writerow(["" if row.get(k) is None else to_plain(row.get(k))
+                             for k, _ in columns])
+        sys.stdout.write(out.getvalue())
+        return
+    cells = table_rows if table_rows is not None else [
+        ["" if row.get(k) is None else str(to_plain(row.get(k))) for k, _ in columns]
+        for row in rows]
+    sys.stdout.write(render_table([h for _, h in columns], cells,
+                                  right={i for i, (k, _) in enumerate(columns) if k in set(right)}))
+
+
+def render_table(headings: Sequence[str], cells: Sequence[Sequence[str]],
+                 right: set = frozenset(), width: Optional[int] = None) -> str:
+    """A plain text table that fits ``width`` columns (the terminal, or 80 when
+    stdout is not a terminal): the widest columns are cut with an ellipsis."""
+    if width is None:
+        width = shutil.get_terminal_size((80, 24)).columns if sys.stdout.isatty() else \
+            int(os.environ.get("COLUMNS", "80") or 80)
+    n = len(headings)
+    widths = [len(h) for h in headings]
+    for row in cells:
+        for i, cell in enumerate(row):
+            if len(cell) > widths[i]:
+                widths[i] = len(cell)
+    budget = width - 2 * (n - 1)
+    while sum(widths) > budget:
+        i = max(range(n), key=lambda j: widths[j])
+        if widths[i] <= 6:
+            break
+        widths[i] -= 1
+
+    def fit(text: str, w: int, i: int) -> str:
+        if len(text) > w:
+            text = text[: max(w - 1, 0)] + "…"
+        return text.rjust(w) if i in right else text.ljust(w)
+
+    lines = ["  ".join(fit(h, widths[i], i) for i, h in enumerate(headings)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in cells:
+        lines.append("  ".join(fit(c, widths[i], i) for i, c in enumerate(row)).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def parse_date(text: str, what: str = "date") -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter("%r is not a date (YYYY-MM-DD)" % text, param_hint=what)
+
+
+class DateType(click.ParamType):
+    name = "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            self.fail("%r is not a date (YYYY-MM-DD)" % value, param, ctx)
+
+
+DATE = DateType()

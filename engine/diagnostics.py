@@ -1,0 +1,51 @@
+"""Problems in the book are values, never control flow.
+
+A :class:`Diagnostic` names the file, the line and column (1-based), the field
+and what is wrong. ``check`` collects them for every file; the CLI prints them as
+``path:line:col: message``. A broken *environment* (git missing, a lock held too
+long) is not a diagnostic: it raises :class:`FacturierError` or a subclass.
+"""
+from __future__ import annotations
+
+import msgspec
+
+ERROR = "error"
+WARNING = "warning"
+
+
+class Diagnostic(msgspec.Struct, frozen=True, array_like=True):
+    path: str            # relative to the book root, with forward slashes
+    line: int            # 1-based; 0 when the problem is about the whole file
+    col: int             # 1-based; 0 when unknown
+    field: str           # dotted field path ("lines.2.vat"), "" for the whole file
+    message: str
+    severity: str = ERROR
+
+    def __str__(self) -> str:
+        where = self.path
+        if self.line:
+            where += ":%d" % self.line
+            if self.col:
+                where += ":%d" % self.col
+        prefix = "warning: " if self.severity == WARNING else ""
+        return "%s: %s%s" % (where, prefix, self.message)
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+    def as_json(self) -> dict:
+        return {"file": self.path, "line": self.line, "col": self.col, "field": self.field,
+                "message": self.message, "severity": self.severity}
+
+
+class FacturierError(Exception):
+    """The environment or an action failed; the message is for a person."""
+
+
+class ActionRefused(FacturierError):
+    """An action was refused (validated document, dirty file, bad input...)."""
+
+
+class BookNotFound(FacturierError):
+    """The folder is not a facturier book."""

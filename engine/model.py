@@ -1,0 +1,289 @@
+"""The records of a book: immutable, typed, each carrying its source.
+
+Records are frozen ``msgspec.Struct`` values so that the cache (engine/cache.py)
+can store and decode 100,000 of them in well under a second. Money, quantities
+and rates are ``Decimal``; dates are ``datetime.date``; collections are tuples.
+Every top-level record carries ``path`` (relative to the book root, forward
+slashes), ``line`` (where the mapping starts) and ``fields`` (top-level key ->
+line) so that checks can name the line of the field they are about.
+
+Timestamps (delivery ``at``, ``stopped.at``) are kept as the ISO 8601 text the
+file holds (validated by the loader): the offset a person wrote is what they see
+again, and ``day`` gives the calendar date in that offset.
+
+This module is pure: no I/O, no clock, no git.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Optional
+
+import msgspec
+
+from .diagnostics import Diagnostic
+
+DOCUMENT_KINDS = ("invoice", "credit_note", "quote", "work_order", "expense")
+ID_PREFIX = {"invoice": "inv", "credit_note": "cn", "quote": "q", "work_order": "wo",
+             "expense": "exp"}
+DELIVERY_RESULTS = ("sending", "sent", "deferred", "bounced", "returned")
+ISSUE_MODES = ("draft", "validate", "send")
+
+
+class _Record(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    pass
+
+
+# --------------------------------------------------------------------------- settings
+
+class Company(_Record, kw_only=True):
+    name: str = ""
+    address: str = ""
+    email: str = ""
+    vat_id: str = ""
+
+
+class Terms(_Record, kw_only=True):
+    payment_days: int = 30
+    first_reminder_days: int = 10
+    second_reminder_days: int = 10
+
+
+class Numbering(_Record, kw_only=True):
+    invoice: str = "{year}-{seq:04d}"
+    credit_note: str = "CN-{year}-{seq:04d}"
+    quote: str = "Q-{year}-{seq:04d}"
+    work_order: str = "WO-{year}-{seq:04d}"
+
+    def format_for(self, kind: str) -> str:
+        return getattr(self, kind)
+
+
+class EmailSettings(_Record, kw_only=True):
+    sender: str = ""            # the `from:` key of the file
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    starttls: bool = False
+
+
+class Settings(_Record, kw_only=True):
+    path: str = "facturier.yaml"
+    line: int = 1
+    fields: dict = {}
+    company: Company = Company()
+    currency: str = "EUR"
+    locale: str = "en"
+    timezone: str = "UTC"
+    vat: Decimal = Decimal("0")
+    terms: Terms = Terms()
+    future_invoices: str = "draft"      # draft | process
+    numbering: Numbering = Numbering()
+    max_catch_up: int = 3               # the `recurrences: {max_catch_up:}` key
+    email: EmailSettings = EmailSettings()
+
+
+# --------------------------------------------------------------------------- contacts
+
+class Contact(_Record, kw_only=True):
+    id: str
+    path: str
+    line: int = 1
+    fields: dict = {}
+    name: str
+    email: str = ""
+    address: str = ""
+    payment_days: Optional[int] = None
+
+
+# --------------------------------------------------------------------------- documents
+
+class Line(_Record, kw_only=True):
+    line: int = 0
+    description: str = ""
+    quantity: Decimal = Decimal("1")
+    unit_price: Decimal = Decimal("0")
+    vat: Optional[Decimal] = None       # percent; None = settings.vat
+
+
+class Payment(_Record, kw_only=True):
+    line: int = 0
+    date: dt.date
+    amount: Decimal
+    reference: str = ""
+
+
+class Discount(_Record, kw_only=True):
+    line: int = 0
+    date: dt.date
+    amount: Decimal
+    reason: str = ""
+
+
+class WriteOff(_Record, kw_only=True):
+    line: int = 0
+    date: dt.date
+    reason: str = ""
+
+
+class Hold(_Record, kw_only=True):
+    line: int = 0
+    start: dt.date                      # the `from:` key
+    end: Optional[dt.date] = None       # the `to:` key; None = still on hold
+    reason: str = ""
+
+
+class Delivery(_Record, kw_only=True):
+    line: int = 0
+    channel: str                        # email | post
+    at: str                             # ISO 8601 with offset, as written
+    result: str                         # one of DELIVERY_RESULTS
+    to: str = ""
+    message_id: str = ""
+    detail: str = ""                    # the server's answer, a bounce diagnostic...
+
+    @property
+    def day(self) -> dt.date:
+        return dt.date.fromisoformat(self.at[:10])
+
+
+class Reminder(_Record, kw_only=True):
+    line: int = 0
+    level: int
+    date: dt.date
+
+
+class Document(_Record, kw_only=True):
+    id: str
+    path: str
+    line: int = 1
+    fields: dict = {}
+    kind: str
+    contact: str                        # `customer:` (or `supplier:` for expenses)
+    date: dt.date
+    due: Optional[dt.date] = None
+    currency: Optional[str] = None      # None = settings.currency
+    number: Optional[str] = None
+    validated: Optional[dt.date] = None
+    scheduled: bool = False
+    lines: tuple[Line, ...] = ()
+    total: Optional[Decimal] = None     # expenses only, instead of lines
+    payments: tuple[Payment, ...] = ()
+    discounts: tuple[Discount, ...] = ()
+    write_off: Optional[WriteOff] = None
+    holds: tuple[Hold, ...] = ()
+    deliveries: tuple[Delivery, ...] = ()
+    reminders: tuple[Reminder, ...] = ()
+    credits: Optional[str] = None
+    converted_to: Optional[str] = None
+    converted_from: Optional[str] = None
+    declined: Optional[dt.date] = None
+    recurrence: Optional[str] = None
+    occurrence: Optional[dt.date] = None
+    notes: str = ""
+
+    @property
+    def is_draft(self) -> bool:
+        return self.validated is None
+
+    @property
+    def party_key(self) -> str:
+        return "supplier" if self.kind == "expense" else "customer"
+
+
+# --------------------------------------------------------------------------- recurrences
+
+class Stopped(_Record, kw_only=True):
+    at: str                             # ISO 8601 timestamp with offset
+    occurrence: Optional[dt.date] = None
+    cause: str = ""
+
+
+class Recurrence(_Record, kw_only=True):
+    id: str
+    path: str
+    line: int = 1
+    fields: dict = {}
+    name: str
+    template: str
+    rule: str
+    start: dt.date
+    until: Optional[dt.date] = None
+    issue: str = "draft"                # one of ISSUE_MODES
+    lead_days: int = 0
+    last: Optional[dt.date] = None
+    skipped: tuple[dt.date, ...] = ()
+    stopped: Optional[Stopped] = None
+    ended: Optional[dt.date] = None
+
+
+RECORD_TYPES = {"settings": Settings, "contact": Contact, "document": Document,
+                "recurrence": Recurrence}
+
+
+# --------------------------------------------------------------------------- the book
+
+@dataclass
+class Book:
+    """Everything loaded from one book, plus the diagnostics of every file.
+
+    Files that failed to load are absent from the dicts and named in
+    ``diagnostics``; one broken file never hides the others. Ids are the keys as
+    written; ``find_*`` helpers compare case-insensitively (SPEC 1).
+    """
+    settings: Settings = field(default_factory=Settings)
+    contacts: dict[str, Contact] = field(default_factory=dict)
+    documents: dict[str, Document] = field(default_factory=dict)
+    recurrences: dict[str, Recurrence] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    root: Optional[str] = None
+    _credit_notes: Optional[dict] = field(default=None, repr=False)
+    _by_recurrence: Optional[dict] = field(default=None, repr=False)
+
+    def credit_notes_for(self, invoice_id: str) -> tuple[Document, ...]:
+        """Credit notes (drafts included) whose `credits` names the invoice."""
+        if self._credit_notes is None:
+            index: dict[str, list] = {}
+            for doc in self.documents.values():
+                if doc.kind == "credit_note" and doc.credits:
+                    index.setdefault(doc.credits.lower(), []).append(doc)
+            self._credit_notes = {k: tuple(v) for k, v in index.items()}
+        return self._credit_notes.get(invoice_id.lower(), ())
+
+    def documents_of_recurrence(self, recurrence_id: str) -> tuple[Document, ...]:
+        """Documents whose `recurrence` names it, oldest occurrence first."""
+        if self._by_recurrence is None:
+            index: dict[str, list] = {}
+            for doc in self.documents.values():
+                if doc.recurrence:
+                    index.setdefault(doc.recurrence.lower(), []).append(doc)
+            self._by_recurrence = {
+                k: tuple(sorted(v, key=lambda d: (d.occurrence or d.date, d.id)))
+                for k, v in index.items()}
+        return self._by_recurrence.get(recurrence_id.lower(), ())
+
+    def contact(self, contact_id: Optional[str]) -> Optional[Contact]:
+        return _find(self.contacts, contact_id)
+
+    def document(self, document_id: Optional[str]) -> Optional[Document]:
+        return _find(self.documents, document_id)
+
+    def recurrence(self, recurrence_id: Optional[str]) -> Optional[Recurrence]:
+        return _find(self.recurrences, recurrence_id)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+
+def _find(table: dict, key: Optional[str]):
+    if key is None:
+        return None
+    found = table.get(key)
+    if found is not None:
+        return found
+    lowered = key.lower()
+    for k, v in table.items():
+        if k.lower() == lowered:
+            return v
+    return None

@@ -1,0 +1,1 @@
+"""The facturier terminal app (Textual). Imports the engine; never the reverse."""

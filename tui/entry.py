@@ -1,0 +1,29 @@
+"""The `facturier` console script: the engine's CLI plus the `tui` command.
+
+Textual is imported only when the app opens, so `facturier status` and
+`facturier run` stay quick and headless.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from engine.cli import main as cli, run
+from engine.cli.common import Context, pass_ctx
+
+
+@cli.command("tui")
+@pass_ctx
+def tui_command(ctx: Context):
+    """Open the terminal app on the book."""
+    from .app import open_app
+    open_app(ctx)
+
+
+def main() -> None:
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()
