@@ -1,0 +1,140 @@
+"""Loading a book: files on disk -> records + diagnostics, through the cache.
+
+``load_book(root)`` lists the book's YAML files with their git blob ids
+(engine/gitstore.py), takes unchanged files from the cache (engine/cache.py),
+parses the others (on every core when there are many), and returns a
+:class:`~engine.model.Book`. Files that fail to load are absent from the book
+and named in ``book.diagnostics``: one broken file never hides the others.
+Cross-file invariants (SPEC 2) are computed by :func:`engine.checks.check_book`,
+which ``facturier check`` runs.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+from . import cache, gitstore
+from .diagnostics import BookNotFound, Diagnostic
+from .model import Book, Settings
+
+SETTINGS_FILE = "facturier.yaml"
+PARALLEL_THRESHOLD = 2000      # below this many files to parse, one process is faster
+
+
+def find_root(path) -> Path:
+    """The book at ``path`` (which must hold facturier.yaml)."""
+    root = Path(path).expanduser()
+    if not (root / SETTINGS_FILE).is_file():
+        raise BookNotFound("%s is not a facturier book (no %s there); make one with "
+                           "`facturier init DIR`, or point --book / $FACTURIER_BOOK at one"
+                           % (root, SETTINGS_FILE))
+    return root
+
+
+def load_settings(root) -> Settings:
+    """Only the settings (cheap): for the timezone and locale of a command."""
+    from .loader import parse_settings
+    root = find_root(root)
+    settings, _ = parse_settings((root / SETTINGS_FILE).read_bytes(), SETTINGS_FILE)
+    return settings
+
+
+def load_book(root, *, use_cache: bool = True, processes: Optional[int] = None) -> Book:
+    """Load every file of the book at ``root`` as it is in the work tree."""
+    root = find_root(root)
+    blobs = gitstore.list_blobs(root)
+    blobs.setdefault(SETTINGS_FILE, "")
+    cached = cache.read(root) if use_cache else {}
+    entries: dict[str, object] = {}
+    todo: list[tuple[str, str]] = []
+    for path, blob in blobs.items():
+        entry = cached.get(path)
+        if entry is not None and entry.blob == blob and blob:
+            entries[path] = entry
+        else:
+            todo.append((path, blob))
+    if todo:
+        for entry in _parse_all(root, todo, processes):
+            if entry is not None:
+                entries[entry.path] = entry
+        if use_cache:
+            cache.write(root, entries)
+    return assemble(entries, root=str(root))
+
+
+def assemble(entries: dict[str, object], root: Optional[str] = None) -> Book:
+    """Build the Book from parsed entries; ids must be unique per kind,
+    compared case-insensitively (SPEC 1)."""
+    book = Book(root=root)
+    diagnostics: list[Diagnostic] = []
+    seen: dict[tuple[str, str], str] = {}
+    tables = {cache.DocumentEntry: book.documents, cache.ContactEntry: book.contacts,
+              cache.RecurrenceEntry: book.recurrences}
+    for path in sorted(entries):
+        entry = entries[path]
+        diagnostics.extend(entry.diagnostics)
+        record = entry.record
+        if record is None:
+            continue
+        if isinstance(entry, cache.SettingsEntry):
+            book.settings = record
+            continue
+        table = tables[type(entry)]
+        key = (type(entry).__name__, record.id.lower())
+        first = seen.get(key)
+        if first is not None:
+            diagnostics.append(Diagnostic(path, 0, 0, "id", "the id %r is already used by %s "
+                                          "(ids are unique per kind, ignoring case)"
+                                          % (record.id, first)))
+            continue
+        seen[key] = path
+        table[record.id] = record
+    book.diagnostics = diagnostics
+    return book
+
+
+def _parse_all(root: Path, todo: list[tuple[str, str]], processes: Optional[int]) -> list:
+    if processes is None:
+        processes = os.cpu_count() or 1
+    if processes > 1 and len(todo) >= PARALLEL_THRESHOLD:
+        import multiprocessing
+        try:
+            context = multiprocessing.get_context("fork")
+        except ValueError:
+            context = multiprocessing.get_context()
+        chunks = [todo[i::processes * 8] for i in range(processes * 8)]
+        with context.Pool(processes) as pool:
+            results = pool.map(_parse_chunk, [(str(root), chunk) for chunk in chunks])
+        return [entry for chunk in results for entry in chunk]
+    return _parse_chunk((str(root), todo))
+
+
+def _parse_chunk(args) -> list:
+    root, todo = args
+    return [_parse_one(Path(root), path, blob) for path, blob in todo]
+
+
+def _parse_one(root: Path, path: str, blob: str):
+    from .loader import parse_file
+    try:
+        data = (root / path).read_bytes()
+    except FileNotFoundError:
+        if path == SETTINGS_FILE:
+            data = b""
+        else:
+            return None
+    except OSError as exc:
+        kind = _kind_guess(path)
+        return cache.ENTRY_TYPES[kind](path, blob, None, [
+            Diagnostic(path, 0, 0, "", "cannot read the file: %s" % exc.strerror)])
+    kind, record, diagnostics = parse_file(path, data)
+    if kind is None:
+        return None
+    return cache.ENTRY_TYPES[kind](path, blob or gitstore.blob_id(data), record, list(diagnostics))
+
+
+def _kind_guess(path: str) -> str:
+    if path == SETTINGS_FILE:
+        return "settings"
+    return {"contacts": "contact", "recurrences": "recurrence"}.get(path.split("/", 1)[0], "document")

@@ -1,0 +1,112 @@
+"""One row per document: what `facturier status` prints and the app lists.
+
+Pure: a Book and a date in, rows out. The CLI and the terminal app both call
+:func:`document_rows`, :func:`filter_rows` and :func:`summary`, so the two faces
+can never disagree on a status or an amount.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Iterable, Optional, Sequence
+
+import msgspec
+
+from . import status as status_mod
+from .model import Book
+
+ZERO = Decimal("0")
+
+
+class Row(msgspec.Struct, frozen=True):
+    id: str
+    kind: str
+    number: Optional[str]
+    contact: str
+    contact_name: str
+    date: dt.date
+    due: Optional[dt.date]
+    currency: str
+    total: Decimal
+    open: Decimal
+    status: str
+    category: str
+    recurrence: Optional[str]
+    path: str
+    haystack: str          # lower-cased text the search looks in
+
+    def as_json(self) -> dict:
+        """The fields of SPEC 6 (`status --format json`), amounts as strings."""
+        return {"id": self.id, "kind": self.kind, "number": self.number,
+                "contact": self.contact, "date": self.date.isoformat(),
+                "due": self.due.isoformat() if self.due else None,
+                "currency": self.currency, "total": str(self.total), "open": str(self.open),
+                "status": self.status, "category": self.category,
+                "recurrence": self.recurrence}
+
+
+def document_rows(book: Book, as_of: dt.date) -> list[Row]:
+    """Every document of the book with its status at ``as_of``, sorted by date
+    (newest first), then id."""
+    contacts = book.contacts
+    settings = book.settings
+    default_currency = settings.currency
+    status_and_amounts = status_mod.status_and_amounts
+    category_of = status_mod.STATUSES.__getitem__
+    due_date = status_mod.due_date
+    rows = []
+    for doc in book.documents.values():
+        code, amounts = status_and_amounts(doc, book, as_of)
+        contact = contacts.get(doc.contact)
+        name = contact.name if contact is not None else ""
+        due = due_date(doc, book) if doc.kind in ("invoice", "expense") else doc.due
+        descriptions = " ".join(line.description for line in doc.lines)
+        haystack = " ".join((doc.id, doc.number or "", doc.contact, name, descriptions,
+                             doc.notes)).lower()
+        rows.append(Row(doc.id, doc.kind, doc.number, doc.contact, name, doc.date, due,
+                        doc.currency or default_currency, amounts.total, amounts.open, code,
+                        category_of(code), doc.recurrence, doc.path, haystack))
+    rows.sort(key=_newest_first)
+    return rows
+
+
+def _newest_first(row: Row):
+    return (-row.date.toordinal(), row.id)
+
+
+def filter_rows(rows: Iterable[Row], *, category: Optional[str] = None,
+                statuses: Optional[Sequence[str]] = None, recurring: bool = False,
+                search: Optional[str] = None) -> list[Row]:
+    """The rows of a category and/or statuses, recurring ones only if asked,
+    whose number, contact, id or text contains every word of ``search``."""
+    words = search.lower().split() if search else ()
+    wanted = set(statuses) if statuses else None
+    out = []
+    for row in rows:
+        if category and row.category != category:
+            continue
+        if wanted is not None and row.status not in wanted:
+            continue
+        if recurring and not row.recurrence:
+            continue
+        if words and not all(w in row.haystack for w in words):
+            continue
+        out.append(row)
+    return out
+
+
+class StatusSummary(msgspec.Struct):
+    count: int = 0
+    open: dict = {}        # currency -> Decimal
+
+
+def summary(rows: Iterable[Row]) -> dict[str, StatusSummary]:
+    """Per status: how many documents and their open amount per currency (the
+    dashboard). Every status of SPEC 3 is present, with zero when unused."""
+    out = {code: StatusSummary(0, {}) for code in status_mod.STATUSES}
+    for row in rows:
+        entry = out[row.status]
+        entry.count += 1
+        if row.open:
+            entry.open[row.currency] = entry.open.get(row.currency, ZERO) + row.open
+    return out

@@ -1,0 +1,93 @@
+"""Shared fixtures: real git books in temporary folders, and the CLI.
+
+Git gets a hermetic identity (a temporary global config), so tests never depend
+on the machine's configuration; tests that need another author pass --author.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+import pytest
+
+_config = Path(tempfile.mkdtemp(prefix="facturier-gitconfig-")) / "gitconfig"
+_config.write_text("[user]\n\tname = Test User\n\temail = test@example.com\n"
+                   "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n")
+os.environ["GIT_CONFIG_GLOBAL"] = str(_config)
+os.environ["GIT_CONFIG_NOSYSTEM"] = "1"
+for _var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL",
+             "FACTURIER_BOOK", "FACTURIER_SMTP_USER", "FACTURIER_SMTP_PASSWORD"):
+    os.environ.pop(_var, None)
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH_TOOL = REPO.parent / "shared" / "tools" / "make_book.py"
+
+
+def git(root, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def write_files(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+
+
+@pytest.fixture
+def make_book(tmp_path):
+    """make_book({path: yaml text}, commit=True) -> root of a new git book.
+
+    facturier.yaml defaults to an empty settings file when not given.
+    """
+    counter = {"n": 0}
+
+    def factory(files: dict[str, str] | None = None, commit: bool = True) -> Path:
+        counter["n"] += 1
+        root = tmp_path / ("book%d" % counter["n"])
+        root.mkdir()
+        files = dict(files or {})
+        files.setdefault("facturier.yaml", "currency: EUR\n")
+        files.setdefault(".gitignore", ".facturier/\n")
+        write_files(root, files)
+        git(root, "init", "-q", "-b", "main")
+        if commit:
+            git(root, "add", "-A")
+            git(root, "commit", "-q", "-m", "Test book")
+        return root
+
+    return factory
+
+
+class CliResult:
+    def __init__(self, proc: subprocess.CompletedProcess):
+        self.code = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+
+    def __repr__(self):
+        return "CliResult(code=%r, out=%r, err=%r)" % (self.code, self.out[-2000:], self.err[-2000:])
+
+
+@pytest.fixture
+def cli():
+    """cli(*args, book=None, input=None, env=None) -> CliResult: the real
+    `facturier` entry point in a subprocess, as a user runs it."""
+
+    def run(*args: str, book=None, input: str | None = None, env: dict | None = None) -> CliResult:
+        cmd = [sys.executable, "-m", "tui.entry"]
+        if book is not None:
+            cmd += ["--book", str(book)]
+        full_env = dict(os.environ, COLUMNS="80", PYTHONPATH=str(REPO))
+        if env:
+            full_env.update(env)
+        proc = subprocess.run(cmd + list(args), input=input, capture_output=True, text=True,
+                              env=full_env, cwd=str(REPO))
+        return CliResult(proc)
+
+    return run
