@@ -74,7 +74,7 @@ class Totals(msgspec.Struct, frozen=True, gc=False):
     net: Decimal
     vat: Decimal
     total: Decimal
-    by_rate: tuple = ()
+    by_rate: tuple[tuple[Decimal, Decimal, Decimal], ...] = ()
 
 
 def currency_of(doc, settings) -> str:

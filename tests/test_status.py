@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from decimal import Decimal as D
 
 import pytest
 
-from engine.i18n import category_label, status_label
+from engine.i18n import (category_label, format_date, month_name, period_label, register,
+                         status_label, t)
 from engine.model import (Book, Contact, Delivery, Discount, Document, Hold, Line, Payment,
                           Reminder, Settings, Terms, WriteOff)
 from engine.status import (CATEGORIES, STATUSES, Amounts, amounts, category_of, due_date,
@@ -369,3 +372,27 @@ def test_every_status_and_category_has_a_label_in_both_languages():
         "In progress", "Action required", "To monitor", "Done"]
     assert [category_label(c, "fr") for c in CATEGORIES] == [
         "En cours", "Action requise", "À monitorer", "Terminé"]
+
+
+# --------------------------------------------------------------------------- i18n
+
+def test_dates_months_and_messages_in_both_languages():
+    march = d("2025-03-01")
+    assert period_label(march, "en") == "March 2025"
+    assert period_label(march, "fr") == "mars 2025"
+    assert month_name(march, "fr") == "mars"
+    assert format_date(march, "en") == "Mar 1, 2025"
+    assert format_date(march, "fr", "long") == "1 mars 2025"
+    assert t("kind.invoice", "fr") == "Facture"
+    assert t("kind.invoice", "de") == "Invoice"          # unknown language: English
+    assert t("no.such.key", "fr") == "no.such.key"       # shows, never crashes
+    register({"test.hello": {"en": "Hello {name}", "fr": "Bonjour {name}"}})
+    assert t("test.hello", "fr", name="Ada") == "Bonjour Ada"
+
+
+def test_statuses_do_not_import_babel():
+    code = ("import sys, datetime; import engine.status, engine.i18n, engine.money; "
+            "engine.i18n.status_label('paid', 'fr'); print('babel' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"
