@@ -1,0 +1,232 @@
+"""engine/mail.py against a real SMTP server (aiosmtpd on 127.0.0.1): accepting,
+550, 451, nothing listening, STARTTLS with an unverifiable certificate; the
+message's words; header injection; RFC 3464 reports."""
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import socket
+import ssl
+import subprocess
+from decimal import Decimal
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from engine.mail import (MailError, build_message, parse_dsn, send_message)
+from engine.model import (Book, Company, Contact, Document, EmailSettings, Line, Settings)
+
+D = dt.date
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Handler:
+    def __init__(self, rcpt_answer=None, data_answer=None):
+        self.rcpt_answer, self.data_answer = rcpt_answer, data_answer
+        self.received = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.rcpt_answer:
+            return self.rcpt_answer
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.data_answer:
+            return self.data_answer
+        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 OK queued"
+
+
+@pytest.fixture
+def smtp_server():
+    started = []
+
+    def start(handler, **kw):
+        port = free_port()
+        controller = Controller(handler, hostname="127.0.0.1", port=port, **kw)
+        controller.start()
+        started.append(controller)
+        return port
+
+    yield start
+    for c in started:
+        c.stop()
+
+
+def make_book(*, name="ACME SA", email_addr="ap@acme.example", locale="en", port=25,
+              starttls=False) -> Book:
+    doc = Document(id="inv-20250105-k3f9", path="documents/2025/01/inv-20250105-k3f9.yaml",
+                   kind="invoice", contact="acme", date=D(2025, 1, 5), currency="CHF",
+                   number="2025-0042", validated=D(2025, 1, 5),
+                   lines=(Line(description="Hosting March 2025", quantity=Decimal("1"),
+                               unit_price=Decimal("120.00"), vat=Decimal("8.1")),))
+    return Book(settings=Settings(locale=locale, company=Company(name="Atelier Exemple SA"),
+                                  email=EmailSettings(sender="Atelier Exemple <billing@atelier.example>",
+                                                      smtp_host="127.0.0.1", smtp_port=port,
+                                                      starttls=starttls)),
+                contacts={"acme": Contact(id="acme", path="contacts/acme.yaml", name=name,
+                                          email=email_addr)},
+                documents={doc.id: doc})
+
+
+def doc_of(book):
+    return book.documents["inv-20250105-k3f9"]
+
+
+# --------------------------------------------------------------------------- the words
+
+def test_invoice_message_names_number_total_and_due_date_in_english():
+    book = make_book()
+    msg = build_message(doc_of(book), book, D(2025, 1, 5))
+    assert msg["Subject"] == "Invoice 2025-0042 from Atelier Exemple SA"
+    assert msg["To"] == "ACME SA <ap@acme.example>"
+    body = msg.get_content()
+    assert "CHF\u00a0129.72" in body                    # 120.00 + 8.1 % VAT
+    assert "February 4, 2025" in body                     # due: date + 30 days
+    assert msg["Message-ID"].endswith("@atelier.example>")
+
+
+def test_invoice_message_in_french_and_reminders_per_level():
+    book = make_book(locale="fr")
+    msg = build_message(doc_of(book), book, D(2025, 1, 5))
+    assert msg["Subject"] == "Facture 2025-0042 de Atelier Exemple SA"
+    body = msg.get_content()
+    assert "129,72\u00a0CHF" in body and "4 février 2025" in body
+    first = build_message(doc_of(book), book, D(2025, 2, 5), reminder_level=1)
+    second = build_message(doc_of(book), book, D(2025, 2, 16), reminder_level=2)
+    assert first["Subject"].startswith("Premier rappel") and "2025-0042" in first["Subject"]
+    assert second["Subject"].startswith("Second rappel")
+    assert "Solde ouvert" in first.get_content() and "4 février 2025" in first.get_content()
+
+
+def test_a_name_with_line_breaks_adds_no_header_and_no_recipient(smtp_server):
+    handler = Handler()
+    port = smtp_server(handler)
+    book = make_book(name="ACME\r\nBcc: victim@evil.example\r\nX-Evil: 1", port=port)
+    msg = build_message(doc_of(book), book, D(2025, 1, 5))
+    outcome = send_message(msg, book.settings.email, environ={})
+    assert outcome.result == "sent"
+    (mail_from, rcpts, content), = handler.received
+    assert rcpts == ["ap@acme.example"]
+    parsed = email.message_from_bytes(content, policy=email.policy.default)
+    assert parsed["Bcc"] is None and parsed["X-Evil"] is None
+    assert "victim@evil.example" not in str(parsed["To"].addresses[0].addr_spec)
+    assert len(parsed["To"].addresses) == 1
+
+
+def test_an_address_with_line_breaks_is_refused():
+    book = make_book(email_addr="ap@acme.example\r\nBcc: victim@evil.example")
+    with pytest.raises(MailError, match="not valid"):
+        build_message(doc_of(book), book, D(2025, 1, 5))
+    with pytest.raises(MailError, match="no e-mail address"):
+        build_message(doc_of(make_book(email_addr="")), make_book(email_addr=""), D(2025, 1, 5))
+
+
+# --------------------------------------------------------------------------- outcomes
+
+def test_accepted_is_sent_with_the_message_id(smtp_server):
+    handler = Handler()
+    port = smtp_server(handler)
+    book = make_book(port=port)
+    msg = build_message(doc_of(book), book, D(2025, 1, 5))
+    outcome = send_message(msg, book.settings.email, environ={})
+    assert (outcome.result, outcome.message_id) == ("sent", msg["Message-ID"])
+    (mail_from, rcpts, content), = handler.received
+    assert mail_from == "billing@atelier.example"
+    assert msg["Message-ID"].encode() in content
+
+
+def test_550_is_bounced_with_the_servers_answer(smtp_server):
+    port = smtp_server(Handler(rcpt_answer="550 5.1.1 mailbox unavailable"))
+    book = make_book(port=port)
+    outcome = send_message(build_message(doc_of(book), book, D(2025, 1, 5)), book.settings.email,
+                           environ={})
+    assert outcome.result == "bounced"
+    assert "550" in outcome.detail and "mailbox unavailable" in outcome.detail
+
+
+def test_451_is_deferred_with_the_servers_answer(smtp_server):
+    port = smtp_server(Handler(data_answer="451 4.3.0 try again later"))
+    book = make_book(port=port)
+    outcome = send_message(build_message(doc_of(book), book, D(2025, 1, 5)), book.settings.email,
+                           environ={})
+    assert outcome.result == "deferred" and "451" in outcome.detail and "try again later" in outcome.detail
+
+
+def test_nothing_listening_is_deferred():
+    book = make_book(port=free_port())
+    outcome = send_message(build_message(doc_of(book), book, D(2025, 1, 5)), book.settings.email,
+                           environ={}, timeout=5)
+    assert outcome.result == "deferred" and "connection refused" in outcome.detail
+
+
+def test_starttls_refuses_a_certificate_it_cannot_verify(smtp_server, tmp_path):
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                    "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1"],
+                   check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(cert), str(key))
+    handler = Handler()
+    port = smtp_server(handler, tls_context=context)
+    book = make_book(port=port, starttls=True)
+    outcome = send_message(build_message(doc_of(book), book, D(2025, 1, 5)), book.settings.email,
+                           environ={}, timeout=10)
+    assert outcome.result == "deferred" and "could not be verified" in outcome.detail
+    assert handler.received == []
+
+
+# --------------------------------------------------------------------------- RFC 3464
+
+DSN = b"""From: MAILER-DAEMON@mx.acme.example
+To: billing@atelier.example
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="XX"
+
+--XX
+Content-Type: text/plain
+
+Your message could not be delivered.
+
+--XX
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.acme.example
+Arrival-Date: Mon, 3 Mar 2025 09:00:01 +0000
+
+Final-Recipient: rfc822; ap@acme.example
+Original-Recipient: rfc822;ap@acme.example
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 <ap@acme.example>: Recipient address
+ rejected: User unknown
+
+--XX
+Content-Type: text/rfc822-headers
+
+From: Atelier Exemple <billing@atelier.example>
+To: ACME SA <ap@acme.example>
+Subject: Invoice 2025-0042 from Atelier Exemple SA
+Message-ID: <170000.facturier@atelier.example>
+
+--XX--
+"""
+
+
+def test_parse_dsn_gives_the_original_message_id_and_the_diagnostic():
+    (report,) = parse_dsn(DSN)
+    assert report.message_id == "<170000.facturier@atelier.example>"
+    assert (report.action, report.status, report.recipient) == ("failed", "5.1.1", "ap@acme.example")
+    assert "User unknown" in report.diagnostic and report.failed
+
+
+def test_a_file_that_is_not_a_dsn_gives_nothing():
+    assert parse_dsn(b"From: a@b.example\nSubject: hello\n\nhi\n") == []
