@@ -1,0 +1,748 @@
+"""Book files -> typed records + diagnostics (SPEC 1, 1.1-1.4 and the recurrence file of 4).
+
+``parse_file(path, data)`` reads one file of a book: :mod:`engine.yamlsafe`
+composes the text into nodes (no implicit typing, no tags, anchors, aliases or
+duplicate keys), then this module reads every value *by the type of its field*:
+
+- text fields take the scalar's text as written: ``name: NO`` is "NO",
+  ``number: 0123`` is "0123";
+- money, quantities and rates are ``Decimal(text)`` of the scalar's own text
+  (``1200``, ``"1200.50"``, ``0.125``, ``8.10`` -> Decimal("8.10")); exponents,
+  underscores, hex, ``nan`` and ``inf`` are refused; negative amounts are errors;
+- dates are ``YYYY-MM-DD`` and must exist; timestamps are ISO 8601 *with* an
+  offset and are kept as the text written (see ``model.Delivery.at``);
+- integers are plain digits; booleans are ``true`` or ``false``;
+- **absent values**: an empty plain value (``notes:``), ``~`` and ``null`` (also
+  ``Null``/``NULL``, or an explicit ``!!null``) mean the field is absent: an
+  optional field takes its default, a required field is reported as missing.
+  A quoted ``""`` is the empty text, not absence.
+
+Unknown keys are errors with a did-you-mean; keys starting with ``x-`` are
+ignored at every level. Every problem of a file is reported (a YAML syntax error
+ends the file's parse), each with path, 1-based line and column, and the dotted
+field (``lines.1.vat``: list items are counted from 1).
+
+A record is None when its file has at least one error. Settings are the
+exception: :func:`parse_settings` always returns a ``Settings``, with the
+default for every value that is absent or broken (an empty or missing
+``facturier.yaml`` is valid: all defaults).
+
+This module is pure: bytes in, records and diagnostics out.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+import string
+from decimal import Decimal, InvalidOperation
+from typing import Callable, Optional, Union
+
+from . import yamlsafe
+from .diagnostics import Diagnostic
+from .model import (DELIVERY_RESULTS, DOCUMENT_KINDS, ISSUE_MODES, Company, Contact, Delivery,
+                    Discount, Document, EmailSettings, Hold, Line, Numbering, Payment,
+                    Recurrence, Reminder, Settings, Stopped, Terms, WriteOff)
+from .yamlsafe import MappingNode, ScalarNode, SequenceNode
+
+__all__ = ["kind_of_path", "parse_file", "parse_settings", "parse_contact", "parse_document",
+           "parse_recurrence", "ID_PATTERN", "is_valid_id"]
+
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", re.ASCII)
+SETTINGS_FILE = "facturier.yaml"
+
+_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
+_INT = re.compile(r"[+-]?\d+", re.ASCII)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_TIMESTAMP = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?"
+                        r"(Z|[+-]\d{2}:?\d{2})?", re.ASCII)
+_CURRENCY = re.compile(r"[A-Z]{3}", re.ASCII)
+_TRUE = frozenset(("true", "True", "TRUE"))
+_FALSE = frozenset(("false", "False", "FALSE"))
+
+KIND_NAMES = {"invoice": "an invoice", "credit_note": "a credit note", "quote": "a quote",
+              "work_order": "a work order", "expense": "an expense"}
+
+
+class _Bad:
+    """A value that could not be read (its problem is already reported)."""
+    __slots__ = ()
+
+    def __repr__(self):
+        return "<bad>"
+
+
+BAD = _Bad()
+
+
+def is_valid_id(text: str) -> bool:
+    return ID_PATTERN.fullmatch(text) is not None
+
+
+# --------------------------------------------------------------------------- context
+
+class _Ctx:
+    __slots__ = ("path", "diagnostics", "errors")
+
+    def sorted(self) -> list[Diagnostic]:
+        """Diagnostics in file order (whole-file ones first)."""
+        if len(self.diagnostics) > 1:
+            self.diagnostics.sort(key=lambda d: (d.line, d.col))
+        return self.diagnostics
+
+    def __init__(self, path: str):
+        self.path = path
+        self.diagnostics: list[Diagnostic] = []
+        self.errors = 0
+
+    def error(self, node, field: str, message: str) -> _Bad:
+        if node is None:
+            line = col = 0
+        else:
+            mark = node.start_mark
+            line, col = mark.line + 1, mark.column + 1
+        self.diagnostics.append(Diagnostic(self.path, line, col, field, message))
+        self.errors += 1
+        return BAD
+
+    def extend(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics.extend(diagnostics)
+        self.errors += sum(1 for d in diagnostics if d.is_error)
+
+
+def _shape(node) -> str:
+    if node.__class__ is MappingNode:
+        return "a mapping"
+    if node.__class__ is SequenceNode:
+        return "a list"
+    return "'%s'" % node.value
+
+
+# --------------------------------------------------------------------------- scalar readers
+# A reader is ``reader(ctx, node, field) -> value | BAD``; the node is never null
+# nor a yamlsafe SKIP node (the mapping reader handles those).
+
+def _scalar(ctx: _Ctx, node, field: str, what: str) -> Optional[str]:
+    if node.__class__ is ScalarNode:
+        return node.value
+    ctx.error(node, field, "field '%s' must be %s, not %s" % (field, what, _shape(node)))
+    return None
+
+
+def _text(ctx, node, field):
+    text = _scalar(ctx, node, field, "text")
+    return BAD if text is None else text
+
+
+def _required_text(ctx, node, field):
+    text = _scalar(ctx, node, field, "text")
+    if text is None:
+        return BAD
+    if not text.strip():
+        return ctx.error(node, field, "field '%s' must not be empty" % field)
+    return text
+
+
+def _reference(ctx, node, field):
+    """The id of another object (contact, document, recurrence)."""
+    text = _scalar(ctx, node, field, "an id")
+    if text is None:
+        return BAD
+    if ID_PATTERN.fullmatch(text) is None:
+        return ctx.error(node, field, "field '%s': '%s' is not a valid id (letters, digits, "
+                                      "'.', '_' and '-', starting with a letter or digit)"
+                         % (field, text))
+    return text
+
+
+def _decimal_reader(negative_ok: bool) -> Callable:
+    def read(ctx, node, field):
+        text = _scalar(ctx, node, field, "a decimal number")
+        if text is None:
+            return BAD
+        stripped = text.strip()
+        if _DECIMAL.fullmatch(stripped) is None:
+            return ctx.error(node, field, "field '%s': '%s' is not a decimal number; write "
+                                          "digits with an optional decimal point, e.g. 1200 or "
+                                          "\"1200.50\" (no exponent, '_', hex, nan or inf)"
+                             % (field, text))
+        try:
+            value = Decimal(stripped)
+        except InvalidOperation:            # pragma: no cover - the pattern excludes it
+            return ctx.error(node, field, "field '%s': '%s' is not a decimal number"
+                             % (field, text))
+        if value < 0 and not negative_ok:
+            return ctx.error(node, field, "field '%s' must not be negative (%s)" % (field, text))
+        return value
+    return read
+
+
+_amount = _decimal_reader(False)
+
+
+def _date(ctx, node, field):
+    text = _scalar(ctx, node, field, "a date (YYYY-MM-DD)")
+    if text is None:
+        return BAD
+    stripped = text.strip()
+    if _DATE.fullmatch(stripped) is None:
+        return ctx.error(node, field, "field '%s': '%s' is not a date; write YYYY-MM-DD, "
+                                      "e.g. 2025-01-31" % (field, text))
+    try:
+        return dt.date.fromisoformat(stripped)
+    except ValueError as exc:
+        return ctx.error(node, field, "field '%s': '%s' is not a valid date (%s)"
+                         % (field, text, exc))
+
+
+def _timestamp(ctx, node, field):
+    text = _scalar(ctx, node, field, "a timestamp")
+    if text is None:
+        return BAD
+    stripped = text.strip()
+    match = _TIMESTAMP.fullmatch(stripped)
+    example = "e.g. 2025-01-05T09:00:00+01:00"
+    if match is None:
+        return ctx.error(node, field, "field '%s': '%s' is not an ISO 8601 timestamp; write "
+                                      "date, time and offset, %s" % (field, text, example))
+    if match.group(5) is None:
+        return ctx.error(node, field, "field '%s': timestamp '%s' has no offset; add one, %s"
+                         % (field, text, example))
+    try:
+        dt.datetime.fromisoformat(stripped)
+    except ValueError as exc:
+        return ctx.error(node, field, "field '%s': '%s' is not a valid timestamp (%s)"
+                         % (field, text, exc))
+    return stripped
+
+
+def _int_reader(low: int, high: Optional[int] = None) -> Callable:
+    def read(ctx, node, field):
+        text = _scalar(ctx, node, field, "a whole number")
+        if text is None:
+            return BAD
+        stripped = text.strip()
+        if _INT.fullmatch(stripped) is None:
+            return ctx.error(node, field, "field '%s': '%s' is not a whole number"
+                             % (field, text))
+        value = int(stripped)
+        if value < low or (high is not None and value > high):
+            if high is None:
+                span = "at least %d" % low
+            else:
+                span = "from %d to %d" % (low, high)
+            return ctx.error(node, field, "field '%s' must be %s (not %s)" % (field, span, text))
+        return value
+    return read
+
+
+def _bool(ctx, node, field):
+    text = _scalar(ctx, node, field, "true or false")
+    if text is None:
+        return BAD
+    stripped = text.strip()
+    if stripped in _TRUE:
+        return True
+    if stripped in _FALSE:
+        return False
+    return ctx.error(node, field, "field '%s': '%s' is not true or false" % (field, text))
+
+
+def _enum_reader(choices: tuple[str, ...]) -> Callable:
+    def read(ctx, node, field):
+        text = _scalar(ctx, node, field, "one of " + ", ".join(choices))
+        if text is None:
+            return BAD
+        if text in choices:
+            return text
+        message = "field '%s': '%s' is not one of %s" % (field, text, ", ".join(choices))
+        close = difflib.get_close_matches(text.strip().lower(), choices, n=1)
+        if close:
+            message += " — did you mean '%s'?" % close[0]
+        return ctx.error(node, field, message)
+    return read
+
+
+def _currency(ctx, node, field):
+    text = _scalar(ctx, node, field, "a currency code")
+    if text is None:
+        return BAD
+    if _CURRENCY.fullmatch(text) is None:
+        return ctx.error(node, field, "field '%s': '%s' is not a currency code; write three "
+                                      "capital letters (ISO 4217), e.g. EUR or CHF"
+                         % (field, text))
+    return text
+
+
+def _timezone(ctx, node, field):
+    text = _scalar(ctx, node, field, "a time zone")
+    if text is None:
+        return BAD
+    import zoneinfo
+    try:
+        zoneinfo.ZoneInfo(text)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return ctx.error(node, field, "field '%s': '%s' is not a known time zone; write an IANA "
+                                      "name, e.g. Europe/Zurich or UTC" % (field, text))
+    return text
+
+
+def _number_format(ctx, node, field):
+    text = _scalar(ctx, node, field, "a number format")
+    if text is None:
+        return BAD
+    problem = number_format_problem(text)
+    if problem:
+        return ctx.error(node, field, "field '%s': %s" % (field, problem))
+    return text
+
+
+def number_format_problem(text: str) -> Optional[str]:
+    """Why ``text`` is not a valid numbering format, or None."""
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    except ValueError as exc:
+        return "'%s' is not a valid format (%s); e.g. \"{year}-{seq:04d}\"" % (text, exc)
+    unknown = sorted(names - {"year", "seq"})
+    if unknown:
+        return ("'%s' uses {%s}; a number format may only use {year} and {seq}"
+                % (text, "}, {".join(unknown) if all(unknown) else ""))
+    if "seq" not in names:
+        return "'%s' has no {seq}; e.g. \"{year}-{seq:04d}\"" % text
+    try:
+        text.format(year=2025, seq=1)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        return "'%s' is not a valid format (%s); e.g. \"{year}-{seq:04d}\"" % (text, exc)
+    return None
+
+
+# --------------------------------------------------------------------------- mappings
+# A schema is {key: (attribute, reader, required)}.
+
+def _read_map(ctx: _Ctx, node: MappingNode, prefix: str, schema: dict,
+              values: dict, keys: dict) -> set:
+    """Read a mapping's pairs by the schema into ``values`` (attribute -> value,
+    only those read without error) and ``keys`` (key -> key node, every known key
+    present, null or broken included). Reports unknown keys and missing required
+    ones. Returns the keys whose value is null (absent)."""
+    nulls = set()
+    for key, value in node.value:
+        name = key.value
+        spec = schema.get(name)
+        if spec is None:
+            if name.startswith("x-"):
+                continue
+            field = prefix + name
+            message = "unknown field '%s'" % field
+            close = difflib.get_close_matches(name, list(schema), n=1)
+            if close:
+                message += " — did you mean '%s'?" % (prefix + close[0])
+            ctx.error(key, field, message)
+            continue
+        keys[name] = key
+        tag = value.tag
+        if tag == yamlsafe.SKIP_TAG:
+            continue
+        attribute, reader, required = spec
+        if value.__class__ is ScalarNode and (
+                tag == yamlsafe.NULL_TAG or (not value.style and value.value in yamlsafe.NULL_TEXTS)):
+            if required:
+                ctx.error(value, prefix + name, "field '%s' needs a value" % (prefix + name))
+            nulls.add(name)
+            continue
+        result = reader(ctx, value, prefix + name)
+        if result is not BAD:
+            values[attribute] = result
+    for name, spec in schema.items():
+        if spec[2] and name not in keys:
+            ctx.error(node, prefix + name, "missing required field '%s'" % (prefix + name))
+    return nulls
+
+
+def _record_reader(cls, schema: dict, check: Optional[Callable] = None, *,
+                   partial: bool = False, with_line: bool = True) -> Callable:
+    """A reader for a mapping that becomes a record of ``cls``. With ``partial``
+    (settings), the record is built from what was read without error."""
+    def read(ctx, node, field):
+        if node.__class__ is not MappingNode:
+            return ctx.error(node, field, "field '%s' must be a mapping (key: value lines), "
+                                          "not %s" % (field, _shape(node)))
+        before = ctx.errors
+        values: dict = {}
+        keys: dict = {}
+        _read_map(ctx, node, field + ".", schema, values, keys)
+        if check is not None:
+            check(ctx, node, field, values, keys)
+        if ctx.errors != before and not partial:
+            return BAD
+        if with_line:
+            values["line"] = node.start_mark.line + 1
+        return cls(**values)
+    return read
+
+
+def _list_reader(item: Callable) -> Callable:
+    def read(ctx, node, field):
+        if node.__class__ is not SequenceNode:
+            return ctx.error(node, field, "field '%s' must be a list (lines starting with '- '), "
+                                          "not %s" % (field, _shape(node)))
+        before = ctx.errors
+        out = []
+        for index, child in enumerate(node.value, 1):
+            if child.tag == yamlsafe.SKIP_TAG:
+                continue
+            item_field = "%s.%d" % (field, index)
+            if yamlsafe.is_null(child):
+                ctx.error(child, item_field, "item %d of '%s' is empty" % (index, field))
+                continue
+            value = item(ctx, child, item_field)
+            if value is not BAD:
+                out.append(value)
+        if ctx.errors != before:
+            return BAD
+        return tuple(out)
+    return read
+
+
+def _check_hold(ctx, node, field, values, keys):
+    start, end = values.get("start"), values.get("end")
+    if start is not None and end is not None and end <= start:
+        ctx.error(keys["to"], field + ".to", "hold '%s': 'to' (%s) must be after 'from' (%s)"
+                  % (field, end, start))
+
+
+_LINE = {
+    "description": ("description", _text, False),
+    "quantity": ("quantity", _amount, False),
+    "unit_price": ("unit_price", _amount, False),
+    "vat": ("vat", _amount, False),
+}
+_PAYMENT = {
+    "date": ("date", _date, True),
+    "amount": ("amount", _amount, True),
+    "reference": ("reference", _text, False),
+}
+_DISCOUNT = {
+    "date": ("date", _date, True),
+    "amount": ("amount", _amount, True),
+    "reason": ("reason", _text, False),
+}
+_WRITE_OFF = {
+    "date": ("date", _date, True),
+    "reason": ("reason", _text, False),
+}
+_HOLD = {
+    "from": ("start", _date, True),
+    "to": ("end", _date, False),
+    "reason": ("reason", _text, False),
+}
+_DELIVERY = {
+    "channel": ("channel", _enum_reader(("email", "post")), True),
+    "at": ("at", _timestamp, True),
+    "to": ("to", _text, False),
+    "result": ("result", _enum_reader(DELIVERY_RESULTS), True),
+    "message_id": ("message_id", _text, False),
+    "detail": ("detail", _text, False),
+}
+_REMINDER = {
+    "level": ("level", _int_reader(1, 3), True),
+    "date": ("date", _date, True),
+}
+
+_DOCUMENT = {
+    "id": ("id", _text, False),
+    "kind": ("kind", _enum_reader(DOCUMENT_KINDS), True),
+    "customer": ("contact", _reference, False),
+    "supplier": ("contact", _reference, False),
+    "date": ("date", _date, True),
+    "due": ("due", _date, False),
+    "currency": ("currency", _currency, False),
+    "number": ("number", _required_text, False),
+    "validated": ("validated", _date, False),
+    "scheduled": ("scheduled", _bool, False),
+    "lines": ("lines", _list_reader(_record_reader(Line, _LINE)), False),
+    "total": ("total", _amount, False),
+    "payments": ("payments", _list_reader(_record_reader(Payment, _PAYMENT)), False),
+    "discounts": ("discounts", _list_reader(_record_reader(Discount, _DISCOUNT)), False),
+    "write_off": ("write_off", _record_reader(WriteOff, _WRITE_OFF), False),
+    "holds": ("holds", _list_reader(_record_reader(Hold, _HOLD, _check_hold)), False),
+    "deliveries": ("deliveries", _list_reader(_record_reader(Delivery, _DELIVERY)), False),
+    "reminders": ("reminders", _list_reader(_record_reader(Reminder, _REMINDER)), False),
+    "credits": ("credits", _reference, False),
+    "converted_to": ("converted_to", _reference, False),
+    "converted_from": ("converted_from", _reference, False),
+    "declined": ("declined", _date, False),
+    "recurrence": ("recurrence", _reference, False),
+    "occurrence": ("occurrence", _date, False),
+    "notes": ("notes", _text, False),
+}
+# fields that only some kinds may carry
+_ONLY_FOR = {
+    "credits": ("credit_note",),
+    "declined": ("quote",),
+    "converted_to": ("quote", "work_order"),
+    "total": ("expense",),
+}
+
+_CONTACT = {
+    "id": ("id", _text, False),
+    "name": ("name", _required_text, True),
+    "email": ("email", _text, False),
+    "address": ("address", _text, False),
+    "payment_days": ("payment_days", _int_reader(0), False),
+}
+
+_STOPPED = {
+    "at": ("at", _timestamp, True),
+    "occurrence": ("occurrence", _date, False),
+    "cause": ("cause", _text, False),
+}
+_RECURRENCE = {
+    "id": ("id", _text, False),
+    "name": ("name", _required_text, True),
+    "template": ("template", _reference, True),
+    "rule": ("rule", _required_text, True),
+    "start": ("start", _date, True),
+    "until": ("until", _date, False),
+    "issue": ("issue", _enum_reader(ISSUE_MODES), False),
+    "lead_days": ("lead_days", _int_reader(0), False),
+    "last": ("last", _date, False),
+    "skipped": ("skipped", _list_reader(_date), False),
+    "stopped": ("stopped", _record_reader(Stopped, _STOPPED, with_line=False), False),
+    "ended": ("ended", _date, False),
+}
+
+_COMPANY = {name: (name, _text, False) for name in ("name", "address", "email", "vat_id")}
+_TERMS = {name: (name, _int_reader(0), False)
+          for name in ("payment_days", "first_reminder_days", "second_reminder_days")}
+_NUMBERING = {name: (name, _number_format, False)
+              for name in ("invoice", "credit_note", "quote", "work_order")}
+_RECURRENCE_SETTINGS = {"max_catch_up": ("max_catch_up", _int_reader(1), False)}
+_EMAIL = {
+    "from": ("sender", _text, False),
+    "smtp_host": ("smtp_host", _required_text, False),
+    "smtp_port": ("smtp_port", _int_reader(1, 65535), False),
+    "starttls": ("starttls", _bool, False),
+}
+
+
+def _read_settings_recurrences(ctx, node, field):
+    if node.__class__ is not MappingNode:
+        return ctx.error(node, field, "field '%s' must be a mapping (key: value lines), not %s"
+                         % (field, _shape(node)))
+    values: dict = {}
+    _read_map(ctx, node, field + ".", _RECURRENCE_SETTINGS, values, {})
+    return values.get("max_catch_up", BAD)
+
+
+_SETTINGS = {
+    "company": ("company", _record_reader(Company, _COMPANY, partial=True, with_line=False),
+                False),
+    "currency": ("currency", _currency, False),
+    "locale": ("locale", _enum_reader(("en", "fr")), False),
+    "timezone": ("timezone", _timezone, False),
+    "vat": ("vat", _amount, False),
+    "terms": ("terms", _record_reader(Terms, _TERMS, partial=True, with_line=False), False),
+    "future_invoices": ("future_invoices", _enum_reader(("draft", "process")), False),
+    "numbering": ("numbering", _record_reader(Numbering, _NUMBERING, partial=True,
+                                              with_line=False), False),
+    "recurrences": ("max_catch_up", _read_settings_recurrences, False),
+    "email": ("email", _record_reader(EmailSettings, _EMAIL, partial=True, with_line=False),
+              False),
+}
+
+
+# --------------------------------------------------------------------------- files
+
+def kind_of_path(path: str) -> Optional[str]:
+    """Which kind of record a book path holds, or None for other files.
+
+    ``facturier.yaml`` -> 'settings'; ``contacts/<id>.yaml`` -> 'contact';
+    ``documents/**/<id>.yaml`` (any depth) -> 'document';
+    ``recurrences/<id>.yaml`` -> 'recurrence'.
+    """
+    if path == SETTINGS_FILE:
+        return "settings"
+    if not path.endswith(".yaml"):
+        return None
+    parts = path.split("/")
+    if len(parts) < 2 or not parts[-1][:-5]:
+        return None
+    top = parts[0]
+    if top == "documents":
+        return "document"
+    if len(parts) == 2:
+        if top == "contacts":
+            return "contact"
+        if top == "recurrences":
+            return "recurrence"
+    return None
+
+
+def parse_file(path: str, data: Union[bytes, str]) -> tuple[Optional[str], object, list[Diagnostic]]:
+    """(kind, record or None, diagnostics) for one file; path is relative to the
+    book root with '/'. Files that are not book files give (None, None, [])."""
+    kind = kind_of_path(path)
+    if kind is None:
+        return None, None, []
+    if kind == "settings":
+        record, diagnostics = parse_settings(data, path)
+    elif kind == "document":
+        record, diagnostics = parse_document(data, path)
+    elif kind == "contact":
+        record, diagnostics = parse_contact(data, path)
+    else:
+        record, diagnostics = parse_recurrence(data, path)
+    return kind, record, diagnostics
+
+
+def _file_id(ctx: _Ctx) -> Optional[str]:
+    name = ctx.path.rsplit("/", 1)[-1]
+    if name.endswith(".yaml"):
+        name = name[:-5]
+    if ID_PATTERN.fullmatch(name) is None:
+        ctx.error(None, "id", "the file name '%s' is not a valid id: use 1 to 64 letters, "
+                              "digits, '.', '_' or '-', starting with a letter or digit" % name)
+        return None
+    return name
+
+
+def _root(ctx: _Ctx, data, what: str, empty_ok: bool = False) -> Optional[MappingNode]:
+    root, diagnostics = yamlsafe.compose(data, ctx.path)
+    ctx.extend(diagnostics)
+    if root is None:
+        if not diagnostics and not empty_ok:
+            ctx.error(None, "", "the file is empty: %s needs its fields (key: value lines)" % what)
+        return None
+    if root.__class__ is not MappingNode:
+        if yamlsafe.is_null(root) and empty_ok:
+            return None
+        ctx.error(root, "", "the file must hold the fields of %s as key: value lines, not %s"
+                  % (what, "a list" if root.__class__ is SequenceNode else "a single value"))
+        return None
+    return root
+
+
+def _fields(root: MappingNode) -> dict:
+    return {key.value: key.start_mark.line + 1 for key, _ in root.value}
+
+
+def _check_id_key(ctx: _Ctx, values: dict, keys: dict, file_id: Optional[str]) -> None:
+    written = values.pop("id", None)
+    if written is not None and file_id is not None and written != file_id:
+        ctx.error(keys["id"], "id", "id '%s' differs from the file name '%s': the id of a "
+                                    "record is its file name (remove 'id:' or make them equal)"
+                  % (written, file_id))
+
+
+def parse_settings(data, path: str = SETTINGS_FILE) -> tuple[Settings, list[Diagnostic]]:
+    """Always a Settings: defaults for what is absent or broken."""
+    ctx = _Ctx(path)
+    root = _root(ctx, data, "the settings", empty_ok=True)
+    if root is None:
+        return Settings(path=path), ctx.sorted()
+    values: dict = {}
+    _read_map(ctx, root, "", _SETTINGS, values, {})
+    return Settings(path=path, line=root.start_mark.line + 1, fields=_fields(root),
+                    **values), ctx.sorted()
+
+
+def parse_contact(data, path: str) -> tuple[Optional[Contact], list[Diagnostic]]:
+    ctx = _Ctx(path)
+    file_id = _file_id(ctx)
+    root = _root(ctx, data, "a contact")
+    if root is None:
+        return None, ctx.sorted()
+    values: dict = {}
+    keys: dict = {}
+    _read_map(ctx, root, "", _CONTACT, values, keys)
+    _check_id_key(ctx, values, keys, file_id)
+    if ctx.errors:
+        return None, ctx.sorted()
+    return Contact(id=file_id, path=path, line=root.start_mark.line + 1, fields=_fields(root),
+                   **values), ctx.sorted()
+
+
+def parse_recurrence(data, path: str) -> tuple[Optional[Recurrence], list[Diagnostic]]:
+    ctx = _Ctx(path)
+    file_id = _file_id(ctx)
+    root = _root(ctx, data, "a recurrence")
+    if root is None:
+        return None, ctx.sorted()
+    values: dict = {}
+    keys: dict = {}
+    _read_map(ctx, root, "", _RECURRENCE, values, keys)
+    _check_id_key(ctx, values, keys, file_id)
+    if ctx.errors:
+        return None, ctx.sorted()
+    return Recurrence(id=file_id, path=path, line=root.start_mark.line + 1,
+                      fields=_fields(root), **values), ctx.sorted()
+
+
+def parse_document(data, path: str) -> tuple[Optional[Document], list[Diagnostic]]:
+    ctx = _Ctx(path)
+    file_id = _file_id(ctx)
+    root = _root(ctx, data, "a document")
+    if root is None:
+        return None, ctx.sorted()
+    values: dict = {}
+    keys: dict = {}
+    nulls = _read_map(ctx, root, "", _DOCUMENT, values, keys)
+    _check_id_key(ctx, values, keys, file_id)
+    _check_document(ctx, root, values, keys, nulls)
+    if ctx.errors:
+        return None, ctx.sorted()
+    return Document(id=file_id, path=path, line=root.start_mark.line + 1, fields=_fields(root),
+                    **values), ctx.sorted()
+
+
+def _check_document(ctx: _Ctx, root: MappingNode, values: dict, keys: dict, nulls: set) -> None:
+    """The rules that depend on the document's kind (SPEC 1.4)."""
+    kind = values.get("kind")
+    customer, supplier = keys.get("customer"), keys.get("supplier")
+    if kind is None:                        # missing or broken: already reported
+        if customer is not None and supplier is not None:
+            ctx.error(supplier, "supplier", "give 'customer' or 'supplier', not both")
+        elif customer is None and supplier is None:
+            ctx.error(root, "customer", "missing required field 'customer' (or 'supplier' "
+                                        "for an expense)")
+        return
+    name = KIND_NAMES[kind]
+    if nulls:                               # an absent value is no value: ignore its key
+        keys = {key: node for key, node in keys.items() if key not in nulls or key == "lines"}
+    if kind == "expense":
+        if customer is not None:
+            ctx.error(customer, "customer", "an expense names its supplier: write 'supplier:' "
+                                            "instead of 'customer:'")
+        elif supplier is None:
+            ctx.error(root, "supplier", "missing required field 'supplier'")
+    else:
+        if supplier is not None:
+            ctx.error(supplier, "supplier", "only expenses have a supplier: %s names its "
+                                            "customer, write 'customer:' instead of 'supplier:'"
+                      % name)
+        elif customer is None:
+            ctx.error(root, "customer", "missing required field 'customer'")
+    for key, kinds in _ONLY_FOR.items():
+        if kind not in kinds and key in keys:
+            allowed = " and ".join(KIND_NAMES[k].split(" ", 1)[1] + "s" for k in kinds)
+            ctx.error(keys[key], key, "field '%s' only applies to %s, not to %s"
+                      % (key, allowed, name))
+    lines_key = keys.get("lines")
+    lines = () if "lines" in nulls else values.get("lines")
+    if kind == "expense":
+        if lines_key is not None and "total" in keys:
+            ctx.error(keys["total"], "total", "an expense gives either 'lines' or 'total', "
+                                              "not both")
+        elif lines_key is None and "total" not in keys:
+            ctx.error(root, "lines", "missing required field 'lines' (or 'total' for an "
+                                     "expense)")
+        elif lines_key is not None and lines == ():
+            ctx.error(lines_key, "lines", "an expense needs at least one line (or give "
+                                          "'total' instead)")
+    else:
+        if lines_key is None:
+            ctx.error(root, "lines", "missing required field 'lines': %s needs at least one "
+                                     "line" % name)
+        elif lines == ():
+            ctx.error(lines_key, "lines", "%s needs at least one line" % name)
