@@ -116,6 +116,10 @@ def compose(data: Union[bytes, str], path: str) -> tuple[Optional[Node], list[Di
     does not parse. Every diagnostic is an error.
     """
     diagnostics: list[Diagnostic] = []
+    if _may_be_deep(data):
+        too_deep = _too_deep(data, path)
+        if too_deep is not None:
+            return None, [too_deep]
     loader = _Loader(data)
     try:
         root = loader.get_single_node()
@@ -154,6 +158,46 @@ def compose(data: Union[bytes, str], path: str) -> tuple[Optional[Node], list[Di
         diagnostics.extend(_anchor_diagnostics(data, path))
     root = _clean(root, path, diagnostics, has_anchors)
     return root, diagnostics
+
+
+MAX_DEPTH = 200        # facturier files nest 4 levels; libyaml's composer recurses in C
+
+
+def _may_be_deep(data) -> bool:
+    """Cheap bound: every nesting level needs one of these characters."""
+    if isinstance(data, bytes):
+        marks = (b"[", b"{", b"-", b":", b"?")
+    else:
+        marks = ("[", "{", "-", ":", "?")
+    total = 0
+    for mark in marks:
+        total += data.count(mark)
+    return total > MAX_DEPTH
+
+
+def _too_deep(data, path: str) -> Optional[Diagnostic]:
+    """An error when collections nest deeper than MAX_DEPTH (an event scan, which
+    does not recurse); composing such a text could overflow the C stack."""
+    depth = 0
+    loader = _Loader(data)
+    try:
+        while True:
+            event = loader.get_event()
+            if event is None or isinstance(event, yaml.StreamEndEvent):
+                return None
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    return Diagnostic(path, mark.line + 1, mark.column + 1, "",
+                                      "lists and mappings nest more than %d levels deep here; "
+                                      "a facturier file never needs that" % MAX_DEPTH)
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return None                         # compose() reports it with its position
+    finally:
+        loader.dispose()
 
 
 def _line_col(data, position: int) -> tuple[int, int]:
