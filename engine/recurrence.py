@@ -530,3 +530,44 @@ def _words(parts: dict[str, str], start: dt.date, lang: str) -> Optional[str]:
             when = format_date(day, "MMMM d", locale="en")
         return (w["yearly"] if n == 1 else w["n_years"]).format(when=when, n=n)
     return None
+
+
+# --------------------------------------------------------------------------- summaries
+
+MISSING_SHOWN = 1000
+
+
+def summary(rec: Recurrence, book: Book, as_of: dt.date, lang: str = "en", n_next: int = 5) -> dict:
+    """What `recurrence list/show` and the app show of a recurrence (SPEC 6:
+    ``id``, ``name``, ``state``, ``next``, ``generated``, ``missing``, ``cause``
+    and more)."""
+    state = state_of(rec, as_of)
+    template = book.document(rec.template)
+    documents = book.documents_of_recurrence(rec.id)
+    upcoming = next_occurrences(rec, as_of, n=n_next)
+    missing = missing_occurrences(rec, as_of, limit=MISSING_SHOWN) if state == "stopped" else []
+    return {
+        "id": rec.id,
+        "name": rec.name,
+        "state": state,
+        "next": upcoming[0] if upcoming else None,
+        "generated": len(documents),
+        "missing": missing,
+        "cause": rec.stopped.cause if (rec.stopped is not None and state == "stopped") else None,
+        "contact": template.contact if template is not None else None,
+        "template": rec.template,
+        "rule": rec.rule,
+        "rule_words": rule_in_words(rec.rule, rec.start, lang),
+        "start": rec.start,
+        "until": rec.until,
+        "issue": rec.issue,
+        "lead_days": rec.lead_days,
+        "last": rec.last,
+        "skipped": list(rec.skipped),
+        "ended": rec.ended,
+        "stopped_at": rec.stopped.at if rec.stopped is not None else None,
+        "stopped_occurrence": rec.stopped.occurrence if rec.stopped is not None else None,
+        "next_occurrences": upcoming,
+        "documents": [d.id for d in documents],
+        "path": rec.path,
+    }
