@@ -1,0 +1,809 @@
+"""Every action of SPEC 5.1: *plan* (book + inputs -> :class:`Change`), then
+*commit* (through :mod:`engine.gitstore`, one commit per action).
+
+Plan functions take the loaded book and the action's inputs (dates given,
+never read from the clock) and return a :class:`Change`: the files to write or
+delete, the subject line and the trailers. They raise :class:`ActionRefused`
+with a reason a person reads. The only thing they read besides the book is the
+current text of the files they change (to edit it with a round trip that
+keeps a person's comments); the writer has checked those files are clean.
+
+:class:`Writer` holds the book lock, checks that the target files have no
+uncommitted edits, commits, and keeps ``w.book`` up to date, so that one
+session can make many commits (a daily run of 1,000 generated invoices)::
+
+    with open_writer(root, author=None) as w:
+        sha = w.commit(plan_payment(w.book, "inv-20250105-k3f9", Decimal("50"), day))
+
+or in one call: ``sha, change = perform(root, plan_payment, doc_id, amount, day)``.
+
+Validated documents are legal records (SPEC 2): they cannot be deleted, and
+their contact, date, currency, lines, number (and kind) cannot change.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional, Union
+
+import msgspec
+
+from . import gitstore
+from .diagnostics import ActionRefused, Diagnostic
+from .model import DOCUMENT_KINDS, Book, Contact, Document, Line, Recurrence
+from .numbering import NUMBERED_KINDS, next_number
+from .writer import (contact_path, document_path, dump_contact, dump_document, dump_recurrence,
+                     new_document_id, recurrence_path, slug_id, update_yaml)
+
+KIND_WORDS = {"invoice": "invoice", "credit_note": "credit note", "quote": "quote",
+              "work_order": "work order", "expense": "expense"}
+PROTECTED = ("kind", "contact", "date", "currency", "lines", "number", "validated")
+FIELD_WORDS = {"contact": "customer", "lines": "lines", "kind": "kind", "date": "date",
+               "currency": "currency", "number": "number", "validated": "validation"}
+
+
+# =========================================================================== the change
+
+@dataclass(frozen=True)
+class Change:
+    """One action: files to write (path -> bytes) and delete, one commit."""
+    action: str                                   # e.g. "document.payment"
+    subject: str                                  # the commit's subject line
+    writes: dict[str, bytes] = field(default_factory=dict)
+    deletes: tuple[str, ...] = ()
+    trailers: tuple[tuple[str, str], ...] = ()    # ("Facturier-Document", id)...
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(self.writes) + tuple(self.deletes)
+
+    @property
+    def message(self) -> str:
+        subject = " ".join(self.subject.split())
+        lines = ["Facturier-Action: %s" % self.action]
+        lines += ["%s: %s" % (k, " ".join(str(v).split())) for k, v in self.trailers]
+        return "%s\n\n%s\n" % (subject, "\n".join(lines))
+
+    def ids(self, key: str) -> tuple[str, ...]:
+        return tuple(v for k, v in self.trailers if k == key)
+
+
+# =========================================================================== the writer
+
+class Writer:
+    """A write session on a book (see module docstring). Use
+    :func:`open_writer`; ``commit`` returns the new commit id (None when the
+    change leaves every file as it is)."""
+
+    def __init__(self, root, author: Optional[str] = None, timeout: float = 10.0):
+        self.root = Path(root)
+        self.author = author
+        self.timeout = timeout
+        self._lock: Optional[gitstore.BookLock] = None
+        self._store: Optional[gitstore.Store] = None
+        self._book: Optional[Book] = None
+        self.commits: list[str] = []
+
+    def __enter__(self) -> "Writer":
+        from .book import find_root
+        find_root(self.root)
+        self._lock = gitstore.BookLock(self.root, self.timeout).acquire()
+        try:
+            self._store = gitstore.Store(self.root, self.author)
+        except BaseException:
+            self._lock.release()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        try:
+            if self._store is not None:
+                self._store.close()
+        finally:
+            self._store = None
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
+
+    @property
+    def recovered(self) -> list[str]:
+        """What the recovery of an interrupted session did (messages)."""
+        return list(self._store.recovered) if self._store else []
+
+    @property
+    def head(self) -> str:
+        return self._store.head
+
+    @property
+    def book(self) -> Book:
+        """The book, loaded when first asked, then kept up to date by commit."""
+        if self._book is None:
+            from .book import load_book
+            self._book = load_book(self.root)
+        return self._book
+
+    def dirty(self, paths: Iterable[str]) -> list[str]:
+        return self._store.dirty(paths)
+
+    def commit(self, change: Change) -> Optional[str]:
+        if self._store is None:
+            raise ActionRefused("the writer is closed")
+        dirty = self._store.dirty(change.paths)
+        if dirty:
+            raise ActionRefused(
+                "uncommitted edits in %s; commit or discard them first (nothing was changed)"
+                % ", ".join(dirty))
+        sha = self._store.commit(change.writes, change.deletes, change.message)
+        if sha is not None:
+            self.commits.append(sha)
+            if self._book is not None:
+                apply_to_book(self._book, change)
+        return sha
+
+
+def open_writer(root, author: Optional[str] = None, timeout: float = 10.0) -> Writer:
+    """``with open_writer(root) as w:`` — takes the book lock (waiting up to
+    ``timeout`` seconds), finishes an interrupted session if any."""
+    return Writer(root, author=author, timeout=timeout)
+
+
+def perform(root, plan_fn: Callable[..., Change], *args, author: Optional[str] = None,
+            timeout: float = 10.0, **kwargs) -> tuple[Optional[str], Change]:
+    """Lock, load, plan, commit: ``(commit id or None, change)``."""
+    with open_writer(root, author=author, timeout=timeout) as w:
+        change = plan_fn(w.book, *args, **kwargs)
+        return w.commit(change), change
+
+
+def apply_to_book(book: Book, change: Change) -> None:
+    """Bring an in-memory book in line with a committed change (parsing only
+    the files it wrote)."""
+    from .loader import parse_file
+    touched = set(change.paths)
+    book.diagnostics = [d for d in book.diagnostics if d.path not in touched]
+    tables = {"document": book.documents, "contact": book.contacts,
+              "recurrence": book.recurrences}
+    for path in touched:
+        for table in tables.values():
+            for key in [k for k, rec in table.items() if rec.path == path]:
+                del table[key]
+    for path, data in change.writes.items():
+        kind, record, diagnostics = parse_file(path, data)
+        book.diagnostics.extend(diagnostics)
+        if record is None:
+            continue
+        if kind == "settings":
+            book.settings = record
+        else:
+            tables[kind][record.id] = record
+    book._credit_notes = None
+    book._by_recurrence = None
+
+
+# =========================================================================== helpers
+
+def _refuse(message: str):
+    raise ActionRefused(message)
+
+
+def _file_problems(book: Book, path: str) -> list[Diagnostic]:
+    return [d for d in book.diagnostics if d.path == path and d.is_error]
+
+
+def _broken(book: Book, folder: str, ident: str) -> Optional[str]:
+    """The path of a file of ``folder`` named ``ident`` that failed to load."""
+    lowered = ident.lower()
+    for d in book.diagnostics:
+        if d.is_error and d.path.startswith(folder + "/") and \
+                d.path.rsplit("/", 1)[-1][:-5].lower() == lowered:
+            return d.path
+    return None
+
+
+def _doc(book: Book, doc_id: str) -> Document:
+    doc = book.document(doc_id)
+    if doc is None:
+        broken = _broken(book, "documents", doc_id)
+        if broken:
+            _refuse("%s has errors; fix them first (facturier check):\n%s"
+                    % (broken, "\n".join(str(d) for d in _file_problems(book, broken))))
+        _refuse("there is no document %r" % doc_id)
+    return doc
+
+
+def _contact(book: Book, contact_id: str) -> Contact:
+    contact = book.contact(contact_id)
+    if contact is None:
+        broken = _broken(book, "contacts", contact_id)
+        _refuse("%s has errors; fix them first" % broken if broken
+                else "there is no contact %r" % contact_id)
+    return contact
+
+
+def _recurrence(book: Book, rec_id: str) -> Recurrence:
+    rec = book.recurrence(rec_id)
+    if rec is None:
+        broken = _broken(book, "recurrences", rec_id)
+        _refuse("%s has errors; fix them first" % broken if broken
+                else "there is no recurrence %r" % rec_id)
+    return rec
+
+
+def label(doc: Document) -> str:
+    """'invoice 2025-0042 (inv-20250105-k3f9)' or 'invoice inv-20250105-k3f9'."""
+    word = KIND_WORDS.get(doc.kind, doc.kind)
+    if doc.number:
+        return "%s %s (%s)" % (word, doc.number, doc.id)
+    return "%s %s" % (word, doc.id)
+
+
+def _read(book: Book, path: str) -> str:
+    if book.root is None:
+        _refuse("the book has no folder to read %s from" % path)
+    try:
+        return (Path(book.root) / path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        _refuse("%s does not exist any more" % path)
+    except UnicodeDecodeError:
+        _refuse("%s is not UTF-8 text" % path)
+
+
+def _parse(path: str, text: Union[str, bytes], source: Optional[str] = None):
+    """Parse ``text`` as the book file ``path``; refuse with every error."""
+    from .loader import parse_file
+    _kind, record, diagnostics = parse_file(path, text)
+    errors = [d for d in diagnostics if d.is_error]
+    if errors or record is None:
+        shown = []
+        for d in errors:
+            if source:
+                d = Diagnostic(source, d.line, d.col, d.field, d.message, d.severity)
+            shown.append(str(d))
+        _refuse("\n".join(shown) or "%s: cannot be read" % (source or path))
+    return record
+
+
+def _edited(book: Book, path: str, set_fields: Optional[dict] = None, remove: Iterable[str] = (),
+            append: Optional[dict] = None) -> tuple[bytes, Any]:
+    """The file at ``path`` with the edit applied (comments kept), checked."""
+    text = _read(book, path)
+    try:
+        new = update_yaml(text, set_fields, tuple(remove), append)
+    except (ValueError, KeyError, IndexError) as exc:
+        _refuse("%s: cannot be edited: %s" % (path, exc))
+    record = _parse(path, new)
+    return new.encode("utf-8"), record
+
+
+def _amount(value, what: str, currency: str) -> Decimal:
+    from .money import minor_units
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        _refuse("%s %r is not an amount (write it like 120.50)" % (what, value))
+    if not amount.is_finite() or amount <= 0:
+        _refuse("%s must be more than zero, not %s" % (what, value))
+    places = minor_units(currency)
+    quantum = Decimal(1).scaleb(-places)
+    if amount != amount.quantize(quantum):
+        _refuse("%s %s has more decimals than %s allows (%d)" % (what, value, currency, places))
+    return amount.quantize(quantum)
+
+
+def _currency(book: Book, doc: Document) -> str:
+    return doc.currency or book.settings.currency
+
+
+def _doc_trailer(*docs: Union[Document, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(("Facturier-Document", d if isinstance(d, str) else d.id) for d in docs)
+
+
+def _trailers_for(doc: Document) -> tuple[tuple[str, str], ...]:
+    out = _doc_trailer(doc)
+    if doc.recurrence:
+        out += (("Facturier-Recurrence", doc.recurrence),)
+    return out
+
+
+def _change_doc(action: str, subject: str, doc: Document, data: bytes,
+                extra: tuple = ()) -> Change:
+    return Change(action=action, subject=subject, writes={doc.path: data},
+                  trailers=_trailers_for(doc) + tuple(extra))
+
+
+def _need_validated(doc: Document, doing: str) -> None:
+    if doc.validated is None:
+        _refuse("%s is a draft: validate it before %s (facturier doc validate %s)"
+                % (label(doc), doing, doc.id))
+
+
+def _need_kind(doc: Document, kinds: tuple[str, ...], doing: str) -> None:
+    if doc.kind not in kinds:
+        _refuse("%s: only %s can be %s" % (label(doc), " or ".join(
+            KIND_WORDS[k] + "s" for k in kinds), doing))
+
+
+# =========================================================================== documents
+
+def plan_validate(book: Book, doc_id: str, as_of: dt.date) -> Change:
+    """Give the draft its number (next in its kind's series for the year of
+    its date) and ``validated: as_of``; drop ``scheduled``."""
+    doc = _doc(book, doc_id)
+    if doc.validated is not None:
+        _refuse("%s is already validated (on %s)" % (label(doc), doc.validated.isoformat()))
+    if doc.kind not in NUMBERED_KINDS:
+        _refuse("%s: expenses are not validated (they have no number); record their "
+                "payments directly" % label(doc))
+    if book.contact(doc.contact) is None:
+        _refuse("%s names the contact %r, which does not exist; fix the %s first"
+                % (label(doc), doc.contact, doc.party_key))
+    if doc.kind == "credit_note":
+        target = book.document(doc.credits) if doc.credits else None
+        if target is None or target.kind != "invoice":
+            _refuse("%s must credit an existing invoice (its `credits:`)" % label(doc))
+        if target.validated is None:
+            _refuse("%s credits %s, which is still a draft: validate the invoice first"
+                    % (label(doc), label(target)))
+    if doc.kind != "expense" and not doc.lines:
+        _refuse("%s has no lines" % label(doc))
+    number = next_number(book, doc.kind, doc.date)
+    data, _ = _edited(book, doc.path, {"number": number, "validated": as_of},
+                      remove=("scheduled",))
+    return _change_doc("document.validate", "Validate %s %s as %s"
+                       % (KIND_WORDS[doc.kind], doc.id, number), doc, data)
+
+
+def plan_payment(book: Book, doc_id: str, amount, date: dt.date, reference: str = "") -> Change:
+    """Record a payment received (invoices) or made (expenses)."""
+    doc = _doc(book, doc_id)
+    _need_kind(doc, ("invoice", "expense"), "paid")
+    if doc.kind == "invoice":
+        _need_validated(doc, "recording a payment")
+    currency = _currency(book, doc)
+    amount = _amount(amount, "the payment", currency)
+    entry = {"date": date, "amount": amount}
+    if reference:
+        entry["reference"] = reference
+    data, _ = _edited(book, doc.path, append={"payments": [entry]})
+    return _change_doc("document.payment", "Record payment of %s %s on %s"
+                       % (amount, currency, label(doc)), doc, data)
+
+
+def plan_discount(book: Book, doc_id: str, amount, date: dt.date, reason: str = "") -> Change:
+    doc = _doc(book, doc_id)
+    _need_kind(doc, ("invoice", "expense"), "discounted")
+    if doc.kind == "invoice":
+        _need_validated(doc, "granting a discount")
+    currency = _currency(book, doc)
+    amount = _amount(amount, "the discount", currency)
+    entry = {"date": date, "amount": amount}
+    if reason:
+        entry["reason"] = reason
+    data, _ = _edited(book, doc.path, append={"discounts": [entry]})
+    return _change_doc("document.discount", "Grant discount of %s %s on %s"
+                       % (amount, currency, label(doc)), doc, data)
+
+
+def plan_write_off(book: Book, doc_id: str, date: dt.date, reason: str = "") -> Change:
+    from .status import amounts
+    doc = _doc(book, doc_id)
+    _need_kind(doc, ("invoice",), "written off")
+    _need_validated(doc, "writing it off")
+    if doc.write_off is not None:
+        _refuse("%s is already written off (on %s)" % (label(doc), doc.write_off.date))
+    left = amounts(doc, book, date).open
+    if left <= 0:
+        _refuse("%s has nothing left to write off on %s" % (label(doc), date.isoformat()))
+    entry = {"date": date}
+    if reason:
+        entry["reason"] = reason
+    data, _ = _edited(book, doc.path, {"write_off": entry})
+    return _change_doc("document.write-off", "Write off %s %s on %s"
+                       % (left, _currency(book, doc), label(doc)), doc, data)
+
+
+def plan_hold(book: Book, doc_id: str, date: dt.date, reason: str = "") -> Change:
+    doc = _doc(book, doc_id)
+    for hold in doc.holds:
+        if hold.end is None or (hold.start <= date < hold.end):
+            _refuse("%s is already on hold (since %s)" % (label(doc), hold.start.isoformat()))
+    entry = {"from": date}
+    if reason:
+        entry["reason"] = reason
+    data, _ = _edited(book, doc.path, append={"holds": [entry]})
+    return _change_doc("document.hold", "Put %s on hold%s" % (
+        label(doc), (": " + reason) if reason else ""), doc, data)
+
+
+def plan_release(book: Book, doc_id: str, date: dt.date) -> Change:
+    doc = _doc(book, doc_id)
+    open_holds = [i for i, h in enumerate(doc.holds) if h.end is None]
+    if not open_holds:
+        _refuse("%s is not on hold" % label(doc))
+    index = open_holds[-1]
+    if doc.holds[index].start > date:
+        _refuse("%s is on hold from %s: it cannot be released on %s, before the hold starts"
+                % (label(doc), doc.holds[index].start.isoformat(), date.isoformat()))
+    data, _ = _edited(book, doc.path, {"holds.%d.to" % index: date})
+    return _change_doc("document.release", "Release the hold on %s" % label(doc), doc, data)
+
+
+def plan_decline(book: Book, doc_id: str, date: dt.date) -> Change:
+    doc = _doc(book, doc_id)
+    _need_kind(doc, ("quote",), "declined")
+    if doc.converted_to:
+        _refuse("%s was converted to %s: it cannot be declined" % (label(doc), doc.converted_to))
+    if doc.declined is not None:
+        _refuse("%s was already declined on %s" % (label(doc), doc.declined.isoformat()))
+    data, _ = _edited(book, doc.path, {"declined": date})
+    return _change_doc("document.decline", "Record that the customer declined %s" % label(doc),
+                       doc, data)
+
+
+def plan_returned(book: Book, doc_id: str, at: str) -> Change:
+    """The post brought the document back (``at``: ISO timestamp with offset)."""
+    doc = _doc(book, doc_id)
+    data, _ = _edited(book, doc.path, append={"deliveries": [
+        {"channel": "post", "at": at, "result": "returned"}]})
+    return _change_doc("document.return", "Record %s returned by the post" % label(doc),
+                       doc, data)
+
+
+def _new_document(book: Book, record: Document, seed_extra: str = "",
+                  doc_id: Optional[str] = None) -> tuple[Document, bytes]:
+    """Give a new document its id and path; its canonical bytes."""
+    if doc_id is None:
+        seed = dump_document(record) + seed_extra
+        doc_id = new_document_id(record.kind, record.date, book.documents.keys(), seed)
+    elif book.document(doc_id) is not None:
+        _refuse("a document %r already exists" % doc_id)
+    record = msgspec.structs.replace(record, id=doc_id, path=document_path(doc_id, record.date))
+    data = dump_document(record).encode("utf-8")
+    _parse(record.path, data)          # the canonical file must read back
+    return record, data
+
+
+def plan_credit(book: Book, doc_id: str, as_of: dt.date, amount=None) -> Change:
+    """A credit-note draft for the invoice: its lines when it credits the whole
+    untouched invoice, else one line of ``amount`` (default: the open amount)
+    without VAT."""
+    from .money import document_totals
+    from .status import amounts
+    doc = _doc(book, doc_id)
+    _need_kind(doc, ("invoice",), "credited")
+    _need_validated(doc, "crediting it")
+    currency = _currency(book, doc)
+    sums = amounts(doc, book, as_of)
+    drafts = [cn for cn in book.credit_notes_for(doc.id) if cn.validated is None]
+    if drafts:
+        _refuse("%s already has a draft credit note, %s: validate or delete it first"
+                % (label(doc), drafts[0].id))
+    if amount is None:
+        amount = sums.open
+        if amount <= 0:
+            _refuse("%s has nothing open to credit on %s; give an amount with --amount"
+                    % (label(doc), as_of.isoformat()))
+    else:
+        amount = _amount(amount, "the credit", currency)
+    if amount > sums.total - sums.credited:
+        _refuse("%s: a credit of %s is more than what is left to credit (%s)"
+                % (label(doc), amount, sums.total - sums.credited))
+    if amount == sums.total and sums.credited == 0 and doc.lines:
+        lines = tuple(msgspec.structs.replace(line, line=0) for line in doc.lines)
+    else:
+        lines = (Line(description="Credit on invoice %s" % (doc.number or doc.id),
+                      quantity=Decimal("1"), unit_price=amount, vat=Decimal("0")),)
+    draft = Document(id="new", path="", kind="credit_note", contact=doc.contact, date=as_of,
+                     currency=doc.currency, lines=lines, credits=doc.id)
+    credit, data = _new_document(book, draft)
+    total = document_totals(credit, book.settings).total
+    return Change(action="document.credit",
+                  subject="Create credit note %s of %s %s for %s"
+                  % (credit.id, total, currency, label(doc)),
+                  writes={credit.path: data}, trailers=_doc_trailer(credit, doc))
+
+
+CONVERSIONS = {"quote": ("invoice", "work_order"), "work_order": ("invoice",)}
+
+
+def plan_convert(book: Book, doc_id: str, as_of: dt.date, to: Optional[str] = None) -> Change:
+    """Quote -> invoice (default) or work order; work order -> invoice. The
+    new draft names its source (``converted_from``) and the source names it
+    (``converted_to``), in one commit."""
+    doc = _doc(book, doc_id)
+    targets = CONVERSIONS.get(doc.kind)
+    if not targets:
+        _refuse("%s: only quotes and work orders can be converted" % label(doc))
+    to = to or "invoice"
+    if to not in targets:
+        _refuse("%s can be converted to %s, not to a %s" % (
+            label(doc), " or ".join("a " + KIND_WORDS[t] for t in targets), KIND_WORDS.get(to, to)))
+    if doc.converted_to:
+        _refuse("%s was already converted to %s" % (label(doc), doc.converted_to))
+    if doc.declined is not None:
+        _refuse("%s was declined on %s" % (label(doc), doc.declined.isoformat()))
+    draft = Document(id="new", path="", kind=to, contact=doc.contact, date=as_of,
+                     currency=doc.currency,
+                     lines=tuple(msgspec.structs.replace(line, line=0) for line in doc.lines),
+                     notes=doc.notes, converted_from=doc.id)
+    new, data = _new_document(book, draft)
+    source, _ = _edited(book, doc.path, {"converted_to": new.id})
+    return Change(action="document.convert",
+                  subject="Convert %s to %s %s" % (label(doc), KIND_WORDS[to], new.id),
+                  writes={doc.path: source, new.path: data}, trailers=_doc_trailer(doc, new))
+
+
+def _referrers(book: Book, doc: Document) -> list[str]:
+    lowered = doc.id.lower()
+    found = []
+    for other in book.documents.values():
+        if other.id == doc.id:
+            continue
+        for key in ("credits", "converted_from", "converted_to"):
+            value = getattr(other, key)
+            if value and value.lower() == lowered:
+                found.append("%s (its %s)" % (label(other), key))
+    for rec in book.recurrences.values():
+        if rec.template.lower() == lowered:
+            found.append("recurrence %s (its template)" % rec.id)
+    return found
+
+
+def plan_delete_document(book: Book, doc_id: str) -> Change:
+    doc = _doc(book, doc_id)
+    if doc.validated is not None:
+        _refuse("%s is validated: a validated document is a legal record and cannot be "
+                "deleted; issue a credit note instead (facturier doc credit %s)"
+                % (label(doc), doc.id))
+    refs = _referrers(book, doc)
+    if refs:
+        _refuse("%s cannot be deleted: %s name%s it" % (
+            label(doc), ", ".join(refs), "s" if len(refs) == 1 else ""))
+    return Change(action="document.delete", subject="Delete %s" % label(doc),
+                  deletes=(doc.path,), trailers=_trailers_for(doc))
+
+
+def _yaml_input(fields: Union[dict, str, bytes], defaults: dict) -> str:
+    """YAML text from a mapping or a person's text, with ``defaults`` added
+    for the top-level keys it lacks (at the end, so error lines stay right)."""
+    if isinstance(fields, bytes):
+        fields = fields.decode("utf-8", "replace")
+    if isinstance(fields, str):
+        from . import yamlsafe
+        root, _ = yamlsafe.compose(fields, "input")
+        present = set()
+        if root is not None and hasattr(root, "value") and isinstance(root.value, list):
+            for pair in root.value:
+                if isinstance(pair, tuple):
+                    present.add(getattr(pair[0], "value", None))
+        missing = {k: v for k, v in defaults.items() if k not in present and v is not None}
+        if not missing or root is None:
+            return fields
+        try:
+            return update_yaml(fields, missing)
+        except ValueError:
+            return fields
+    data = {k: v for k, v in defaults.items() if v is not None and k not in fields}
+    data.update({k: v for k, v in fields.items() if v is not None})
+    return update_yaml("", data)
+
+
+def _check_new_document(book: Book, record: Document) -> None:
+    if record.number or record.validated:
+        _refuse("a new %s is a draft: leave out `number` and `validated`, then validate it "
+                "(facturier doc validate)" % KIND_WORDS[record.kind])
+    if record.kind != "expense" and record.payments:
+        _refuse("a draft %s cannot have payments: validate it first" % KIND_WORDS[record.kind])
+    _check_references(book, record)
+
+
+def _check_references(book: Book, record: Document) -> None:
+    if book.contact(record.contact) is None:
+        _refuse("there is no contact %r for the %s; create it first (facturier contact new)"
+                % (record.contact, record.party_key))
+    if record.credits:
+        target = book.document(record.credits)
+        if target is None or target.kind != "invoice":
+            _refuse("`credits` must name an invoice; %r is %s" % (
+                record.credits, "missing" if target is None else "a " + KIND_WORDS[target.kind]))
+    if record.kind == "credit_note" and not record.credits:
+        _refuse("a credit note names the invoice it credits (`credits:`)")
+    for key in ("converted_from", "converted_to"):
+        value = getattr(record, key)
+        if value and book.document(value) is None:
+            _refuse("`%s` names %r, which does not exist" % (key, value))
+    if record.recurrence and book.recurrence(record.recurrence) is None:
+        _refuse("`recurrence` names %r, which does not exist" % record.recurrence)
+
+
+def plan_create_document(book: Book, fields: Union[dict, str, bytes], as_of: dt.date,
+                         source: str = "<input>") -> Change:
+    """A new draft from a mapping ({"kind":, "customer":, "lines": [...]}) or
+    YAML text; ``date`` defaults to ``as_of``. The file is canonical and its id
+    is derived from its content, so the same input gives the same file."""
+    text = _yaml_input(fields, {"date": as_of})
+    given = _id_from(text, "documents", source)
+    record = _parse("documents/%s.yaml" % (given or "new"), text, source)
+    _check_new_document(book, record)
+    doc, data = _new_document(book, record, doc_id=given)
+    whom = "for" if doc.kind != "expense" else "from"
+    return Change(action="document.create", subject="Create %s %s %s %s"
+                  % (KIND_WORDS[doc.kind], doc.id, whom, doc.contact),
+                  writes={doc.path: data}, trailers=_trailers_for(doc))
+
+
+def _protected_changes(old: Document, new: Document) -> list[str]:
+    def lines(doc):
+        return [(l.description, l.quantity, l.unit_price, l.vat) for l in doc.lines]
+    changed = []
+    for key in PROTECTED:
+        if key == "lines":
+            if lines(old) != lines(new) or old.total != new.total:
+                changed.append("lines")
+        elif getattr(old, key) != getattr(new, key):
+            changed.append(FIELD_WORDS[key] if key != "contact" else old.party_key)
+    return changed
+
+
+def plan_edit_document(book: Book, doc_id: str, text: Optional[Union[str, bytes]] = None,
+                       set_fields: Optional[dict] = None, remove: Iterable[str] = (),
+                       append: Optional[dict] = None) -> Change:
+    """The document with a new text (a person's edit) or fields set/removed.
+    Refused when the result does not load, names a missing contact, or
+    changes what a validated document keeps (SPEC 2)."""
+    doc = _doc(book, doc_id)
+    if text is not None:
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        new = _parse(doc.path, data)
+    else:
+        data, new = _edited(book, doc.path, set_fields, remove, append)
+    if doc.validated is not None:
+        changed = _protected_changes(doc, new)
+        if changed:
+            _refuse("%s is validated: its %s cannot be changed (a validated document is a legal "
+                    "record; issue a credit note to correct it: facturier doc credit %s)"
+                    % (label(doc), ", ".join(changed), doc.id))
+    elif new.number or new.validated:
+        _refuse("numbers are given by validation: use facturier doc validate %s" % doc.id)
+    if new.contact != doc.contact or new.credits != doc.credits or \
+            new.recurrence != doc.recurrence:
+        _check_references(book, new)
+    return _change_doc("document.modify", "Edit %s" % label(doc), doc, data)
+
+
+# =========================================================================== contacts
+
+def _id_from(text: str, folder: str, source: str) -> Optional[str]:
+    from . import yamlsafe
+    root, _ = yamlsafe.compose(text, source)
+    if root is not None and hasattr(root, "value") and isinstance(root.value, list):
+        for pair in root.value:
+            if isinstance(pair, tuple) and getattr(pair[0], "value", None) == "id":
+                value = getattr(pair[1], "value", None)
+                if not isinstance(value, str) or not value:
+                    return None
+                from .loader import is_valid_id
+                if not is_valid_id(value):
+                    _refuse("%s: id %r is not a valid id: use 1 to 64 letters, digits, '.', '_' "
+                            "or '-', starting with a letter or digit" % (source, value))
+                return value
+    return None
+
+
+def plan_create_contact(book: Book, fields: Union[dict, str, bytes],
+                        source: str = "<input>") -> Change:
+    """A new contact; its id is the given ``id`` or a slug of its name."""
+    text = _yaml_input(fields, {})
+    given = _id_from(text, "contacts", source)
+    record = _parse(contact_path(given or "new"), text, source)
+    if given:
+        if book.contact(given) is not None:
+            _refuse("a contact %r already exists" % given)
+        contact_id = given
+    else:
+        contact_id = slug_id(record.name, book.contacts.keys(), "contact")
+    record = msgspec.structs.replace(record, id=contact_id, path=contact_path(contact_id))
+    data = dump_contact(record).encode("utf-8")
+    _parse(record.path, data)
+    return Change(action="contact.create", subject="Create contact %s (%s)"
+                  % (contact_id, record.name), writes={record.path: data},
+                  trailers=(("Facturier-Contact", contact_id),))
+
+
+def plan_edit_contact(book: Book, contact_id: str, text: Optional[Union[str, bytes]] = None,
+                      set_fields: Optional[dict] = None, remove: Iterable[str] = ()) -> Change:
+    contact = _contact(book, contact_id)
+    if text is not None:
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        _parse(contact.path, data)
+    else:
+        data, _ = _edited(book, contact.path, set_fields, remove)
+    return Change(action="contact.modify", subject="Edit contact %s" % contact.id,
+                  writes={contact.path: data}, trailers=(("Facturier-Contact", contact.id),))
+
+
+def documents_of_contact(book: Book, contact_id: str) -> list[Document]:
+    lowered = contact_id.lower()
+    return sorted((d for d in book.documents.values() if d.contact.lower() == lowered),
+                  key=lambda d: (d.date, d.id))
+
+
+def plan_delete_contact(book: Book, contact_id: str) -> Change:
+    contact = _contact(book, contact_id)
+    docs = documents_of_contact(book, contact.id)
+    if docs:
+        shown = ", ".join(d.id for d in docs[:5])
+        more = " and %d more" % (len(docs) - 5) if len(docs) > 5 else ""
+        _refuse("contact %s cannot be deleted: %d document%s name%s it (%s%s)" % (
+            contact.id, len(docs), "s" if len(docs) > 1 else "", "" if len(docs) > 1 else "s",
+            shown, more))
+    return Change(action="contact.delete", subject="Delete contact %s (%s)"
+                  % (contact.id, contact.name), deletes=(contact.path,),
+                  trailers=(("Facturier-Contact", contact.id),))
+
+
+# =========================================================================== recurrences
+
+def _check_recurrence_record(book: Book, rec: Recurrence) -> None:
+    from .recurrence import RuleError, parse_rule
+    template = book.document(rec.template)
+    if template is None:
+        _refuse("the template %r does not exist" % rec.template)
+    if template.kind not in ("invoice", "expense"):
+        _refuse("the template of a recurrence is an invoice or an expense; %s is a %s"
+                % (template.id, KIND_WORDS[template.kind]))
+    try:
+        parse_rule(rec.rule, rec.start, rec.until)
+    except (RuleError, ValueError) as exc:
+        _refuse("the rule %r does not parse: %s" % (rec.rule, exc))
+
+
+def plan_create_recurrence(book: Book, fields: Union[dict, str, bytes],
+                           source: str = "<input>") -> Change:
+    """A new recurrence (id: the given ``id`` or a slug of its name)."""
+    text = _yaml_input(fields, {})
+    given = _id_from(text, "recurrences", source)
+    record = _parse(recurrence_path(given or "new"), text, source)
+    if given:
+        if book.recurrence(given) is not None:
+            _refuse("a recurrence %r already exists" % given)
+        rec_id = given
+    else:
+        rec_id = slug_id(record.name, book.recurrences.keys(), "recurrence")
+    record = msgspec.structs.replace(record, id=rec_id, path=recurrence_path(rec_id))
+    _check_recurrence_record(book, record)
+    data = dump_recurrence(record).encode("utf-8")
+    _parse(record.path, data)
+    return Change(action="recurrence.create", subject="Create recurrence %s (%s)"
+                  % (rec_id, record.name), writes={record.path: data},
+                  trailers=(("Facturier-Recurrence", rec_id),
+                            ("Facturier-Document", record.template)))
+
+
+def plan_edit_recurrence(book: Book, rec_id: str, text: Optional[Union[str, bytes]] = None,
+                         set_fields: Optional[dict] = None, remove: Iterable[str] = ()) -> Change:
+    rec = _recurrence(book, rec_id)
+    if text is not None:
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        new = _parse(rec.path, data)
+    else:
+        data, new = _edited(book, rec.path, set_fields, remove)
+    if (new.template, new.rule, new.start, new.until) != (rec.template, rec.rule, rec.start,
+                                                          rec.until):
+        _check_recurrence_record(book, new)
+    return Change(action="recurrence.modify", subject="Edit recurrence %s" % rec.id,
+                  writes={rec.path: data}, trailers=(("Facturier-Recurrence", rec.id),))
+
+
+def plan_delete_recurrence(book: Book, rec_id: str) -> Change:
+    """Delete the recurrence file; the documents it generated stay."""
+    rec = _recurrence(book, rec_id)
+    kept = len(book.documents_of_recurrence(rec.id))
+    return Change(action="recurrence.delete", subject="Delete recurrence %s (%s)%s" % (
+        rec.id, rec.name, "; its %d document%s stay" % (kept, "s" if kept != 1 else "")
+        if kept else ""), deletes=(rec.path,), trailers=(("Facturier-Recurrence", rec.id),))
