@@ -706,6 +706,9 @@ def _check_document(ctx: _Ctx, root: MappingNode, values: dict, keys: dict, null
         elif customer is None and supplier is None:
             ctx.error(root, "customer", "missing required field 'customer' (or 'supplier' "
                                         "for an expense)")
+        if "lines" not in keys and "total" not in keys:
+            ctx.error(root, "lines", "missing required field 'lines' (or 'total' for an "
+                                     "expense)")
         return
     name = KIND_NAMES[kind]
     if nulls:                               # an absent value is no value: ignore its key
