@@ -599,3 +599,44 @@ def _tz_offset() -> str:
     sign = "+" if offset >= 0 else "-"
     offset = abs(offset)
     return "%s%02d%02d" % (sign, offset // 3600, (offset // 60) % 60)
+
+
+# =========================================================================== history
+
+LOG_FORMAT = "%H%x1f%aI%x1f%an <%ae>%x1f%s%x1f%(trailers:only,unfold)%x1e"
+
+
+def log_records(root, grep: Optional[str] = None, paths: Iterable[str] = ()) -> list[list[str]]:
+    """Commits of HEAD, oldest first, as [id, author date, author, subject,
+    trailers]; ``grep``: only those whose message contains the text (fixed
+    string, ignoring case); ``paths``: only those that touched the paths
+    (pathspecs with magic allowed)."""
+    args = ["--no-optional-locks", "log", "--reverse", "--format=" + LOG_FORMAT]
+    if grep is not None:
+        args += ["-F", "-i", "--grep=" + grep]
+    args.append("HEAD")
+    paths = list(paths)
+    if paths:
+        args += ["--", *paths]
+    out = _git(root, *args, check=False)
+    records = []
+    for chunk in out.decode("utf-8", "replace").split("\x1e"):
+        chunk = chunk.strip("\n")
+        if not chunk:
+            continue
+        fields = chunk.split("\x1f")
+        if len(fields) >= 5:
+            records.append(fields)
+    return records
+
+
+def commit_order(root, commits: Iterable[str]) -> dict[str, int]:
+    """Position of each commit in HEAD's history (oldest = 0)."""
+    wanted = set(commits)
+    out = _git(root, "--no-optional-locks", "rev-list", "--reverse", "HEAD")
+    order = {}
+    for i, line in enumerate(out.split()):
+        sha = line.decode()
+        if sha in wanted:
+            order[sha] = i
+    return order

@@ -1,0 +1,112 @@
+"""The audit trail (SPEC 5.3), read from ``git log``.
+
+The history of a document, recurrence or contact is, oldest first, every
+commit whose trailers name it plus every commit that touched its file. A
+commit without a ``Facturier-Action`` trailer (a hand edit committed with
+plain git) appears with the action ``manual`` and its own subject.
+
+Two ``git log`` runs with ``--format`` (trailers included) do the work: one
+``-F --grep`` for the id in the trailers, one for the file's path. Parsing
+is here; running git is gitstore's (:func:`engine.gitstore.log_records`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+from . import gitstore
+
+MANUAL = "manual"
+KEYS = {"Facturier-Document": "documents", "Facturier-Recurrence": "recurrences",
+        "Facturier-Contact": "contacts"}
+FOLDERS = {"documents": ":(glob,icase)documents/**/%s.yaml",
+           "contacts": ":(icase)contacts/%s.yaml",
+           "recurrences": ":(icase)recurrences/%s.yaml"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    commit: str
+    date: str                   # ISO 8601 author date with offset
+    author: str                 # "Name <email>"
+    action: str                 # Facturier-Action, or "manual"
+    subject: str
+    documents: tuple[str, ...] = ()
+    recurrences: tuple[str, ...] = ()
+    contacts: tuple[str, ...] = ()
+    order: int = 0              # position in the branch's history, oldest = 0
+
+    def as_json(self) -> dict:
+        return {"commit": self.commit, "date": self.date, "author": self.author,
+                "action": self.action, "documents": list(self.documents),
+                "recurrences": list(self.recurrences), "contacts": list(self.contacts),
+                "subject": self.subject}
+
+    def names(self, ident: str) -> bool:
+        lowered = ident.lower()
+        return any(i.lower() == lowered for i in self.documents + self.recurrences + self.contacts)
+
+
+def parse_record(fields: list[str], order: int = 0) -> Entry:
+    """One ``git log`` record (see gitstore.LOG_FORMAT) -> Entry."""
+    commit, date, author, subject, trailers = fields[:5]
+    action = ""
+    found: dict[str, list[str]] = {"documents": [], "recurrences": [], "contacts": []}
+    for line in trailers.splitlines():
+        key, sep, value = line.partition(":")
+        if not sep:
+            continue
+        key, value = key.strip(), value.strip()
+        if key == "Facturier-Action" and not action:
+            action = value
+        elif key in KEYS and value:
+            found[KEYS[key]].append(value)
+    return Entry(commit=commit, date=date, author=author, action=action or MANUAL,
+                 subject=subject, documents=tuple(found["documents"]),
+                 recurrences=tuple(found["recurrences"]), contacts=tuple(found["contacts"]),
+                 order=order)
+
+
+def _filter(entries: Iterable[Entry], actions: Iterable[str]) -> list[Entry]:
+    wanted = {a for a in actions if a}
+    if not wanted:
+        return list(entries)
+    return [e for e in entries if e.action in wanted]
+
+
+def book_history(root, actions: Iterable[str] = ()) -> list[Entry]:
+    """Every commit of the checked-out branch, oldest first, filtered by action."""
+    records = gitstore.log_records(root)
+    entries = [parse_record(r, i) for i, r in enumerate(records)]
+    return _filter(entries, actions)
+
+
+def object_history(root, ident: str, actions: Iterable[str] = (),
+                   kinds: Iterable[str] = ("documents", "recurrences", "contacts")) -> list[Entry]:
+    """The history of the object ``ident`` (SPEC 5.3), oldest first.
+
+    ``kinds`` limits which kind of object ``ident`` may be (all three by
+    default: ids are unique per kind, so the trails of a contact and a
+    document that share an id are merged).
+    """
+    kinds = tuple(kinds)
+    named = gitstore.log_records(root, grep=": %s" % ident)
+    paths = [FOLDERS[k] % _glob_escape(ident) for k in kinds]
+    touched = gitstore.log_records(root, paths=paths)
+    by_commit: dict[str, Entry] = {}
+    for record in named:
+        entry = parse_record(record)
+        if any(i.lower() == ident.lower() for k in kinds for i in getattr(entry, k)):
+            by_commit[entry.commit] = entry
+    for record in touched:
+        if record[0] not in by_commit:
+            by_commit[record[0]] = parse_record(record)
+    if not by_commit:
+        return []
+    order = gitstore.commit_order(root, by_commit)
+    entries = sorted(by_commit.values(), key=lambda e: order.get(e.commit, -1))
+    return _filter(entries, actions)
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("[%s]" % c if c in "*?[]\\" else c for c in text)
