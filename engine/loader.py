@@ -615,7 +615,10 @@ def _root(ctx: _Ctx, data, what: str, empty_ok: bool = False) -> Optional[Mappin
             ctx.error(None, "", "the file is empty: %s needs its fields (key: value lines)" % what)
         return None
     if root.__class__ is not MappingNode:
-        if yamlsafe.is_null(root) and empty_ok:
+        if yamlsafe.is_null(root):          # "---" alone, "~": nothing in the file
+            if not empty_ok:
+                ctx.error(None, "", "the file is empty: %s needs its fields (key: value lines)"
+                          % what)
             return None
         ctx.error(root, "", "the file must hold the fields of %s as key: value lines, not %s"
                   % (what, "a list" if root.__class__ is SequenceNode else "a single value"))

@@ -432,6 +432,8 @@ def test_a_syntax_error_ends_the_parse_with_its_position():
 @pytest.mark.parametrize("text, words", [
     (b"", "empty"),
     (b"# nothing yet\n", "empty"),
+    (b"---\n", "empty"),
+    (b"~\n", "empty"),
     (b"- kind: invoice\n", "not a list"),
     (b"just text\n", "not a single value"),
 ])
