@@ -1,0 +1,64 @@
+"""`facturier demo [DIR]`: make the demo book and open the app on it."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from . import main
+from .common import Context, fail, pass_ctx, say, today_in
+
+DEMO_TIMEZONE = "Europe/Paris"     # the timezone of data/demo/facturier.yaml
+
+
+def make_demo_book(path: Path, as_of, author: Optional[str]) -> str:
+    """Write the demo book (settings, folders, .gitignore, editor schemas and the
+    demo data dated relative to ``as_of``) into ``path`` as one first commit;
+    return the commit id."""
+    from ..demo import demo_files
+    from ..gitstore import init_repository
+    from ..newbook import new_book_files
+    from ..schemas import editor_files
+    files = new_book_files()
+    files.update(editor_files())
+    files.update(demo_files(as_of))
+    return init_repository(path, files, "Create the demo book", author)
+
+
+@main.command("demo")
+@click.argument("path", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--open/--no-open", "open_app", default=True, show_default=True,
+              help="Open the terminal app on the new book.")
+@click.pass_context
+def demo_command(click_ctx: click.Context, path: Optional[Path], open_app: bool):
+    """Make a demo book in PATH (default: a fresh temporary folder) and open
+    the app on it.
+
+    The demo is a year of a small web agency's billing, dated relative to
+    today (or --as-of): every status, six recurrences (two of them stopped, to
+    try the repair dialog), a bounced e-mail, a returned letter... PATH must not
+    exist yet, or be an empty folder.
+    """
+    ctx: Context = click_ctx.find_object(Context)
+    if path is None:
+        path = Path(tempfile.mkdtemp(prefix="facturier-demo-"))
+    elif (path / "facturier.yaml").exists():
+        fail("%s already holds a book (facturier.yaml exists); nothing changed" % path)
+    elif path.exists() and any(path.iterdir()):
+        fail("%s is not empty; the demo goes into a new or empty folder" % path)
+    as_of = ctx.as_of_option or today_in(DEMO_TIMEZONE)
+    make_demo_book(path, as_of, ctx.author)
+    say("Made the demo book in %s (as of %s)." % (path, as_of.isoformat()))
+    say("Try: facturier --book %s status    (or: check, recurrence list, run --dry-run)" % path)
+    ctx.book_path = path
+    ctx._book = None
+    ctx._settings = None
+    if not open_app:
+        return
+    tui = main.get_command(click_ctx, "tui")
+    if tui is None:
+        say("The terminal app is not available here; open it with: facturier --book %s" % path)
+        return
+    click_ctx.invoke(tui)
