@@ -1,0 +1,553 @@
+"""`facturier run`: the daily job (SPEC 6.1).
+
+In this order, for ``as_of``:
+
+1. recurrences (SPEC 4.2, 4.3): each active recurrence's due occurrences, oldest
+   first, each one document and one commit that also moves ``last``; or one
+   ``recurrence.stop`` commit with a cause a person understands (nothing is
+   generated, no number is used up) when any occurrence cannot be generated or
+   more than ``max_catch_up`` are due;
+2. scheduled future-dated drafts whose date has come (SPEC 3.4): generated ones
+   with their recurrence's ``issue`` mode, others per ``future_invoices``;
+3. sending (SPEC 5.2): validated documents whose recurrence says ``send`` (or
+   that ``future_invoices: process`` validated) and that have no e-mail delivery
+   yet, and every document whose latest e-mail attempt was ``deferred``. Each
+   attempt is committed as ``sending`` before connecting and its outcome after;
+   an attempt left ``sending`` (a crash) is reported, never resent;
+4. reminders: an invoice whose dunning level is above its highest recorded
+   reminder gets the *next* level, dated ``as_of``. All of a run's reminders
+   are recorded in one ``document.remind`` commit, together with the ``sending``
+   entry of those that are e-mailed; each e-mail's outcome is then its own
+   commit.
+
+Every decision is made on the book as it stands after the previous commit, so a
+run interrupted anywhere and run again does nothing twice: ``last`` covers what
+was generated, a number is only given in the commit that records it, and a
+``sending`` entry is never resent.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+from .diagnostics import FacturierError
+from .model import Book, Document, Recurrence
+
+REMINDER_STATUSES = ("first_reminder", "second_reminder", "litigation", "partially_paid")
+AUTO_SEND_DAYS = 30     # a `send` document validated longer ago than this is never sent on its own
+
+
+@dataclass
+class RunReport:
+    as_of: dt.date
+    dry_run: bool = False
+    sending_enabled: bool = True
+    generated: list = field(default_factory=list)
+    stopped: list = field(default_factory=list)          # recurrences stopped after the run
+    stopped_now: list = field(default_factory=list)      # ... by this run
+    validated: list = field(default_factory=list)
+    scheduled: list = field(default_factory=list)        # drafts whose scheduled mark was dropped
+    sent: list = field(default_factory=list)
+    deferred: list = field(default_factory=list)
+    bounced: list = field(default_factory=list)
+    reminded: list = field(default_factory=list)
+    sending: list = field(default_factory=list)          # attempts left `sending` (a crash)
+    errors: list = field(default_factory=list)           # {"file", "line", "message"}
+    messages: list = field(default_factory=list)         # what happened, for a person
+    commits: int = 0
+
+    def as_json(self) -> dict:
+        return {"as_of": self.as_of.isoformat(), "dry_run": self.dry_run,
+                "generated": self.generated, "stopped": self.stopped,
+                "stopped_now": self.stopped_now, "validated": self.validated,
+                "scheduled": self.scheduled, "sent": self.sent, "deferred": self.deferred,
+                "bounced": self.bounced, "reminded": self.reminded, "sending": self.sending,
+                "errors": self.errors}
+
+    @property
+    def exit_code(self) -> int:
+        if self.errors:
+            return 1
+        if self.stopped:
+            return 3
+        return 0
+
+    def say(self, text: str) -> None:
+        self.messages.append(text)
+
+    def error(self, path: str, line: int, message: str) -> None:
+        self.errors.append({"file": path, "line": line, "message": message})
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _latest_email(doc: Document):
+    for delivery in reversed(doc.deliveries):
+        if delivery.channel == "email":
+            return delivery
+    return None
+
+
+def _trailers(doc_ids=(), rec_ids=()) -> tuple:
+    return tuple(("Facturier-Document", d) for d in doc_ids) + \
+        tuple(("Facturier-Recurrence", r) for r in rec_ids)
+
+
+def _block(key: str, items: list[dict]) -> str:
+    """A block list in facturier's canonical style (appended at the end)."""
+    from .writer import _value
+    lines = ["%s:" % key]
+    for item in items:
+        first = True
+        for k, v in item.items():
+            if v is None or v == "":
+                continue
+            lines.append("%s%s: %s" % ("  - " if first else "    ", k, _value(v)))
+            first = False
+    return "\n".join(lines) + "\n"
+
+
+class _Session:
+    """The state shared by the steps of one run."""
+
+    def __init__(self, writer, root: Path, as_of: dt.date, now: Callable[[], str],
+                 report: RunReport, send: bool, environ, smtp_timeout: float):
+        self.w = writer
+        self.root = root
+        self.as_of = as_of
+        self.now = now
+        self.report = report
+        self.send = send
+        self.environ = environ
+        self.smtp_timeout = smtp_timeout
+        self.to_send: set[str] = set()
+
+    @property
+    def book(self) -> Book:
+        return self.w.book
+
+    def read(self, path: str) -> str:
+        reader = getattr(self.w, "read", None)
+        if reader is not None:
+            data = reader(path)
+        else:
+            data = (self.root / path).read_bytes()
+        return data.decode("utf-8") if isinstance(data, bytes) else data
+
+    def edit(self, record, set_fields=None, remove=(), append=None) -> bytes:
+        """The record's file with fields set/removed/appended, keeping a
+        person's comments and order; a list the file lacks is appended as text
+        (fast, and what round-tripping would write)."""
+        from .writer import update_yaml
+        text = self.read(record.path)
+        append = dict(append or {})
+        tail = ""
+        for key in list(append):
+            if key not in (record.fields or {}) and not set_fields and not remove:
+                tail += _block(key, append.pop(key))
+        if set_fields or remove or append:
+            text = update_yaml(text, set_fields=set_fields, remove=remove, append=append)
+        if tail:
+            if text and not text.endswith("\n"):
+                text += "\n"
+            text += tail
+        return text.encode("utf-8")
+
+    def commit(self, action: str, subject: str, writes: dict, trailers=()) -> None:
+        from .actions import Change
+        self.w.commit(Change(action, subject, writes, trailers=trailers))
+        self.report.commits += 1
+
+    def try_commit(self, record, action: str, subject: str, writes: dict, trailers=()) -> bool:
+        """commit, or report why it was refused (a file with uncommitted
+        edits...) against ``record`` and go on with the rest of the run."""
+        try:
+            self.commit(action, subject, writes, trailers)
+            return True
+        except (FacturierError, ValueError) as exc:
+            self.report.error(record.path, record.line, "%s: %s" % (subject, exc))
+            return False
+
+    def dirty(self, paths) -> set:
+        check = getattr(self.w, "dirty", None)
+        return set(check(list(paths))) if check is not None and paths else set()
+
+
+# --------------------------------------------------------------------------- 1. recurrences
+
+def _stop(s: _Session, rec: Recurrence, occurrence: Optional[dt.date], cause: str) -> None:
+    stopped = {"at": s.now(), "occurrence": occurrence, "cause": cause}
+    if not s.try_commit(rec, "recurrence.stop", "Stop recurrence %s: %s" % (rec.id, cause),
+                        {rec.path: s.edit(rec, set_fields={"stopped": stopped})},
+                        _trailers(rec_ids=[rec.id])):
+        return
+    s.report.stopped_now.append(rec.id)
+    s.report.say("stopped %s: %s" % (rec.id, cause))
+
+
+def _generated(s: _Session, rec: Recurrence, occurrence: dt.date) -> Document:
+    """The document of one occurrence, validated with the next number when the
+    recurrence says so and the occurrence has come. Raises ValueError or
+    FacturierError with the cause."""
+    import msgspec
+
+    from .numbering import NUMBERED_KINDS, next_number
+    from .recurrence import generate_document
+    book = s.book
+    template = book.document(rec.template)
+    doc = generate_document(rec, template, occurrence, book, s.as_of)
+    if rec.issue in ("validate", "send") and not doc.scheduled and doc.kind in NUMBERED_KINDS:
+        number = next_number(book, doc.kind, doc.date)
+        doc = msgspec.structs.replace(doc, number=number, validated=s.as_of)
+    return doc
+
+
+def run_recurrences(s: _Session) -> None:
+    from .recurrence import RuleError, check_recurrence, due_occurrences, state_of
+    from .writer import dump_document
+    for rec_id in sorted(s.book.recurrences, key=str.lower):
+        rec = s.book.recurrences.get(rec_id)
+        if rec is None or state_of(rec, s.as_of) != "active":
+            continue
+        limit = s.book.settings.max_catch_up
+        try:
+            due = due_occurrences(rec, s.as_of, limit=limit + 1)
+        except RuleError:
+            due = None
+        if due == []:
+            continue
+        cause = check_recurrence(rec, s.book, s.as_of)
+        if cause:
+            _stop(s, rec, due[0] if due else None, cause)
+            continue
+        for occurrence in due:
+            rec = s.book.recurrences[rec_id]
+            try:
+                cause = check_recurrence(rec, s.book)
+                doc = None if cause else _generated(s, rec, occurrence)
+            except (ValueError, FacturierError) as exc:
+                cause, doc = "occurrence %s cannot be generated: %s" % (occurrence, exc), None
+            if doc is not None:
+                existing = s.book.document(doc.id)
+                if existing is not None:
+                    cause = ("document %s already exists (%s) although `last` is %s: "
+                             "was `last` moved back by hand?"
+                             % (doc.id, existing.path, rec.last or "not set"))
+                elif (s.root / doc.path).exists():
+                    cause = ("the file %s exists but is not part of the book (uncommitted or "
+                             "unreadable): commit or remove it" % doc.path)
+            if cause:
+                _stop(s, rec, occurrence, cause)
+                break
+            subject = "Generate %s from recurrence %s" % (doc.id, rec.id)
+            if doc.validated is not None:
+                subject += " (number %s)" % doc.number
+            if not s.try_commit(rec, "document.generate", subject,
+                                {doc.path: dump_document(doc).encode("utf-8"),
+                                 rec.path: s.edit(rec, set_fields={"last": occurrence})},
+                                _trailers([doc.id], [rec.id])):
+                break
+            s.report.generated.append(doc.id)
+            s.report.say("generated %s%s" % (doc.id, " (%s)" % doc.number if doc.number else ""))
+            if doc.validated is not None:
+                s.report.validated.append(doc.id)
+                if rec.issue == "send":
+                    s.to_send.add(doc.id)
+
+
+# --------------------------------------------------------------------------- 2. scheduled
+
+def run_scheduled(s: _Session) -> None:
+    from .numbering import NUMBERED_KINDS
+    todo = sorted((d for d in s.book.documents.values()
+                   if d.scheduled and d.is_draft and d.date <= s.as_of),
+                  key=lambda d: (d.date, d.id))
+    for doc in todo:
+        doc = s.book.documents.get(doc.id) or doc
+        rec = s.book.recurrence(doc.recurrence) if doc.recurrence else None
+        if rec is not None:
+            mode = rec.issue
+        elif s.book.settings.future_invoices == "process":
+            contact = s.book.contact(doc.contact)
+            mode = "send" if contact is not None and (contact.email or "").strip() else "validate"
+        else:
+            mode = "draft"
+        if mode == "draft" or doc.kind not in NUMBERED_KINDS:
+            if not s.try_commit(doc, "document.modify", "%s reached its date: waiting for validation" % doc.id,
+                     {doc.path: s.edit(doc, remove=("scheduled",))}, _trailers([doc.id])):
+                continue
+            s.report.scheduled.append(doc.id)
+            s.report.say("%s reached its date: waiting for validation" % doc.id)
+            continue
+        from .actions import plan_validate
+        try:
+            change = plan_validate(s.book, doc.id, s.as_of)
+            s.w.commit(change)
+        except FacturierError as exc:
+            s.report.error(doc.path, doc.line, "cannot validate %s on its date: %s" % (doc.id, exc))
+            continue
+        s.report.commits += 1
+        number = s.book.documents[doc.id].number
+        s.report.validated.append(doc.id)
+        s.report.say("validated %s as %s" % (doc.id, number))
+        if mode == "send":
+            s.to_send.add(doc.id)
+
+
+# --------------------------------------------------------------------------- 3. sending
+
+def _reminder_level_of_attempt(doc: Document, attempt) -> Optional[int]:
+    """What a deferred attempt was carrying: the highest reminder recorded on
+    or before its day, else the document itself (None)."""
+    levels = [r.level for r in doc.reminders if r.date <= attempt.day]
+    return max(levels) if levels else None
+
+
+def _wants_sending(s: _Session, doc: Document) -> Optional[tuple]:
+    """(reminder level or None,) when the document is to be e-mailed now."""
+    if doc.is_draft:
+        return None
+    latest = _latest_email(doc)
+    if latest is not None:
+        if latest.result == "deferred":
+            return (_reminder_level_of_attempt(doc, latest),)
+        return None
+    if doc.id in s.to_send:
+        return (None,)
+    if doc.recurrence and doc.validated is not None \
+            and (s.as_of - doc.validated).days <= AUTO_SEND_DAYS:
+        rec = s.book.recurrence(doc.recurrence)
+        if rec is not None and rec.issue == "send":
+            return (None,)
+    return None
+
+
+def _attempt_entry(s: _Session, msg) -> dict:
+    from .mail import recipient_of
+    return {"channel": "email", "at": s.now(), "to": recipient_of(msg), "result": "sending",
+            "message_id": str(msg["Message-ID"])}
+
+
+def _finish_attempt(s: _Session, doc_id: str, msg, index: int, what: str) -> None:
+    """Send ``msg`` (its `sending` entry at ``deliveries[index]`` is committed)
+    and commit the outcome."""
+    from .mail import send_message
+    outcome = send_message(msg, s.book.settings.email, environ=s.environ, timeout=s.smtp_timeout)
+    doc = s.book.documents[doc_id]
+    fields = {"deliveries.%d.result" % index: outcome.result}
+    if outcome.detail:
+        fields["deliveries.%d.detail" % index] = outcome.detail
+    number = doc.number or doc.id
+    if outcome.result == "sent":
+        subject, action = "Sent %s %s to %s" % (what, number, doc.contact), "document.send"
+    elif outcome.result == "bounced":
+        subject, action = "E-mail of %s %s bounced: %s" % (what, number, outcome.detail), "document.bounce"
+    else:
+        subject, action = "E-mail of %s %s deferred: %s" % (what, number, outcome.detail), "document.send"
+    if not s.try_commit(doc, action, subject[:200], {doc.path: s.edit(doc, set_fields=fields)},
+                        _trailers([doc.id])):
+        s.report.sending.append(doc.id)
+        return
+    getattr(s.report, outcome.result).append(doc.id)
+    s.report.say("%s: %s %s%s" % (outcome.result, what, doc.id,
+                                   " (%s)" % outcome.detail if outcome.detail else ""))
+
+
+def run_sending(s: _Session) -> None:
+    from .mail import MailError, build_message
+    for doc_id in sorted(s.book.documents, key=str.lower):
+        doc = s.book.documents[doc_id]
+        if not doc.deliveries and doc.id not in s.to_send and not doc.recurrence:
+            continue
+        latest = _latest_email(doc)
+        if latest is not None and latest.result == "sending":
+            continue            # reported by report_sending
+        wanted = _wants_sending(s, doc)
+        if wanted is None:
+            continue
+        level = wanted[0]
+        try:
+            msg = build_message(doc, s.book, s.as_of, reminder_level=level)
+        except MailError as exc:
+            s.report.error(doc.path, doc.line, "cannot e-mail %s: %s" % (doc.id, exc))
+            continue
+        what = "reminder %d of" % level if level else doc.kind.replace("_", " ")
+        index = len(doc.deliveries)
+        if not s.try_commit(doc, "document.send", "Send %s %s to %s"
+                            % (what, doc.number or doc.id, doc.contact),
+                            {doc.path: s.edit(doc, append={"deliveries": [_attempt_entry(s, msg)]})},
+                            _trailers([doc.id])):
+            continue
+        _finish_attempt(s, doc.id, msg, index, what)
+
+
+def report_sending(s: _Session) -> None:
+    for doc in s.book.documents.values():
+        if not doc.deliveries:
+            continue
+        latest = _latest_email(doc)
+        if latest is not None and latest.result == "sending":
+            s.report.sending.append(doc.id)
+            s.report.say("%s: the e-mail attempt of %s (Message-ID %s) never finished; check "
+                         "whether it arrived, then mark it sent or send it again"
+                         % (doc.id, latest.at, latest.message_id or "?"))
+    s.report.sending.sort()
+
+
+# --------------------------------------------------------------------------- 4. reminders
+
+def reminders_due(book: Book, as_of: dt.date) -> list[tuple[Document, int]]:
+    """(invoice, next level) for every validated invoice whose dunning level is
+    above its highest recorded reminder."""
+    from .status import dunning_level, status_of
+    out = []
+    for doc in book.documents.values():
+        if doc.kind != "invoice" or doc.validated is None or doc.date > as_of:
+            continue
+        highest = max((r.level for r in doc.reminders), default=0)
+        if highest >= 3:
+            continue
+        if doc.due is not None and doc.due >= as_of and not doc.reminders:
+            continue
+        if status_of(doc, book, as_of) not in REMINDER_STATUSES:
+            continue
+        if dunning_level(doc, book, as_of) > highest:
+            out.append((doc, highest + 1))
+    out.sort(key=lambda pair: pair[0].id.lower())
+    return out
+
+
+def run_reminders(s: _Session) -> None:
+    from .mail import MailError, build_message
+    due = reminders_due(s.book, s.as_of)
+    dirty = s.dirty(doc.path for doc, _ in due)
+    for doc, _ in due:
+        if doc.path in dirty:
+            s.report.error(doc.path, doc.line, "reminder of %s not recorded: the file has "
+                           "uncommitted edits; commit or discard them" % doc.id)
+    due = [(doc, level) for doc, level in due if doc.path not in dirty]
+    if not due:
+        return
+    writes: dict[str, bytes] = {}
+    mails = []
+    for doc, level in due:
+        append = {"reminders": [{"level": level, "date": s.as_of}]}
+        latest = _latest_email(doc)
+        contact = s.book.contact(doc.contact)
+        if s.send and contact is not None and (contact.email or "").strip() \
+                and not (latest is not None and latest.result == "sending"):
+            try:
+                msg = build_message(doc, s.book, s.as_of, reminder_level=level)
+            except MailError as exc:
+                s.report.error(doc.path, doc.line, "cannot e-mail reminder %d of %s: %s"
+                               % (level, doc.id, exc))
+            else:
+                append["deliveries"] = [_attempt_entry(s, msg)]
+                mails.append((doc.id, msg, len(doc.deliveries), "reminder %d of" % level))
+        writes[doc.path] = s.edit(doc, append=append)
+    ids = [doc.id for doc, _ in due]
+    subject = ("Record reminder %d of %s" % (due[0][1], due[0][0].id) if len(due) == 1
+               else "Record %d reminders due on %s" % (len(due), s.as_of.isoformat()))
+    try:
+        s.commit("document.remind", subject, writes, _trailers(ids))
+    except (FacturierError, ValueError) as exc:
+        s.report.error("", 0, "%s: %s" % (subject, exc))
+        return
+    s.report.reminded.extend(ids)
+    s.report.say("recorded %d reminder%s" % (len(due), "" if len(due) == 1 else "s"))
+    for doc_id, msg, index, what in mails:
+        _finish_attempt(s, doc_id, msg, index, what)
+
+
+# --------------------------------------------------------------------------- the run
+
+class DryWriter:
+    """Stands in for the real writer in ``--dry-run``: each change is applied
+    to an in-memory copy of the book (so later steps see it), nothing is
+    written."""
+
+    def __init__(self, book: Book, root: Path):
+        self.book = book
+        self.root = root
+        self._texts: dict[str, bytes] = {}
+
+    def read(self, path: str) -> bytes:
+        if path in self._texts:
+            return self._texts[path]
+        return (self.root / path).read_bytes()
+
+    def commit(self, change) -> None:
+        from .loader import parse_file
+        book = self.book
+        docs, recs = dict(book.documents), dict(book.recurrences)
+        for path, data in change.writes.items():
+            self._texts[path] = data
+            kind, record, _ = parse_file(path, data)
+            if kind == "document" and record is not None:
+                docs[record.id] = record
+            elif kind == "recurrence" and record is not None:
+                recs[record.id] = record
+        self.book = Book(settings=book.settings, contacts=book.contacts, documents=docs,
+                         recurrences=recs, diagnostics=book.diagnostics, root=book.root)
+
+
+def run(root, as_of: dt.date, *, now: Callable[[], str], author: Optional[str] = None,
+        dry_run: bool = False, send: bool = True, environ=None,
+        smtp_timeout: float = 30.0) -> RunReport:
+    """Do the daily job on the book at ``root`` for ``as_of`` (SPEC 6.1).
+
+    ``now`` gives the timestamps recorded (ISO 8601 with offset, on ``as_of``).
+    ``send=False`` sends no e-mail (reminders are still recorded).
+    """
+    from .book import load_book
+    root = Path(root)
+    report = RunReport(as_of=as_of, dry_run=dry_run, sending_enabled=send)
+    if dry_run:
+        book = load_book(root)
+        session = _Session(DryWriter(book, root), root, as_of, now, report, send, environ, smtp_timeout)
+        _steps(session, dry_run=True)
+        return report
+    from .actions import open_writer
+    with open_writer(root, author) as writer:
+        session = _Session(writer, root, as_of, now, report, send, environ, smtp_timeout)
+        _steps(session, dry_run=False)
+    return report
+
+
+def _steps(s: _Session, dry_run: bool) -> None:
+    for diag in s.book.diagnostics:
+        if diag.is_error:
+            s.report.error(diag.path, diag.line, diag.message)
+    run_recurrences(s)
+    run_scheduled(s)
+    report_sending(s)
+    if s.send and not dry_run:
+        run_sending(s)
+    elif s.send:
+        _plan_sending(s)
+    if dry_run:
+        s.send = False      # record what would be reminded, send nothing
+        run_reminders(s)
+        s.send = True
+        for doc_id in s.report.reminded:
+            doc = s.book.documents.get(doc_id)
+            contact = s.book.contact(doc.contact) if doc else None
+            if contact is not None and (contact.email or "").strip():
+                s.report.sent.append(doc_id)
+    else:
+        run_reminders(s)
+    from .recurrence import state_of
+    s.report.stopped = sorted((r.id for r in s.book.recurrences.values()
+                               if state_of(r, s.as_of) == "stopped"), key=str.lower)
+
+
+def _plan_sending(s: _Session) -> None:
+    for doc_id in sorted(s.book.documents, key=str.lower):
+        doc = s.book.documents[doc_id]
+        if not doc.deliveries and doc.id not in s.to_send and not doc.recurrence:
+            continue
+        if _wants_sending(s, doc) is not None:
+            s.report.sent.append(doc.id)
+            s.report.say("would e-mail %s" % doc.id)
