@@ -1,0 +1,551 @@
+"""The facturier terminal app. The App is the only part that talks to the
+engine: it loads the book in a worker thread, hands plain data down to the
+screens, and turns the messages they post up into engine calls (each action
+one commit, in a worker, errors shown as notifications — never a traceback).
+
+It calls exactly what the CLI calls: ``engine.book.load_book``,
+``engine.listing.document_rows/summary``, ``engine.recurrence``,
+``engine.actions.perform`` with the ``plan_*`` functions, ``engine.history``,
+``engine.daily``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import inspect
+import threading
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding
+
+from engine import i18n
+from engine.diagnostics import FacturierError
+
+from .commands import FacturierCommands
+from .dashboard import DashboardScreen
+from .document_list import DocumentListScreen
+from .document_view import DocumentScreen
+from .messages import (OpenDocument, OpenList, OpenProblems, OpenRecurrence, OpenRecurrenceForm,
+                       OpenRecurrences, OpenRepair, RunAction, WantHistory)
+from .problems import ProblemsScreen
+from .recurrence_form import RecurrenceForm
+from .recurrence_list import RecurrenceListScreen
+from .recurrence_view import RecurrenceScreen
+from .repair_dialog import RepairDialog
+from .strings import tr
+from .views import DocumentDetail, RecurrenceDetail, RecurrenceItem, Snapshot
+
+WATCH_SECONDS = 2.0
+
+# document action (the screens' name) -> plan function of engine.actions
+PLANS = {
+    "validate": "plan_validate", "pay": "plan_payment", "discount": "plan_discount",
+    "hold": "plan_hold", "release": "plan_release", "credit": "plan_credit",
+    "write_off": "plan_write_off", "convert": "plan_convert", "decline": "plan_decline",
+    "returned": "plan_returned", "send": "plan_send",
+}
+
+
+def open_app(ctx) -> None:
+    """Open the app on ``ctx.book_path`` (called by `facturier` / `facturier tui`)."""
+    from engine.book import find_root
+    root = find_root(ctx.book_path)
+    app = FacturierApp(root, as_of=ctx.as_of, lang=i18n.language(ctx.lang), author=ctx.author)
+    app.run()
+
+
+class FacturierApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "facturier"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-medium"), (170, "-wide")]
+    COMMANDS = App.COMMANDS | {FacturierCommands}
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("r", "reload", "Reload", id="app.reload"),
+        Binding("R", "recurrences", "Recurrences", id="app.recurrences"),
+    ]
+
+    def __init__(self, root, *, as_of: dt.date, lang: str = "en", author: Optional[str] = None,
+                 watch: bool = True) -> None:
+        super().__init__()
+        self.root = Path(root)
+        self.as_of = as_of
+        self.lang = lang
+        self.author = author
+        self.watch_outside = watch
+        self.snapshot: Optional[Snapshot] = None
+        self.busy = False
+        self._signature_lock = threading.Lock()
+        self.dashboard = DashboardScreen(lang)
+        self.loaded = threading.Event()     # set after each snapshot is shown (tests wait on it)
+        self.load_seconds: Optional[float] = None
+        self._next_watch = 0.0
+
+    # ------------------------------------------------------------------ start and load
+
+    def on_mount(self) -> None:
+        self.push_screen(self.dashboard)
+        self.load_book()
+        if self.watch_outside:
+            self.set_interval(WATCH_SECONDS, self.check_outside_changes)
+
+    @work(thread=True, exclusive=True, group="load")
+    def load_book(self, outside: bool = False) -> None:
+        started = time.perf_counter()
+        signature: dict = {}
+        # git runs in a subprocess: computing the change signature alongside the
+        # load costs little wall time (and none of it is spent holding the GIL)
+        watcher = threading.Thread(target=self._signature_into, args=(signature,), daemon=True)
+        watcher.start()
+        try:
+            snap = self.build_snapshot()
+        except FacturierError as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
+            return
+        except Exception as exc:        # never a traceback in front of a person
+            self.call_from_thread(self.notify, "%s: %s" % (type(exc).__name__, exc),
+                                  severity="error", timeout=10)
+            return
+        self.load_seconds = time.perf_counter() - started
+        self.call_from_thread(self.show_snapshot, snap, outside)
+        # second phase: every recurrence's state, next occurrence, rule in words
+        try:
+            items = self.recurrence_items(snap.book)
+        except Exception as exc:
+            self.call_from_thread(self.notify, "%s: %s" % (type(exc).__name__, exc), severity="error")
+            items = snap.recurrences
+        watcher.join()
+        snap.signature = signature.get("value", "")
+        snap.recurrences = items
+        snap.complete = True
+        self.call_from_thread(self.show_snapshot, snap, False)
+
+    def _signature_into(self, out: dict) -> None:
+        try:
+            out["value"] = self.outside_signature()
+        except Exception:
+            out["value"] = ""
+
+    def build_snapshot(self) -> Snapshot:
+        """Load the book and compute what the dashboard shows (worker thread).
+
+        Only the stopped recurrences are looked at here (the alert); the full
+        recurrence list comes in a second phase, after the dashboard is drawn.
+        """
+        from engine.book import load_book
+        from engine.listing import document_rows, summary
+        book = load_book(self.root)
+        rows = document_rows(book, self.as_of)
+        stopped = [self.recurrence_item(book, rec) for rec in book.recurrences.values()
+                   if rec.stopped is not None]
+        stopped = [item for item in stopped if item.state == "stopped"]
+        diagnostics = sorted(book.diagnostics, key=lambda d: (not d.is_error, d.path, d.line))
+        sending = [doc.id for doc in book.documents.values()
+                   if doc.deliveries and doc.deliveries[-1].result == "sending"]
+        return Snapshot(root=str(self.root), as_of=self.as_of, lang=self.lang,
+                        currency=book.settings.currency, book=book, rows=rows,
+                        summary=summary(rows), recurrences=stopped,
+                        problems=[str(d) for d in diagnostics],
+                        error_count=sum(1 for d in diagnostics if d.is_error),
+                        sending=sending, complete=not book.recurrences)
+
+    def recurrence_items(self, book) -> list[RecurrenceItem]:
+        items = [self.recurrence_item(book, rec) for rec in book.recurrences.values()]
+        items.sort(key=lambda r: ({"stopped": 0, "active": 1}.get(r.state, 2), r.name.lower()))
+        return items
+
+    def recurrence_item(self, book, rec) -> RecurrenceItem:
+        from engine import recurrence as engine_rec
+        as_of = self.as_of
+        state = engine_rec.state_of(rec, as_of)
+        try:
+            upcoming = engine_rec.next_occurrences(rec, as_of, 1)
+        except Exception:
+            upcoming = []
+        missing = engine_rec.missing_occurrences(rec, as_of, limit=50) if state == "stopped" else []
+        template = book.document(rec.template)
+        contact_id = template.contact if template is not None else ""
+        contact = book.contact(contact_id) if contact_id else None
+        words = engine_rec.rule_in_words(rec.rule, rec.start, self.lang)
+        name = contact.name if contact is not None else ""
+        return RecurrenceItem(id=rec.id, name=rec.name, contact=contact_id, contact_name=name,
+                              rule_words=words, next=upcoming[0] if upcoming else None, state=state,
+                              generated=len(book.documents_of_recurrence(rec.id)),
+                              cause=rec.stopped.cause if rec.stopped else "", missing=missing,
+                              haystack=" ".join((rec.id, rec.name, contact_id, name, words)).lower())
+
+    def show_snapshot(self, snap: Snapshot, outside: bool = False) -> None:
+        """Hand the new data down to every screen on the stack."""
+        self.snapshot = snap
+        for screen in list(self.screen_stack):
+            if isinstance(screen, DocumentScreen):
+                screen.show_detail(self.document_detail(screen.detail.doc.id))
+            elif isinstance(screen, RecurrenceScreen):
+                screen.show_detail(self.recurrence_detail(screen.detail.rec.id))
+            elif hasattr(screen, "show_snapshot"):
+                screen.show_snapshot(snap)
+        if outside:
+            self.notify(tr("reloaded", self.lang), timeout=3)
+        self.loaded.set()
+
+    # ------------------------------------------------------------------ outside changes
+
+    def outside_signature(self) -> str:
+        """What changes when anyone commits, pulls or edits a file.
+
+        Uses ``engine.gitstore.change_signature(root)`` when the engine has it
+        (HEAD plus a `git status`-level view), else every book file's blob id
+        (``gitstore.list_blobs``: ``git ls-files -s`` + ``git status``).
+        """
+        from engine import gitstore
+        quick = getattr(gitstore, "change_signature", None)
+        if quick is not None:
+            return str(quick(self.root))
+        blobs = gitstore.list_blobs(self.root)
+        digest = hashlib.sha1()
+        for path in sorted(blobs):
+            digest.update(path.encode())
+            digest.update(blobs[path].encode())
+        return digest.hexdigest()
+
+    def check_outside_changes(self) -> None:
+        snap = self.snapshot
+        if snap is None or not snap.signature or self.busy:
+            return
+        if time.monotonic() < self._next_watch:
+            return
+        self._watch(snap)
+
+    @work(thread=True, exclusive=True, group="watch")
+    def _watch(self, snap: Snapshot) -> None:
+        started = time.monotonic()
+        try:
+            signature = self.outside_signature()
+        except Exception:
+            return
+        # on a big book the check itself takes time: never spend more than a
+        # third of the machine's time watching
+        spent = time.monotonic() - started
+        self._next_watch = time.monotonic() + max(0.0, 3 * spent - WATCH_SECONDS)
+        if signature != snap.signature and not self.busy and snap is self.snapshot:
+            self.call_from_thread(self.load_book, True)
+
+    # ------------------------------------------------------------------ details
+
+    def document_detail(self, doc_id: str) -> Optional[DocumentDetail]:
+        from engine import status as engine_status
+        from engine.money import currency_of, document_totals
+        snap = self.snapshot
+        if snap is None:
+            return None
+        book = snap.book
+        doc = book.document(doc_id)
+        if doc is None:
+            return None
+        code, amounts = engine_status.status_and_amounts(doc, book, self.as_of)
+        totals = document_totals(doc, book.settings)
+        currency = currency_of(doc, book.settings)
+        from engine.money import round_money
+        nets = [round_money(line.quantity * line.unit_price, currency) for line in doc.lines]
+        contact = book.contact(doc.contact)
+        base_of = [(r.id, r.name) for r in book.recurrences.values() if r.template.lower() == doc.id.lower()]
+        rec = book.recurrence(doc.recurrence) if doc.recurrence else None
+        return DocumentDetail(doc=doc, status=code, currency=currency,
+                              contact_name=contact.name if contact else "", totals=totals,
+                              amounts=amounts, line_nets=nets,
+                              credit_notes=list(book.credit_notes_for(doc.id)) if doc.kind == "invoice" else [],
+                              base_of=base_of, recurrence_name=rec.name if rec else None,
+                              allowed=self.allowed_actions(doc, code, amounts))
+
+    def allowed_actions(self, doc, code: str, amounts) -> frozenset:
+        """Which action keys to offer (the engine still decides and may refuse)."""
+        from engine.status import is_active_hold
+        allowed = set()
+        draft = doc.validated is None
+        if draft and doc.kind in ("invoice", "credit_note", "quote", "work_order"):
+            allowed.add("validate")
+        if doc.kind in ("invoice", "expense") and (doc.kind == "expense" or not draft):
+            if amounts is not None and amounts.open > 0:
+                allowed.update(("pay", "discount"))
+            if doc.kind == "invoice" and amounts is not None and amounts.open > 0 and doc.write_off is None:
+                allowed.add("write_off")
+        if doc.kind == "invoice" and not draft:
+            allowed.update(("credit", "returned", "send"))
+        if doc.kind == "credit_note" and not draft:
+            allowed.add("send")
+        if is_active_hold(doc, self.as_of):
+            allowed.add("release")
+        else:
+            allowed.add("hold")
+        if doc.kind in ("quote", "work_order") and not doc.converted_to:
+            allowed.add("convert")
+        if doc.kind == "quote" and not doc.converted_to and not doc.declined:
+            allowed.add("decline")
+        return frozenset(allowed)
+
+    def recurrence_detail(self, rec_id: str) -> Optional[RecurrenceDetail]:
+        from engine import recurrence as engine_rec
+        snap = self.snapshot
+        if snap is None:
+            return None
+        book = snap.book
+        rec = book.recurrence(rec_id)
+        if rec is None:
+            return None
+        item = self.recurrence_item(book, rec)
+        ids = {d.id for d in book.documents_of_recurrence(rec.id)}
+        rows = [r for r in snap.rows if r.id in ids] if ids else []
+        rows.sort(key=lambda r: r.date)
+        try:
+            upcoming = engine_rec.next_occurrences(rec, self.as_of, 5)
+        except Exception:
+            upcoming = []
+        return RecurrenceDetail(item=item, rec=rec, documents=rows, next=upcoming,
+                                template_exists=book.document(rec.template) is not None)
+
+    def preview_occurrences(self, rule: str, start: dt.date, until: Optional[dt.date],
+                            as_of: dt.date, n: int = 5) -> list[dt.date]:
+        """The next ``n`` occurrences of a rule being typed (the form's preview);
+        raises the engine's RuleError with its reason."""
+        from engine import recurrence as engine_rec
+        from engine.model import Recurrence
+        rec = Recurrence(id="preview", path="", name="", template="", rule=rule, start=start, until=until)
+        engine_rec.parse_rule(rule, start, until)
+        after = as_of - dt.timedelta(days=1) if as_of > start else None
+        return engine_rec.occurrences(rec, after=after, limit=n)
+
+    def rule_words(self, rule: str, start: dt.date) -> str:
+        from engine import recurrence as engine_rec
+        return engine_rec.rule_in_words(rule, start, self.lang)
+
+    # ------------------------------------------------------------------ navigation
+
+    def open_list(self, title: str, statuses=None, category=None, ids=None) -> None:
+        if self.snapshot is None:
+            return
+        self.push_screen(DocumentListScreen(self.snapshot, title, statuses=statuses, category=category,
+                                            ids=ids))
+
+    def open_document(self, doc_id: str) -> None:
+        detail = self.document_detail(doc_id)
+        if detail is None:
+            self.notify(tr("doc.missing", self.lang), severity="warning")
+            return
+        self.push_screen(DocumentScreen(detail, self.lang, self.as_of))
+
+    def open_recurrence(self, rec_id: str) -> None:
+        detail = self.recurrence_detail(rec_id)
+        if detail is None:
+            self.notify(rec_id, severity="warning")
+            return
+        self.push_screen(RecurrenceScreen(detail, self.lang, self.as_of))
+
+    @on(OpenList)
+    def _open_list(self, message: OpenList) -> None:
+        self.open_list(message.title, message.statuses, message.category, message.ids)
+
+    @on(OpenDocument)
+    def _open_document(self, message: OpenDocument) -> None:
+        self.open_document(message.doc_id)
+
+    @on(OpenRecurrence)
+    def _open_recurrence(self, message: OpenRecurrence) -> None:
+        self.open_recurrence(message.rec_id)
+
+    @on(OpenRecurrences)
+    def _open_recurrences(self, message: OpenRecurrences) -> None:
+        self.action_recurrences(message.stopped_only)
+
+    @on(OpenProblems)
+    def _open_problems(self) -> None:
+        self.action_problems()
+
+    @on(OpenRepair)
+    def _open_repair(self, message: OpenRepair) -> None:
+        snap = self.snapshot
+        if snap is None:
+            return
+        rec = snap.book.recurrence(message.rec_id)
+        if rec is None:
+            return
+        item = self.recurrence_item(snap.book, rec)
+
+        def chosen(choice: Optional[str]) -> None:
+            if choice:
+                self.do_action("repair", rec.id, {"choice": choice})
+
+        self.push_screen(RepairDialog(item, item.cause, self.lang), chosen)
+
+    @on(OpenRecurrenceForm)
+    def _open_form(self, message: OpenRecurrenceForm) -> None:
+        snap = self.snapshot
+        rec = snap.book.recurrence(message.rec_id) if (snap and message.rec_id) else None
+
+        def done(values: Optional[dict]) -> None:
+            if values:
+                if rec is None:
+                    self.do_action("recurrence.create", None, values)
+                else:
+                    self.do_action("recurrence.modify", rec.id, values)
+
+        self.push_screen(RecurrenceForm(self.lang, self.as_of, rec), done)
+
+    def action_dashboard(self) -> None:
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    def action_recurrences(self, stopped_only: bool = False) -> None:
+        if self.snapshot is not None:
+            self.push_screen(RecurrenceListScreen(self.snapshot, stopped_only=stopped_only))
+
+    def action_problems(self) -> None:
+        if self.snapshot is not None:
+            self.push_screen(ProblemsScreen(self.snapshot))
+
+    def action_new_recurrence(self) -> None:
+        self.post_message(OpenRecurrenceForm(None))
+
+    def action_reload(self) -> None:
+        self.load_book()
+
+    def action_run_daily(self) -> None:
+        self.do_action("daily", None, {})
+
+    # ------------------------------------------------------------------ history
+
+    @on(WantHistory)
+    def _want_history(self, message: WantHistory) -> None:
+        self.load_history(message.object_id, message.screen)
+
+    @work(thread=True, group="history")
+    def load_history(self, object_id: str, screen) -> None:
+        try:
+            from engine.history import history
+            entries = history(self.root, object_id)
+        except Exception as exc:
+            self.call_from_thread(screen.show_history_error, str(exc))
+            return
+        self.call_from_thread(screen.show_history, entries)
+
+    # ------------------------------------------------------------------ actions
+
+    @on(RunAction)
+    def _run_action(self, message: RunAction) -> None:
+        self.do_action(message.action, message.target, message.values)
+
+    def do_action(self, action: str, target: Optional[str], values: dict) -> None:
+        self.busy = True
+        self.notify(tr("busy", self.lang), timeout=1)
+        self._perform(action, target, values)
+
+    @work(thread=True, exclusive=True, group="act")
+    def _perform(self, action: str, target: Optional[str], values: dict) -> None:
+        try:
+            subject = self.perform(action, target, values)
+        except FacturierError as exc:
+            self.call_from_thread(self.notify, tr("act.failed", self.lang, message=str(exc)),
+                                  severity="error", timeout=8)
+            self.busy = False
+            return
+        except Exception as exc:        # never a traceback in front of a person
+            self.call_from_thread(self.notify, tr("error", self.lang, message="%s: %s" % (type(exc).__name__, exc)),
+                                  severity="error", timeout=8)
+            self.busy = False
+            return
+        self.busy = False
+        if subject:
+            self.call_from_thread(self.notify, tr("act.done", self.lang, subject=subject), timeout=4)
+        self.call_from_thread(self.load_book)
+
+    def perform(self, action: str, target: Optional[str], values: dict) -> str:
+        """Do one action through the engine (worker thread); return what to say."""
+        if action == "daily":
+            return self._daily()
+        if action == "repair":
+            return self._repair(target, values["choice"])
+        from engine import actions
+        if action == "recurrence.create":
+            plan = getattr(actions, "plan_create_recurrence", None)
+            args: tuple = ()
+        elif action == "recurrence.modify":
+            plan = getattr(actions, "plan_edit_recurrence", None)
+            args = (target,)
+        else:
+            plan = getattr(actions, PLANS.get(action, ""), None)
+            args = (target,)
+        if plan is None:
+            raise FacturierError(tr("act.unavailable", self.lang))
+        kwargs = self._plan_kwargs(plan, values)
+        _sha, change = actions.perform(self.root, plan, *args, author=self.author, **kwargs)
+        return _subject_of(change)
+
+    def _plan_kwargs(self, plan, values: dict) -> dict:
+        """The form's values the plan function takes, plus ``as_of``/``lang`` when it asks."""
+        params = inspect.signature(plan).parameters
+        extra = {"as_of": self.as_of, "lang": self.lang, "today": self.as_of}
+        kwargs = {}
+        for name in params:
+            if name in values:
+                kwargs[name] = values[name]
+            elif name in extra:
+                kwargs[name] = extra[name]
+        aliases = {"on": "date", "day": "date", "reason_text": "reason", "to_kind": "kind",
+                   "target_kind": "kind"}
+        for name, source in aliases.items():
+            if name in params and name not in kwargs and source in values:
+                kwargs[name] = values[source]
+        return kwargs
+
+    def _repair(self, rec_id: str, choice: str) -> str:
+        from engine import recurrence as engine_rec
+        repair = None
+        for module_name in ("engine.daily", "engine.actions", "engine.recurrence"):
+            try:
+                module = __import__(module_name, fromlist=["repair"])
+            except ImportError:
+                continue
+            repair = getattr(module, "repair", None)
+            if repair is not None:
+                break
+        if repair is None:
+            raise FacturierError(tr("act.unavailable", self.lang))
+        params = inspect.signature(repair).parameters
+        kwargs: dict[str, Any] = {}
+        if "as_of" in params:
+            kwargs["as_of"] = self.as_of
+        if "author" in params:
+            kwargs["author"] = self.author
+        result = repair(self.root, rec_id, choice, **kwargs)
+        return _subject_of(result[1] if isinstance(result, tuple) and len(result) == 2 else result)
+
+    def _daily(self) -> str:
+        from engine import daily
+        run = getattr(daily, "run_daily", None) or getattr(daily, "run")
+        params = inspect.signature(run).parameters
+        kwargs: dict[str, Any] = {}
+        for name, value in (("as_of", self.as_of), ("author", self.author), ("lang", self.lang)):
+            if name in params:
+                kwargs[name] = value
+        report = run(self.root, **kwargs)
+        parts = []
+        for key in ("generated", "stopped", "validated", "sent", "bounced", "reminded", "errors"):
+            items = report.get(key) if isinstance(report, dict) else getattr(report, key, None)
+            if items:
+                parts.append("%s %d" % (key, len(items)))
+        return tr("daily.done", self.lang, summary=", ".join(parts) or tr("daily.nothing", self.lang))
+
+
+def _subject_of(change) -> str:
+    if change is None:
+        return ""
+    if isinstance(change, str):
+        return change
+    for name in ("subject", "message"):
+        value = getattr(change, name, None)
+        if value:
+            return str(value).splitlines()[0]
+    return ""

@@ -1,0 +1,65 @@
+"""The command palette (ctrl+p): jump to a status or category, open a
+document by number or id, run the daily job, reload, recurrences."""
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from engine.status import CATEGORIES, STATUSES
+
+from . import fmt
+from .strings import tr
+
+MAX_DOCUMENT_HITS = 20
+
+
+class FacturierCommands(Provider):
+    def _commands(self) -> list[tuple[str, object, str]]:
+        app = self.app
+        lang = app.lang
+        out = [
+            (tr("cmd.run_daily", lang), app.action_run_daily, tr("cmd.run_daily.help", lang)),
+            (tr("cmd.reload", lang), app.action_reload, ""),
+            (tr("cmd.dashboard", lang), app.action_dashboard, ""),
+            (tr("cmd.recurrences", lang), app.action_recurrences, ""),
+            (tr("cmd.stopped", lang), partial(app.action_recurrences, True), ""),
+            (tr("cmd.new_recurrence", lang), app.action_new_recurrence, ""),
+            (tr("cmd.problems", lang), app.action_problems, ""),
+        ]
+        for category in CATEGORIES:
+            label = fmt.category(category, lang)
+            out.append((tr("cmd.goto", lang, label=label), partial(app.open_list, label, category=category), ""))
+        for code in STATUSES:
+            label = fmt.status(code, lang)
+            out.append((tr("cmd.goto", lang, label=label), partial(app.open_list, label, statuses=(code,)), ""))
+        return out
+
+    async def discover(self) -> Hits:
+        for text, command, help_text in self._commands()[:7]:
+            yield DiscoveryHit(text, command, help=help_text or None)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, command, help_text in self._commands():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), command, text=text, help=help_text or None)
+        snap = getattr(self.app, "snapshot", None)
+        wanted = query.strip().lower()
+        if snap is None or len(wanted) < 2:
+            return
+        found = 0
+        lang = self.app.lang
+        for row in snap.rows:       # a plain scan: ~20 ms over 100,000 rows
+            number = (row.number or "").lower()
+            if wanted in number or wanted in row.id.lower():
+                name = row.number or row.id
+                text = tr("cmd.document", lang, name=name)
+                exact = wanted in (number, row.id.lower())
+                yield Hit(1.0 if exact else 0.6, text, partial(self.app.open_document, row.id), text=text,
+                          help="%s · %s · %s" % (row.contact_name, fmt.status(row.status, lang),
+                                                 fmt.money(row.total, row.currency, lang)))
+                found += 1
+                if found >= MAX_DOCUMENT_HITS:
+                    break

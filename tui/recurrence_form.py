@@ -1,0 +1,196 @@
+"""The recurrence form: name, template, frequency (presets or a raw RRULE),
+start, end date or count, issue mode, lead days, with a live preview of the
+next occurrences. Dismisses with a dict of values or None.
+
+The preview asks the App (``app.preview_occurrences``), which calls the
+engine's own occurrence rules, so what the form shows is what the run does.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+
+from .forms import FieldSpec, parse_value
+from .strings import tr
+
+PRESETS = {
+    "weekly": "FREQ=WEEKLY",
+    "monthly": "FREQ=MONTHLY",
+    "quarterly": "FREQ=MONTHLY;INTERVAL=3",
+    "yearly": "FREQ=YEARLY",
+    "last_day": "FREQ=MONTHLY;BYMONTHDAY=-1",
+}
+ISSUE_MODES = ("draft", "validate", "send")
+
+
+def preset_of(rule: str) -> str:
+    for name, text in PRESETS.items():
+        if text == rule:
+            return name
+    return "raw"
+
+
+def split_count(rule: str) -> tuple[str, str]:
+    """(rule without COUNT, count text)."""
+    parts = [p for p in rule.split(";") if p]
+    count = ""
+    kept = []
+    for p in parts:
+        if p.upper().startswith("COUNT="):
+            count = p.split("=", 1)[1]
+        else:
+            kept.append(p)
+    return ";".join(kept), count
+
+
+class RecurrenceForm(ModalScreen):
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="recurrence_form.cancel"),
+        Binding("ctrl+s", "submit", "OK", id="recurrence_form.submit"),
+    ]
+
+    def __init__(self, lang: str, as_of: dt.date, rec=None) -> None:
+        super().__init__()
+        self.lang = lang
+        self.as_of = as_of
+        self.rec = rec
+
+    def compose(self) -> ComposeResult:
+        lang, rec = self.lang, self.rec
+        rule, count = split_count(rec.rule) if rec else ("FREQ=MONTHLY", "")
+        title = tr("form.edit_recurrence", lang, name=rec.name) if rec else tr("form.new_recurrence", lang)
+        with Vertical(classes="dialog wide", id="recurrence-form"):
+            yield Label(title, classes="dialog-title")
+            with VerticalScroll(classes="form-fields"):
+                yield Label(tr("form.name", lang), classes="field-label")
+                yield Input(rec.name if rec else "", id="name")
+                yield Label("", id="error-name", classes="field-error")
+                yield Label(tr("form.template", lang), classes="field-label")
+                yield Input(rec.template if rec else "", id="template")
+                yield Label("", id="error-template", classes="field-error")
+                yield Label(tr("form.frequency", lang), classes="field-label")
+                yield Select([(tr("freq." + k, lang), k) for k in (*PRESETS, "raw")],
+                             value=preset_of(rule), allow_blank=False, id="frequency")
+                yield Label(tr("form.rrule", lang), classes="field-label")
+                yield Input(rule, id="rule")
+                with Horizontal(classes="form-row"):
+                    with Vertical():
+                        yield Label(tr("form.start", lang), classes="field-label")
+                        yield Input((rec.start if rec else self.as_of).isoformat(), id="start")
+                        yield Label("", id="error-start", classes="field-error")
+                    with Vertical():
+                        yield Label(tr("form.until", lang), classes="field-label")
+                        yield Input(rec.until.isoformat() if rec and rec.until else "", id="until",
+                                    placeholder="YYYY-MM-DD")
+                        yield Label("", id="error-until", classes="field-error")
+                    with Vertical():
+                        yield Label(tr("form.count", lang), classes="field-label")
+                        yield Input(count, id="count")
+                        yield Label("", id="error-count", classes="field-error")
+                with Horizontal(classes="form-row"):
+                    with Vertical():
+                        yield Label(tr("form.issue", lang), classes="field-label")
+                        yield Select([(tr("issue." + m, lang), m) for m in ISSUE_MODES],
+                                     value=rec.issue if rec else "draft", allow_blank=False, id="issue")
+                    with Vertical():
+                        yield Label(tr("form.lead_days", lang), classes="field-label")
+                        yield Input(str(rec.lead_days) if rec else "0", id="lead_days")
+                        yield Label("", id="error-lead_days", classes="field-error")
+                yield Static("", id="preview")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(tr("form.ok", lang), variant="primary", id="ok")
+                yield Button(tr("form.cancel", lang), id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#name").focus()
+        self._update()
+
+    @on(Select.Changed, "#frequency")
+    def _preset(self, event: Select.Changed) -> None:
+        if event.value in PRESETS:
+            rule = self.query_one("#rule", Input)
+            if rule.value != PRESETS[event.value]:
+                rule.value = PRESETS[event.value]
+        self._update()
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        if event.input.id == "rule":
+            freq = self.query_one("#frequency", Select)
+            wanted = preset_of(event.value.strip())
+            if freq.value != wanted:
+                freq.value = wanted
+        self._update()
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_submit()
+
+    def _values(self, final: bool = False) -> Optional[dict]:
+        lang = self.lang
+        specs = [FieldSpec("name", "", "text"), FieldSpec("template", "", "text"),
+                 FieldSpec("start", "", "date"), FieldSpec("until", "", "date", required=False),
+                 FieldSpec("count", "", "int", required=False, positive=True),
+                 FieldSpec("lead_days", "", "int", positive=True)]
+        values, ok = {}, True
+        for spec in specs:
+            widget = self.query_one("#" + spec.name, Input)
+            value, error = parse_value(spec, widget.value, lang)
+            if error and not widget.value.strip() and not final:
+                self.query_one("#error-" + spec.name, Label).update("")
+            else:
+                self.query_one("#error-" + spec.name, Label).update(error or "")
+            widget.set_class(bool(error), "-invalid")
+            ok = ok and not error
+            values[spec.name] = value
+        if values.get("until") and values.get("count"):
+            self.query_one("#error-count", Label).update(tr("form.until_or_count", lang))
+            ok = False
+        rule = self.query_one("#rule", Input).value.strip()
+        rule, _ = split_count(rule)
+        if values.get("count"):
+            rule += ";COUNT=%d" % values["count"]
+        values["rule"] = rule
+        values["issue"] = self.query_one("#issue", Select).value
+        values.pop("count", None)
+        return values if ok else None
+
+    def _update(self) -> None:
+        values = self._values()
+        preview = self.query_one("#preview", Static)
+        if values is None or not values.get("start"):
+            preview.update("")
+            return
+        try:
+            dates = self.app.preview_occurrences(values["rule"], values["start"], values.get("until"),
+                                                 self.as_of)
+        except Exception as exc:       # the engine's RuleError: a reason a person reads
+            preview.update("[red]%s[/red]" % tr("form.preview.bad", self.lang, message=str(exc)))
+            return
+        words = getattr(self.app, "rule_words", lambda r, s: r)(values["rule"], values["start"])
+        preview.update("[b]%s[/b] (%s): %s" % (tr("form.preview", self.lang), words,
+                                               ", ".join(d.isoformat() for d in dates) or "—"))
+
+    @on(Button.Pressed, "#ok")
+    def action_submit(self) -> None:
+        values = self._values(final=True)
+        if values is None:
+            return
+        try:
+            self.app.preview_occurrences(values["rule"], values["start"], values.get("until"), self.as_of)
+        except Exception as exc:
+            self.query_one("#preview", Static).update(
+                "[red]%s[/red]" % tr("form.preview.bad", self.lang, message=str(exc)))
+            return
+        self.dismiss(values)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

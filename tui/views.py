@@ -1,0 +1,72 @@
+"""Plain data the App hands down to screens: no Textual, no engine calls.
+
+A :class:`Snapshot` is everything the screens show about the book at one
+moment (the App builds it in a worker, after each load); details of one
+document or recurrence are built on demand by the App.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Optional
+
+
+@dataclass
+class RecurrenceItem:
+    id: str
+    name: str
+    contact: str
+    contact_name: str
+    rule_words: str
+    next: Optional[dt.date]
+    state: str                      # active | stopped | ended
+    generated: int
+    cause: str = ""
+    missing: list = field(default_factory=list)
+    haystack: str = ""
+
+
+@dataclass
+class Snapshot:
+    root: str
+    as_of: dt.date
+    lang: str
+    currency: str
+    book: Any                       # engine.model.Book
+    rows: list                      # engine.listing.Row, newest first
+    summary: dict                   # status -> StatusSummary(count, open{currency: Decimal})
+    recurrences: list[RecurrenceItem]
+    problems: list[str]             # "path:line:col: message", errors first
+    error_count: int
+    sending: list[str]              # ids of documents whose last e-mail is left `sending`
+    signature: str = ""
+    complete: bool = True           # False until every recurrence is listed (second phase)
+
+    @property
+    def stopped(self) -> list[RecurrenceItem]:
+        return [r for r in self.recurrences if r.state == "stopped"]
+
+
+@dataclass
+class DocumentDetail:
+    doc: Any                        # engine.model.Document
+    status: str
+    currency: str
+    contact_name: str
+    totals: Any                     # engine.money.Totals
+    amounts: Any                    # engine.status.Amounts
+    line_nets: list                 # Decimal per line
+    credit_notes: list              # Documents crediting it
+    base_of: list                   # (rec id, rec name) it serves as template to
+    recurrence_name: Optional[str] = None
+    allowed: frozenset = frozenset()     # action names that apply
+
+
+@dataclass
+class RecurrenceDetail:
+    item: RecurrenceItem
+    rec: Any                        # engine.model.Recurrence
+    documents: list                 # rows (engine.listing.Row) of its generated documents
+    next: list                      # next occurrence dates
+    template_exists: bool = True
