@@ -640,3 +640,11 @@ def commit_order(root, commits: Iterable[str]) -> dict[str, int]:
         if sha in wanted:
             order[sha] = i
     return order
+
+
+def find_paths(root, pathspec: str) -> list[str]:
+    """Tracked and untracked (not ignored) files matching a pathspec (magic
+    allowed, e.g. ``:(glob,icase)documents/**/ID.yaml``)."""
+    out = _git(root, "--no-optional-locks", "ls-files", "-z", "--cached", "--others",
+               "--exclude-standard", "--", pathspec)
+    return sorted({p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p})

@@ -1,0 +1,417 @@
+"""`facturier doc ...`: document actions (SPEC 5.1, 6), each one commit.
+
+Every action prints what it did and the commit id on stderr; stdout gets the
+commit id (or, for commands that make a document — new, credit, convert —
+the new document's id), so scripts can capture it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Callable, Iterable, Optional
+
+import click
+
+from ..diagnostics import ActionRefused
+from . import main
+from .common import DATE, Context, emit_json, fail, now_in, pass_ctx, say, to_plain
+
+KINDS = ("invoice", "credit_note", "quote", "work_order", "expense")
+
+
+def act(ctx: Context, plan: Callable, *args, ids: Optional[Iterable[str]] = None,
+        created: bool = False, **kwargs):
+    """Lock the book, plan, commit, report. ``ids``: the documents the action
+    touches alone (then only they are read, not the whole book)."""
+    from ..actions import open_writer
+    with open_writer(ctx.book_path, author=ctx.author) as w:
+        for message in w.recovered:
+            say("recovered: %s" % message)
+        book = w.load_documents(ids) if ids is not None else w.book
+        change = plan(book, *args, **kwargs)
+        sha = w.commit(change)
+    if sha is None:
+        say("Nothing to change.")
+        return None, change
+    say("%s (commit %s)" % (change.subject, sha[:10]))
+    if created:
+        new = [v for k, v in change.trailers if k == "Facturier-Document"]
+        click.echo(new[0] if new else sha)
+    else:
+        click.echo(sha)
+    return sha, change
+
+
+@main.group("doc")
+def doc_group():
+    """Documents: new, show, edit, delete, validate, pay, discount, write-off,
+    hold, release, credit, convert, decline, returned."""
+
+
+# --------------------------------------------------------------------------- new
+
+def _parse_line(text: str) -> dict:
+    parts = [p.strip() for p in text.split(";")]
+    if len(parts) < 3 or len(parts) > 4 or not parts[0]:
+        raise click.BadParameter('%r: write a line as "DESCRIPTION;QUANTITY;UNIT PRICE[;VAT %%]"'
+                                 % text, param_hint="--line")
+    line = {"description": parts[0]}
+    for key, value in zip(("quantity", "unit_price", "vat"), parts[1:]):
+        if value == "" and key == "vat":
+            continue
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            raise click.BadParameter("%r: %s %r is not a number" % (text, key.replace("_", " "),
+                                                                     value), param_hint="--line")
+        if not number.is_finite():
+            raise click.BadParameter("%r: %s is not a number" % (text, key), param_hint="--line")
+        line[key] = number
+    return line
+
+
+@doc_group.command("new")
+@click.option("--kind", type=click.Choice(KINDS), default="invoice", show_default=True)
+@click.option("--customer", metavar="CONTACT", help="Contact id of the customer.")
+@click.option("--supplier", metavar="CONTACT", help="Contact id of the supplier (expenses).")
+@click.option("--date", "date", type=DATE, help="Document date (default: --as-of).")
+@click.option("--due", type=DATE, help="Due date (default: date + payment days).")
+@click.option("--currency", help="ISO 4217 code (default: the book's).")
+@click.option("--line", "lines", multiple=True, metavar='"DESC;QTY;PRICE[;VAT]"',
+              help="A line; repeat for more.")
+@click.option("--total", help="Expenses: the total instead of lines.")
+@click.option("--credits", metavar="INVOICE", help="Credit notes: the invoice credited.")
+@click.option("--notes", help="Free text.")
+@click.option("--file", "file", type=click.File("r", encoding="utf-8"),
+              help="Read the document as YAML from a file ('-' for stdin).")
+@pass_ctx
+def new_command(ctx: Context, kind, customer, supplier, date, due, currency, lines, total,
+                credits, notes, file):
+    """Create a draft document from options or from YAML (--file F, or - for
+    stdin). Prints the new document's id."""
+    from ..actions import plan_create_document
+    if file is not None:
+        text = file.read()
+        source = "<stdin>" if file.name in ("<stdin>", "-") else file.name
+        act(ctx, plan_create_document, text, ctx.as_of, source=source, created=True)
+        return
+    if customer and supplier:
+        fail("give --customer or --supplier, not both", 2)
+    party = supplier or customer
+    if not party:
+        fail("name the %s: --%s CONTACT (or give the document with --file)"
+             % (("supplier", "supplier") if kind == "expense" else ("customer", "customer")), 2)
+    fields = {"kind": kind, "supplier" if kind == "expense" else "customer": party}
+    fields["date"] = date or ctx.as_of
+    if due:
+        fields["due"] = due
+    if currency:
+        fields["currency"] = currency
+    if lines:
+        fields["lines"] = [_parse_line(line) for line in lines]
+    if total is not None:
+        try:
+            fields["total"] = Decimal(total)
+        except InvalidOperation:
+            fail("--total %r is not an amount" % total, 2)
+    if credits:
+        fields["credits"] = credits
+    if notes:
+        fields["notes"] = notes
+    act(ctx, plan_create_document, fields, ctx.as_of, source="the options", created=True)
+
+
+# --------------------------------------------------------------------------- show
+
+def _find(book, doc_id: str):
+    doc = book.document(doc_id)
+    if doc is None:
+        broken = [str(d) for d in book.diagnostics
+                  if d.path.rsplit("/", 1)[-1].lower() == ("%s.yaml" % doc_id).lower()
+                  and d.path.startswith("documents/")]
+        if broken:
+            fail("document %s cannot be read:\n%s" % (doc_id, "\n".join(broken)))
+        fail("there is no document %s" % doc_id)
+    return doc
+
+
+def document_view(doc, book, as_of: dt.date) -> dict:
+    """Everything about a document at ``as_of``, JSON-ready."""
+    from ..money import currency_of, document_totals
+    from ..status import amounts, category_of, due_date, status_of
+    totals = document_totals(doc, book.settings)
+    sums = amounts(doc, book, as_of)
+    status = status_of(doc, book, as_of)
+    data = {
+        "id": doc.id, "path": doc.path, "kind": doc.kind, "number": doc.number,
+        "contact": doc.contact, "date": doc.date, "due": due_date(doc, book),
+        "currency": currency_of(doc, book.settings), "validated": doc.validated,
+        "scheduled": doc.scheduled, "status": status, "category": category_of(status),
+        "net": totals.net, "vat": totals.vat, "total": totals.total,
+        "credited": sums.credited, "paid": sums.paid, "discounted": sums.discounted,
+        "open": sums.open,
+        "lines": [{"description": l.description, "quantity": l.quantity,
+                   "unit_price": l.unit_price,
+                   "vat": l.vat if l.vat is not None else book.settings.vat} for l in doc.lines],
+        "payments": [{"date": p.date, "amount": p.amount, "reference": p.reference}
+                     for p in doc.payments],
+        "discounts": [{"date": d.date, "amount": d.amount, "reason": d.reason}
+                      for d in doc.discounts],
+        "write_off": ({"date": doc.write_off.date, "reason": doc.write_off.reason}
+                      if doc.write_off else None),
+        "holds": [{"from": h.start, "to": h.end, "reason": h.reason} for h in doc.holds],
+        "deliveries": [{"channel": d.channel, "at": d.at, "result": d.result, "to": d.to,
+                        "message_id": d.message_id, "detail": d.detail} for d in doc.deliveries],
+        "reminders": [{"level": r.level, "date": r.date} for r in doc.reminders],
+        "credits": doc.credits, "credit_notes": [c.id for c in book.credit_notes_for(doc.id)],
+        "converted_to": doc.converted_to, "converted_from": doc.converted_from,
+        "declined": doc.declined, "recurrence": doc.recurrence, "occurrence": doc.occurrence,
+        "template_of": sorted(r.id for r in book.recurrences.values()
+                              if r.template.lower() == doc.id.lower()),
+        "notes": doc.notes,
+    }
+    return data
+
+
+@doc_group.command("show")
+@click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table",
+              show_default=True, help="Output format.")
+@click.argument("doc_id", metavar="ID")
+@pass_ctx
+def show_command(ctx: Context, doc_id: str, fmt: str):
+    """Everything about one document: fields, lines, totals, status at --as-of."""
+    from ..i18n import format_money, status_label
+    book = ctx.book
+    doc = _find(book, doc_id)
+    data = document_view(doc, book, ctx.as_of)
+    if fmt == "json":
+        emit_json(data)
+        return
+    lang, cur = ctx.lang, data["currency"]
+
+    def money(value):
+        return format_money(value, cur, lang)
+
+    out = []
+    title = "%s %s" % (doc.kind.replace("_", " ").capitalize(), doc.number or "(draft)")
+    out.append("%s  —  %s" % (title, doc.id))
+    out.append("Status: %s" % status_label(data["status"], lang))
+    out.append("%s: %s" % ("Supplier" if doc.kind == "expense" else "Customer", doc.contact))
+    out.append("Date: %s   Due: %s%s" % (doc.date, data["due"],
+                                         ("   Validated: %s" % doc.validated)
+                                         if doc.validated else ""))
+    if doc.lines:
+        out.append("")
+        width = max(len(l["description"]) for l in data["lines"])
+        width = min(max(width, 11), 40)
+        out.append("%-*s  %8s  %12s  %6s" % (width, "Description", "Qty", "Unit price", "VAT %"))
+        for l in data["lines"]:
+            desc = l["description"] if len(l["description"]) <= width else \
+                l["description"][:width - 1] + "…"
+            out.append("%-*s  %8s  %12s  %6s" % (width, desc, l["quantity"], l["unit_price"],
+                                                 l["vat"]))
+    out.append("")
+    out.append("Net %s   VAT %s   Total %s" % (money(data["net"]), money(data["vat"]),
+                                               money(data["total"])))
+    if doc.kind in ("invoice", "expense"):
+        out.append("Paid %s   Discounts %s   Credited %s   Open %s" % (
+            money(data["paid"]), money(data["discounted"]), money(data["credited"]),
+            money(data["open"])))
+    for p in doc.payments:
+        out.append("  payment %s  %s  %s" % (p.date, money(p.amount), p.reference))
+    for d in doc.discounts:
+        out.append("  discount %s  %s  %s" % (d.date, money(d.amount), d.reason))
+    if doc.write_off:
+        out.append("  written off %s  %s" % (doc.write_off.date, doc.write_off.reason))
+    for h in doc.holds:
+        out.append("  hold from %s%s  %s" % (h.start, (" to %s" % h.end) if h.end else "",
+                                             h.reason))
+    for d in doc.deliveries:
+        out.append("  delivery %s %s %s %s" % (d.at, d.channel, d.result, d.to))
+    for r in doc.reminders:
+        out.append("  reminder level %d on %s" % (r.level, r.date))
+    for key, words in (("credits", "Credits"), ("converted_from", "Converted from"),
+                       ("converted_to", "Converted to"), ("declined", "Declined on")):
+        if data[key]:
+            out.append("%s: %s" % (words, data[key]))
+    if data["credit_notes"]:
+        out.append("Credit notes: %s" % ", ".join(data["credit_notes"]))
+    if doc.recurrence:
+        out.append("Generated by recurrence %s (occurrence %s)" % (doc.recurrence,
+                                                                   doc.occurrence))
+    for rec in data["template_of"]:
+        out.append("Base of recurrence %s" % rec)
+    if doc.notes:
+        out.append("Notes: %s" % doc.notes)
+    sys.stdout.write("\n".join(out) + "\n")
+
+
+# --------------------------------------------------------------------------- edit / delete
+
+def edit_text(ctx: Context, path: str, text: str) -> Optional[str]:
+    """Open $EDITOR on ``text``; the edited text, or None when unchanged."""
+    edited = click.edit(text, extension=".yaml", require_save=True)
+    if edited is None or edited == text:
+        return None
+    return edited
+
+
+def _save_rejected(ctx: Context, name: str, text: str) -> str:
+    folder = Path(ctx.book_path) / ".facturier"
+    folder.mkdir(exist_ok=True)
+    target = folder / ("rejected-%s.yaml" % name)
+    target.write_text(text, encoding="utf-8")
+    return str(target)
+
+
+@doc_group.command("edit")
+@click.argument("doc_id", metavar="ID")
+@pass_ctx
+def edit_command(ctx: Context, doc_id: str):
+    """Edit the document's file in $EDITOR; the result is checked (it must
+    load, and a validated document keeps its contact, date, currency, lines
+    and number), then committed."""
+    from ..actions import find_document_path, plan_edit_document
+    path = find_document_path(ctx.book_path, doc_id)
+    if path is None:
+        fail("there is no document %s" % doc_id)
+    original = (Path(ctx.book_path) / path).read_text(encoding="utf-8")
+    edited = edit_text(ctx, path, original)
+    if edited is None:
+        say("No change.")
+        return
+    try:
+        act(ctx, plan_edit_document, doc_id, text=edited)
+    except ActionRefused as exc:
+        kept = _save_rejected(ctx, doc_id, edited)
+        fail("%s\nnothing was changed; your edited text is in %s" % (exc, kept))
+
+
+@doc_group.command("delete")
+@click.argument("doc_id", metavar="ID")
+@pass_ctx
+def delete_command(ctx: Context, doc_id: str):
+    """Delete a draft (validated documents are legal records: credit them)."""
+    from ..actions import plan_delete_document
+    act(ctx, plan_delete_document, doc_id)
+
+
+# --------------------------------------------------------------------------- actions
+
+@doc_group.command("validate")
+@click.argument("doc_id", metavar="ID")
+@pass_ctx
+def validate_command(ctx: Context, doc_id: str):
+    """Give the draft its number and validate it on --as-of."""
+    from ..actions import plan_validate
+    act(ctx, plan_validate, doc_id, ctx.as_of)
+
+
+def _money_arg(text: str, what: str) -> Decimal:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise click.BadParameter("%r is not an amount (write it like 120.50)" % text,
+                                 param_hint=what)
+    return value
+
+
+@doc_group.command("pay")
+@click.argument("doc_id", metavar="ID")
+@click.argument("amount")
+@click.option("--date", "date", type=DATE, help="Payment date (default: --as-of).")
+@click.option("--reference", default="", help="Bank reference.")
+@pass_ctx
+def pay_command(ctx: Context, doc_id: str, amount: str, date, reference: str):
+    """Record a payment of AMOUNT."""
+    from ..actions import plan_payment
+    act(ctx, plan_payment, doc_id, _money_arg(amount, "AMOUNT"), date or ctx.as_of, reference,
+        ids=[doc_id])
+
+
+@doc_group.command("discount")
+@click.argument("doc_id", metavar="ID")
+@click.argument("amount")
+@click.option("--date", "date", type=DATE, help="Date (default: --as-of).")
+@click.option("--reason", default="")
+@pass_ctx
+def discount_command(ctx: Context, doc_id: str, amount: str, date, reason: str):
+    """Record a discount (e.g. early payment) of AMOUNT."""
+    from ..actions import plan_discount
+    act(ctx, plan_discount, doc_id, _money_arg(amount, "AMOUNT"), date or ctx.as_of, reason,
+        ids=[doc_id])
+
+
+@doc_group.command("write-off")
+@click.argument("doc_id", metavar="ID")
+@click.option("--date", "date", type=DATE, help="Date (default: --as-of).")
+@click.option("--reason", default="")
+@pass_ctx
+def write_off_command(ctx: Context, doc_id: str, date, reason: str):
+    """Write off the open balance (a loss on a debtor)."""
+    from ..actions import plan_write_off
+    act(ctx, plan_write_off, doc_id, date or ctx.as_of, reason)
+
+
+@doc_group.command("hold")
+@click.argument("doc_id", metavar="ID")
+@click.option("--date", "date", type=DATE, help="Start of the hold (default: --as-of).")
+@click.option("--reason", default="")
+@pass_ctx
+def hold_command(ctx: Context, doc_id: str, date, reason: str):
+    """Put the document on hold (dunning stops counting)."""
+    from ..actions import plan_hold
+    act(ctx, plan_hold, doc_id, date or ctx.as_of, reason, ids=[doc_id])
+
+
+@doc_group.command("release")
+@click.argument("doc_id", metavar="ID")
+@click.option("--date", "date", type=DATE, help="End of the hold (default: --as-of).")
+@pass_ctx
+def release_command(ctx: Context, doc_id: str, date):
+    """End the document's hold."""
+    from ..actions import plan_release
+    act(ctx, plan_release, doc_id, date or ctx.as_of, ids=[doc_id])
+
+
+@doc_group.command("credit")
+@click.argument("doc_id", metavar="ID")
+@click.option("--amount", default=None, help="Amount to credit (default: the open amount).")
+@pass_ctx
+def credit_command(ctx: Context, doc_id: str, amount):
+    """Make a credit-note draft for the invoice. Prints the credit note's id."""
+    from ..actions import plan_credit
+    value = _money_arg(amount, "--amount") if amount is not None else None
+    act(ctx, plan_credit, doc_id, ctx.as_of, value, created=True)
+
+
+@doc_group.command("convert")
+@click.argument("doc_id", metavar="ID")
+@click.option("--to", "to", type=click.Choice(["invoice", "work_order"]), default=None,
+              help="Kind of the new document (default: invoice).")
+@pass_ctx
+def convert_command(ctx: Context, doc_id: str, to):
+    """Quote -> invoice or work order; work order -> invoice. Prints the new id."""
+    from ..actions import plan_convert
+    act(ctx, plan_convert, doc_id, ctx.as_of, to, created=True)
+
+
+@doc_group.command("decline")
+@click.argument("doc_id", metavar="ID")
+@click.option("--date", "date", type=DATE, help="Date (default: --as-of).")
+@pass_ctx
+def decline_command(ctx: Context, doc_id: str, date):
+    """Record that the customer declined the quote."""
+    from ..actions import plan_decline
+    act(ctx, plan_decline, doc_id, date or ctx.as_of, ids=[doc_id])
+
+
+@doc_group.command("returned")
+@click.argument("doc_id", metavar="ID")
+@pass_ctx
+def returned_command(ctx: Context, doc_id: str):
+    """Record that the post brought the document back (wrong address)."""
+    from ..actions import plan_returned
+    act(ctx, plan_returned, doc_id, now_in(ctx.settings.timezone, ctx.as_of), ids=[doc_id])
