@@ -1,0 +1,131 @@
+"""`facturier contact new/edit/delete/list` (SPEC 1.3, 5.1)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..diagnostics import ActionRefused
+from . import main
+from .common import Context, emit_rows, fail, format_option, pass_ctx, say
+from .doc import _save_rejected, act, edit_text
+
+
+@main.group("contact")
+def contact_group():
+    """Customers and suppliers: list, new, edit, delete."""
+
+
+@contact_group.command("list")
+@format_option
+@pass_ctx
+def list_command(ctx: Context, fmt: str):
+    """One row per contact, with how many documents name it."""
+    book = ctx.book
+    counts: dict[str, int] = {}
+    for doc in book.documents.values():
+        counts[doc.contact.lower()] = counts.get(doc.contact.lower(), 0) + 1
+    rows = [{"id": c.id, "name": c.name, "email": c.email, "payment_days": c.payment_days,
+             "address": c.address, "documents": counts.get(c.id.lower(), 0)}
+            for _, c in sorted(book.contacts.items(), key=lambda kv: kv[0].lower())]
+    if fmt == "table":
+        emit_rows(rows, [("id", "ID"), ("name", "Name"), ("email", "E-mail"),
+                         ("documents", "Documents")], fmt, right=("documents",))
+    else:
+        emit_rows(rows, [(k, k) for k in ("id", "name", "email", "payment_days", "address",
+                                          "documents")], fmt)
+
+
+def _contact_fields(name, email, address, payment_days) -> dict:
+    fields = {}
+    if name is not None:
+        fields["name"] = name
+    if email is not None:
+        fields["email"] = email
+    if address is not None:
+        fields["address"] = address.replace("\\n", "\n")
+    if payment_days is not None:
+        fields["payment_days"] = payment_days
+    return fields
+
+
+@contact_group.command("new")
+@click.option("--id", "contact_id", default=None, help="The id (default: a slug of the name).")
+@click.option("--name", default=None, help="Name (required unless --file).")
+@click.option("--email", default=None)
+@click.option("--address", default=None, help="Postal address (\\n between lines).")
+@click.option("--payment-days", type=click.IntRange(0, 3650), default=None)
+@click.option("--file", "file", type=click.File("r", encoding="utf-8"),
+              help="Read the contact as YAML from a file ('-' for stdin).")
+@pass_ctx
+def new_command(ctx: Context, contact_id, name, email, address, payment_days, file):
+    """Create a contact. Prints its id."""
+    from ..actions import plan_create_contact
+    if file is not None:
+        source = "<stdin>" if file.name in ("<stdin>", "-") else file.name
+        _act_contact(ctx, plan_create_contact, file.read(), source=source)
+        return
+    if not name:
+        fail("give the contact's --name (or the whole contact with --file)", 2)
+    fields = _contact_fields(name, email, address, payment_days)
+    if contact_id:
+        fields = {"id": contact_id, **fields}
+    _act_contact(ctx, plan_create_contact, fields, source="the options")
+
+
+def _act_contact(ctx, plan, *args, **kwargs):
+    from ..actions import open_writer
+    with open_writer(ctx.book_path, author=ctx.author) as w:
+        for message in w.recovered:
+            say("recovered: %s" % message)
+        change = plan(w.book, *args, **kwargs)
+        sha = w.commit(change)
+    if sha is None:
+        say("Nothing to change.")
+        return
+    say("%s (commit %s)" % (change.subject, sha[:10]))
+    ids = [v for k, v in change.trailers if k == "Facturier-Contact"]
+    click.echo(ids[0] if ids else sha)
+
+
+@contact_group.command("edit")
+@click.argument("contact_id", metavar="ID")
+@click.option("--name", default=None)
+@click.option("--email", default=None)
+@click.option("--address", default=None, help="Postal address (\\n between lines).")
+@click.option("--payment-days", type=click.IntRange(0, 3650), default=None)
+@pass_ctx
+def edit_command(ctx: Context, contact_id, name, email, address, payment_days):
+    """Change fields given as options, or edit the file in $EDITOR when none
+    is given. Comments and key order in the file are kept."""
+    from ..actions import plan_edit_contact
+    fields = _contact_fields(name, email, address, payment_days)
+    if fields:
+        act(ctx, plan_edit_contact, contact_id, set_fields=fields)
+        return
+    path = Path(ctx.book_path) / "contacts" / ("%s.yaml" % contact_id)
+    book = ctx.book
+    contact = book.contact(contact_id)
+    if contact is not None:
+        path = Path(ctx.book_path) / contact.path
+    if not path.is_file():
+        fail("there is no contact %s" % contact_id)
+    original = path.read_text(encoding="utf-8")
+    edited = edit_text(ctx, str(path), original)
+    if edited is None:
+        say("No change.")
+        return
+    try:
+        act(ctx, plan_edit_contact, contact_id, text=edited)
+    except ActionRefused as exc:
+        kept = _save_rejected(ctx, contact_id, edited)
+        fail("%s\nnothing was changed; your edited text is in %s" % (exc, kept))
+
+
+@contact_group.command("delete")
+@click.argument("contact_id", metavar="ID")
+@pass_ctx
+def delete_command(ctx: Context, contact_id):
+    """Delete a contact that no document names."""
+    from ..actions import plan_delete_contact
+    act(ctx, plan_delete_contact, contact_id)
