@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from . import main
-from .common import Context, emit_json, now_in, pass_ctx, say
+from .common import Context, emit_json, fail, now_in, pass_ctx, say
 
 _SECTIONS = (("generated", "generated"), ("validated", "validated"), ("scheduled", "reached their date"),
              ("sent", "e-mailed"), ("deferred", "e-mail deferred (retried next run)"),
@@ -59,7 +59,7 @@ def run_command(ctx: Context, dry_run: bool, no_send: bool, fmt: str, smtp_timeo
             % (len(report.stopped), " is" if len(report.stopped) == 1 else "s are",
                ", ".join(report.stopped)))
     if report.exit_code:
-        raise click.exceptions.Exit(report.exit_code)
+        fail("", report.exit_code)      # the messages are out already
 
 
 # The package's entry function is also called `run` (engine/cli/__init__.py), and
