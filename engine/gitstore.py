@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Iterable, Optional
@@ -17,6 +18,8 @@ from typing import Iterable, Optional
 from .diagnostics import FacturierError
 
 BOOK_FOLDERS = ("contacts", "documents", "recurrences")
+# `git ls-files -s -z` entries: "<mode> <blob> <stage>\t<path>\0"
+_LS_FILES = re.compile(r"[0-7]+ ([0-9a-f]{40,64}) [0-3]\t([^\0]*?\.yaml)\0")
 
 
 class GitError(FacturierError):
@@ -60,14 +63,8 @@ def list_blobs(root, folders: Iterable[str] = BOOK_FOLDERS) -> dict[str, str]:
     if not is_repository(root):
         return _hash_tree(root, wanted)
     out = _git(root, "--no-optional-locks", "ls-files", "-s", "-z", "--", *wanted)
-    blobs: dict[str, str] = {}
-    for entry in out.split(b"\0"):
-        if not entry:
-            continue
-        meta, _, path = entry.partition(b"\t")
-        p = path.decode("utf-8", "surrogateescape")
-        if p.endswith(".yaml"):
-            blobs[p] = meta.split(b" ", 2)[1].decode()
+    text = out.decode("utf-8", "surrogateescape")
+    blobs: dict[str, str] = {path: blob for blob, path in _LS_FILES.findall(text)}
     status = _git(root, "--no-optional-locks", "status", "--porcelain=v1", "-z",
                   "--untracked-files=all", "--no-renames", "--", *wanted)
     for entry in status.split(b"\0"):
@@ -451,20 +448,26 @@ class Store:
                 % (new_tree, self.head, self._author, stamp, self._committer, stamp,
                    message if message.endswith("\n") else message + "\n"))
         commit = self._write_object(b"commit", body.encode("utf-8"))
+        _crash_point("objects")
         for path, blob in changes.items():
             known = self._journal.setdefault(path, [])
             for b in (before[path], blob):
                 if b not in known:
                     known.append(b)
         self._save_journal()
+        _crash_point("journal")
         self._move_branch(commit, self.head)
         self.head, self._root_tree = commit, new_tree
-        for path, blob in changes.items():
+        _crash_point("branch")
+        for i, (path, blob) in enumerate(changes.items()):
             if blob is None:
                 self._remove_file(path)
             else:
                 self._write_file(path, writes[path])
             self._pending[path] = None if blob is None else ("100644", blob)
+            if i == 0:
+                _crash_point("first-file")
+        _crash_point("files")
         return commit
 
     def _save_journal(self) -> None:
@@ -538,6 +541,7 @@ class Store:
                                                    path.encode()))
             _git(self.root, "update-index", "-z", "--index-info", input=b"".join(lines))
             self._pending.clear()
+            _crash_point("index")
         self._journal.clear()
         try:
             os.unlink(self.root / JOURNAL_FILE)
@@ -592,6 +596,17 @@ class Store:
             mode = b"100644"
             self._pending[path] = None if head is None else (mode.decode(), head)
         self.flush()
+
+
+def _crash_point(name: str) -> None:
+    """Tests only: ``FACTURIER_TEST_CRASH=<name>`` kills this process (-9) at
+    that point of a commit, to check the recovery rule."""
+    if _CRASH and _CRASH == name:
+        import signal
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+_CRASH = os.environ.get("FACTURIER_TEST_CRASH", "")
 
 
 def _tz_offset() -> str:

@@ -1,0 +1,215 @@
+"""The git write side on real repositories: one commit per change without
+git's index, the book lock, compare-and-swap on the branch, refusing dirty
+files, and recovery after a kill -9 at each point of a commit."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from engine import gitstore
+from engine.gitstore import BookLock, ConcurrentChange, LockTimeout, Store
+from tests.conftest import REPO, git
+
+DOC = "documents/2025/01/inv-20250105-aaaa.yaml"
+OLD = b"kind: invoice\ncustomer: acme\ndate: 2025-01-05\n"
+NEW = OLD + b"notes: changed\n"
+
+
+@pytest.fixture
+def book(make_book):
+    return make_book({"contacts/acme.yaml": "name: ACME\n", DOC: OLD.decode()})
+
+
+def _status(root) -> str:
+    return git(root, "status", "--porcelain", "--untracked-files=all", "--", "facturier.yaml",
+               "contacts", "documents", "recurrences")
+
+
+def _commit(root, writes, deletes=(), message="Edit\n\nFacturier-Action: document.modify\n"):
+    with BookLock(root):
+        store = Store(root)
+        try:
+            return store.commit(writes, deletes, message)
+        finally:
+            store.close()
+
+
+def test_a_commit_moves_the_branch_and_leaves_work_tree_and_index_clean(book):
+    before = git(book, "rev-parse", "HEAD").strip()
+    sha = _commit(book, {DOC: NEW, "documents/2025/02/new.yaml": b"kind: quote\n"},
+                  message="Edit it\n\nFacturier-Action: document.modify\n"
+                          "Facturier-Document: inv-20250105-aaaa\n")
+    assert git(book, "rev-parse", "HEAD").strip() == sha
+    assert git(book, "rev-parse", "HEAD^").strip() == before
+    assert (book / DOC).read_bytes() == NEW
+    assert _status(book) == ""
+    assert git(book, "diff", "--cached", "--name-only") == ""
+    assert git(book, "log", "-1", "--format=%(trailers:key=Facturier-Action,valueonly)") \
+        .strip() == "document.modify"
+    assert git(book, "log", "-1", "--format=%s|%an <%ae>").strip() == \
+        "Edit it|Test User <test@example.com>"
+    subprocess.run(["git", "-C", str(book), "fsck", "--strict"], check=True, capture_output=True)
+
+
+def test_deleting_the_last_file_of_a_folder_removes_the_empty_month_folders(book):
+    _commit(book, {}, [DOC])
+    assert not (book / "documents/2025").exists() and (book / "documents").is_dir()
+    assert "documents" not in git(book, "ls-tree", "--name-only", "HEAD")
+    assert _status(book) == ""
+
+
+def test_a_change_that_changes_nothing_makes_no_commit(book):
+    head = git(book, "rev-parse", "HEAD").strip()
+    assert _commit(book, {DOC: OLD}) is None
+    assert git(book, "rev-parse", "HEAD").strip() == head
+
+
+def test_the_author_is_the_person_given(book):
+    with BookLock(book):
+        store = Store(book, author="Ada Lovelace <ada@example.com>")
+        store.commit({DOC: NEW}, (), "x\n")
+        store.close()
+    assert git(book, "log", "-1", "--format=%an <%ae>").strip() == "Ada Lovelace <ada@example.com>"
+
+
+def test_files_with_uncommitted_edits_are_named(book):
+    with BookLock(book):
+        store = Store(book)
+        assert store.dirty([DOC, "contacts/acme.yaml", "documents/x.yaml"]) == []
+        (book / DOC).write_bytes(NEW)
+        (book / "documents/x.yaml").write_text("kind: quote\n")     # untracked, in the way
+        assert store.dirty([DOC, "contacts/acme.yaml", "documents/x.yaml"]) == \
+            [DOC, "documents/x.yaml"]
+        store.close()
+
+
+def test_a_staged_edit_counts_as_uncommitted(book):
+    (book / DOC).write_bytes(NEW)
+    git(book, "add", DOC)
+    (book / DOC).write_bytes(OLD)
+    with BookLock(book):
+        store = Store(book)
+        assert store.dirty([DOC]) == [DOC]
+        store.close()
+
+
+def test_a_commit_made_meanwhile_is_detected_not_overwritten(book):
+    with BookLock(book):
+        store = Store(book)
+        git(book, "commit", "-q", "--allow-empty", "-m", "someone else")
+        theirs = git(book, "rev-parse", "HEAD").strip()
+        with pytest.raises(ConcurrentChange, match="moved"):
+            store.commit({DOC: NEW}, (), "mine\n")
+        store.close()
+    assert git(book, "rev-parse", "HEAD").strip() == theirs
+    assert (book / DOC).read_bytes() == OLD
+    assert _status(book) == ""
+
+
+HOLDER = textwrap.dedent("""
+    import sys, time
+    sys.path.insert(0, %r)
+    from engine.gitstore import BookLock
+    lock = BookLock(sys.argv[1]).acquire()
+    print("locked", flush=True)
+    time.sleep(60)
+""") % str(REPO)
+
+
+def _hold_lock(root):
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(root)], stdout=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def test_a_second_process_waits_then_fails_with_a_clear_message(book):
+    proc = _hold_lock(book)
+    try:
+        start = time.monotonic()
+        with pytest.raises(LockTimeout, match="another facturier process .*pid %d" % proc.pid):
+            BookLock(book, timeout=0.4).acquire()
+        assert 0.35 < time.monotonic() - start < 3
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_the_lock_of_a_killed_process_does_not_block(book):
+    proc = _hold_lock(book)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    start = time.monotonic()
+    with BookLock(book, timeout=5):
+        pass
+    assert time.monotonic() - start < 1
+
+
+def test_a_waiting_process_gets_the_lock_when_the_holder_finishes(book):
+    proc = _hold_lock(book)
+    try:
+        time.sleep(0.1)
+        subprocess.Popen(["sh", "-c", "sleep 0.3; kill %d" % proc.pid])
+        with BookLock(book, timeout=5):
+            pass
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+CRASHER = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, %r)
+    from engine.gitstore import BookLock, Store
+    root = sys.argv[1]
+    with BookLock(root):
+        store = Store(root)
+        store.commit({%r: %r, "documents/2025/02/new.yaml": b"kind: quote\\n"},
+                     ["contacts/acme.yaml"], "Crash test\\n\\nFacturier-Action: document.modify\\n")
+        store.close()
+""") % (str(REPO), DOC, NEW)
+
+
+@pytest.mark.parametrize("point", ["objects", "journal", "branch", "first-file", "files", "index"])
+def test_a_kill_at_any_point_leaves_head_complete_and_recovery_matches_work_tree_to_it(
+        book, point):
+    before = git(book, "rev-parse", "HEAD").strip()
+    proc = subprocess.run([sys.executable, "-c", CRASHER, str(book)],
+                          env=dict(os.environ, FACTURIER_TEST_CRASH=point))
+    assert proc.returncode == -signal.SIGKILL
+    head = git(book, "rev-parse", "HEAD").strip()
+    moved = point not in ("objects", "journal")
+    assert (head != before) == moved
+    subprocess.run(["git", "-C", str(book), "fsck", "--strict"], check=True, capture_output=True)
+    with BookLock(book):                       # the next session repairs
+        store = Store(book)
+        store.close()
+    assert _status(book) == ""
+    assert git(book, "diff", "--cached", "--name-only") == ""
+    assert (book / DOC).read_bytes() == (NEW if moved else OLD)
+    assert (book / "contacts/acme.yaml").exists() == (not moved)
+    assert not (book / ".facturier/journal.json").exists()
+
+
+def test_recovery_keeps_an_edit_made_after_the_crash(book):
+    subprocess.run([sys.executable, "-c", CRASHER, str(book)],
+                   env=dict(os.environ, FACTURIER_TEST_CRASH="branch"))
+    (book / DOC).write_bytes(b"kind: invoice\n# my own edit\n")
+    with BookLock(book):
+        store = Store(book)
+        store.close()
+    assert (book / DOC).read_bytes() == b"kind: invoice\n# my own edit\n"
+    assert any("kept your uncommitted edit" in m for m in store.recovered)
+    assert _status(book) == " M %s\n" % DOC
+
+
+def test_a_detached_head_is_refused(book):
+    git(book, "checkout", "-q", "--detach")
+    with pytest.raises(gitstore.GitError, match="detached"):
+        Store(book)
