@@ -45,6 +45,7 @@ FORMATS = {"invoice": "{year}-{seq:04d}", "credit_note": "CN-{year}-{seq:04d}",
 BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
 RUN_TIME = "06:00"              # when the demo's daily job runs (UTC)
 COMPANY_DOMAIN = "pixelpine.example"
+DEMO_TIMEZONE = "Europe/Paris"  # the timezone of data/demo/facturier.yaml: "today" for the demo
 
 # {{number}} | {{[m<months>][<days>][|ymd][@HH:MM]}}
 _TOKEN = re.compile(

@@ -3,6 +3,7 @@ their intended states; `facturier demo` and `facturier init --demo`."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -15,11 +16,11 @@ from hypothesis import strategies as st
 from conftest import REPO, git
 from engine.book import load_book
 from engine.checks import check_book
-from engine.demo import demo_files, month_start, render
+from engine.demo import DEMO_TIMEZONE, demo_files, month_start, render
 from engine.gitstore import init_repository
 from engine.loader import parse_file
 from engine.model import Book
-from engine.recurrence import missing_occurrences, occurrences, state_of
+from engine.recurrence import generate_document, missing_occurrences, occurrences, state_of
 from engine.status import STATUSES, amounts, status_of
 
 DAYS = [dt.date(2026, 11, 23), dt.date(2027, 2, 28), dt.date(2028, 2, 29),
@@ -111,6 +112,37 @@ def test_recurrences_match_their_generated_documents():
     assert book.documents_of_recurrence("seo-harbour") == ()
 
 
+def test_generated_documents_are_what_the_engine_generates():
+    """The demo's recurring documents are copies the daily run would make
+    (then validated, sent, paid as time went by)."""
+    today = dt.date(2026, 11, 23)
+    book = book_from(demo_files(today))
+    checked = 0
+    for rec in book.recurrences.values():
+        template = book.document(rec.template)
+        for doc in book.documents_of_recurrence(rec.id):
+            fresh = generate_document(rec, template, doc.occurrence, book, today)
+            for field in ("id", "path", "kind", "contact", "date", "due", "currency", "total",
+                          "notes", "recurrence", "occurrence", "scheduled"):
+                assert getattr(doc, field) == getattr(fresh, field), (doc.id, field)
+            assert [(x.description, x.quantity, x.unit_price, x.vat) for x in doc.lines] == \
+                [(x.description, x.quantity, x.unit_price, x.vat) for x in fresh.lines]
+            checked += 1
+    assert checked == 12 + 5 + 1 + 12 + 8
+
+
+def test_the_daily_run_has_nothing_to_do_on_the_demo_but_reports_the_stopped(cli, tmp_path):
+    today = "2027-02-28"
+    root = tmp_path / "demo"
+    init_repository(root, demo_files(dt.date.fromisoformat(today)), "Create the demo book")
+    run = cli("--as-of", today, "run", "--dry-run", "--format", "json", book=root)
+    assert run.code == 3, run                  # success, but recurrences are stopped
+    report = json.loads(run.out)
+    assert sorted(report["stopped"]) == ["newsletter-martin", "seo-harbour"]
+    assert [report[key] for key in ("generated", "validated", "sent", "reminded", "errors")] \
+        == [[], [], [], [], []]
+
+
 def test_the_situations_a_newcomer_should_meet():
     today = dt.date(2026, 11, 23)
     book = book_from(demo_files(today))
@@ -125,6 +157,7 @@ def test_the_situations_a_newcomer_should_meet():
     cancelled = [d for d in docs if status_of(d, book, today) == "cancelled_by_credit_note"]
     assert [cn.validated is not None for cn in book.credit_notes_for(cancelled[0].id)] == [True]
     assert book.settings.locale == "en" and book.settings.currency == "EUR"
+    assert book.settings.timezone == DEMO_TIMEZONE
     assert book.settings.company.name and "Lyon" in book.settings.company.address
     assert Counter(d.kind for d in docs).keys() == {"invoice", "credit_note", "quote",
                                                     "work_order", "expense"}

@@ -10,8 +10,6 @@ import click
 from . import main
 from .common import Context, fail, pass_ctx, say, today_in
 
-DEMO_TIMEZONE = "Europe/Paris"     # the timezone of data/demo/facturier.yaml
-
 
 def make_demo_book(path: Path, as_of, author: Optional[str]) -> str:
     """Write the demo book (settings, folders, .gitignore, editor schemas and the
@@ -41,6 +39,7 @@ def demo_command(click_ctx: click.Context, path: Optional[Path], open_app: bool)
     try the repair dialog), a bounced e-mail, a returned letter... PATH must not
     exist yet, or be an empty folder.
     """
+    from ..demo import DEMO_TIMEZONE
     ctx: Context = click_ctx.find_object(Context)
     if path is None:
         path = Path(tempfile.mkdtemp(prefix="facturier-demo-"))
