@@ -25,28 +25,28 @@ CACHE_DIR = ".facturier"
 CACHE_FILE = "records.msgpack"
 
 
-class DocumentEntry(msgspec.Struct, array_like=True):
+class DocumentEntry(msgspec.Struct, array_like=True, gc=False):
     path: str
     blob: str
     record: Optional[Document]
     diagnostics: list[Diagnostic]
 
 
-class ContactEntry(msgspec.Struct, array_like=True):
+class ContactEntry(msgspec.Struct, array_like=True, gc=False):
     path: str
     blob: str
     record: Optional[Contact]
     diagnostics: list[Diagnostic]
 
 
-class RecurrenceEntry(msgspec.Struct, array_like=True):
+class RecurrenceEntry(msgspec.Struct, array_like=True, gc=False):
     path: str
     blob: str
     record: Optional[Recurrence]
     diagnostics: list[Diagnostic]
 
 
-class SettingsEntry(msgspec.Struct, array_like=True):
+class SettingsEntry(msgspec.Struct, array_like=True, gc=False):
     path: str
     blob: str
     record: Optional[Settings]

@@ -18,7 +18,10 @@ from .model import Book
 ZERO = Decimal("0")
 
 
-class Row(msgspec.Struct, frozen=True):
+class Row(msgspec.Struct, frozen=True, gc=False):
+    """The fields of SPEC 6's `status --format json`, plus the contact's name.
+    ``msgspec.json.encode(rows)`` is the JSON output (amounts as decimal
+    strings, dates as YYYY-MM-DD)."""
     id: str
     kind: str
     number: Optional[str]
@@ -32,17 +35,12 @@ class Row(msgspec.Struct, frozen=True):
     status: str
     category: str
     recurrence: Optional[str]
-    path: str
-    haystack: str          # lower-cased text the search looks in
 
     def as_json(self) -> dict:
-        """The fields of SPEC 6 (`status --format json`), amounts as strings."""
-        return {"id": self.id, "kind": self.kind, "number": self.number,
-                "contact": self.contact, "date": self.date.isoformat(),
-                "due": self.due.isoformat() if self.due else None,
-                "currency": self.currency, "total": str(self.total), "open": str(self.open),
-                "status": self.status, "category": self.category,
-                "recurrence": self.recurrence}
+        return msgspec.to_builtins(self)
+
+
+COLUMNS = tuple(Row.__struct_fields__)
 
 
 def document_rows(book: Book, as_of: dt.date) -> list[Row]:
@@ -60,12 +58,9 @@ def document_rows(book: Book, as_of: dt.date) -> list[Row]:
         contact = contacts.get(doc.contact)
         name = contact.name if contact is not None else ""
         due = due_date(doc, book) if doc.kind in ("invoice", "expense") else doc.due
-        descriptions = " ".join(line.description for line in doc.lines)
-        haystack = " ".join((doc.id, doc.number or "", doc.contact, name, descriptions,
-                             doc.notes)).lower()
         rows.append(Row(doc.id, doc.kind, doc.number, doc.contact, name, doc.date, due,
                         doc.currency or default_currency, amounts.total, amounts.open, code,
-                        category_of(code), doc.recurrence, doc.path, haystack))
+                        category_of(code), doc.recurrence))
     rows.sort(key=_newest_first)
     return rows
 
@@ -74,11 +69,23 @@ def _newest_first(row: Row):
     return (-row.date.toordinal(), row.id)
 
 
+def search_text(book: Book, row: Row) -> str:
+    """The lower-cased text a search looks in: id, number, contact id and name,
+    line descriptions and notes."""
+    doc = book.documents.get(row.id)
+    words = [row.id, row.number or "", row.contact, row.contact_name]
+    if doc is not None:
+        words.extend(line.description for line in doc.lines)
+        words.append(doc.notes)
+    return " ".join(words).lower()
+
+
 def filter_rows(rows: Iterable[Row], *, category: Optional[str] = None,
                 statuses: Optional[Sequence[str]] = None, recurring: bool = False,
-                search: Optional[str] = None) -> list[Row]:
+                search: Optional[str] = None, book: Optional[Book] = None) -> list[Row]:
     """The rows of a category and/or statuses, recurring ones only if asked,
-    whose number, contact, id or text contains every word of ``search``."""
+    whose number, contact, id or text (with ``book``: line descriptions and
+    notes too) contains every word of ``search``, ignoring case."""
     words = search.lower().split() if search else ()
     wanted = set(statuses) if statuses else None
     out = []
@@ -89,8 +96,11 @@ def filter_rows(rows: Iterable[Row], *, category: Optional[str] = None,
             continue
         if recurring and not row.recurrence:
             continue
-        if words and not all(w in row.haystack for w in words):
-            continue
+        if words:
+            haystack = search_text(book, row) if book is not None else " ".join(
+                (row.id, row.number or "", row.contact, row.contact_name)).lower()
+            if not all(w in haystack for w in words):
+                continue
         out.append(row)
     return out
 

@@ -31,26 +31,26 @@ DELIVERY_RESULTS = ("sending", "sent", "deferred", "bounced", "returned")
 ISSUE_MODES = ("draft", "validate", "send")
 
 
-class _Record(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+class _Record(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False):
     pass
 
 
 # --------------------------------------------------------------------------- settings
 
-class Company(_Record, kw_only=True):
+class Company(_Record, kw_only=True, gc=False):
     name: str = ""
     address: str = ""
     email: str = ""
     vat_id: str = ""
 
 
-class Terms(_Record, kw_only=True):
+class Terms(_Record, kw_only=True, gc=False):
     payment_days: int = 30
     first_reminder_days: int = 10
     second_reminder_days: int = 10
 
 
-class Numbering(_Record, kw_only=True):
+class Numbering(_Record, kw_only=True, gc=False):
     invoice: str = "{year}-{seq:04d}"
     credit_note: str = "CN-{year}-{seq:04d}"
     quote: str = "Q-{year}-{seq:04d}"
@@ -60,14 +60,14 @@ class Numbering(_Record, kw_only=True):
         return getattr(self, kind)
 
 
-class EmailSettings(_Record, kw_only=True):
+class EmailSettings(_Record, kw_only=True, gc=False):
     sender: str = ""            # the `from:` key of the file
     smtp_host: str = "localhost"
     smtp_port: int = 25
     starttls: bool = False
 
 
-class Settings(_Record, kw_only=True):
+class Settings(_Record, kw_only=True, gc=False):
     path: str = "facturier.yaml"
     line: int = 1
     fields: dict = {}
@@ -85,7 +85,7 @@ class Settings(_Record, kw_only=True):
 
 # --------------------------------------------------------------------------- contacts
 
-class Contact(_Record, kw_only=True):
+class Contact(_Record, kw_only=True, gc=False):
     id: str
     path: str
     line: int = 1
@@ -98,7 +98,7 @@ class Contact(_Record, kw_only=True):
 
 # --------------------------------------------------------------------------- documents
 
-class Line(_Record, kw_only=True):
+class Line(_Record, kw_only=True, gc=False):
     line: int = 0
     description: str = ""
     quantity: Decimal = Decimal("1")
@@ -106,34 +106,34 @@ class Line(_Record, kw_only=True):
     vat: Optional[Decimal] = None       # percent; None = settings.vat
 
 
-class Payment(_Record, kw_only=True):
+class Payment(_Record, kw_only=True, gc=False):
     line: int = 0
     date: dt.date
     amount: Decimal
     reference: str = ""
 
 
-class Discount(_Record, kw_only=True):
+class Discount(_Record, kw_only=True, gc=False):
     line: int = 0
     date: dt.date
     amount: Decimal
     reason: str = ""
 
 
-class WriteOff(_Record, kw_only=True):
+class WriteOff(_Record, kw_only=True, gc=False):
     line: int = 0
     date: dt.date
     reason: str = ""
 
 
-class Hold(_Record, kw_only=True):
+class Hold(_Record, kw_only=True, gc=False):
     line: int = 0
     start: dt.date                      # the `from:` key
     end: Optional[dt.date] = None       # the `to:` key; None = still on hold
     reason: str = ""
 
 
-class Delivery(_Record, kw_only=True):
+class Delivery(_Record, kw_only=True, gc=False):
     line: int = 0
     channel: str                        # email | post
     at: str                             # ISO 8601 with offset, as written
@@ -147,13 +147,13 @@ class Delivery(_Record, kw_only=True):
         return dt.date.fromisoformat(self.at[:10])
 
 
-class Reminder(_Record, kw_only=True):
+class Reminder(_Record, kw_only=True, gc=False):
     line: int = 0
     level: int
     date: dt.date
 
 
-class Document(_Record, kw_only=True):
+class Document(_Record, kw_only=True, gc=False):
     id: str
     path: str
     line: int = 1
@@ -193,13 +193,13 @@ class Document(_Record, kw_only=True):
 
 # --------------------------------------------------------------------------- recurrences
 
-class Stopped(_Record, kw_only=True):
+class Stopped(_Record, kw_only=True, gc=False):
     at: str                             # ISO 8601 timestamp with offset
     occurrence: Optional[dt.date] = None
     cause: str = ""
 
 
-class Recurrence(_Record, kw_only=True):
+class Recurrence(_Record, kw_only=True, gc=False):
     id: str
     path: str
     line: int = 1

@@ -94,9 +94,11 @@ def status_command(ctx: Context, category, statuses, recurring, search, fmt):
     from ..listing import document_rows, filter_rows
     book = ctx.book
     rows = filter_rows(document_rows(book, ctx.as_of), category=category, statuses=statuses,
-                       recurring=recurring, search=search)
+                       recurring=recurring, search=search, book=book)
     if fmt == "json":
-        emit_json([r.as_json() for r in rows])
+        import msgspec
+        sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(rows), indent=1))
+        sys.stdout.buffer.write(b"\n")
     elif fmt == "csv":
         emit_rows([r.as_json() for r in rows],
                   [(k, k) for k in ("id", "kind", "number", "contact", "date", "due", "currency",

@@ -1,0 +1,132 @@
+"""Loading a real book from a git work tree, through the cache."""
+import os
+from decimal import Decimal
+
+import pytest
+
+from engine import cache
+from engine.book import load_book
+from engine.diagnostics import BookNotFound
+
+from conftest import git
+
+CONTACT = """
+name: ACME SA
+email: ap@acme.example
+"""
+
+INVOICE = """
+kind: invoice
+customer: acme
+date: 2025-01-05
+lines:
+  - description: Hosting
+    quantity: 1
+    unit_price: "120.00"
+"""
+
+
+def test_load_reads_every_kind_of_file(make_book):
+    root = make_book({"facturier.yaml": "currency: CHF\nlocale: fr\n",
+                      "contacts/acme.yaml": CONTACT,
+                      "documents/2025/01/inv-1.yaml": INVOICE,
+                      "recurrences/hosting.yaml": "name: Hosting\ntemplate: inv-1\n"
+                                                  "rule: FREQ=MONTHLY\nstart: 2025-02-01\n"})
+    book = load_book(root)
+    assert book.settings.currency == "CHF" and book.settings.locale == "fr"
+    assert book.contacts["acme"].name == "ACME SA"
+    doc = book.documents["inv-1"]
+    assert doc.lines[0].unit_price == Decimal("120.00")
+    assert doc.path == "documents/2025/01/inv-1.yaml"
+    assert book.recurrences["hosting"].template == "inv-1"
+    assert book.diagnostics == []
+
+
+def test_not_a_book(tmp_path):
+    with pytest.raises(BookNotFound, match="not a facturier book"):
+        load_book(tmp_path)
+
+
+def test_uncommitted_edits_and_new_files_are_read(make_book):
+    root = make_book({"contacts/acme.yaml": CONTACT, "documents/2025/01/inv-1.yaml": INVOICE})
+    assert load_book(root).documents["inv-1"].lines[0].unit_price == Decimal("120.00")
+    path = root / "documents/2025/01/inv-1.yaml"
+    path.write_text(path.read_text().replace('"120.00"', '"99.50"'))
+    (root / "documents/2025/01/inv-2.yaml").write_text(INVOICE)
+    book = load_book(root)
+    assert book.documents["inv-1"].lines[0].unit_price == Decimal("99.50")
+    assert "inv-2" in book.documents
+    path.unlink()
+    assert "inv-1" not in load_book(root).documents
+
+
+def test_cache_is_used_and_invalidated_by_an_edit(make_book, monkeypatch):
+    root = make_book({"contacts/acme.yaml": CONTACT, "documents/2025/01/inv-1.yaml": INVOICE,
+                      "documents/2025/01/inv-2.yaml": INVOICE})
+    load_book(root)
+    assert cache.cache_path(root).is_file()
+    parsed = []
+    import engine.loader as loader
+    real = loader.parse_file
+    monkeypatch.setattr(loader, "parse_file", lambda p, d: parsed.append(p) or real(p, d))
+    load_book(root)
+    assert parsed == []                       # warm: nothing parsed again
+    path = root / "documents/2025/01/inv-2.yaml"
+    path.write_text(path.read_text().replace("Hosting", "Support"))
+    git(root, "commit", "-qam", "edit")
+    book = load_book(root)
+    assert parsed == ["documents/2025/01/inv-2.yaml"]
+    assert book.documents["inv-2"].lines[0].description == "Support"
+
+
+@pytest.mark.parametrize("garbage", [b"", b"\x00\x01 not msgpack", b"\x93\x01\x02\x03"])
+def test_corrupt_cache_is_rebuilt_never_trusted(make_book, garbage):
+    root = make_book({"contacts/acme.yaml": CONTACT, "documents/2025/01/inv-1.yaml": INVOICE})
+    load_book(root)
+    cache.cache_path(root).write_bytes(garbage)
+    book = load_book(root)
+    assert book.documents["inv-1"].lines[0].unit_price == Decimal("120.00")
+    assert cache.read(root)                     # rewritten, readable again
+
+
+def test_a_cache_from_another_engine_version_is_ignored(make_book, monkeypatch):
+    root = make_book({"contacts/acme.yaml": CONTACT, "documents/2025/01/inv-1.yaml": INVOICE})
+    load_book(root)
+    monkeypatch.setattr(cache, "_engine_digest", "another version")
+    assert cache.read(root) == {}
+
+
+def test_a_broken_file_does_not_hide_the_others(make_book):
+    root = make_book({"contacts/acme.yaml": CONTACT, "documents/2025/01/inv-1.yaml": INVOICE,
+                      "documents/2025/01/inv-2.yaml": "kind: invoice\ncustomer: [oops\n",
+                      "documents/2025/01/inv-3.yaml": INVOICE.replace("quantity: 1",
+                                                                      "quantity: lots")})
+    book = load_book(root)
+    assert set(book.documents) == {"inv-1"}
+    broken = {d.path for d in book.errors}
+    assert broken == {"documents/2025/01/inv-2.yaml", "documents/2025/01/inv-3.yaml"}
+    assert all(d.line > 0 for d in book.errors)
+
+
+def test_ids_are_unique_ignoring_case(make_book):
+    root = make_book({"contacts/acme.yaml": CONTACT, "documents/2025/01/inv-1.yaml": INVOICE,
+                      "documents/2025/02/INV-1.yaml": INVOICE})
+    book = load_book(root)
+    assert len(book.documents) == 1
+    assert any("already used" in d.message for d in book.errors)
+
+
+def test_parallel_parse_gives_the_same_book(make_book):
+    files = {"contacts/acme.yaml": CONTACT}
+    for i in range(40):
+        files["documents/2025/01/inv-%d.yaml" % i] = INVOICE.replace("120.00", "%d.00" % i)
+    root = make_book(files)
+    import engine.book as book_mod
+    serial = load_book(root, use_cache=False, processes=1)
+    old = book_mod.PARALLEL_THRESHOLD
+    book_mod.PARALLEL_THRESHOLD = 1
+    try:
+        parallel = load_book(root, use_cache=False, processes=2)
+    finally:
+        book_mod.PARALLEL_THRESHOLD = old
+    assert serial.documents == parallel.documents
