@@ -30,7 +30,7 @@ from .model import ID_PREFIX, Contact, Document, Recurrence
 
 # --------------------------------------------------------------------------- scalars
 
-_PLAIN = re.compile(r"[^\W\d][\w ./@()+'-]*\Z")
+_PLAIN = re.compile(r"[^\W\d][\w ./@()+'=;,&%-]*\Z")
 _RESERVED = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf"}
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
 
