@@ -110,15 +110,29 @@ def read(root) -> dict[str, object]:
     return entries
 
 
+def pack_entries(entries) -> bytes:
+    """Entries of any kinds as one msgpack payload (see unpack_entries)."""
+    return _encoder.encode(_payload([e for e in entries if e is not None]))
+
+
+def unpack_entries(data: bytes) -> list:
+    cached = _decoder.decode(data)
+    return [*cached.documents, *cached.contacts, *cached.recurrences, *cached.settings]
+
+
+def _payload(entries) -> CacheFile:
+    groups: dict[type, list] = {t: [] for t in ENTRY_TYPES.values()}
+    for entry in entries:
+        groups[type(entry)].append(entry)
+    return CacheFile(engine=engine_digest(), documents=groups[DocumentEntry],
+                     contacts=groups[ContactEntry], recurrences=groups[RecurrenceEntry],
+                     settings=groups[SettingsEntry])
+
+
 def write(root, entries: dict[str, object]) -> None:
     """Replace the cache with ``entries`` (atomically). Failure to write is not
     an error of the book: the next run simply parses again."""
-    groups: dict[type, list] = {t: [] for t in ENTRY_TYPES.values()}
-    for entry in entries.values():
-        groups[type(entry)].append(entry)
-    payload = CacheFile(engine=engine_digest(), documents=groups[DocumentEntry],
-                        contacts=groups[ContactEntry], recurrences=groups[RecurrenceEntry],
-                        settings=groups[SettingsEntry])
+    payload = _payload(entries.values())
     folder = Path(root) / CACHE_DIR
     try:
         folder.mkdir(exist_ok=True)
