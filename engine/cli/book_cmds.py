@@ -31,8 +31,10 @@ def init_command(ctx: Context, path: Path, demo: bool):
     files.update(_editor_files())
     message = "Create the book"
     if demo:
-        from ..demo import demo_files
-        files.update(demo_files(ctx.as_of))
+        from ..demo import DEMO_TIMEZONE, demo_files
+        from .common import today_in
+        # The new book's settings do not exist yet: today is the demo's own zone.
+        files.update(demo_files(ctx.as_of_option or today_in(DEMO_TIMEZONE)))
         message = "Create the demo book"
     sha = init_repository(path, files, message, ctx.author)
     say("Made a new book in %s (commit %s)." % (path, sha[:10]))
@@ -117,13 +119,13 @@ def status_command(ctx: Context, category, statuses, recurring, search, fmt):
 
 
 def _status_table(rows, lang: str) -> None:
-    from ..i18n import format_date, format_money, status_label
+    from ..i18n import format_money, status_label
     from .common import render_table
     headings = {"en": ("Document", "Date", "Contact", "Open", "Status"),
                 "fr": ("Document", "Date", "Contact", "Ouvert", "Statut")}[lang]
     cells = []
     for r in rows:
         label = (r.number or r.id) + (" ↻" if r.recurrence else "")
-        cells.append([label, format_date(r.date, lang, "short"), r.contact_name or r.contact,
+        cells.append([label, r.date.isoformat(), r.contact_name or r.contact,
                       format_money(r.open, r.currency, lang), status_label(r.status, lang)])
     sys.stdout.write(render_table(headings, cells, right={3}))
