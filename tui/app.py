@@ -49,6 +49,9 @@ PLANS = {
     "returned": "plan_returned", "send": "plan_send",
 }
 
+# the actions `facturier doc` runs on a book holding only the document
+ALONE = ("pay", "discount", "hold", "release", "decline", "returned")
+
 
 def open_app(ctx) -> None:
     """Open the app on ``ctx.book_path`` (called by `facturier` / `facturier tui`)."""
@@ -158,25 +161,22 @@ class FacturierApp(App):
         items.sort(key=lambda r: ({"stopped": 0, "active": 1}.get(r.state, 2), r.name.lower()))
         return items
 
-    def recurrence_item(self, book, rec) -> RecurrenceItem:
+    def recurrence_item(self, book, rec, n_next: int = 1) -> RecurrenceItem:
+        """What the list shows of a recurrence: ``engine.recurrence.summary``,
+        the same dict `facturier recurrence list` prints."""
         from engine import recurrence as engine_rec
-        as_of = self.as_of
-        state = engine_rec.state_of(rec, as_of)
-        try:
-            upcoming = engine_rec.next_occurrences(rec, as_of, 1)
-        except Exception:
-            upcoming = []
-        missing = engine_rec.missing_occurrences(rec, as_of, limit=50) if state == "stopped" else []
-        template = book.document(rec.template)
-        contact_id = template.contact if template is not None else ""
+        info = engine_rec.summary(rec, book, self.as_of, self.lang, n_next=n_next)
+        contact_id = info.get("contact") or ""
         contact = book.contact(contact_id) if contact_id else None
-        words = engine_rec.rule_in_words(rec.rule, rec.start, self.lang)
         name = contact.name if contact is not None else ""
-        return RecurrenceItem(id=rec.id, name=rec.name, contact=contact_id, contact_name=name,
-                              rule_words=words, next=upcoming[0] if upcoming else None, state=state,
-                              generated=len(book.documents_of_recurrence(rec.id)),
-                              cause=rec.stopped.cause if rec.stopped else "", missing=missing,
+        words = info.get("rule_words") or rec.rule
+        item = RecurrenceItem(id=rec.id, name=rec.name, contact=contact_id, contact_name=name,
+                              rule_words=words, next=info.get("next"), state=info["state"],
+                              generated=info.get("generated", 0), cause=info.get("cause") or "",
+                              missing=list(info.get("missing") or ()),
                               haystack=" ".join((rec.id, rec.name, contact_id, name, words)).lower())
+        item.next_occurrences = list(info.get("next_occurrences") or ())
+        return item
 
     def show_snapshot(self, snap: Snapshot, outside: bool = False) -> None:
         """Hand the new data down to every screen on the stack."""
@@ -191,6 +191,19 @@ class FacturierApp(App):
         if outside:
             self.notify(tr("reloaded", self.lang), timeout=3)
         self.loaded.set()
+
+    def search_texts(self) -> dict:
+        """{document id: the lower-cased text a search looks in}
+        (``engine.listing.search_text``, what `status --search` reads), built
+        on the first search and kept with the snapshot."""
+        snap = self.snapshot
+        if snap is None:
+            return {}
+        if snap.search_texts is None:
+            from engine.listing import search_text
+            book = snap.book
+            snap.search_texts = {row.id: search_text(book, row) for row in snap.rows}
+        return snap.search_texts
 
     # ------------------------------------------------------------------ outside changes
 
@@ -288,7 +301,6 @@ class FacturierApp(App):
         return frozenset(allowed)
 
     def recurrence_detail(self, rec_id: str) -> Optional[RecurrenceDetail]:
-        from engine import recurrence as engine_rec
         snap = self.snapshot
         if snap is None:
             return None
@@ -296,15 +308,11 @@ class FacturierApp(App):
         rec = book.recurrence(rec_id)
         if rec is None:
             return None
-        item = self.recurrence_item(book, rec)
+        item = self.recurrence_item(book, rec, n_next=5)
         ids = {d.id for d in book.documents_of_recurrence(rec.id)}
         rows = [r for r in snap.rows if r.id in ids] if ids else []
         rows.sort(key=lambda r: r.date)
-        try:
-            upcoming = engine_rec.next_occurrences(rec, self.as_of, 5)
-        except Exception:
-            upcoming = []
-        return RecurrenceDetail(item=item, rec=rec, documents=rows, next=upcoming,
+        return RecurrenceDetail(item=item, rec=rec, documents=rows, next=item.next_occurrences,
                                 template_exists=book.document(rec.template) is not None)
 
     def preview_occurrences(self, rule: str, start: dt.date, until: Optional[dt.date],
@@ -419,13 +427,14 @@ class FacturierApp(App):
 
     @on(WantHistory)
     def _want_history(self, message: WantHistory) -> None:
-        self.load_history(message.object_id, message.screen)
+        self.load_history(message.object_id, message.kind, message.screen)
 
     @work(thread=True, group="history")
-    def load_history(self, object_id: str, screen) -> None:
+    def load_history(self, object_id: str, kind: str, screen) -> None:
+        """SPEC 5.3 history (what `facturier log ID` prints), oldest first."""
         try:
-            from engine.history import history
-            entries = history(self.root, object_id)
+            from engine.history import object_history
+            entries = object_history(self.root, object_id, kinds=(kind,))
         except Exception as exc:
             self.call_from_thread(screen.show_history_error, str(exc))
             return
@@ -469,31 +478,48 @@ class FacturierApp(App):
             return self._repair(target, values["choice"])
         from engine import actions
         if action == "recurrence.create":
-            plan = getattr(actions, "plan_create_recurrence", None)
-            args: tuple = ()
-        elif action == "recurrence.modify":
-            plan = getattr(actions, "plan_edit_recurrence", None)
-            args = (target,)
-        else:
-            plan = getattr(actions, PLANS.get(action, ""), None)
-            args = (target,)
+            fields = {k: v for k, v in values.items() if v is not None}
+            _sha, change = actions.perform(self.root, actions.plan_create_recurrence, fields,
+                                           author=self.author)
+            return _subject_of(change)
+        if action == "recurrence.modify":
+            rec = self.snapshot.book.recurrence(target) if self.snapshot else None
+            changed = {k: v for k, v in values.items()
+                       if v is not None and (rec is None or getattr(rec, k, None) != v)}
+            remove = [k for k, v in values.items()
+                      if v is None and rec is not None and getattr(rec, k, None) is not None]
+            if not changed and not remove:
+                return ""
+            _sha, change = actions.perform(self.root, actions.plan_edit_recurrence, target,
+                                           set_fields=changed, remove=remove, author=self.author)
+            return _subject_of(change)
+        plan = getattr(actions, PLANS.get(action, ""), None)
         if plan is None:
             raise FacturierError(tr("act.unavailable", self.lang))
         kwargs = self._plan_kwargs(plan, values)
-        _sha, change = actions.perform(self.root, plan, *args, author=self.author, **kwargs)
-        return _subject_of(change)
+        # as `facturier doc ...` does: the actions that touch one document
+        # alone read only it, not the whole book (fast on 100,000 documents)
+        with actions.open_writer(self.root, author=self.author) as writer:
+            book = writer.load_documents([target]) if action in ALONE else writer.book
+            change = plan(book, target, **kwargs)
+            sha = writer.commit(change)
+        return _subject_of(change) if sha else ""
 
     def _plan_kwargs(self, plan, values: dict) -> dict:
         """The form's values the plan function takes, plus ``as_of``/``lang`` when it asks."""
         params = inspect.signature(plan).parameters
         extra = {"as_of": self.as_of, "lang": self.lang, "today": self.as_of}
+        if "at" in params:
+            from engine.cli.common import now_in
+            timezone = self.snapshot.book.settings.timezone if self.snapshot else "UTC"
+            extra["at"] = now_in(timezone, self.as_of)
         kwargs = {}
         for name in params:
             if name in values:
                 kwargs[name] = values[name]
             elif name in extra:
                 kwargs[name] = extra[name]
-        aliases = {"on": "date", "day": "date", "reason_text": "reason", "to_kind": "kind",
+        aliases = {"on": "date", "day": "date", "reason_text": "reason", "to_kind": "kind", "to": "kind",
                    "target_kind": "kind"}
         for name, source in aliases.items():
             if name in params and name not in kwargs and source in values:
@@ -523,19 +549,18 @@ class FacturierApp(App):
         return _subject_of(result[1] if isinstance(result, tuple) and len(result) == 2 else result)
 
     def _daily(self) -> str:
+        """`facturier run` for the app's as_of (engine.daily.run)."""
         from engine import daily
-        run = getattr(daily, "run_daily", None) or getattr(daily, "run")
-        params = inspect.signature(run).parameters
-        kwargs: dict[str, Any] = {}
-        for name, value in (("as_of", self.as_of), ("author", self.author), ("lang", self.lang)):
-            if name in params:
-                kwargs[name] = value
-        report = run(self.root, **kwargs)
+        from engine.cli.common import now_in
+        timezone = self.snapshot.book.settings.timezone if self.snapshot else "UTC"
+        report = daily.run(self.root, self.as_of, now=lambda: now_in(timezone, self.as_of),
+                           author=self.author)
         parts = []
-        for key in ("generated", "stopped", "validated", "sent", "bounced", "reminded", "errors"):
-            items = report.get(key) if isinstance(report, dict) else getattr(report, key, None)
+        for key in ("generated", "stopped_now", "validated", "sent", "deferred", "bounced",
+                    "reminded", "errors"):
+            items = getattr(report, key, None)
             if items:
-                parts.append("%s %d" % (key, len(items)))
+                parts.append("%s %d" % (key.replace("_now", ""), len(items)))
         return tr("daily.done", self.lang, summary=", ".join(parts) or tr("daily.nothing", self.lang))
 
 

@@ -100,18 +100,25 @@ class DocumentListScreen(Screen):
         self.table.set_rows(select_rows(snap.rows, self.statuses, self.category, self.ids))
         self._count()
 
-    def _apply_filter(self) -> None:
+    def _apply_filter(self, narrowing: bool = False) -> None:
         words = self.search.lower().split()
         recurring = self.recurring_only
         if not words and not recurring:
             self.table.set_filter(None)
         else:
-            def keep(row) -> bool:
-                if recurring and not row.recurrence:
-                    return False
-                haystack = row.haystack
-                return all(w in haystack for w in words)
-            self.table.set_filter(keep)
+            texts = self.app.search_texts() if words else {}
+            if len(words) == 1 and not recurring:
+                word = words[0]
+
+                def keep(row) -> bool:
+                    return word in texts[row.id]
+            else:
+                def keep(row) -> bool:
+                    if recurring and not row.recurrence:
+                        return False
+                    text = texts[row.id] if words else ""
+                    return all(w in text for w in words)
+            self.table.set_filter(keep, narrowing=narrowing)
         self._count()
 
     def _count(self) -> None:
@@ -125,8 +132,12 @@ class DocumentListScreen(Screen):
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
+        before = self.search
         self.search = event.value
-        self._apply_filter()
+        # one more letter typed at the end: only the rows shown can still match
+        narrowing = bool(before.strip()) and event.value.startswith(before) and \
+            len(event.value.split()) == len(before.split())
+        self._apply_filter(narrowing)
 
     @on(Input.Submitted, "#search")
     def _search_done(self) -> None:

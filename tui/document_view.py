@@ -59,7 +59,7 @@ class DocumentScreen(Screen):
 
     def on_mount(self) -> None:
         self._fill()
-        self.post_message(WantHistory(self.detail.doc.id, self))
+        self.post_message(WantHistory(self.detail.doc.id, "documents", self))
         self.query_one("#doc-body").focus()
 
     def show_detail(self, detail: Optional[DocumentDetail]) -> None:
@@ -70,7 +70,7 @@ class DocumentScreen(Screen):
         self.detail = detail
         self._fill()
         self.refresh_bindings()
-        self.post_message(WantHistory(detail.doc.id, self))
+        self.post_message(WantHistory(detail.doc.id, "documents", self))
 
     def show_history(self, entries) -> None:
         self.query_one(HistoryPane).show(entries)

@@ -130,10 +130,21 @@ class FastTable(ScrollView, can_focus=True):
         self._all = list(rows)
         self._rebuild(current)
 
-    def set_filter(self, predicate: Optional[Callable[[Any], bool]]) -> None:
-        """Show only the rows for which ``predicate`` is true (None: all)."""
+    def set_filter(self, predicate: Optional[Callable[[Any], bool]], narrowing: bool = False) -> None:
+        """Show only the rows for which ``predicate`` is true (None: all).
+
+        ``narrowing``: the new predicate keeps a subset of what the old one
+        kept (a search typed one more letter), so only the shown rows are
+        looked at again, already in order.
+        """
+        keep = self.current_row
+        if narrowing and self._filter is not None and predicate is not None:
+            self._filter = predicate
+            self.rows = [r for r in self.rows if predicate(r)]
+            self._placed(keep)
+            return
         self._filter = predicate
-        self._rebuild(self.current_row)
+        self._rebuild(keep)
 
     def sort_by(self, index: Optional[int], reverse: bool = False) -> None:
         self.sort_column = index
@@ -164,6 +175,10 @@ class FastTable(ScrollView, can_focus=True):
             if key is not None:
                 rows.sort(key=_safe_key(key), reverse=self.sort_reverse)
         self.rows = rows
+        self._placed(keep)
+
+    def _placed(self, keep: Any) -> None:
+        rows = self.rows
         self.virtual_size = Size(self.size.width, len(rows) + 1)
         index = 0
         if keep is not None:

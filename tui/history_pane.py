@@ -45,17 +45,17 @@ class HistoryPane(Vertical):
             actions = sorted({str(_get(e, "action")) for e in self.entries if _get(e, "action")})
             select = self.query_one("#history-filter", Select)
             select.set_options([(a, a) for a in actions])
-        self._render()
+        self._draw()
 
     def show_error(self, message: str) -> None:
         self.query_one("#history-body", Static).update(Text(message, style="red"))
 
     def on_select_changed(self, event: Select.Changed) -> None:
         self.action_filter = None if event.value is Select.BLANK else str(event.value)
-        self._render()
+        self._draw()
         event.stop()
 
-    def _render(self) -> None:
+    def _draw(self) -> None:
         body = self.query_one("#history-body", Static)
         entries = self.entries or []
         if self.action_filter:
@@ -70,7 +70,7 @@ class HistoryPane(Vertical):
         table.add_column(no_wrap=True, style="dim", max_width=24)
         for e in entries:
             date = _get(e, "date")
-            date_text = date.isoformat()[:16].replace("T", " ") if hasattr(date, "isoformat") else str(date)[:16]
+            date_text = (date.isoformat() if hasattr(date, "isoformat") else str(date))[:16].replace("T", " ")
             table.add_row(date_text, str(_get(e, "action") or ""), str(_get(e, "subject") or ""),
                           str(_get(e, "author") or ""))
         body.update(table)

@@ -62,4 +62,5 @@ class WantHistory(Message):
     """A screen wants the history of an object; the App answers by calling
     ``screen.show_history(entries)``."""
     object_id: str
+    kind: str = "documents"             # documents | recurrences | contacts
     screen: Any = None

@@ -50,7 +50,7 @@ class RecurrenceScreen(Screen):
     def on_mount(self) -> None:
         self._fill()
         self.documents.focus()
-        self.post_message(WantHistory(self.detail.rec.id, self))
+        self.post_message(WantHistory(self.detail.rec.id, "recurrences", self))
 
     def show_detail(self, detail) -> None:
         if detail is None:
@@ -60,7 +60,7 @@ class RecurrenceScreen(Screen):
         self.documents.set_rows(detail.documents)
         self._fill()
         self.refresh_bindings()
-        self.post_message(WantHistory(detail.rec.id, self))
+        self.post_message(WantHistory(detail.rec.id, "recurrences", self))
 
     def show_history(self, entries) -> None:
         self.query_one(HistoryPane).show(entries)

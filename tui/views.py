@@ -25,6 +25,7 @@ class RecurrenceItem:
     cause: str = ""
     missing: list = field(default_factory=list)
     haystack: str = ""
+    next_occurrences: list = field(default_factory=list)
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Snapshot:
     error_count: int
     sending: list[str]              # ids of documents whose last e-mail is left `sending`
     signature: str = ""
+    search_texts: Optional[dict] = None     # id -> search text, built on the first search
     complete: bool = True           # False until every recurrence is listed (second phase)
 
     @property
