@@ -326,6 +326,12 @@ def _edited(book: Book, path: str, set_fields: Optional[dict] = None, remove: It
     return new.encode("utf-8"), record
 
 
+def _edited_text(path: str, text: str, set_fields: Optional[dict] = None,
+                 remove: Iterable[str] = ()) -> tuple[bytes, Any]:
+    new = update_yaml(text, set_fields, tuple(remove))
+    return new.encode("utf-8"), _parse(path, new)
+
+
 def _amount(value, what: str, currency: str) -> Decimal:
     from .money import minor_units
     try:
@@ -475,6 +481,13 @@ def plan_release(book: Book, doc_id: str, date: dt.date) -> Change:
     if doc.holds[index].start > date:
         _refuse("%s is on hold from %s: it cannot be released on %s, before the hold starts"
                 % (label(doc), doc.holds[index].start.isoformat(), date.isoformat()))
+    if doc.holds[index].start == date:
+        # released the day it started: it covered no day, so it goes (git keeps the trace)
+        data, _ = _edited(book, doc.path, remove=("holds.%d" % index,))
+        if len(doc.holds) == 1:
+            data, _ = _edited_text(doc.path, data.decode("utf-8"), remove=("holds",))
+        return _change_doc("document.release", "Release the hold on %s (same day: the hold "
+                           "is removed)" % label(doc), doc, data)
     data, _ = _edited(book, doc.path, {"holds.%d.to" % index: date})
     return _change_doc("document.release", "Release the hold on %s" % label(doc), doc, data)
 
@@ -581,7 +594,7 @@ def plan_convert(book: Book, doc_id: str, as_of: dt.date, to: Optional[str] = No
     source, _ = _edited(book, doc.path, {"converted_to": new.id})
     return Change(action="document.convert",
                   subject="Convert %s to %s %s" % (label(doc), KIND_WORDS[to], new.id),
-                  writes={doc.path: source, new.path: data}, trailers=_doc_trailer(doc, new))
+                  writes={doc.path: source, new.path: data}, trailers=_doc_trailer(new, doc))
 
 
 def _referrers(book: Book, doc: Document) -> list[str]:
