@@ -551,3 +551,133 @@ def _plan_sending(s: _Session) -> None:
         if _wants_sending(s, doc) is not None:
             s.report.sent.append(doc.id)
             s.report.say("would e-mail %s" % doc.id)
+
+
+# --------------------------------------------------------------------------- repair (SPEC 4.4)
+
+REPAIRS = {"skip-missing": "recurrence.skip-missing", "end": "recurrence.end",
+           "create-missing": "recurrence.create-missing"}
+
+
+def plan_repair(book: Book, rec_id: str, choice: str, as_of: dt.date):
+    """The one commit that repairs a stopped recurrence (SPEC 4.4):
+
+    - ``skip-missing``: every missing occurrence goes to ``skipped``, ``last``
+      moves to the latest of them, ``stopped`` goes;
+    - ``end``: ``ended = as_of``, ``stopped`` goes;
+    - ``create-missing``: only with exactly one missing occurrence: its
+      document (4.1, validated when the recurrence says so) and ``last``, and
+      ``stopped`` goes. Refused otherwise, saying why.
+
+    Raises ActionRefused with a reason a person reads.
+    """
+    from .actions import Change
+    from .diagnostics import ActionRefused
+    from .recurrence import check_recurrence, missing_occurrences, state_of
+    from .writer import dump_document, update_yaml
+    if choice not in REPAIRS:
+        raise ActionRefused("unknown repair %r (choose %s)" % (choice, ", ".join(REPAIRS)))
+    rec = book.recurrence(rec_id)
+    if rec is None:
+        raise ActionRefused("there is no recurrence %r" % rec_id)
+    state = state_of(rec, as_of)
+    if state != "stopped":
+        raise ActionRefused("recurrence %s is %s, not stopped: there is nothing to repair"
+                            % (rec.id, state))
+    missing = missing_occurrences(rec, as_of)
+    text = (Path(book.root) / rec.path).read_text(encoding="utf-8")
+    trailers = _trailers(rec_ids=[rec.id])
+    if choice == "end":
+        data = update_yaml(text, {"ended": as_of}, remove=("stopped",))
+        return Change(REPAIRS[choice], "End recurrence %s on %s (it was stopped: %s)"
+                      % (rec.id, as_of.isoformat(), rec.stopped.cause), {rec.path: data.encode()},
+                      trailers=trailers)
+    if choice == "skip-missing":
+        fields: dict = {}
+        if missing:
+            # fresh date objects: ruamel would write a shared object as an anchor
+            # and an alias, which facturier's loader (rightly) refuses
+            fields["skipped"] = [_fresh(d) for d in sorted(set(rec.skipped) | set(missing))]
+            fields["last"] = _fresh(max(missing[-1], rec.last) if rec.last else missing[-1])
+        data = update_yaml(text, fields, remove=("stopped",))
+        return Change(REPAIRS[choice], "Reactivate recurrence %s, skipping %s"
+                      % (rec.id, _dates(missing) or "nothing"), {rec.path: data.encode()},
+                      trailers=trailers)
+    # create-missing
+    if len(missing) != 1:
+        raise ActionRefused(
+            "recurrence %s has %d missing occurrences (%s): --create-missing creates a missing "
+            "document only when exactly one is missing; choose --skip-missing (then create the "
+            "ones you need by hand) or --end" % (rec.id, len(missing), _dates(missing) or "none"))
+    occurrence = missing[0]
+    cleared = msgspec_replace(rec, stopped=None)
+    cause = check_recurrence(cleared, book)
+    if cause:
+        raise ActionRefused("the cause still holds, so the missing document cannot be created: %s"
+                            % cause)
+    session = _Session(DryWriter(book, Path(book.root)), Path(book.root), as_of, lambda: "",
+                       RunReport(as_of=as_of), False, None, 0)
+    try:
+        doc = _generated(session, cleared, occurrence)
+    except (ValueError, FacturierError) as exc:
+        raise ActionRefused("occurrence %s cannot be generated: %s" % (occurrence, exc))
+    if book.document(doc.id) is not None:
+        raise ActionRefused("document %s already exists" % doc.id)
+    data = update_yaml(text, {"last": occurrence}, remove=("stopped",))
+    return Change(REPAIRS[choice], "Reactivate recurrence %s, creating the missing %s%s"
+                  % (rec.id, doc.id, " (number %s)" % doc.number if doc.number else ""),
+                  {doc.path: dump_document(doc).encode("utf-8"), rec.path: data.encode()},
+                  trailers=_trailers([doc.id], [rec.id]))
+
+
+def msgspec_replace(record, **changes):
+    import msgspec
+    return msgspec.structs.replace(record, **changes)
+
+
+def _fresh(day: dt.date) -> dt.date:
+    return dt.date(day.year, day.month, day.day)
+
+
+def _dates(days) -> str:
+    return ", ".join(d.isoformat() for d in days)
+
+
+# --------------------------------------------------------------------------- bounces (SPEC 5.2)
+
+def find_delivery(book: Book, message_id: str) -> Optional[tuple[Document, int]]:
+    """The document and index of the e-mail delivery with this Message-ID."""
+    wanted = message_id.strip().lower()
+    if not wanted:
+        return None
+    for doc in book.documents.values():
+        for index, delivery in enumerate(doc.deliveries):
+            if delivery.channel == "email" and delivery.message_id.strip().lower() == wanted:
+                return doc, index
+    return None
+
+
+def plan_bounce(book: Book, report) -> "Change":
+    """Record a delivery report (engine.mail.DeliveryReport, action failed) on
+    the delivery it names: its result becomes ``bounced`` with the report's
+    status and diagnostic as detail (SPEC 5.2). Raises ActionRefused when no
+    delivery has that Message-ID or it is already recorded as bounced."""
+    from .actions import Change
+    from .diagnostics import ActionRefused
+    from .writer import update_yaml
+    found = find_delivery(book, report.message_id)
+    if found is None:
+        raise ActionRefused("no document has an e-mail with the Message-ID %s"
+                            % (report.message_id or "(none in the report)"))
+    doc, index = found
+    delivery = doc.deliveries[index]
+    if delivery.result == "bounced":
+        raise ActionRefused("the e-mail %s of %s is already recorded as bounced"
+                            % (report.message_id, doc.id))
+    detail = " ".join(x for x in (report.status, report.diagnostic) if x) or "bounced"
+    text = (Path(book.root) / doc.path).read_text(encoding="utf-8")
+    data = update_yaml(text, {"deliveries.%d.result" % index: "bounced",
+                              "deliveries.%d.detail" % index: "delivery report: %s" % detail})
+    return Change("document.bounce", "E-mail of %s to %s bounced: %s"
+                  % (doc.number or doc.id, delivery.to or report.recipient, detail)[:200],
+                  {doc.path: data.encode("utf-8")}, trailers=_trailers([doc.id]))

@@ -571,3 +571,26 @@ def summary(rec: Recurrence, book: Book, as_of: dt.date, lang: str = "en", n_nex
         "documents": [d.id for d in documents],
         "path": rec.path,
     }
+
+
+# --------------------------------------------------------------------------- frequencies
+
+FREQUENCIES = ("weekly", "monthly", "quarterly", "yearly", "last-day")
+
+
+def rule_for_frequency(frequency: str, start: dt.date, count: Optional[int] = None) -> str:
+    """The RRULE of a frequency a person picks (the form's choices), anchored
+    on ``start``: weekly on its weekday, monthly/quarterly on its day of the
+    month, yearly on its date, or the last day of each month."""
+    code = list(_DAYS)[start.weekday()]
+    rules = {"weekly": "FREQ=WEEKLY;BYDAY=%s" % code,
+             "monthly": "FREQ=MONTHLY;BYMONTHDAY=%d" % start.day,
+             "quarterly": "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=%d" % start.day,
+             "yearly": "FREQ=YEARLY",
+             "last-day": "FREQ=MONTHLY;BYMONTHDAY=-1"}
+    if frequency not in rules:
+        raise RuleError("unknown frequency %r (choose %s)" % (frequency, ", ".join(FREQUENCIES)))
+    rule = rules[frequency]
+    if count:
+        rule += ";COUNT=%d" % count
+    return rule

@@ -1,0 +1,66 @@
+"""`facturier bounces FILE...`: record RFC 3464 delivery reports (SPEC 5.2)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from . import main
+from .common import Context, emit_json, fail, pass_ctx, say
+
+
+@main.command("bounces")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False,
+                                                                  path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="Output format.")
+@pass_ctx
+def bounces_command(ctx: Context, files, fmt: str):
+    """Read delivery status notifications (bounce messages saved as files) and
+    record each failed delivery on the e-mail it names, by Message-ID
+    (one `document.bounce` commit each). Reports of delayed or delivered mail
+    are listed and change nothing.
+
+    Exit status 0 when every file was understood, 1 otherwise.
+    """
+    from ..actions import open_writer
+    from ..daily import plan_bounce
+    from ..diagnostics import ActionRefused
+    from ..mail import parse_dsn
+    rows, problems = [], 0
+    with open_writer(ctx.book_path, ctx.author) as w:
+        for path in files:
+            try:
+                reports = parse_dsn(path.read_bytes())
+            except OSError as exc:
+                say("%s: cannot be read: %s" % (path, exc.strerror))
+                problems += 1
+                continue
+            if not reports:
+                say("%s: not a delivery status notification (RFC 3464); nothing recorded" % path)
+                problems += 1
+                continue
+            for report in reports:
+                row = {"file": str(path), "message_id": report.message_id,
+                       "recipient": report.recipient, "action": report.action,
+                       "status": report.status, "diagnostic": report.diagnostic,
+                       "document": None, "recorded": False, "note": ""}
+                if not report.failed:
+                    row["note"] = "%s: not a bounce, nothing recorded" % (report.action or "no action")
+                else:
+                    try:
+                        change = plan_bounce(w.book, report)
+                        w.commit(change)
+                        row.update(document=change.ids("Facturier-Document")[0], recorded=True,
+                                   note=change.subject)
+                    except ActionRefused as exc:
+                        row["note"] = str(exc)
+                        problems += "already recorded" not in str(exc)
+                rows.append(row)
+    if fmt == "json":
+        emit_json(rows)
+    else:
+        for row in rows:
+            click.echo("%s: %s" % (row["file"], row["note"]))
+    if problems:
+        fail("", 1)
