@@ -272,7 +272,9 @@ class FacturierApp(App):
                               amounts=amounts, line_nets=nets,
                               credit_notes=list(book.credit_notes_for(doc.id)) if doc.kind == "invoice" else [],
                               base_of=base_of, recurrence_name=rec.name if rec else None,
-                              allowed=self.allowed_actions(doc, code, amounts))
+                              allowed=self.allowed_actions(doc, code, amounts),
+                              due=engine_status.due_date(doc, book) if doc.kind in ("invoice", "expense")
+                              else doc.due)
 
     def allowed_actions(self, doc, code: str, amounts) -> frozenset:
         """Which action keys to offer (the engine still decides and may refuse)."""

@@ -34,6 +34,10 @@ class StatusTile(Widget, can_focus=True):
     BINDINGS = [
         Binding("enter", "open", "Open", id="dashboard.open_status"),
         Binding("c", "open_category", "Category", id="dashboard.open_category"),
+        Binding("up", "screen.step(-1)", "Up", show=False, id="dashboard.up"),
+        Binding("down", "screen.step(1)", "Down", show=False, id="dashboard.down"),
+        Binding("left", "screen.panel(-1)", "Previous category", show=False, id="dashboard.left"),
+        Binding("right", "screen.panel(1)", "Next category", show=False, id="dashboard.right"),
     ]
 
     def __init__(self, code: str, category: str, lang: str) -> None:
@@ -116,10 +120,6 @@ class DashboardScreen(Screen):
     AUTO_FOCUS = None
 
     BINDINGS = [
-        Binding("left", "panel(-1)", "Previous category", show=False, id="dashboard.left"),
-        Binding("right", "panel(1)", "Next category", show=False, id="dashboard.right"),
-        Binding("up", "app.focus_previous", "Up", show=False, id="dashboard.up"),
-        Binding("down", "app.focus_next", "Down", show=False, id="dashboard.down"),
         Binding("s", "stopped", "Stopped", id="dashboard.stopped"),
         Binding("e", "problems", "Problems", id="dashboard.problems"),
         Binding("a", "all_documents", "All", id="dashboard.all"),
@@ -196,6 +196,16 @@ class DashboardScreen(Screen):
 
     def action_all_documents(self) -> None:
         self.post_message(OpenList(tr("list.all", self.lang)))
+
+    def action_step(self, delta: int) -> None:
+        """Up/down through every status, across the categories."""
+        tiles = list(self.query(StatusTile))
+        focused = self.focused
+        if focused not in tiles:
+            return
+        index = tiles.index(focused) + delta
+        if 0 <= index < len(tiles):
+            tiles[index].focus()
 
     def action_panel(self, delta: int) -> None:
         focused = self.focused

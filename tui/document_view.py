@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
+from rich import box
 from rich.table import Table
 from rich.text import Text
 from textual import on
@@ -95,9 +96,8 @@ class DocumentScreen(Screen):
                      else doc.contact)
         head.add_row(tr("doc.number", lang), doc.number or "—")
         head.add_row(tr("doc.date", lang), fmt.long_day(doc.date, lang))
-        if doc.due or doc.kind in ("invoice", "expense"):
-            due = doc.due
-            head.add_row(tr("doc.due", lang), fmt.long_day(due, lang) if due else "—")
+        if d.due:
+            head.add_row(tr("doc.due", lang), fmt.long_day(d.due, lang))
         head.add_row(tr("doc.validated", lang), fmt.long_day(doc.validated, lang) if doc.validated else "—")
         if doc.scheduled:
             head.add_row("", tr("doc.scheduled", lang))
@@ -114,14 +114,14 @@ class DocumentScreen(Screen):
 
         link = self.query_one("#link-recurrence", Button)
         if doc.recurrence:
-            link.label = tr("doc.generated_by", lang, name=d.recurrence_name or doc.recurrence)
+            link.label = Text(tr("doc.generated_by", lang, name=d.recurrence_name or doc.recurrence))
             link.display = True
         else:
             link.display = False
         base = self.query_one("#doc-base-of", Static)
         if d.base_of:
-            base.update("\n".join(tr("doc.base_of", lang, name="%s (%s)" % (n, i)) for i, n in d.base_of)
-                        + "  [dim](g)[/dim]")
+            base.update(Text.assemble("\n".join(tr("doc.base_of", lang, name="%s (%s)" % (n, i))
+                                                 for i, n in d.base_of), ("  (g)", "dim")))
             base.display = True
         else:
             base.display = False
@@ -129,7 +129,7 @@ class DocumentScreen(Screen):
         cur = d.currency
         if doc.lines:
             lines = Table(title=tr("doc.lines", lang), title_justify="left", expand=True,
-                          show_edge=False, pad_edge=False)
+                          show_edge=False, pad_edge=False, box=box.SIMPLE_HEAD)
             lines.add_column(tr("doc.description", lang), ratio=1)
             lines.add_column(tr("doc.quantity", lang), justify="right", no_wrap=True)
             lines.add_column(tr("doc.unit_price", lang), justify="right", no_wrap=True)

@@ -88,17 +88,21 @@ class ActionForm(ModalScreen):
                     yield Label(spec.label, classes="field-label")
                     if spec.kind == "choice":
                         yield Select(list(spec.choices), value=spec.default or spec.choices[0][1],
-                                     allow_blank=False, id="field-" + spec.name)
+                                     allow_blank=False, id="field-" + spec.name, compact=True)
                     else:
                         yield Input(spec.default, id="field-" + spec.name,
                                     placeholder="YYYY-MM-DD" if spec.kind == "date" else "")
                     yield Label("", id="error-" + spec.name, classes="field-error")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(tr("form.ok", self.lang), variant="primary", id="ok")
-                yield Button(tr("form.cancel", self.lang), id="cancel")
+                yield Button(tr("form.ok", self.lang), variant="primary", id="ok", compact=True)
+                yield Button(tr("form.cancel", self.lang), id="cancel", compact=True)
 
     def on_mount(self) -> None:
+        for label in self.query(".field-error"):
+            label.display = False
         self._check()
+        first = self.query("Input, Select").first()
+        first.focus()
 
     def _check(self, show_required: bool = False) -> Optional[dict]:
         values, ok = {}, True
@@ -110,9 +114,11 @@ class ActionForm(ModalScreen):
             value, error = parse_value(spec, widget.value, self.lang)
             label = self.query_one("#error-" + spec.name, Label)
             if error and not widget.value.strip() and not show_required:
-                label.update("")       # say "required" only once OK is pressed
+                shown = ""       # say "required" only once OK is pressed
             else:
-                label.update(error or "")
+                shown = error or ""
+            label.update(shown)
+            label.display = bool(shown)
             widget.set_class(bool(error), "-invalid")
             if error:
                 ok = False
@@ -154,8 +160,8 @@ class Confirm(ModalScreen):
         with Vertical(classes="dialog"):
             yield Label(self.question, classes="dialog-title")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(tr("form.ok", self.lang), variant="primary", id="yes")
-                yield Button(tr("form.cancel", self.lang), id="no")
+                yield Button(tr("form.ok", self.lang), variant="primary", id="yes", compact=True)
+                yield Button(tr("form.cancel", self.lang), id="no", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#yes").focus()

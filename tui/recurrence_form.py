@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -77,7 +78,7 @@ class RecurrenceForm(ModalScreen):
                 yield Label("", id="error-template", classes="field-error")
                 yield Label(tr("form.frequency", lang), classes="field-label")
                 yield Select([(tr("freq." + k, lang), k) for k in (*PRESETS, "raw")],
-                             value=preset_of(rule), allow_blank=False, id="frequency")
+                             value=preset_of(rule), allow_blank=False, id="frequency", compact=True)
                 yield Label(tr("form.rrule", lang), classes="field-label")
                 yield Input(rule, id="rule")
                 with Horizontal(classes="form-row"):
@@ -98,15 +99,15 @@ class RecurrenceForm(ModalScreen):
                     with Vertical():
                         yield Label(tr("form.issue", lang), classes="field-label")
                         yield Select([(tr("issue." + m, lang), m) for m in ISSUE_MODES],
-                                     value=rec.issue if rec else "draft", allow_blank=False, id="issue")
+                                     value=rec.issue if rec else "draft", allow_blank=False, id="issue", compact=True)
                     with Vertical():
                         yield Label(tr("form.lead_days", lang), classes="field-label")
                         yield Input(str(rec.lead_days) if rec else "0", id="lead_days")
                         yield Label("", id="error-lead_days", classes="field-error")
                 yield Static("", id="preview")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(tr("form.ok", lang), variant="primary", id="ok")
-                yield Button(tr("form.cancel", lang), id="cancel")
+                yield Button(tr("form.ok", lang), variant="primary", id="ok", compact=True)
+                yield Button(tr("form.cancel", lang), id="cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#name").focus()
@@ -143,15 +144,17 @@ class RecurrenceForm(ModalScreen):
         for spec in specs:
             widget = self.query_one("#" + spec.name, Input)
             value, error = parse_value(spec, widget.value, lang)
-            if error and not widget.value.strip() and not final:
-                self.query_one("#error-" + spec.name, Label).update("")
-            else:
-                self.query_one("#error-" + spec.name, Label).update(error or "")
+            shown = "" if (error and not widget.value.strip() and not final) else (error or "")
+            label = self.query_one("#error-" + spec.name, Label)
+            label.update(shown)
+            label.display = bool(shown)
             widget.set_class(bool(error), "-invalid")
             ok = ok and not error
             values[spec.name] = value
         if values.get("until") and values.get("count"):
-            self.query_one("#error-count", Label).update(tr("form.until_or_count", lang))
+            label = self.query_one("#error-count", Label)
+            label.update(tr("form.until_or_count", lang))
+            label.display = True
             ok = False
         rule = self.query_one("#rule", Input).value.strip()
         rule, _ = split_count(rule)
@@ -172,11 +175,11 @@ class RecurrenceForm(ModalScreen):
             dates = self.app.preview_occurrences(values["rule"], values["start"], values.get("until"),
                                                  self.as_of)
         except Exception as exc:       # the engine's RuleError: a reason a person reads
-            preview.update("[red]%s[/red]" % tr("form.preview.bad", self.lang, message=str(exc)))
+            preview.update(Text(tr("form.preview.bad", self.lang, message=str(exc)), style="red"))
             return
         words = getattr(self.app, "rule_words", lambda r, s: r)(values["rule"], values["start"])
-        preview.update("[b]%s[/b] (%s): %s" % (tr("form.preview", self.lang), words,
-                                               ", ".join(d.isoformat() for d in dates) or "—"))
+        preview.update(Text.assemble((tr("form.preview", self.lang), "bold"), " (%s): " % words,
+                                     ", ".join(d.isoformat() for d in dates) or "—"))
 
     @on(Button.Pressed, "#ok")
     def action_submit(self) -> None:
@@ -187,7 +190,7 @@ class RecurrenceForm(ModalScreen):
             self.app.preview_occurrences(values["rule"], values["start"], values.get("until"), self.as_of)
         except Exception as exc:
             self.query_one("#preview", Static).update(
-                "[red]%s[/red]" % tr("form.preview.bad", self.lang, message=str(exc)))
+                Text(tr("form.preview.bad", self.lang, message=str(exc)), style="red"))
             return
         self.dismiss(values)
 

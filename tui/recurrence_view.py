@@ -88,7 +88,7 @@ class RecurrenceScreen(Screen):
         template = rec.template if d.template_exists else Text(
             tr("rec.missing_template", lang, id=rec.template), style="red")
         head.add_row(tr("rec.template", lang), template)
-        head.add_row(tr("rec.rule", lang), "%s  [dim]%s[/dim]" % (item.rule_words, rec.rule))
+        head.add_row(tr("rec.rule", lang), Text.assemble(item.rule_words, ("  " + rec.rule, "dim")))
         head.add_row(tr("rec.start", lang), fmt.day(rec.start))
         if rec.until:
             head.add_row(tr("rec.until", lang), fmt.day(rec.until))

@@ -34,8 +34,8 @@ class RepairDialog(ModalScreen):
             yield Static(Text.assemble((tr("rec.missing", lang) + ": ", "bold"),
                                        ", ".join(fmt.day(o) for o in missing) or tr("rec.none", lang)),
                          id="repair-missing")
-            yield Button(tr("repair.skip", lang), id="skip", variant="primary")
-            create = Button(tr("repair.create", lang), id="create", variant="warning")
+            yield Button(tr("repair.skip", lang), id="skip", variant="primary", compact=True)
+            create = Button(tr("repair.create", lang), id="create", variant="warning", compact=True)
             reason = ""
             if len(missing) != 1:
                 create.disabled = True
@@ -43,8 +43,8 @@ class RepairDialog(ModalScreen):
                           else tr("repair.create.many", lang, n=len(missing)))
             yield create
             yield Static(reason, id="create-reason", classes="dialog-note")
-            yield Button(tr("repair.end", lang), id="end", variant="error")
-            yield Button(tr("repair.cancel", lang), id="cancel")
+            yield Button(tr("repair.end", lang), id="end", variant="error", compact=True)
+            yield Button(tr("repair.cancel", lang), id="cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#skip").focus()

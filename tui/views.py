@@ -63,6 +63,7 @@ class DocumentDetail:
     base_of: list                   # (rec id, rec name) it serves as template to
     recurrence_name: Optional[str] = None
     allowed: frozenset = frozenset()     # action names that apply
+    due: Optional[dt.date] = None       # the file's, else date + payment days
 
 
 @dataclass
