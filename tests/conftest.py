@@ -5,7 +5,9 @@ on the machine's configuration; tests that need another author pass --author.
 """
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -14,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-_config = Path(tempfile.mkdtemp(prefix="facturier-gitconfig-")) / "gitconfig"
+_config_dir = tempfile.mkdtemp(prefix="facturier-gitconfig-")
+atexit.register(shutil.rmtree, _config_dir, True)
+_config = Path(_config_dir) / "gitconfig"
 _config.write_text("[user]\n\tname = Test User\n\temail = test@example.com\n"
                    "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n")
 os.environ["GIT_CONFIG_GLOBAL"] = str(_config)
