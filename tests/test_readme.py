@@ -139,7 +139,7 @@ def plan(readme: str, ci_text: str) -> list[Step]:
         expect = int(documented.group(1)) if documented else 0
         try:
             toks = tokens(line)
-        except ValueError as exc:
+        except ValueError:          # unbalanced quotes: not a command anyone can run
             steps.append(Step(number, line, "unknown", [], expect=expect))
             continue
         for cmd in simple_commands(toks):
