@@ -215,9 +215,11 @@ def apply_to_book(book: Book, change: Change) -> None:
     tables = {"document": book.documents, "contact": book.contacts,
               "recurrence": book.recurrences}
     for path in touched:
+        stem = path.rsplit("/", 1)[-1][:-5] if path.endswith(".yaml") else None
         for table in tables.values():
-            for key in [k for k, rec in table.items() if rec.path == path]:
-                del table[key]
+            record = table.get(stem) if stem else None
+            if record is not None and record.path == path:
+                del table[stem]
     for path, data in change.writes.items():
         kind, record, diagnostics = parse_file(path, data)
         book.diagnostics.extend(diagnostics)

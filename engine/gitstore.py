@@ -283,7 +283,9 @@ class Store:
         self._updater: Optional[subprocess.Popen] = None
         self._trees: dict[str, list[tuple[bytes, bytes, bytes]]] = {}
         self._root_tree = self._commit_tree(head)
-        self._journal: dict[str, list[Optional[str]]] = {}
+        self._journal_file = None
+        self._journaled = False
+        self._commits = 0
         self._pending: dict[str, Optional[tuple[str, str]]] = {}
         self._staged: Optional[set[str]] = None
         self.recovered: list[str] = []
@@ -448,13 +450,9 @@ class Store:
                 % (new_tree, self.head, self._author, stamp, self._committer, stamp,
                    message if message.endswith("\n") else message + "\n"))
         commit = self._write_object(b"commit", body.encode("utf-8"))
+        self._commits += 1
         _crash_point("objects")
-        for path, blob in changes.items():
-            known = self._journal.setdefault(path, [])
-            for b in (before[path], blob):
-                if b not in known:
-                    known.append(b)
-        self._save_journal()
+        self._save_journal({path: [before[path], blob] for path, blob in changes.items()})
         _crash_point("journal")
         self._move_branch(commit, self.head)
         self.head, self._root_tree = commit, new_tree
@@ -470,11 +468,15 @@ class Store:
         _crash_point("files")
         return commit
 
-    def _save_journal(self) -> None:
-        tmp = self.root / TMP_DIR / "journal.json"
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps({"paths": self._journal}, sort_keys=True))
-        os.replace(tmp, self.root / JOURNAL_FILE)
+    def _save_journal(self, entry: dict[str, list[Optional[str]]]) -> None:
+        """Append one line (path -> blob ids it may hold) to the journal; a
+        line cut short by a kill belongs to a commit whose branch never moved."""
+        if self._journal_file is None:
+            (self.root / ".facturier").mkdir(exist_ok=True)
+            self._journal_file = open(self.root / JOURNAL_FILE, "a", encoding="utf-8")
+        self._journal_file.write(json.dumps(entry, sort_keys=True) + "\n")
+        self._journal_file.flush()
+        self._journaled = True
 
     def _move_branch(self, new: str, old: str) -> None:
         if self._updater is None or self._updater.poll() is not None:
@@ -542,15 +544,23 @@ class Store:
             _git(self.root, "update-index", "-z", "--index-info", input=b"".join(lines))
             self._pending.clear()
             _crash_point("index")
-        self._journal.clear()
-        try:
-            os.unlink(self.root / JOURNAL_FILE)
-        except FileNotFoundError:
-            pass
+        if self._journal_file is not None:
+            self._journal_file.close()
+            self._journal_file = None
+        if self._journaled:
+            try:
+                os.unlink(self.root / JOURNAL_FILE)
+            except FileNotFoundError:
+                pass
+            self._journaled = False
 
     def close(self) -> None:
         try:
             self.flush()
+            if self._commits:
+                # as `git commit` does: pack loose objects once there are many
+                # (a daily run of 1,000 documents writes ~5,000), in the background
+                _git(self.root, "gc", "--auto", "--quiet", check=False)
         finally:
             for proc in (self._cat, self._updater):
                 if proc is not None and proc.poll() is None:
@@ -573,12 +583,18 @@ class Store:
                 except OSError:
                     pass
         try:
-            data = json.loads(journal.read_text())
-            paths: dict[str, list] = data["paths"]
+            lines = journal.read_text(encoding="utf-8", errors="replace").splitlines()
         except FileNotFoundError:
             return
-        except (ValueError, KeyError, TypeError):
-            paths = {}
+        paths: dict[str, set] = {}
+        for line in lines:
+            try:
+                entry = json.loads(line)
+                for path, blobs in entry.items():
+                    paths.setdefault(path, set()).update(blobs)
+            except (ValueError, AttributeError, TypeError):
+                continue            # cut short by the kill: its branch never moved
+        self._journaled = True
         for path, known in sorted(paths.items()):
             head = self.blob_at_head(path)
             work = self._work_blob(path)
@@ -618,15 +634,18 @@ def _tz_offset() -> str:
 
 # =========================================================================== history
 
-LOG_FORMAT = "%H%x1f%aI%x1f%an <%ae>%x1f%s%x1f%(trailers:only,unfold)%x1e"
+LOG_FORMAT = "%x1e%H%x1f%aI%x1f%an <%ae>%x1f%s%x1f%(trailers:only,unfold)%x1f"
 
 
-def log_records(root, grep: Optional[str] = None, paths: Iterable[str] = ()) -> list[list[str]]:
+def log_records(root, grep: Optional[str] = None, paths: Iterable[str] = (),
+                names: bool = False) -> list[list[str]]:
     """Commits of HEAD, oldest first, as [id, author date, author, subject,
-    trailers]; ``grep``: only those whose message contains the text (fixed
-    string, ignoring case); ``paths``: only those that touched the paths
-    (pathspecs with magic allowed)."""
+    trailers, files]; ``grep``: only those whose message contains the text
+    (fixed string, ignoring case); ``paths``: only those that touched the
+    paths; ``names``: fill ``files`` (newline-separated paths changed)."""
     args = ["--no-optional-locks", "log", "--reverse", "--format=" + LOG_FORMAT]
+    if names:
+        args += ["--name-only", "--no-renames"]
     if grep is not None:
         args += ["-F", "-i", "--grep=" + grep]
     args.append("HEAD")
@@ -636,12 +655,12 @@ def log_records(root, grep: Optional[str] = None, paths: Iterable[str] = ()) -> 
     out = _git(root, *args, check=False)
     records = []
     for chunk in out.decode("utf-8", "replace").split("\x1e"):
-        chunk = chunk.strip("\n")
-        if not chunk:
+        if not chunk.strip():
             continue
         fields = chunk.split("\x1f")
-        if len(fields) >= 5:
-            records.append(fields)
+        if len(fields) >= 6:
+            fields[5] = fields[5].strip("\n")
+            records.append(fields[:6])
     return records
 
 

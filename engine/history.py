@@ -19,9 +19,6 @@ from . import gitstore
 MANUAL = "manual"
 KEYS = {"Facturier-Document": "documents", "Facturier-Recurrence": "recurrences",
         "Facturier-Contact": "contacts"}
-FOLDERS = {"documents": ":(glob,icase)documents/**/%s.yaml",
-           "contacts": ":(icase)contacts/%s.yaml",
-           "recurrences": ":(icase)recurrences/%s.yaml"}
 
 
 @dataclass(frozen=True)
@@ -90,14 +87,18 @@ def object_history(root, ident: str, actions: Iterable[str] = (),
     document that share an id are merged).
     """
     kinds = tuple(kinds)
-    named = gitstore.log_records(root, grep=": %s" % ident)
-    paths = [FOLDERS[k] % _glob_escape(ident) for k in kinds]
-    touched = gitstore.log_records(root, paths=paths)
+    named = gitstore.log_records(root, grep=": %s" % ident, names=True)
     by_commit: dict[str, Entry] = {}
+    paths: set[str] = set()
+    suffix = "/%s.yaml" % ident.lower()
     for record in named:
         entry = parse_record(record)
         if any(i.lower() == ident.lower() for k in kinds for i in getattr(entry, k)):
             by_commit[entry.commit] = entry
+            paths.update(p for p in record[5].splitlines()
+                         if ("/" + p.lower()).endswith(suffix) and p.split("/", 1)[0] in kinds)
+    paths.update(_current_paths(root, ident, kinds))
+    touched = gitstore.log_records(root, paths=sorted(paths)) if paths else []
     for record in touched:
         if record[0] not in by_commit:
             by_commit[record[0]] = parse_record(record)
@@ -108,5 +109,17 @@ def object_history(root, ident: str, actions: Iterable[str] = (),
     return _filter(entries, actions)
 
 
-def _glob_escape(text: str) -> str:
-    return "".join("[%s]" % c if c in "*?[]\\" else c for c in text)
+def _current_paths(root, ident: str, kinds) -> list[str]:
+    """Where the object's file is now (literal paths keep `git log -- PATH`
+    fast: a glob pathspec makes git walk every tree of every commit)."""
+    from pathlib import Path
+    found = []
+    if "documents" in kinds:
+        from .actions import find_document_path
+        path = find_document_path(root, ident)
+        if path:
+            found.append(path)
+    for kind in ("contacts", "recurrences"):
+        if kind in kinds and (Path(root) / kind / ("%s.yaml" % ident)).is_file():
+            found.append("%s/%s.yaml" % (kind, ident))
+    return found

@@ -69,3 +69,17 @@ def test_an_id_that_is_a_prefix_of_another_does_not_match_it(make_book):
     A.perform(root, A.plan_edit_contact, "acme-2", set_fields={"email": "a@x.example"})
     assert [e.action for e in object_history(root, "acme")] == ["manual"]
     assert [e.action for e in object_history(root, "acme-2")] == ["manual", "contact.modify"]
+
+
+def test_a_deleted_documents_history_still_shows_its_hand_edits(make_book):
+    root = make_book({"contacts/acme.yaml": "name: ACME\n"})
+    _, change = A.perform(root, A.plan_create_document, {
+        "kind": "quote", "customer": "acme",
+        "lines": [{"description": "Work", "unit_price": Decimal("100")}]}, DAY)
+    doc = change.ids("Facturier-Document")[0]
+    path = root / "documents/2025/01" / (doc + ".yaml")
+    path.write_text(path.read_text() + "notes: by hand\n")
+    git(root, "commit", "-qam", "Hand note")
+    A.perform(root, A.plan_delete_document, doc)
+    assert [e.action for e in object_history(root, doc)] == \
+        ["document.create", "manual", "document.delete"]

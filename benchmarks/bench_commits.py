@@ -1,0 +1,134 @@
+"""Benchmarks of the write side and the audit trail (prints figures; not a test).
+
+    python benchmarks/bench_commits.py [--big /tmp/bench/b100k]
+
+1. 1,000 documents written as 1,000 commits by one Writer session, timed as a
+   whole process (target <= 10 s).
+2. One payment (`facturier doc pay`) in the 100,000-document book, whole
+   process, on a copy (`cp -a` to <big>-w; target <= 1.5 s).
+3. `facturier log ID` in a book with 10,000 commits, whole process (target <= 1 s).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+SESSION = """
+import datetime as dt, sys
+from decimal import Decimal
+sys.path.insert(0, %(repo)r)
+from engine import actions as A
+root, count, start = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+day = dt.date(2025, 1, 5)
+with A.open_writer(root) as w:
+    for i in range(start, start + count):
+        c = A.plan_create_document(w.book, {"kind": "invoice", "customer": "acme-%%d" %% (i %% 50),
+            "date": day + dt.timedelta(days=i %% 365),
+            "lines": [{"description": "Service %%d" %% i, "quantity": Decimal("1"),
+                       "unit_price": Decimal(i %% 997) + Decimal("0.50")}]}, day)
+        w.commit(c)
+"""
+
+
+def _git(root, *args):
+    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def _env():
+    return dict(os.environ, PYTHONPATH=str(REPO), GIT_AUTHOR_NAME="Bench",
+                GIT_AUTHOR_EMAIL="bench@example.com", GIT_COMMITTER_NAME="Bench",
+                GIT_COMMITTER_EMAIL="bench@example.com")
+
+
+def make_book(root: Path) -> None:
+    (root / "contacts").mkdir(parents=True)
+    (root / "facturier.yaml").write_text('currency: EUR\nvat: "8.1"\n')
+    (root / ".gitignore").write_text(".facturier/\n")
+    for i in range(50):
+        (root / "contacts" / ("acme-%d.yaml" % i)).write_text("name: ACME %d\n" % i)
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "add", "-A")
+    subprocess.run(["git", "-C", str(root), "commit", "-q", "-m", "Bench book"], check=True,
+                   env=_env())
+
+
+def session(root: Path, count: int, start: int = 0) -> float:
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-c", SESSION % {"repo": str(REPO)}, str(root), str(count),
+                    str(start)], check=True, env=_env())
+    return time.perf_counter() - t
+
+
+def cli(*args) -> tuple[float, subprocess.CompletedProcess]:
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "tui.entry", *args], capture_output=True,
+                          text=True, env=_env(), cwd=str(REPO))
+    return time.perf_counter() - t, proc
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--big", default="/tmp/bench/b100k")
+    parser.add_argument("--skip-log", action="store_true")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="facturier-bench-"))
+    try:
+        root = work / "book"
+        make_book(root)
+        elapsed = session(root, 1000)
+        commits = int(_git(root, "rev-list", "--count", "HEAD"))
+        dirty = _git(root, "status", "--porcelain", "--", "documents")
+        print("1,000 documents as 1,000 commits (one session, whole process): %.2f s "
+              "(target 10 s; %d commits, work tree %s)"
+              % (elapsed, commits - 1, "clean" if not dirty else "DIRTY"))
+
+        big = Path(args.big)
+        if big.is_dir():
+            copy = Path(str(big) + "-w")
+            if not copy.exists():
+                subprocess.run(["cp", "-a", str(big), str(copy)], check=True)
+            doc_id = None
+            for doc in (copy / "documents").rglob("inv-*.yaml"):
+                if "validated:" in doc.read_text():
+                    doc_id = doc.name[:-5]
+                    break
+            elapsed, proc = cli("--book", str(copy), "--as-of", "2026-06-30", "doc", "pay",
+                                doc_id, "1.00", "--reference", "bench")
+            status = "ok" if proc.returncode == 0 else "FAILED: " + proc.stderr.strip()
+            print("one payment in the big book %s (whole process): %.2f s (target 1.5 s; %s)"
+                  % (big.name, elapsed, status))
+        else:
+            print("(no big book at %s: payment benchmark skipped)" % big)
+
+        if not args.skip_log:
+            t = session(root, 9000, start=1000)
+            commits = int(_git(root, "rev-list", "--count", "HEAD"))
+            target = _git(root, "log", "--reverse", "--format=%(trailers:key=Facturier-Document,"
+                                "valueonly)", "-n", "1", "--skip", "5000").strip() or \
+                _git(root, "log", "-1", "--format=%(trailers:key=Facturier-Document,valueonly)").strip()
+            # the session's `gc --auto` packs in the background; wait for it (a book in
+            # daily use is packed)
+            for _ in range(600):
+                if not (root / ".git" / "gc.pid").exists():
+                    break
+                time.sleep(0.1)
+            subprocess.run(["git", "-C", str(root), "gc", "--quiet"], capture_output=True)
+            elapsed, proc = cli("--book", str(root), "log", target, "--format", "json")
+            print("facturier log ID with %d commits (whole process): %.2f s (target 1 s; %s) "
+                  "[9,000 more commits took %.1f s]"
+                  % (commits, elapsed, "ok" if proc.returncode == 0 else "FAILED", t))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
