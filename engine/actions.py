@@ -55,6 +55,7 @@ class Change:
     writes: dict[str, bytes] = field(default_factory=dict)
     deletes: tuple[str, ...] = ()
     trailers: tuple[tuple[str, str], ...] = ()    # ("Facturier-Document", id)...
+    new: tuple[str, ...] = ()                     # paths that must not exist yet
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -157,6 +158,11 @@ class Writer:
     def commit(self, change: Change) -> Optional[str]:
         if self._store is None:
             raise ActionRefused("the writer is closed")
+        taken = [p for p in change.new if self._store.blob_at_head(p) is not None
+                 or (self.root / p).exists()]
+        if taken:
+            raise ActionRefused("%s already exist%s; nothing was changed" % (
+                ", ".join(taken), "s" if len(taken) == 1 else ""))
         dirty = self._store.dirty(change.paths)
         if dirty:
             raise ActionRefused(
@@ -566,7 +572,8 @@ def plan_credit(book: Book, doc_id: str, as_of: dt.date, amount=None) -> Change:
     return Change(action="document.credit",
                   subject="Create credit note %s of %s %s for %s"
                   % (credit.id, total, currency, label(doc)),
-                  writes={credit.path: data}, trailers=_doc_trailer(credit, doc))
+                  writes={credit.path: data}, trailers=_doc_trailer(credit, doc),
+                  new=(credit.path,))
 
 
 CONVERSIONS = {"quote": ("invoice", "work_order"), "work_order": ("invoice",)}
@@ -596,7 +603,8 @@ def plan_convert(book: Book, doc_id: str, as_of: dt.date, to: Optional[str] = No
     source, _ = _edited(book, doc.path, {"converted_to": new.id})
     return Change(action="document.convert",
                   subject="Convert %s to %s %s" % (label(doc), KIND_WORDS[to], new.id),
-                  writes={doc.path: source, new.path: data}, trailers=_doc_trailer(new, doc))
+                  writes={doc.path: source, new.path: data}, trailers=_doc_trailer(new, doc),
+                  new=(new.path,))
 
 
 def _referrers(book: Book, doc: Document) -> list[str]:
@@ -695,7 +703,7 @@ def plan_create_document(book: Book, fields: Union[dict, str, bytes], as_of: dt.
     whom = "for" if doc.kind != "expense" else "from"
     return Change(action="document.create", subject="Create %s %s %s %s"
                   % (KIND_WORDS[doc.kind], doc.id, whom, doc.contact),
-                  writes={doc.path: data}, trailers=_trailers_for(doc))
+                  writes={doc.path: data}, trailers=_trailers_for(doc), new=(doc.path,))
 
 
 def _protected_changes(old: Document, new: Document) -> list[str]:
@@ -773,7 +781,7 @@ def plan_create_contact(book: Book, fields: Union[dict, str, bytes],
     _parse(record.path, data)
     return Change(action="contact.create", subject="Create contact %s (%s)"
                   % (contact_id, record.name), writes={record.path: data},
-                  trailers=(("Facturier-Contact", contact_id),))
+                  trailers=(("Facturier-Contact", contact_id),), new=(record.path,))
 
 
 def plan_edit_contact(book: Book, contact_id: str, text: Optional[Union[str, bytes]] = None,
@@ -843,7 +851,7 @@ def plan_create_recurrence(book: Book, fields: Union[dict, str, bytes],
     return Change(action="recurrence.create", subject="Create recurrence %s (%s)"
                   % (rec_id, record.name), writes={record.path: data},
                   trailers=(("Facturier-Recurrence", rec_id),
-                            ("Facturier-Document", record.template)))
+                            ("Facturier-Document", record.template)), new=(record.path,))
 
 
 def plan_edit_recurrence(book: Book, rec_id: str, text: Optional[Union[str, bytes]] = None,

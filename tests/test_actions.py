@@ -315,3 +315,23 @@ def test_a_writer_session_makes_many_commits_and_keeps_its_book_current(book):
         ["2025-%04d" % n for n in range(1, 21)]
     assert git(book, "status", "--porcelain", "--", "documents") == ""
     assert git(book, "diff", "--cached", "--name-only") == ""
+
+
+def test_a_new_file_never_overwrites_one_that_exists(book):
+    with A.open_writer(book) as w:
+        change = A.plan_create_contact(w.book, {"name": "Gamma"})
+    (book / "contacts/gamma.yaml").write_text("name: Someone else\n")     # appeared meanwhile
+    n = _count(book)
+    with A.open_writer(book) as w:
+        with pytest.raises(ActionRefused, match="contacts/gamma.yaml already exists"):
+            w.commit(change)
+    assert _count(book) == n
+    assert (book / "contacts/gamma.yaml").read_text() == "name: Someone else\n"
+
+
+def test_a_hold_released_the_day_it_starts_is_removed(book):
+    doc_id = _invoice(book, validate=True)
+    A.perform(book, A.plan_hold, doc_id, DAY)
+    A.perform(book, A.plan_release, doc_id, DAY)
+    assert _doc(book, doc_id).holds == ()
+    assert "holds" not in (book / "documents/2025/01" / (doc_id + ".yaml")).read_text()
