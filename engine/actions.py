@@ -226,6 +226,7 @@ def apply_to_book(book: Book, change: Change) -> None:
             record = table.get(stem) if stem else None
             if record is not None and record.path == path:
                 del table[stem]
+    written = []
     for path, data in change.writes.items():
         kind, record, diagnostics = parse_file(path, data)
         book.diagnostics.extend(diagnostics)
@@ -233,8 +234,13 @@ def apply_to_book(book: Book, change: Change) -> None:
             continue
         if kind == "settings":
             book.settings = record
+            book.__dict__.pop("_facturier_series", None)
         else:
             tables[kind][record.id] = record
+            if kind == "document":
+                written.append(record)
+    from .numbering import note_numbers
+    note_numbers(book, written)
     book._credit_notes = None
     book._by_recurrence = None
 
