@@ -258,8 +258,12 @@ class Store:
     def __init__(self, root, author: Optional[str] = None):
         self.root = Path(root)
         out = _git(self.root, "rev-parse", "--git-path", "objects", "--show-toplevel").decode()
-        objects, _toplevel = out.splitlines()[:2]
+        objects, toplevel = out.splitlines()[:2]
         self.objects = Path(objects) if os.path.isabs(objects) else self.root / objects
+        if os.path.realpath(toplevel) != os.path.realpath(self.root):
+            raise GitError("the book %s is inside the git repository %s, not at its top: a book "
+                           "is a git repository of its own (facturier init makes one)"
+                           % (self.root, toplevel))
         ref = _git(self.root, "symbolic-ref", "-q", "HEAD", check=False).decode().strip()
         if not ref:
             raise GitError("the book's HEAD is detached; check out a branch first "

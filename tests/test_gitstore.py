@@ -213,3 +213,14 @@ def test_a_detached_head_is_refused(book):
     git(book, "checkout", "-q", "--detach")
     with pytest.raises(gitstore.GitError, match="detached"):
         Store(book)
+
+
+def test_a_book_inside_a_bigger_repository_is_refused(tmp_path):
+    outer = tmp_path / "outer"
+    (outer / "book").mkdir(parents=True)
+    (outer / "book/facturier.yaml").write_text("currency: EUR\n")
+    git(outer, "init", "-q", "-b", "main")
+    git(outer, "add", "-A")
+    git(outer, "commit", "-qm", "x")
+    with pytest.raises(gitstore.GitError, match="not at its top"):
+        Store(outer / "book")
