@@ -123,6 +123,7 @@ class _Session:
         self.environ = environ
         self.smtp_timeout = smtp_timeout
         self.to_send: set[str] = set()
+        self._lower_ids: Optional[set] = None
 
     @property
     def book(self) -> Book:
@@ -155,16 +156,25 @@ class _Session:
             text += tail
         return text.encode("utf-8")
 
-    def commit(self, action: str, subject: str, writes: dict, trailers=()) -> None:
+    def commit(self, action: str, subject: str, writes: dict, trailers=(), new=()) -> None:
         from .actions import Change
-        self.w.commit(Change(action, subject, writes, trailers=trailers))
+        self.w.commit(Change(action, subject, writes, trailers=trailers, new=tuple(new)))
         self.report.commits += 1
 
-    def try_commit(self, record, action: str, subject: str, writes: dict, trailers=()) -> bool:
+    def has_document(self, doc_id: str) -> bool:
+        """Is the id taken (ignoring case)? Without scanning the book each time."""
+        if doc_id in self.book.documents:
+            return True
+        if self._lower_ids is None:
+            self._lower_ids = {k.lower() for k in self.book.documents}
+        return doc_id.lower() in self._lower_ids
+
+    def try_commit(self, record, action: str, subject: str, writes: dict, trailers=(),
+                   new=()) -> bool:
         """commit, or report why it was refused (a file with uncommitted
         edits...) against ``record`` and go on with the rest of the run."""
         try:
-            self.commit(action, subject, writes, trailers)
+            self.commit(action, subject, writes, trailers, new)
             return True
         except (FacturierError, ValueError) as exc:
             self.report.error(record.path, record.line, "%s: %s" % (subject, exc))
@@ -176,6 +186,43 @@ class _Session:
 
 
 # --------------------------------------------------------------------------- 1. recurrences
+
+_LAST_LINE = None
+
+
+def _with_last(s: _Session, rec: Recurrence, occurrence: dt.date) -> bytes:
+    """The recurrence file with ``last: occurrence``. The common case (a
+    one-line top-level ``last:``, or none) is a text edit checked by reading
+    the result back; anything else goes through the round trip."""
+    import re
+
+    from .loader import parse_file
+    global _LAST_LINE
+    if _LAST_LINE is None:
+        _LAST_LINE = re.compile(r"^last:[ \t]*(\d{4}-\d{2}-\d{2}|\"\d{4}-\d{2}-\d{2}\"|"
+                                r"'\d{4}-\d{2}-\d{2}')?[ \t]*(#[^\n]*)?$", re.M)
+    text = s.read(rec.path)
+    found = list(_LAST_LINE.finditer(text))
+    new = None
+    if len(found) == 1:
+        m = found[0]
+        comment = (" " + m.group(2)) if m.group(2) else ""
+        new = text[:m.start()] + "last: %s%s" % (occurrence.isoformat(), comment) + text[m.end():]
+    elif not found and "last" not in (rec.fields or {}):
+        new = (text if text.endswith("\n") or not text else text + "\n") + "last: %s\n" % occurrence.isoformat()
+    if new is not None:
+        _, record, diagnostics = parse_file(rec.path, new.encode("utf-8"))
+        if record is not None and not any(d.is_error for d in diagnostics) and \
+                record.last == occurrence and _same_but_last(record, rec):
+            return new.encode("utf-8")
+    return s.edit(rec, set_fields={"last": occurrence})
+
+
+def _same_but_last(a: Recurrence, b: Recurrence) -> bool:
+    import msgspec
+    keep = dict(fields={}, line=1, last=None)
+    return msgspec.structs.replace(a, **keep) == msgspec.structs.replace(b, **keep)
+
 
 def _stop(s: _Session, rec: Recurrence, occurrence: Optional[dt.date], cause: str) -> None:
     stopped = {"at": s.now(), "occurrence": occurrence, "cause": cause}
@@ -230,7 +277,7 @@ def run_recurrences(s: _Session) -> None:
             except (ValueError, FacturierError) as exc:
                 cause, doc = "occurrence %s cannot be generated: %s" % (occurrence, exc), None
             if doc is not None:
-                existing = s.book.document(doc.id)
+                existing = s.book.document(doc.id) if s.has_document(doc.id) else None
                 if existing is not None:
                     cause = ("document %s already exists (%s) although `last` is %s: "
                              "was `last` moved back by hand?"
@@ -246,9 +293,11 @@ def run_recurrences(s: _Session) -> None:
                 subject += " (number %s)" % doc.number
             if not s.try_commit(rec, "document.generate", subject,
                                 {doc.path: dump_document(doc).encode("utf-8"),
-                                 rec.path: s.edit(rec, set_fields={"last": occurrence})},
-                                _trailers([doc.id], [rec.id])):
+                                 rec.path: _with_last(s, rec, occurrence)},
+                                _trailers([doc.id], [rec.id]), new=(doc.path,)):
                 break
+            if s._lower_ids is not None:
+                s._lower_ids.add(doc.id.lower())
             s.report.generated.append(doc.id)
             s.report.say("generated %s%s" % (doc.id, " (%s)" % doc.number if doc.number else ""))
             if doc.validated is not None:
@@ -419,6 +468,17 @@ def reminders_due(book: Book, as_of: dt.date) -> list[tuple[Document, int]]:
     return out
 
 
+def _note_reminders(book: Book, due, as_of: dt.date, entries: dict) -> None:
+    import msgspec
+
+    from .model import Delivery, Reminder
+    for doc, level in due:
+        changes = {"reminders": doc.reminders + (Reminder(level=level, date=as_of),)}
+        if doc.id in entries:
+            changes["deliveries"] = doc.deliveries + (Delivery(**entries[doc.id]),)
+        book.documents[doc.id] = msgspec.structs.replace(doc, **changes)
+
+
 def run_reminders(s: _Session) -> None:
     from .mail import MailError, build_message
     due = reminders_due(s.book, s.as_of)
@@ -432,6 +492,7 @@ def run_reminders(s: _Session) -> None:
         return
     writes: dict[str, bytes] = {}
     mails = []
+    entries: dict[str, dict] = {}
     for doc, level in due:
         append = {"reminders": [{"level": level, "date": s.as_of}]}
         latest = _latest_email(doc)
@@ -444,17 +505,30 @@ def run_reminders(s: _Session) -> None:
                 s.report.error(doc.path, doc.line, "cannot e-mail reminder %d of %s: %s"
                                % (level, doc.id, exc))
             else:
-                append["deliveries"] = [_attempt_entry(s, msg)]
+                entries[doc.id] = _attempt_entry(s, msg)
+                append["deliveries"] = [entries[doc.id]]
                 mails.append((doc.id, msg, len(doc.deliveries), "reminder %d of" % level))
         writes[doc.path] = s.edit(doc, append=append)
     ids = [doc.id for doc, _ in due]
     subject = ("Record reminder %d of %s" % (due[0][1], due[0][0].id) if len(due) == 1
                else "Record %d reminders due on %s" % (len(due), s.as_of.isoformat()))
+    # Tens of thousands of reminders on a first run: rather than have the
+    # writer read every file back, the records are updated here (they differ
+    # from the old ones by the entries appended).
+    book = s.book
+    detached = hasattr(s.w, "_book") and getattr(s.w, "_book", None) is book
+    if detached:
+        s.w._book = None
     try:
         s.commit("document.remind", subject, writes, _trailers(ids))
     except (FacturierError, ValueError) as exc:
         s.report.error("", 0, "%s: %s" % (subject, exc))
         return
+    finally:
+        if detached:
+            s.w._book = book
+    if detached:
+        _note_reminders(book, due, s.as_of, entries)
     s.report.reminded.extend(ids)
     s.report.say("recorded %d reminder%s" % (len(due), "" if len(due) == 1 else "s"))
     for doc_id, msg, index, what in mails:
@@ -469,9 +543,13 @@ class DryWriter:
     written."""
 
     def __init__(self, book: Book, root: Path):
-        self.book = book
+        self._book = book
         self.root = root
         self._texts: dict[str, bytes] = {}
+
+    @property
+    def book(self) -> Book:
+        return self._book
 
     def read(self, path: str) -> bytes:
         if path in self._texts:
@@ -479,18 +557,11 @@ class DryWriter:
         return (self.root / path).read_bytes()
 
     def commit(self, change) -> None:
-        from .loader import parse_file
-        book = self.book
-        docs, recs = dict(book.documents), dict(book.recurrences)
+        from .actions import apply_to_book
         for path, data in change.writes.items():
             self._texts[path] = data
-            kind, record, _ = parse_file(path, data)
-            if kind == "document" and record is not None:
-                docs[record.id] = record
-            elif kind == "recurrence" and record is not None:
-                recs[record.id] = record
-        self.book = Book(settings=book.settings, contacts=book.contacts, documents=docs,
-                         recurrences=recs, diagnostics=book.diagnostics, root=book.root)
+        if self._book is not None:
+            apply_to_book(self._book, change)
 
 
 def run(root, as_of: dt.date, *, now: Callable[[], str], author: Optional[str] = None,
@@ -627,7 +698,7 @@ def plan_repair(book: Book, rec_id: str, choice: str, as_of: dt.date):
     return Change(REPAIRS[choice], "Reactivate recurrence %s, creating the missing %s%s"
                   % (rec.id, doc.id, " (number %s)" % doc.number if doc.number else ""),
                   {doc.path: dump_document(doc).encode("utf-8"), rec.path: data.encode()},
-                  trailers=_trailers([doc.id], [rec.id]))
+                  trailers=_trailers([doc.id], [rec.id]), new=(doc.path,))
 
 
 def msgspec_replace(record, **changes):
