@@ -731,6 +731,14 @@ def plan_edit_document(book: Book, doc_id: str, text: Optional[Union[str, bytes]
     """The document with a new text (a person's edit) or fields set/removed.
     Refused when the result does not load, names a missing contact, or
     changes what a validated document keeps (SPEC 2)."""
+    broken = _broken(book, "documents", doc_id) if book.document(doc_id) is None else None
+    if broken and text is not None:
+        # a file that does not load can be fixed by a new text that does
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        new = _parse(broken, data)
+        _check_references(book, new)
+        return Change(action="document.modify", subject="Fix %s" % label(new),
+                      writes={broken: data}, trailers=_trailers_for(new))
     doc = _doc(book, doc_id)
     if text is not None:
         data = text.encode("utf-8") if isinstance(text, str) else text

@@ -335,3 +335,16 @@ def test_a_hold_released_the_day_it_starts_is_removed(book):
     A.perform(book, A.plan_release, doc_id, DAY)
     assert _doc(book, doc_id).holds == ()
     assert "holds" not in (book / "documents/2025/01" / (doc_id + ".yaml")).read_text()
+
+
+def test_a_broken_document_can_be_fixed_by_an_edit(book):
+    doc_id = _invoice(book)
+    path = book / "documents/2025/01" / (doc_id + ".yaml")
+    good = path.read_text()
+    path.write_text(good.replace("customer:", "cusotmer:"))
+    git(book, "commit", "-qam", "Typo by hand")
+    with pytest.raises(ActionRefused, match="has errors; fix them first"):
+        A.perform(book, A.plan_payment, doc_id, D("1"), DAY)
+    A.perform(book, A.plan_edit_document, doc_id, text=good)
+    assert _trailers(book) == ["document.modify"]
+    assert _doc(book, doc_id).contact == "acme"
