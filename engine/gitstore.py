@@ -580,6 +580,11 @@ class Store:
     def _recover(self) -> None:
         journal = self.root / JOURNAL_FILE
         tmp = self.root / TMP_DIR
+        for leftover in self.objects.glob("tmp_obj_facturier_*"):   # a kill mid-write
+            try:
+                leftover.unlink()
+            except OSError:
+                pass
         if tmp.is_dir():
             for leftover in tmp.iterdir():
                 try:
