@@ -54,6 +54,9 @@ def main() -> None:
     book = work / "book"
     if args.book:
         shutil.copytree(args.book, book, symlinks=True)
+        # A copy changes every file's inode and ctime: refresh the index's stat
+        # data once, as a fresh clone would have it.
+        subprocess.run(["git", "-C", str(book), "update-index", "-q", "--refresh"])
     else:
         subprocess.run([sys.executable, str(MAKE_BOOK), str(book), "--documents",
                         str(args.documents)], check=True, stdout=subprocess.DEVNULL)
