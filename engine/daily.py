@@ -480,19 +480,37 @@ def _note_reminders(book: Book, due, as_of: dt.date, entries: dict) -> None:
 
 
 def run_reminders(s: _Session) -> None:
-    from .mail import MailError, build_message
+    """Record the reminders due (one commit), then e-mail them."""
     due = reminders_due(s.book, s.as_of)
-    dirty = s.dirty(doc.path for doc, _ in due)
+    if not due:
+        return
+    try:
+        _record_reminders(s, due)
+        return
+    except (FacturierError, ValueError) as exc:
+        # a file with uncommitted edits refuses the batch: leave those out
+        dirty = s.dirty(doc.path for doc, _ in due)
+        if not dirty:
+            s.report.error("", 0, "reminders not recorded: %s" % exc)
+            return
     for doc, _ in due:
         if doc.path in dirty:
             s.report.error(doc.path, doc.line, "reminder of %s not recorded: the file has "
                            "uncommitted edits; commit or discard them" % doc.id)
     due = [(doc, level) for doc, level in due if doc.path not in dirty]
-    if not due:
-        return
+    if due:
+        try:
+            _record_reminders(s, due)
+        except (FacturierError, ValueError) as exc:
+            s.report.error("", 0, "reminders not recorded: %s" % exc)
+
+
+def _record_reminders(s: _Session, due) -> None:
+    from .mail import MailError, build_message
     writes: dict[str, bytes] = {}
     mails = []
     entries: dict[str, dict] = {}
+    problems = []
     for doc, level in due:
         append = {"reminders": [{"level": level, "date": s.as_of}]}
         latest = _latest_email(doc)
@@ -502,8 +520,8 @@ def run_reminders(s: _Session) -> None:
             try:
                 msg = build_message(doc, s.book, s.as_of, reminder_level=level)
             except MailError as exc:
-                s.report.error(doc.path, doc.line, "cannot e-mail reminder %d of %s: %s"
-                               % (level, doc.id, exc))
+                problems.append((doc.path, doc.line, "cannot e-mail reminder %d of %s: %s"
+                                 % (level, doc.id, exc)))
             else:
                 entries[doc.id] = _attempt_entry(s, msg)
                 append["deliveries"] = [entries[doc.id]]
@@ -516,19 +534,18 @@ def run_reminders(s: _Session) -> None:
     # writer read every file back, the records are updated here (they differ
     # from the old ones by the entries appended).
     book = s.book
-    detached = hasattr(s.w, "_book") and getattr(s.w, "_book", None) is book
+    detached = getattr(s.w, "_book", None) is book
     if detached:
         s.w._book = None
     try:
         s.commit("document.remind", subject, writes, _trailers(ids))
-    except (FacturierError, ValueError) as exc:
-        s.report.error("", 0, "%s: %s" % (subject, exc))
-        return
     finally:
         if detached:
             s.w._book = book
     if detached:
         _note_reminders(book, due, s.as_of, entries)
+    for problem in problems:
+        s.report.error(*problem)
     s.report.reminded.extend(ids)
     s.report.say("recorded %d reminder%s" % (len(due), "" if len(due) == 1 else "s"))
     for doc_id, msg, index, what in mails:

@@ -342,3 +342,17 @@ def test_no_send_records_reminders_without_email(make_book, smtp):
     assert out["reminded"] == ["inv-late"] and out["sent"] == []
     assert server.handler.received == []
     assert "deliveries" not in (root / "documents/2025/01/inv-late.yaml").read_text()
+
+
+def test_a_file_with_uncommitted_edits_is_left_out_and_named(make_book):
+    files = base_files()
+    files["documents/2025/01/inv-late.yaml"] = OVERDUE
+    files["documents/2025/01/inv-edited.yaml"] = OVERDUE.replace("2025-0002", "2025-0003")
+    root = make_book(files)
+    with open(root / "documents/2025/01/inv-edited.yaml", "a") as f:
+        f.write("notes: edited by hand, not committed\n")
+    code, out, err = run(root, "2025-02-05", "--no-send")
+    assert code == 1 and out["reminded"] == ["inv-late"]
+    assert "documents/2025/01/inv-edited.yaml" in err and "uncommitted edits" in err
+    assert "notes: edited by hand" in (root / "documents/2025/01/inv-edited.yaml").read_text()
+    assert "reminders" not in (root / "documents/2025/01/inv-edited.yaml").read_text()
