@@ -175,4 +175,24 @@ def next_number(book: Book, kind: str, date: dt.date) -> str:
     if problem:
         raise ActionRefused("cannot number the %s: %s (fix `numbering.%s` in facturier.yaml)"
                             % (kind.replace("_", " "), problem, kind))
+    unknown = unreadable_numbers(book)
+    if unknown:
+        raise ActionRefused(
+            "cannot give a number while %s cannot be read: a number %s holds could be given "
+            "twice; fix %s first (facturier check)" % (
+                ", ".join(unknown), "it" if len(unknown) == 1 else "they",
+                "it" if len(unknown) == 1 else "them"))
     return format_number(fmt, date.year, highest_seq(book, kind, date.year) + 1)
+
+
+def unreadable_numbers(book: Book) -> list[str]:
+    """Files whose numbers the book does not know: document files that did
+    not load (they may hold a legal number), and facturier.yaml when its
+    `numbering` cannot be read. Giving a number past them could repeat one."""
+    suspects = sorted({d.path for d in book.diagnostics if d.is_error and (
+        d.path.startswith("documents/") or
+        (d.path == "facturier.yaml" and (d.field == "" or d.field.startswith("numbering"))))})
+    if not suspects:
+        return []
+    loaded = {doc.path for doc in book.documents.values()}
+    return [path for path in suspects if path not in loaded]

@@ -1,0 +1,54 @@
+"""Acceptance review of issues 2 and 3: what a careful user hit on the real
+CLI, each pinned by a test on a real git book."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import git
+
+
+@pytest.fixture
+def book(make_book):
+    return make_book({"facturier.yaml": "currency: EUR\n",
+                      "contacts/acme.yaml": "name: ACME SA\n"})
+
+
+def _new(cli, book, day, *extra):
+    r = cli("--as-of", day, "doc", "new", "--customer", "acme", "--line", "Work;1;100",
+            *extra, book=book)
+    assert r.code == 0, r
+    return r.out.strip()
+
+
+def _validated(cli, book, day):
+    doc = _new(cli, book, day)
+    r = cli("--as-of", day, "doc", "validate", doc, book=book)
+    assert r.code == 0, r
+    return doc
+
+
+def _path(book, doc):
+    return next((book / "documents").rglob("%s.yaml" % doc))
+
+
+def test_validation_refuses_while_a_document_file_cannot_be_read(cli, book):
+    """A broken file may hold the highest number: numbering past it would give
+    that number twice. Validation says which file to fix and changes nothing."""
+    first = _validated(cli, book, "2025-03-01")
+    broken = _path(book, first)
+    broken.write_text(broken.read_text().replace("kind: invoice", "kind: invoice\nkidn: x"))
+    git(book, "commit", "-qam", "hand edit with a typo")
+    second = _new(cli, book, "2025-03-02")
+    head = git(book, "rev-parse", "HEAD")
+    r = cli("--as-of", "2025-03-02", "doc", "validate", second, book=book)
+    assert r.code == 1, r
+    assert str(broken.relative_to(book)) in r.err and "twice" in r.err
+    assert git(book, "rev-parse", "HEAD") == head
+    broken.write_text(broken.read_text().replace("kidn: x\n", ""))
+    git(book, "commit", "-qam", "fix the typo")
+    r = cli("--as-of", "2025-03-02", "doc", "validate", second, book=book)
+    assert r.code == 0, r
+    assert "as 2025-0002" in r.err
+    assert cli("check", book=book).code == 0
