@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Benchmark `facturier run` (issue 4), each timed as a whole process:
+
+1. the 100,000-document book of make_book.py (about 5,000 recurrences), copied
+   to a temporary folder first (the copy is not timed), run on its as-of date
+   2026-06-30 with --no-send: budget 20 s;
+2. a book where 1,000 recurrences are due at once (issue: validate, so 1,000
+   numbers too): budget 10 s, including the 1,000 commits.
+
+    python benchmarks/bench_run.py [--big /tmp/bench/b100k] [--skip-big] [--due 1000]
+
+Prints one line per case (seconds, what the run did, budget) and exits 1 when a
+case is over its budget. --no-send: the synthetic book's SMTP server does not
+exist, and e-mail time is the network's, not facturier's.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def git(root, *args):
+    subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True)
+
+
+def facturier_run(root: Path, as_of: str) -> tuple[float, dict, int]:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    cmd = [sys.executable, "-m", "tui.entry", "--book", str(root), "--as-of", as_of, "run",
+           "--no-send", "--format", "json"]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(REPO))
+    elapsed = time.perf_counter() - start
+    if proc.returncode not in (0, 3):
+        sys.stderr.write(proc.stderr[-3000:])
+        raise SystemExit("facturier run failed with exit status %d" % proc.returncode)
+    return elapsed, json.loads(proc.stdout), proc.returncode
+
+
+def commits(root: Path) -> int:
+    out = subprocess.run(["git", "-C", str(root), "rev-list", "--count", "HEAD"], check=True,
+                         capture_output=True, text=True).stdout
+    return int(out)
+
+
+def due_book(root: Path, n: int) -> None:
+    """n recurrences, each with one occurrence due on 2025-06-01."""
+    (root / "contacts").mkdir(parents=True)
+    (root / "documents/2025/01").mkdir(parents=True)
+    (root / "recurrences").mkdir()
+    (root / "facturier.yaml").write_text("company: {name: Bench SA}\ncurrency: CHF\nlocale: fr\n")
+    (root / ".gitignore").write_text(".facturier/\n")
+    (root / "contacts/acme.yaml").write_text("name: ACME SA\nemail: ap@acme.example\n")
+    (root / "documents/2025/01/inv-tpl.yaml").write_text(
+        "kind: invoice\ncustomer: acme\ndate: 2025-01-05\nlines:\n"
+        "  - description: Hébergement {period}\n    quantity: 1\n    unit_price: \"120.00\"\n"
+        "    vat: \"8.1\"\n")
+    for i in range(n):
+        (root / ("recurrences/r%04d.yaml" % i)).write_text(
+            "name: Service %d\ntemplate: inv-tpl\nrule: FREQ=MONTHLY;BYMONTHDAY=1\n"
+            "start: 2025-01-01\nissue: validate\nlast: 2025-05-01\n" % i)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-q",
+        "-m", "bench book")
+
+
+def report(name: str, seconds: float, budget: float, out: dict, made: int) -> bool:
+    ok = seconds <= budget
+    print("%-34s %6.1f s  (budget %3.0f s, %s)  generated %d, validated %d, reminded %d, "
+          "stopped %d, %d commits" % (name, seconds, budget, "ok" if ok else "OVER",
+                                      len(out["generated"]), len(out["validated"]),
+                                      len(out["reminded"]), len(out["stopped"]), made))
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--big", default="/tmp/bench/b100k", help="the 100,000-document book")
+    parser.add_argument("--skip-big", action="store_true")
+    parser.add_argument("--due", type=int, default=1000, help="recurrences due at once")
+    args = parser.parse_args()
+    os.environ.setdefault("GIT_AUTHOR_NAME", "bench")
+    os.environ.setdefault("GIT_AUTHOR_EMAIL", "bench@example.com")
+    os.environ.setdefault("GIT_COMMITTER_NAME", "bench")
+    os.environ.setdefault("GIT_COMMITTER_EMAIL", "bench@example.com")
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="facturier-bench-") as tmp:
+        book = Path(tmp) / "due"
+        due_book(book, args.due)
+        before = commits(book)
+        seconds, out, _ = facturier_run(book, "2025-06-01")
+        ok &= report("%d recurrences due at once" % args.due, seconds, 10, out,
+                     commits(book) - before)
+        if not args.skip_big:
+            big = Path(args.big)
+            if not (big / "facturier.yaml").exists():
+                print("skipped: %s is not a book (make it with make_book.py)" % big)
+            else:
+                copy = Path(tmp) / "big"
+                shutil.copytree(big, copy, symlinks=True)
+                before = commits(copy)
+                seconds, out, _ = facturier_run(copy, "2026-06-30")
+                ok &= report("%s (cold, no cache)" % big.name, seconds, 20, out,
+                             commits(copy) - before)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
