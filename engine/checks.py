@@ -10,6 +10,8 @@ silent (docs/book-format.md repeats them):
   expenses are never validated, so they are paid as they are;
 - the gap check counts from 1 to the highest number of a series and year; the
   missing numbers are reported on the document holding the next one.
+- a numbering format without `{year}` makes one series across the years, as
+  numbering gives them.
 """
 from __future__ import annotations
 
@@ -97,16 +99,19 @@ def check_numbering(book: Book) -> Iterable[Diagnostic]:
             yield _at(doc, "number", "number %s belongs to %d, but the %s is dated %s"
                       % (doc.number, year, KIND_WORDS[doc.kind], doc.date.isoformat()))
             continue
-        series.setdefault((doc.kind, doc.date.year), []).append((seq, doc))
+        # a format without {year} is one series across the years (engine/numbering.py)
+        series.setdefault((doc.kind, doc.date.year if year is not None else 0), []).append(
+            (seq, doc))
     for (kind, year), members in sorted(series.items()):
+        of_year = " of %d" % year if year else ""
         members.sort(key=lambda m: m[0])
         expected = 1
         for seq, doc in members:
             if seq > expected:
                 missing = (str(expected) if seq == expected + 1
                            else "%d to %d" % (expected, seq - 1))
-                yield _at(doc, "number", "gap in the %s numbers of %d: %s missing before %s"
-                          % (KIND_WORDS[kind], year, missing, doc.number))
+                yield _at(doc, "number", "gap in the %s numbers%s: %s missing before %s"
+                          % (KIND_WORDS[kind], of_year, missing, doc.number))
             expected = max(expected, seq + 1)
         previous = None
         for seq, doc in members:

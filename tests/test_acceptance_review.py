@@ -52,3 +52,21 @@ def test_validation_refuses_while_a_document_file_cannot_be_read(cli, book):
     assert r.code == 0, r
     assert "as 2025-0002" in r.err
     assert cli("check", book=book).code == 0
+
+
+def test_a_format_without_year_is_one_series_for_check_as_for_numbering(cli, make_book):
+    """numbering continues a yearless series across years; check used to
+    report that as a gap in the new year."""
+    book = make_book({"facturier.yaml": 'numbering: {invoice: "F{seq:05d}"}\n',
+                      "contacts/acme.yaml": "name: ACME SA\n"})
+    _validated(cli, book, "2025-12-30")
+    second = _validated(cli, book, "2026-01-02")
+    r = cli("--as-of", "2026-01-02", "doc", "show", second, "--format", "json", book=book)
+    assert json.loads(r.out)["number"] == "F00002"
+    r = cli("--as-of", "2026-01-02", "check", book=book)
+    assert r.code == 0 and r.out == "", r
+    # a real gap is still one
+    path = _path(book, second)
+    path.write_text(path.read_text().replace("F00002", "F00003"))
+    r = cli("--as-of", "2026-01-02", "check", book=book)
+    assert r.code == 1 and "gap in the invoice numbers: 2 missing before F00003" in r.out, r
