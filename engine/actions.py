@@ -737,6 +737,7 @@ def plan_edit_document(book: Book, doc_id: str, text: Optional[Union[str, bytes]
         data = text.encode("utf-8") if isinstance(text, str) else text
         new = _parse(broken, data)
         _check_references(book, new)
+        _refuse_new_errors(book, None, new)
         return Change(action="document.modify", subject="Fix %s" % label(new),
                       writes={broken: data}, trailers=_trailers_for(new))
     doc = _doc(book, doc_id)
@@ -756,7 +757,19 @@ def plan_edit_document(book: Book, doc_id: str, text: Optional[Union[str, bytes]
     if new.contact != doc.contact or new.credits != doc.credits or \
             new.recurrence != doc.recurrence:
         _check_references(book, new)
+    _refuse_new_errors(book, doc, new)
     return _change_doc("document.modify", "Edit %s" % label(doc), doc, data)
+
+
+def _refuse_new_errors(book: Book, old: Optional[Document], new: Document) -> None:
+    """Refuse an edit that gives the document an error `facturier check`
+    would report (payments on a draft, a reference to nothing...); errors it
+    already had do not block fixing something else."""
+    from .checks import document_errors
+    before = {(d.field, d.message) for d in document_errors(book, old)} if old else set()
+    introduced = [d for d in document_errors(book, new) if (d.field, d.message) not in before]
+    if introduced:
+        _refuse("\n".join(str(d) for d in introduced))
 
 
 # =========================================================================== contacts

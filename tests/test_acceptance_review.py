@@ -70,3 +70,35 @@ def test_a_format_without_year_is_one_series_for_check_as_for_numbering(cli, mak
     path.write_text(path.read_text().replace("F00002", "F00003"))
     r = cli("--as-of", "2026-01-02", "check", book=book)
     assert r.code == 1 and "gap in the invoice numbers: 2 missing before F00003" in r.out, r
+
+
+def _editor(tmp_path, old: str, new: str) -> dict:
+    """An $EDITOR that replaces ``old`` by ``new`` in the file (a person's edit)."""
+    script = tmp_path / "editor.py"
+    script.write_text("import sys, pathlib\np = pathlib.Path(sys.argv[1])\n"
+                      "t = p.read_text()\nassert %r in t, t\n"
+                      "p.write_text(t.replace(%r, %r, 1))\n" % (old, old, new))
+    import sys
+    return {"EDITOR": "%s %s" % (sys.executable, script), "VISUAL": ""}
+
+
+def test_edit_cannot_give_a_document_an_error_check_would_report(cli, book, tmp_path):
+    """doc edit committed a draft with payments (or a reference to nothing),
+    leaving `facturier check` failing."""
+    draft = _new(cli, book, "2025-03-01")
+    head = git(book, "rev-parse", "HEAD")
+    env = _editor(tmp_path, "kind: invoice\n",
+                  'kind: invoice\npayments: [{date: 2025-03-02, amount: "10"}]\n')
+    r = cli("--as-of", "2025-03-02", "doc", "edit", draft, book=book, env=env)
+    assert r.code == 1 and "payments on a draft" in r.err, r
+    assert "nothing was changed" in r.err
+    env = _editor(tmp_path, "kind: invoice\n", "kind: invoice\nconverted_from: q-nothing\n")
+    r = cli("--as-of", "2025-03-02", "doc", "edit", draft, book=book, env=env)
+    assert r.code == 1 and "q-nothing" in r.err and "does not exist" in r.err, r
+    assert git(book, "rev-parse", "HEAD") == head
+    assert cli("check", book=book).code == 0
+    # an edit that introduces nothing still goes through
+    env = _editor(tmp_path, "kind: invoice\n", "kind: invoice\nnotes: call first\n")
+    r = cli("--as-of", "2025-03-02", "doc", "edit", draft, book=book, env=env)
+    assert r.code == 0, r
+
