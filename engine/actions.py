@@ -40,9 +40,12 @@ from .writer import (contact_path, document_path, dump_contact, dump_document, d
 
 KIND_WORDS = {"invoice": "invoice", "credit_note": "credit note", "quote": "quote",
               "work_order": "work order", "expense": "expense"}
-PROTECTED = ("kind", "contact", "date", "currency", "lines", "number", "validated")
+# what a validated document keeps (SPEC 2); `credits` too: retargeting a
+# validated credit note would move its amount from one invoice to another
+PROTECTED = ("kind", "contact", "date", "currency", "lines", "number", "validated", "credits")
 FIELD_WORDS = {"contact": "customer", "lines": "lines", "kind": "kind", "date": "date",
-               "currency": "currency", "number": "number", "validated": "validation"}
+               "currency": "currency", "number": "number", "validated": "validation",
+               "credits": "credited invoice (`credits`)"}
 
 
 # =========================================================================== the change

@@ -102,3 +102,21 @@ def test_edit_cannot_give_a_document_an_error_check_would_report(cli, book, tmp_
     r = cli("--as-of", "2025-03-02", "doc", "edit", draft, book=book, env=env)
     assert r.code == 0, r
 
+
+def test_a_validated_credit_note_keeps_the_invoice_it_credits(cli, book, tmp_path):
+    """Retargeting a validated credit note moved its amount from one invoice
+    to another: a legal record changed through facturier."""
+    first = _validated(cli, book, "2025-03-01")
+    second = _validated(cli, book, "2025-03-01")
+    r = cli("--as-of", "2025-03-02", "doc", "credit", first, book=book)
+    assert r.code == 0, r
+    note = r.out.strip()
+    assert cli("--as-of", "2025-03-02", "doc", "validate", note, book=book).code == 0
+    head = git(book, "rev-parse", "HEAD")
+    env = _editor(tmp_path, "credits: %s" % first, "credits: %s" % second)
+    r = cli("--as-of", "2025-03-03", "doc", "edit", note, book=book, env=env)
+    assert r.code == 1 and "is validated" in r.err and "credits" in r.err, r
+    assert git(book, "rev-parse", "HEAD") == head
+    r = cli("--as-of", "2025-03-03", "status", "--format", "json", book=book)
+    statuses = {row["id"]: row["status"] for row in json.loads(r.out)}
+    assert (statuses[first], statuses[second]) == ("cancelled_by_credit_note", "processing")
