@@ -124,6 +124,19 @@ class _Session:
         self.smtp_timeout = smtp_timeout
         self.to_send: set[str] = set()
         self._lower_ids: Optional[set] = None
+        self.smtp_problem: Optional[str] = None     # why the SMTP server cannot be used
+        self._probed = False
+
+    def smtp_ok(self) -> bool:
+        """Can the SMTP server be used? Asked once per run (connection,
+        STARTTLS, login), so an outage defers every e-mail at once instead of
+        waiting for a timeout per message."""
+        if not self._probed and self.smtp_problem is None:
+            from .mail import probe
+            self._probed = True
+            self.smtp_problem = probe(self.book.settings.email, environ=self.environ,
+                                      timeout=self.smtp_timeout)
+        return self.smtp_problem is None
 
     @property
     def book(self) -> Book:
@@ -384,6 +397,8 @@ def _finish_attempt(s: _Session, doc_id: str, msg, index: int, what: str) -> Non
     and commit the outcome."""
     from .mail import send_message
     outcome = send_message(msg, s.book.settings.email, environ=s.environ, timeout=s.smtp_timeout)
+    if not outcome.reached:
+        s.smtp_problem = outcome.detail
     doc = s.book.documents[doc_id]
     fields = {"deliveries.%d.result" % index: outcome.result}
     if outcome.detail:
@@ -406,6 +421,7 @@ def _finish_attempt(s: _Session, doc_id: str, msg, index: int, what: str) -> Non
 
 def run_sending(s: _Session) -> None:
     from .mail import MailError, build_message
+    postponed: list = []
     for doc_id in sorted(s.book.documents, key=str.lower):
         doc = s.book.documents[doc_id]
         if not doc.deliveries and doc.id not in s.to_send and not doc.recurrence:
@@ -422,6 +438,9 @@ def run_sending(s: _Session) -> None:
         except MailError as exc:
             s.report.error(doc.path, doc.line, "cannot e-mail %s: %s" % (doc.id, exc))
             continue
+        if not s.smtp_ok():
+            postponed.append((doc, msg))
+            continue
         what = "reminder %d of" % level if level else doc.kind.replace("_", " ")
         index = len(doc.deliveries)
         if not s.try_commit(doc, "document.send", "Send %s %s to %s"
@@ -430,6 +449,30 @@ def run_sending(s: _Session) -> None:
                             _trailers([doc.id])):
             continue
         _finish_attempt(s, doc.id, msg, index, what)
+    if postponed:
+        _record_postponed(s, postponed)
+
+
+def _record_postponed(s: _Session, postponed) -> None:
+    """The SMTP server cannot be used: each e-mail due is recorded as a
+    `deferred` attempt (never tried, so never `sending`), in one commit; the
+    next run tries them again."""
+    from .mail import recipient_of
+    writes, ids = {}, []
+    for doc, msg in postponed:
+        entry = {"channel": "email", "at": s.now(), "to": recipient_of(msg), "result": "deferred",
+                 "detail": "not sent: %s" % s.smtp_problem}
+        writes[doc.path] = s.edit(doc, append={"deliveries": [entry]})
+        ids.append(doc.id)
+    try:
+        s.commit("document.send", "E-mail of %d document%s deferred: %s"
+                 % (len(ids), "" if len(ids) == 1 else "s", s.smtp_problem), writes, _trailers(ids))
+    except (FacturierError, ValueError) as exc:
+        s.report.error("", 0, "could not record the deferred e-mails: %s" % exc)
+        return
+    s.report.deferred.extend(ids)
+    s.report.say("deferred %d e-mail%s: %s" % (len(ids), "" if len(ids) == 1 else "s",
+                                               s.smtp_problem))
 
 
 def report_sending(s: _Session) -> None:
@@ -524,8 +567,13 @@ def _record_reminders(s: _Session, due) -> None:
                                  % (level, doc.id, exc)))
             else:
                 entries[doc.id] = _attempt_entry(s, msg)
+                if s.smtp_ok():
+                    mails.append((doc.id, msg, len(doc.deliveries), "reminder %d of" % level))
+                else:       # never tried: recorded as deferred, retried by the next run
+                    entries[doc.id].update(result="deferred",
+                                           detail="not sent: %s" % s.smtp_problem)
+                    s.report.deferred.append(doc.id)
                 append["deliveries"] = [entries[doc.id]]
-                mails.append((doc.id, msg, len(doc.deliveries), "reminder %d of" % level))
         writes[doc.path] = s.edit(doc, append=append)
     ids = [doc.id for doc, _ in due]
     subject = ("Record reminder %d of %s" % (due[0][1], due[0][0].id) if len(due) == 1
@@ -548,8 +596,32 @@ def _record_reminders(s: _Session, due) -> None:
         s.report.error(*problem)
     s.report.reminded.extend(ids)
     s.report.say("recorded %d reminder%s" % (len(due), "" if len(due) == 1 else "s"))
-    for doc_id, msg, index, what in mails:
+    for n, (doc_id, msg, index, what) in enumerate(mails):
+        if s.smtp_problem is not None:
+            _defer_untried(s, mails[n:])
+            break
         _finish_attempt(s, doc_id, msg, index, what)
+
+
+def _defer_untried(s: _Session, mails) -> None:
+    """The server went away in the middle: the attempts committed as
+    `sending` but never tried become `deferred` (one commit), retried next run."""
+    writes, ids = {}, []
+    for doc_id, msg, index, what in mails:
+        doc = s.book.documents[doc_id]
+        writes[doc.path] = s.edit(doc, set_fields={
+            "deliveries.%d.result" % index: "deferred",
+            "deliveries.%d.detail" % index: "not sent: %s" % s.smtp_problem})
+        ids.append(doc_id)
+    try:
+        s.commit("document.send", "E-mail of %d reminders deferred: %s" % (len(ids), s.smtp_problem),
+                 writes, _trailers(ids))
+    except (FacturierError, ValueError) as exc:
+        s.report.error("", 0, "could not record the deferred e-mails: %s" % exc)
+        s.report.sending.extend(ids)
+        return
+    s.report.deferred.extend(ids)
+    s.report.say("deferred %d e-mails: %s" % (len(ids), s.smtp_problem))
 
 
 # --------------------------------------------------------------------------- the run

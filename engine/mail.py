@@ -91,6 +91,8 @@ class Outcome:
     result: str                 # sent | deferred | bounced
     message_id: str
     detail: str = ""            # the server's answer or the error, for a person
+    reached: bool = True        # False: failed before the message was handed over
+                                # (no connection, TLS, credentials): the server is not usable
 
     @property
     def sent(self) -> bool:
@@ -235,14 +237,27 @@ def send_message(msg: EmailMessage, settings_email, *, environ: Optional[dict] =
                  ssl_context: Optional[ssl.SSLContext] = None) -> Outcome:
     """Send ``msg`` to its one recipient; never raises for an SMTP or network
     failure, which is the :class:`Outcome`'s ``deferred`` or ``bounced``."""
+    return _smtp(settings_email, msg, environ, timeout, ssl_context)
+
+
+def probe(settings_email, *, environ: Optional[dict] = None, timeout: float = DEFAULT_TIMEOUT,
+          ssl_context: Optional[ssl.SSLContext] = None) -> Optional[str]:
+    """None when the SMTP server can be used (connection, STARTTLS, login),
+    else why not, for a person."""
+    outcome = _smtp(settings_email, None, environ, timeout, ssl_context)
+    return None if outcome.reached else outcome.detail
+
+
+def _smtp(settings_email, msg: Optional[EmailMessage], environ, timeout: float,
+          ssl_context) -> Outcome:
     env = os.environ if environ is None else environ
-    message_id = str(msg["Message-ID"])
-    to_addr = recipient_of(msg)
-    from_addr = msg["From"].addresses[0].addr_spec
+    message_id = str(msg["Message-ID"]) if msg is not None else ""
+    to_addr = recipient_of(msg) if msg is not None else ""
+    from_addr = msg["From"].addresses[0].addr_spec if msg is not None else ""
     host, port = settings_email.smtp_host or "localhost", int(settings_email.smtp_port or 25)
 
     def deferred(detail: str) -> Outcome:
-        return Outcome("deferred", message_id, detail)
+        return Outcome("deferred", message_id, detail, reached=False)
 
     try:
         with smtplib.SMTP(host, port, timeout=timeout) as smtp:
@@ -253,7 +268,8 @@ def send_message(msg: EmailMessage, settings_email, *, environ: Optional[dict] =
             user = env.get(SMTP_USER_VAR)
             if user:
                 smtp.login(user, env.get(SMTP_PASSWORD_VAR, ""))
-            smtp.send_message(msg, from_addr=from_addr, to_addrs=[to_addr])
+            if msg is not None:
+                smtp.send_message(msg, from_addr=from_addr, to_addrs=[to_addr])
     except smtplib.SMTPRecipientsRefused as exc:
         code, answer = next(iter(exc.recipients.values()), (0, b""))
         return _classified(code, answer, message_id, "the server refused %s" % to_addr)

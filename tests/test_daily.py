@@ -356,3 +356,30 @@ def test_a_file_with_uncommitted_edits_is_left_out_and_named(make_book):
     assert "documents/2025/01/inv-edited.yaml" in err and "uncommitted edits" in err
     assert "notes: edited by hand" in (root / "documents/2025/01/inv-edited.yaml").read_text()
     assert "reminders" not in (root / "documents/2025/01/inv-edited.yaml").read_text()
+
+
+def test_an_smtp_outage_defers_everything_in_one_go_and_the_next_run_sends(make_book, smtp):
+    port = free_port()                      # nothing listens there yet
+    files = base_files(port)
+    files["recurrences/hosting.yaml"] = recurrence(issue="send", last="2025-01-01")
+    files["documents/2025/01/inv-late.yaml"] = OVERDUE
+    root = make_book(files)
+    before = int(git(root, "rev-list", "--count", "HEAD"))
+    code, out, _ = run(root, "2025-02-05")
+    assert code == 0
+    assert out["generated"] == ["hosting-2025-02-01"] and out["reminded"] == ["inv-late"]
+    assert sorted(out["deferred"]) == ["hosting-2025-02-01", "inv-late"] and out["sent"] == []
+    # generate, defer the invoice, record the reminder (deferred inside): 3 commits, no `sending`
+    assert int(git(root, "rev-list", "--count", "HEAD")) - before == 3
+    for path in ("documents/2025/02/hosting-2025-02-01.yaml", "documents/2025/01/inv-late.yaml"):
+        text = (root / path).read_text()
+        assert "result: deferred" in text and "connection refused" in text and "sending" not in text
+    server = Server(Handler(), port=port)
+    try:
+        code, out, _ = run(root, "2025-02-06")
+        assert sorted(out["sent"]) == ["hosting-2025-02-01", "inv-late"]
+        assert sorted(server.handler.subjects()) == [
+            "First reminder: Invoice 2025-0002 from Atelier Exemple SA",
+            "Invoice 2025-0003 from Atelier Exemple SA"]
+    finally:
+        server.stop()

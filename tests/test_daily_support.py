@@ -101,9 +101,9 @@ class Handler:
 
 
 class Server:
-    def __init__(self, handler: Handler):
+    def __init__(self, handler: Handler, port: int | None = None):
         self.handler = handler
-        self.port = free_port()
+        self.port = port or free_port()
         self.controller = Controller(handler, hostname="127.0.0.1", port=self.port)
         self.controller.start()
 
