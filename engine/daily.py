@@ -28,6 +28,7 @@ was generated, a number is only given in the commit that records it, and a
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
@@ -36,7 +37,8 @@ from .diagnostics import FacturierError
 from .model import Book, Document, Recurrence
 
 REMINDER_STATUSES = ("first_reminder", "second_reminder", "litigation", "partially_paid")
-AUTO_SEND_DAYS = 30     # a `send` document validated longer ago than this is never sent on its own
+AUTO_SEND_DAYS = 30
+_SETTLED = ("paid", "paid_with_discount", "cancelled_by_credit_note", "written_off")     # a `send` document validated longer ago than this is never sent on its own
 
 
 @dataclass
@@ -159,7 +161,8 @@ class _Session:
         append = dict(append or {})
         tail = ""
         for key in list(append):
-            if key not in (record.fields or {}) and not set_fields and not remove:
+            if key not in (record.fields or {}) and not set_fields and not remove \
+                    and not re.search(r"^%s[ \t]*:" % re.escape(key), text, re.M):
                 tail += _block(key, append.pop(key))
         if set_fields or remove or append:
             text = update_yaml(text, set_fields=set_fields, remove=remove, append=append)
@@ -374,7 +377,14 @@ def _wants_sending(s: _Session, doc: Document) -> Optional[tuple]:
     latest = _latest_email(doc)
     if latest is not None:
         if latest.result == "deferred":
-            return (_reminder_level_of_attempt(doc, latest),)
+            from .status import status_of
+            level = _reminder_level_of_attempt(doc, latest)
+            status = status_of(doc, s.book, s.as_of)
+            if level is not None and status not in REMINDER_STATUSES:
+                return None         # paid (or on hold...) since: the reminder is moot
+            if status in _SETTLED:
+                return None
+            return (level,)
         return None
     if doc.id in s.to_send:
         return (None,)

@@ -383,3 +383,20 @@ def test_an_smtp_outage_defers_everything_in_one_go_and_the_next_run_sends(make_
             "Invoice 2025-0003 from Atelier Exemple SA"]
     finally:
         server.stop()
+
+
+def test_a_deferred_reminder_is_not_retried_once_the_invoice_is_paid(make_book, smtp):
+    port = free_port()
+    files = base_files(port)
+    files["documents/2025/01/inv-late.yaml"] = OVERDUE
+    root = make_book(files)
+    assert run(root, "2025-02-05")[1]["deferred"] == ["inv-late"]
+    with open(root / "documents/2025/01/inv-late.yaml", "a") as f:
+        f.write("payments:\n  - date: 2025-02-06\n    amount: \"100.00\"\n")
+    git(root, "commit", "-q", "-am", "Paid")
+    server = Server(Handler(), port=port)
+    try:
+        code, out, _ = run(root, "2025-02-07")
+        assert out["sent"] == [] and server.handler.received == []
+    finally:
+        server.stop()
