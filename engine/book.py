@@ -58,7 +58,8 @@ def load_book(root, *, use_cache: bool = True, processes: Optional[int] = None) 
 def _load(root: Path, use_cache: bool, processes: Optional[int]) -> Book:
     blobs = gitstore.list_blobs(root)
     blobs.setdefault(SETTINGS_FILE, "")
-    cached = cache.read(root) if use_cache else {}
+    snapshot = cache.read_snapshot(root) if use_cache else cache.Snapshot()
+    cached = snapshot.entries
     entries: dict[str, object] = {}
     todo: list[tuple[str, str]] = []
     for path, blob in blobs.items():
@@ -71,9 +72,31 @@ def _load(root: Path, use_cache: bool, processes: Optional[int]) -> Book:
         for entry in _parse_all(root, todo, processes):
             if entry is not None:
                 entries[entry.path] = entry
-        if use_cache:
-            cache.write(root, entries)
-    return assemble(entries, root=str(root))
+    book = assemble(entries, root=str(root))
+    key = cache.totals_key(book.settings)
+    computed = _remember_totals(book, entries, snapshot.totals_key == key)
+    if use_cache and (todo or computed or len(entries) != len(cached)):
+        cache.write(root, entries, snapshot, key)
+    return book
+
+
+def _remember_totals(book: Book, entries: dict, trusted: bool) -> bool:
+    """Give the book the document totals the cache holds (when computed with
+    these settings); compute and store the others. True when any was computed."""
+    computed = False
+    documents = book.documents
+    for entry in entries.values():
+        if type(entry) is not cache.DocumentEntry or entry.record is None:
+            continue
+        record = entry.record
+        if documents.get(record.id) is not record:
+            continue
+        if trusted and entry.total is not None:
+            book.remember_total(record, entry.total)
+        else:
+            entry.total = book.total_of(record)
+            computed = True
+    return computed
 
 
 def assemble(entries: dict[str, object], root: Optional[str] = None) -> Book:

@@ -1,18 +1,28 @@
 """The parsed-record cache in ``.facturier/``.
 
-One msgpack file holds, for every book file parsed before, its path, its git
-blob id, the record (or None) and the file's diagnostics. A file is parsed
-again only when its blob id changed. The cache is a convenience, never a source
-of truth: a file that does not decode, or that was written by another version
-of the engine (the key includes a digest of the parsing code), is ignored and
-rebuilt. It is written to a temporary file and renamed into place, so a crash
-never leaves half a cache.
+For every book file parsed before, the cache holds its path, its git blob id,
+the record (or None) and the file's diagnostics, and for documents their total
+(valid for the settings it was computed with). A file is parsed again only
+when its blob id changed.
+
+Two files: ``records.msgpack`` (the base, every entry) and
+``records-delta.msgpack`` (entries changed or removed since the base). A run
+that re-parsed a few files writes only the small delta, so editing one document
+in a 100,000-document book costs milliseconds, not a 40 MB rewrite; the base is
+rewritten when the delta grows past a twentieth of the book.
+
+The cache is a convenience, never a source of truth: a file that does not
+decode, or that was written by another version of the engine (the key includes
+a digest of the parsing code), is ignored and rebuilt. Files are written to a
+temporary name and renamed into place, so a crash never leaves half a cache.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 from typing import Optional
 
@@ -23,6 +33,7 @@ from .model import Contact, Document, Recurrence, Settings
 
 CACHE_DIR = ".facturier"
 CACHE_FILE = "records.msgpack"
+DELTA_FILE = "records-delta.msgpack"
 
 
 class DocumentEntry(msgspec.Struct, array_like=True, gc=False):
@@ -30,6 +41,7 @@ class DocumentEntry(msgspec.Struct, array_like=True, gc=False):
     blob: str
     record: Optional[Document]
     diagnostics: list[Diagnostic]
+    total: Optional[Decimal] = None
 
 
 class ContactEntry(msgspec.Struct, array_like=True, gc=False):
@@ -59,10 +71,23 @@ ENTRY_TYPES = {"document": DocumentEntry, "contact": ContactEntry,
 
 class CacheFile(msgspec.Struct):
     engine: str
+    base_id: str = ""                   # ties a delta to the base it extends
+    totals_key: str = ""                # the settings the document totals were computed with
     documents: list[DocumentEntry] = []
     contacts: list[ContactEntry] = []
     recurrences: list[RecurrenceEntry] = []
     settings: list[SettingsEntry] = []
+    removed: list[str] = []             # delta only: paths gone since the base
+
+
+class Snapshot(msgspec.Struct):
+    """What was read: every entry (base with the delta applied), the base's
+    own entries (to tell what changed since), and the keys."""
+    entries: dict = {}
+    base: dict = {}
+    base_id: str = ""
+    totals_key: str = ""
+    delta_size: int = 0
 
 
 _decoder = msgspec.msgpack.Decoder(CacheFile)
@@ -77,7 +102,8 @@ def engine_digest() -> str:
     if _engine_digest is None:
         h = hashlib.sha1()
         here = Path(__file__).resolve().parent
-        for name in ("model.py", "loader.py", "yamlsafe.py", "diagnostics.py", "cache.py"):
+        for name in ("model.py", "loader.py", "yamlsafe.py", "diagnostics.py", "cache.py",
+                     "money.py"):
             try:
                 h.update((here / name).read_bytes())
             except OSError:
@@ -86,28 +112,58 @@ def engine_digest() -> str:
     return _engine_digest
 
 
+def totals_key(settings: Settings) -> str:
+    """What a document's total depends on besides the document itself."""
+    return "%s|%s" % (settings.currency, settings.vat)
+
+
 def cache_path(root) -> Path:
     return Path(root) / CACHE_DIR / CACHE_FILE
 
 
-def read(root) -> dict[str, object]:
-    """``{path: entry}`` from the cache; empty when absent, stale or corrupt."""
-    path = cache_path(root)
+def _decode(path: Path) -> Optional[CacheFile]:
     try:
         data = path.read_bytes()
     except OSError:
-        return {}
+        return None
     try:
         cached = _decoder.decode(data)
     except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError):
-        return {}
-    if cached.engine != engine_digest():
-        return {}
+        return None
+    return cached if cached.engine == engine_digest() else None
+
+
+def _entries(cached: CacheFile) -> dict:
     entries: dict[str, object] = {}
     for group in (cached.documents, cached.contacts, cached.recurrences, cached.settings):
         for entry in group:
             entries[entry.path] = entry
     return entries
+
+
+def read_snapshot(root) -> Snapshot:
+    """The cache of the book at ``root``; empty when absent, stale or corrupt."""
+    folder = Path(root) / CACHE_DIR
+    base = _decode(folder / CACHE_FILE)
+    if base is None:
+        return Snapshot()
+    base_entries = _entries(base)
+    entries = dict(base_entries)
+    delta = _decode(folder / DELTA_FILE)
+    size = 0
+    if delta is not None and delta.base_id == base.base_id and \
+            delta.totals_key == base.totals_key:
+        changed = _entries(delta)
+        entries.update(changed)
+        for path in delta.removed:
+            entries.pop(path, None)
+        size = len(changed) + len(delta.removed)
+    return Snapshot(entries, base_entries, base.base_id, base.totals_key, size)
+
+
+def read(root) -> dict[str, object]:
+    """``{path: entry}`` from the cache; empty when absent, stale or corrupt."""
+    return read_snapshot(root).entries
 
 
 def pack_entries(entries) -> bytes:
@@ -120,32 +176,50 @@ def unpack_entries(data: bytes) -> list:
     return [*cached.documents, *cached.contacts, *cached.recurrences, *cached.settings]
 
 
-def _payload(entries) -> CacheFile:
+def _payload(entries, **keys) -> CacheFile:
     groups: dict[type, list] = {t: [] for t in ENTRY_TYPES.values()}
     for entry in entries:
         groups[type(entry)].append(entry)
     return CacheFile(engine=engine_digest(), documents=groups[DocumentEntry],
                      contacts=groups[ContactEntry], recurrences=groups[RecurrenceEntry],
-                     settings=groups[SettingsEntry])
+                     settings=groups[SettingsEntry], **keys)
 
 
-def write(root, entries: dict[str, object]) -> None:
-    """Replace the cache with ``entries`` (atomically). Failure to write is not
-    an error of the book: the next run simply parses again."""
-    payload = _payload(entries.values())
+def write(root, entries: dict[str, object], previous: Optional[Snapshot] = None,
+          totals: str = "") -> None:
+    """Store ``entries``: as a small delta over the previous base when few
+    changed since it (and the totals' settings did not), else as a new base.
+    Failure to write is not an error of the book: the next run parses again."""
     folder = Path(root) / CACHE_DIR
     try:
         folder.mkdir(exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".records-", dir=folder)
+        if previous is not None and previous.base_id and previous.totals_key == totals:
+            base = previous.base
+            changed = [e for p, e in entries.items() if base.get(p) is not e]
+            removed = [p for p in base if p not in entries]
+            if len(changed) + len(removed) <= max(500, len(entries) // 20):
+                _replace(folder / DELTA_FILE, _payload(
+                    changed, base_id=previous.base_id, totals_key=totals, removed=removed))
+                return
+        _replace(folder / CACHE_FILE, _payload(entries.values(), base_id=secrets.token_hex(8),
+                                               totals_key=totals))
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(_encoder.encode(payload))
-            os.replace(tmp, folder / CACHE_FILE)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+            os.unlink(folder / DELTA_FILE)
+        except FileNotFoundError:
+            pass
     except OSError:
         pass
+
+
+def _replace(target: Path, payload: CacheFile) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".records-", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(_encoder.encode(payload))
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

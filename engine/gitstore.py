@@ -62,11 +62,21 @@ def list_blobs(root, folders: Iterable[str] = BOOK_FOLDERS) -> dict[str, str]:
     wanted = ["facturier.yaml", *folders]
     if not is_repository(root):
         return _hash_tree(root, wanted)
+    # Both questions at once, on both cores: status (lstat of every file) is
+    # the slow one.
+    try:
+        pending = subprocess.Popen(
+            ["git", "-C", str(root), "--no-optional-locks", "status", "--porcelain=v1", "-z",
+             "--untracked-files=all", "--no-renames", "--", *wanted],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except FileNotFoundError:
+        raise GitError("git is not installed (facturier needs the git command)")
     out = _git(root, "--no-optional-locks", "ls-files", "-s", "-z", "--", *wanted)
     text = out.decode("utf-8", "surrogateescape")
     blobs: dict[str, str] = {path: blob for blob, path in _LS_FILES.findall(text)}
-    status = _git(root, "--no-optional-locks", "status", "--porcelain=v1", "-z",
-                  "--untracked-files=all", "--no-renames", "--", *wanted)
+    status, error = pending.communicate()
+    if pending.returncode != 0:
+        raise GitError("git status failed: %s" % error.decode(errors="replace").strip())
     for entry in status.split(b"\0"):
         if len(entry) < 4:
             continue

@@ -239,6 +239,22 @@ class Book:
     root: Optional[str] = None
     _credit_notes: Optional[dict] = field(default=None, repr=False)
     _by_recurrence: Optional[dict] = field(default=None, repr=False)
+    _totals: dict = field(default_factory=dict, repr=False)
+
+    def total_of(self, doc: "Document") -> Decimal:
+        """The document's total (SPEC 1.4), remembered for this very record and
+        these settings (a replaced record or settings computes it again). The
+        loader's cache keeps totals across runs (engine/book.py)."""
+        hit = self._totals.get(doc.id)
+        if hit is not None and hit[0] is doc and hit[2] is self.settings:
+            return hit[1]
+        from .money import document_totals
+        total = document_totals(doc, self.settings).total
+        self._totals[doc.id] = (doc, total, self.settings)
+        return total
+
+    def remember_total(self, doc: "Document", total: Decimal) -> None:
+        self._totals[doc.id] = (doc, total, self.settings)
 
     def credit_notes_for(self, invoice_id: str) -> tuple[Document, ...]:
         """Credit notes (drafts included) whose `credits` names the invoice."""

@@ -46,7 +46,6 @@ from typing import Optional
 
 import msgspec
 
-from .money import document_totals
 
 CATEGORIES: tuple[str, ...] = ("in_progress", "action_required", "to_monitor", "done")
 
@@ -134,7 +133,7 @@ def _credited(doc, book, as_of: dt.date) -> tuple[Decimal, bool]:
     counted = False
     for note in book.credit_notes_for(doc.id):
         if note.validated is not None and note.date <= as_of:
-            credited += document_totals(note, book.settings).total
+            credited += book.total_of(note)
             counted = True
     return credited, counted
 
@@ -153,7 +152,7 @@ def _amounts(doc, book, as_of: dt.date, total: Decimal) -> tuple[Amounts, bool]:
 
 def amounts(doc, book, as_of: dt.date) -> Amounts:
     """SPEC 3.1 amounts of ``doc`` at ``as_of``."""
-    return _amounts(doc, book, as_of, document_totals(doc, book.settings).total)[0]
+    return _amounts(doc, book, as_of, book.total_of(doc))[0]
 
 
 # --------------------------------------------------------------------------- dunning
@@ -287,7 +286,7 @@ def _invoice_status(doc, book, as_of: dt.date, amounts: Amounts, counted: bool) 
 
 def status_and_amounts(doc, book, as_of: dt.date) -> tuple[str, Amounts]:
     """The status code of ``doc`` at ``as_of`` and its amounts, computed together."""
-    total = document_totals(doc, book.settings).total
+    total = book.total_of(doc)
     amounts, counted = _amounts(doc, book, as_of, total)
     if doc.holds and is_active_hold(doc, as_of):
         return "on_hold", amounts

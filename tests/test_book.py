@@ -130,3 +130,49 @@ def test_parallel_parse_gives_the_same_book(make_book):
     finally:
         book_mod.PARALLEL_THRESHOLD = old
     assert serial.documents == parallel.documents
+
+
+def test_an_edit_writes_a_small_delta_and_reads_back(make_book):
+    files = {"contacts/acme.yaml": CONTACT}
+    for i in range(5):
+        files["documents/2025/01/inv-%d.yaml" % i] = INVOICE
+    root = make_book(files)
+    load_book(root)
+    base = cache.cache_path(root)
+    delta = base.parent / cache.DELTA_FILE
+    base_bytes = base.read_bytes()
+    assert not delta.exists()
+    path = root / "documents/2025/01/inv-3.yaml"
+    path.write_text(path.read_text().replace("120.00", "7.00"))
+    (root / "documents/2025/01/inv-4.yaml").unlink()
+    book = load_book(root)
+    assert base.read_bytes() == base_bytes and delta.is_file()
+    assert book.total_of(book.documents["inv-3"]) == Decimal("7.00")
+    again = load_book(root)
+    assert "inv-4" not in again.documents
+    assert again.total_of(again.documents["inv-3"]) == Decimal("7.00")
+    # a delta left from another base is never applied to the new one
+    stale = delta.read_bytes()
+    git(root, "checkout", "--", ".")
+    cache.cache_path(root).unlink()
+    delta.unlink()
+    load_book(root)
+    delta.write_bytes(stale)
+    book = load_book(root)
+    assert "inv-4" in book.documents
+    assert book.total_of(book.documents["inv-3"]) == Decimal("120.00")
+
+
+def test_cached_totals_follow_the_settings(make_book):
+    invoice = INVOICE.replace('unit_price: "120.00"', 'unit_price: "100.00"')
+    root = make_book({"facturier.yaml": "vat: \"0\"\n", "contacts/acme.yaml": CONTACT,
+                      "documents/2025/01/inv-1.yaml": invoice})
+    book = load_book(root)
+    assert book.total_of(book.documents["inv-1"]) == Decimal("100.00")
+    assert load_book(root).total_of(load_book(root).documents["inv-1"]) == Decimal("100.00")
+    (root / "facturier.yaml").write_text('vat: "8.1"\n')
+    book = load_book(root)
+    assert book.total_of(book.documents["inv-1"]) == Decimal("108.10")
+    (root / "facturier.yaml").write_text('vat: "8.1"\ncurrency: JPY\n')
+    book = load_book(root)
+    assert book.total_of(book.documents["inv-1"]) == Decimal("108")

@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from engine.cli import main as cli, run
+from engine.cli import entry_point, main as cli
 from engine.cli.common import Context, pass_ctx
 
 
@@ -22,7 +22,7 @@ def tui_command(ctx: Context):
 
 
 def main() -> None:
-    sys.exit(run())
+    sys.exit(entry_point())
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ def main(ctx: click.Context, book: Path, as_of, author, lang):
         ctx.invoke(tui)
 
 
-def run(args=None) -> int:
+def entry_point(args=None) -> int:
     """Run the CLI; turn every failure into a message and an exit status, never
     a traceback (set FACTURIER_DEBUG=1 to see one)."""
     try:

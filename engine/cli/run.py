@@ -60,19 +60,3 @@ def run_command(ctx: Context, dry_run: bool, no_send: bool, fmt: str, smtp_timeo
                ", ".join(report.stopped)))
     if report.exit_code:
         fail("", report.exit_code)      # the messages are out already
-
-
-# The package's entry function is also called `run` (engine/cli/__init__.py), and
-# importing this module rebinds `engine.cli.run` to the module. Until the package
-# renames one of them, the module forwards calls to that function, so that
-# `from engine.cli import run; run()` (tui/entry.py) keeps working.
-import sys as _sys
-import types as _types
-
-_entry = getattr(_sys.modules[__package__], "run", None)
-if callable(_entry) and not isinstance(_entry, _types.ModuleType):
-    class _CallableModule(_types.ModuleType):
-        def __call__(self, *args, **kwargs):
-            return _entry(*args, **kwargs)
-
-    _sys.modules[__name__].__class__ = _CallableModule
