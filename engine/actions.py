@@ -22,6 +22,7 @@ their contact, date, currency, lines, number (and kind) cannot change.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ class Change:
     deletes: tuple[str, ...] = ()
     trailers: tuple[tuple[str, str], ...] = ()    # ("Facturier-Document", id)...
     new: tuple[str, ...] = ()                     # paths that must not exist yet
+    reads: tuple[str, ...] = ()                   # other files the change depends on
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -171,6 +173,13 @@ class Writer:
             raise ActionRefused(
                 "uncommitted edits in %s; commit or discard them first (nothing was changed)"
                 % ", ".join(dirty))
+        # what the change was computed from must be what HEAD holds, or the
+        # commit would record a result of edits it does not contain
+        dirty = [p for p in self._store.dirty(change.reads) if p not in change.paths]
+        if dirty:
+            raise ActionRefused(
+                "uncommitted edits in %s, which this action reads; commit or discard them "
+                "first (nothing was changed)" % ", ".join(dirty))
         sha = self._store.commit(change.writes, change.deletes, change.message)
         if sha is not None:
             self.commits.append(sha)
@@ -423,8 +432,10 @@ def plan_validate(book: Book, doc_id: str, as_of: dt.date) -> Change:
     number = next_number(book, doc.kind, doc.date)
     data, _ = _edited(book, doc.path, {"number": number, "validated": as_of},
                       remove=("scheduled",))
-    return _change_doc("document.validate", "Validate %s %s as %s"
-                       % (KIND_WORDS[doc.kind], doc.id, number), doc, data)
+    change = _change_doc("document.validate", "Validate %s %s as %s"
+                         % (KIND_WORDS[doc.kind], doc.id, number), doc, data)
+    # the number follows the series format of the settings
+    return dataclasses.replace(change, reads=("facturier.yaml",))
 
 
 def plan_payment(book: Book, doc_id: str, amount, date: dt.date, reference: str = "") -> Change:

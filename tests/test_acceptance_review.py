@@ -120,3 +120,19 @@ def test_a_validated_credit_note_keeps_the_invoice_it_credits(cli, book, tmp_pat
     r = cli("--as-of", "2025-03-03", "status", "--format", "json", book=book)
     statuses = {row["id"]: row["status"] for row in json.loads(r.out)}
     assert (statuses[first], statuses[second]) == ("cancelled_by_credit_note", "processing")
+
+
+def test_validation_refuses_while_the_numbering_settings_are_uncommitted(cli, book):
+    """validate numbered with an uncommitted numbering format and committed
+    only the document: HEAD then held a number its own settings reject."""
+    draft = _new(cli, book, "2025-03-01")
+    settings = book / "facturier.yaml"
+    settings.write_text('currency: EUR\nnumbering: {invoice: "F-{year}-{seq:03d}"}\n')
+    head = git(book, "rev-parse", "HEAD")
+    r = cli("--as-of", "2025-03-01", "doc", "validate", draft, book=book)
+    assert r.code == 1 and "facturier.yaml" in r.err and "uncommitted" in r.err, r
+    assert git(book, "rev-parse", "HEAD") == head
+    git(book, "commit", "-qam", "New numbering")
+    r = cli("--as-of", "2025-03-01", "doc", "validate", draft, book=book)
+    assert r.code == 0 and "as F-2025-001" in r.err, r
+    assert cli("check", book=book).code == 0
