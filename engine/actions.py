@@ -719,6 +719,7 @@ def plan_create_document(book: Book, fields: Union[dict, str, bytes], as_of: dt.
     given = _id_from(text, "documents", source)
     record = _parse("documents/%s.yaml" % (given or "new"), text, source)
     _check_new_document(book, record)
+    _refuse_new_errors(book, None, record)
     doc, data = _new_document(book, record, doc_id=given)
     whom = "for" if doc.kind != "expense" else "from"
     return Change(action="document.create", subject="Create %s %s %s %s"

@@ -12,9 +12,12 @@ silent (docs/book-format.md repeats them):
   missing numbers are reported on the document holding the next one.
 - a numbering format without `{year}` makes one series across the years, as
   numbering gives them.
+- an expense total, payment or discount finer than the currency's minor unit
+  (12.345 EUR) is an error: its open amount could never be shown or paid.
 """
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Callable, Iterable
 
 from .diagnostics import ERROR, WARNING, Diagnostic
@@ -85,8 +88,35 @@ def check_drafts(book: Book) -> Iterable[Diagnostic]:
         yield from document_draft_rules(book, doc)
 
 
+def document_money(book: Book, doc: Document) -> Iterable[Diagnostic]:
+    """Amounts of money finer than the currency's minor unit (12.345 EUR): the
+    totals and open amounts computed from them could not be shown or paid."""
+    from .money import currency_of, minor_units
+    currency = currency_of(doc, book.settings)
+    places = minor_units(currency)
+
+    def too_fine(amount) -> bool:
+        return amount.is_finite() and amount != amount.quantize(Decimal(1).scaleb(-places))
+
+    def message(what: str, amount) -> str:
+        return "%s %s has more decimals than %s allows (%d)" % (what, amount, currency, places)
+    if doc.total is not None and too_fine(doc.total):
+        yield _at(doc, "total", message("the total", doc.total))
+    for key, entries in (("payments", doc.payments), ("discounts", doc.discounts)):
+        for i, entry in enumerate(entries):
+            if too_fine(entry.amount):
+                line = entry.line or (doc.fields or {}).get(key, doc.line)
+                yield Diagnostic(doc.path, line, 1 if line else 0, "%s.%d.amount" % (key, i + 1),
+                                 message("the amount", entry.amount))
+
+
 DOCUMENT_CHECKS: tuple[Callable[[Book, Document], Iterable[Diagnostic]], ...] = (
-    document_references, document_credits, document_draft_rules)
+    document_references, document_credits, document_draft_rules, document_money)
+
+
+def check_money(book: Book) -> Iterable[Diagnostic]:
+    for doc in book.documents.values():
+        yield from document_money(book, doc)
 
 
 def document_errors(book: Book, doc: Document) -> list[Diagnostic]:
@@ -161,7 +191,8 @@ def check_recurrences(book: Book) -> Iterable[Diagnostic]:
 
 
 CHECKS: tuple[Callable[[Book], Iterable[Diagnostic]], ...] = (
-    check_references, check_credit_notes, check_drafts, check_numbering, check_recurrences)
+    check_references, check_credit_notes, check_drafts, check_money, check_numbering,
+    check_recurrences)
 
 
 def check_book(book: Book) -> list[Diagnostic]:

@@ -16,7 +16,8 @@ Choices the SPEC leaves open, written down here:
   (``decimal.ROUND_HALF_UP``), so -0.005 EUR rounds to -0.01.
 - An expense that gives ``total:`` (instead of lines) has ``net = total``,
   ``vat = 0`` and ``by_rate = ()``; the total is taken as written (the loader
-  already refused anything that is not a decimal), and is not re-rounded.
+  already refused anything that is not a decimal), and is not re-rounded
+  (`facturier check` reports one finer than the currency's minor unit).
   When an expense gives both lines and ``total:``, ``total:`` wins.
 - ``by_rate`` lists every rate used by at least one line, lowest rate first,
   including a 0 % rate; a document without lines has ``by_rate = ()``.

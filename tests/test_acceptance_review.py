@@ -136,3 +136,21 @@ def test_validation_refuses_while_the_numbering_settings_are_uncommitted(cli, bo
     r = cli("--as-of", "2025-03-01", "doc", "validate", draft, book=book)
     assert r.code == 0 and "as F-2025-001" in r.err, r
     assert cli("check", book=book).code == 0
+
+
+def test_amounts_finer_than_the_currency_are_refused_and_reported(cli, book):
+    """An expense of 12.345 EUR showed a total of €12.35 but stayed 0.005
+    open (JSON "-0.005" after paying 12.35)."""
+    r = cli("--as-of", "2025-03-01", "doc", "new", "--kind", "expense", "--supplier", "acme",
+            "--total", "12.345", book=book)
+    assert r.code == 1 and "12.345 has more decimals than EUR allows (2)" in r.err, r
+    assert list((book / "documents").rglob("*.yaml")) == []
+    r = cli("--as-of", "2025-03-01", "doc", "new", "--kind", "expense", "--supplier", "acme",
+            "--total", "12.35", book=book)
+    assert r.code == 0, r
+    path = _path(book, r.out.strip())
+    path.write_text(path.read_text() + 'payments:\n  - {date: 2025-03-02, amount: "1.001"}\n')
+    r = cli("check", book=book)
+    assert r.code == 1, r
+    assert "%s:6:1: the amount 1.001 has more decimals than EUR allows (2)" \
+        % path.relative_to(book) in r.out
