@@ -98,6 +98,11 @@ def object_history(root, ident: str, actions: Iterable[str] = (),
             paths.update(p for p in record[5].splitlines()
                          if ("/" + p.lower()).endswith(suffix) and p.split("/", 1)[0] in kinds)
     paths.update(_current_paths(root, ident, kinds))
+    if not paths:
+        # never named by facturier and no file now: made and deleted by hand,
+        # so its file is looked for in every folder of the whole history (a
+        # glob pathspec costs ~1 s at 10,000 commits, hence only here)
+        paths.update(_any_paths(ident, kinds))
     touched = gitstore.log_records(root, paths=sorted(paths)) if paths else []
     for record in touched:
         if record[0] not in by_commit:
@@ -122,4 +127,18 @@ def _current_paths(root, ident: str, kinds) -> list[str]:
     for kind in ("contacts", "recurrences"):
         if kind in kinds and (Path(root) / kind / ("%s.yaml" % ident)).is_file():
             found.append("%s/%s.yaml" % (kind, ident))
+    return found
+
+
+def _any_paths(ident: str, kinds) -> list[str]:
+    """Pathspecs for the object's file wherever it was, ignoring case."""
+    from .loader import is_valid_id
+    if not is_valid_id(ident):
+        return []
+    found = []
+    if "documents" in kinds:
+        found.append(":(glob,icase)documents/**/%s.yaml" % ident)
+    for kind in ("contacts", "recurrences"):
+        if kind in kinds:
+            found.append(":(icase)%s/%s.yaml" % (kind, ident))
     return found

@@ -154,3 +154,29 @@ def test_amounts_finer_than_the_currency_are_refused_and_reported(cli, book):
     assert r.code == 1, r
     assert "%s:6:1: the amount 1.001 has more decimals than EUR allows (2)" \
         % path.relative_to(book) in r.out
+
+
+def test_log_finds_the_trail_of_a_file_made_moved_and_deleted_by_hand(cli, book):
+    """`log ID` said "nothing in the history names" a document that was added
+    and deleted with plain git (or moved), though SPEC 5.3 lists every commit
+    that touched its file."""
+    (book / "documents" / "misc").mkdir(parents=True)
+    doc = book / "documents" / "misc" / "Hand-1.yaml"
+    doc.write_text("kind: quote\ncustomer: acme\ndate: 2025-01-05\n"
+                   "lines: [{description: A, quantity: 1, unit_price: 10}]\n")
+    git(book, "add", "-A")
+    git(book, "commit", "-qm", "Quote typed by hand")
+    (book / "documents" / "2025").mkdir()
+    git(book, "mv", "documents/misc/Hand-1.yaml", "documents/2025/Hand-1.yaml")
+    git(book, "commit", "-qm", "Tidy by hand")
+    git(book, "rm", "-q", "documents/2025/Hand-1.yaml")
+    git(book, "commit", "-qm", "Drop the quote by hand")
+    r = cli("log", "hand-1", "--format", "json", book=book)
+    assert r.code == 0, r
+    rows = json.loads(r.out)
+    assert [(e["action"], e["subject"]) for e in rows] == [
+        ("manual", "Quote typed by hand"), ("manual", "Tidy by hand"),
+        ("manual", "Drop the quote by hand")]
+    r = cli("log", "acme", book=book)
+    assert r.code == 0 and "Test book" in r.out, r
+    assert cli("log", "nothing-like-it", book=book).code == 1
