@@ -220,7 +220,45 @@ def _yaml():
     y.preserve_quotes = True
     y.width = 4096
     y.allow_duplicate_keys = False
+    y.Constructor, y.Representer = _verbatim_classes()
     return y
+
+
+_VERBATIM: list = []
+
+
+def _verbatim_classes():
+    """A round trip that keeps plain floats and timestamps as the person wrote
+    them. ruamel reads ``0.33333333333333333333`` through a binary float and
+    writes back ``0.33333333333333331483`` (and ``1e400`` as ``.inf``): an
+    unrelated edit, a payment, would change a line of a validated invoice."""
+    if not _VERBATIM:
+        from ruamel.yaml.constructor import RoundTripConstructor
+        from ruamel.yaml.representer import RoundTripRepresenter
+
+        class Verbatim(str):
+            """A plain scalar's text, with the tag YAML resolved it to."""
+            tag = ""
+
+        class Constructor(RoundTripConstructor):
+            pass
+
+        class Representer(RoundTripRepresenter):
+            pass
+
+        def construct(tag):
+            def build(self, node):
+                value = Verbatim(node.value)
+                value.tag = tag
+                return value
+            return build
+
+        for tag in ("tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp"):
+            Constructor.add_constructor(tag, construct(tag))
+        Representer.add_representer(
+            Verbatim, lambda self, data: self.represent_scalar(data.tag, str(data)))
+        _VERBATIM.extend((Constructor, Representer))
+    return _VERBATIM[0], _VERBATIM[1]
 
 
 def _to_node(value: Any):

@@ -180,3 +180,23 @@ def test_log_finds_the_trail_of_a_file_made_moved_and_deleted_by_hand(cli, book)
     r = cli("log", "acme", book=book)
     assert r.code == 0 and "Test book" in r.out, r
     assert cli("log", "nothing-like-it", book=book).code == 1
+
+
+def test_rewriting_a_file_keeps_numbers_as_written(cli, book):
+    """The round-trip edit read plain decimals through a binary float: validating
+    (or paying) a hand-written invoice with quantity 0.33333333333333333333
+    rewrote its line as 0.33333333333333331483, changing a legal record."""
+    line = "  - {description: Support, quantity: 0.33333333333333333333, unit_price: 90.10}\n"
+    (book / "documents" / "misc").mkdir(parents=True)
+    doc = book / "documents" / "misc" / "thirds.yaml"
+    doc.write_text("kind: invoice\ncustomer: acme\ndate: 2025-02-01\nlines:\n" + line +
+                   "deliveries:\n  - {channel: post, at: 2025-02-01T09:00:00.5+01:00, "
+                   "result: sent}\n")
+    git(book, "add", "-A")
+    git(book, "commit", "-qm", "Typed by hand")
+    assert cli("--as-of", "2025-02-01", "doc", "validate", "thirds", book=book).code == 0
+    assert cli("--as-of", "2025-02-02", "doc", "pay", "thirds", "10", book=book).code == 0
+    text = doc.read_text()
+    assert line in text and "at: 2025-02-01T09:00:00.5+01:00," in text, text
+    r = cli("--as-of", "2025-02-02", "doc", "show", "thirds", "--format", "json", book=book)
+    assert json.loads(r.out)["lines"][0]["quantity"] == "0.33333333333333333333"
