@@ -390,6 +390,20 @@ def _trailers_for(doc: Document) -> tuple[tuple[str, str], ...]:
 
 def _change_doc(action: str, subject: str, doc: Document, data: bytes,
                 extra: tuple = ()) -> Change:
+    if doc.validated is not None or action != "document.modify":
+        # every rewrite of a legal record (and every action on a draft other
+        # than an edit) keeps what SPEC 2 protects, however the file was
+        # rewritten; validation gives only the number and its date
+        changed = _protected_changes(doc, _parse(doc.path, data))
+        if action == "document.validate":
+            changed = [c for c in changed if c not in ("number", "validation")]
+        if changed and doc.validated is None:
+            _refuse("%s: the rewritten file would change its %s, which %s must not do; "
+                    "nothing was changed" % (label(doc), ", ".join(changed), action))
+        if changed:
+            _refuse("%s is validated: its %s cannot be changed (a validated document is a "
+                    "legal record; issue a credit note to correct it: facturier doc credit %s)"
+                    % (label(doc), ", ".join(changed), doc.id))
     return Change(action=action, subject=subject, writes={doc.path: data},
                   trailers=_trailers_for(doc) + tuple(extra))
 

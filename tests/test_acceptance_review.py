@@ -200,3 +200,29 @@ def test_rewriting_a_file_keeps_numbers_as_written(cli, book):
     assert line in text and "at: 2025-02-01T09:00:00.5+01:00," in text, text
     r = cli("--as-of", "2025-02-02", "doc", "show", "thirds", "--format", "json", book=book)
     assert json.loads(r.out)["lines"][0]["quantity"] == "0.33333333333333333333"
+
+
+def test_no_action_but_an_edit_can_change_what_a_document_keeps(make_book):
+    """Defense in depth behind the writer: whatever rewrote the file, a payment
+    (or any action) whose bytes would change a validated document's lines, or
+    validation that would change a draft's lines, is refused."""
+    from engine.actions import _change_doc
+    from engine.book import load_book
+    from engine.diagnostics import ActionRefused
+    text = ("kind: invoice\ncustomer: acme\ndate: 2025-02-01\n"
+            "lines: [{description: A, quantity: 1, unit_price: 10}]\n")
+    book = make_book({"contacts/acme.yaml": "name: ACME\n",
+                      "documents/2025/02/a.yaml": text,
+                      "documents/2025/02/b.yaml": text + 'number: "2025-0001"\n'
+                                                         "validated: 2025-02-01\n"})
+    loaded = load_book(book)
+    draft, legal = loaded.document("a"), loaded.document("b")
+    wrong = text.replace("unit_price: 10", "unit_price: 11")
+    with pytest.raises(ActionRefused, match="lines"):
+        _change_doc("document.validate", "x", draft,
+                    (wrong + 'number: "2025-0002"\nvalidated: 2025-02-02\n').encode())
+    with pytest.raises(ActionRefused, match="is validated: its lines"):
+        _change_doc("document.payment", "x", legal,
+                    (wrong + 'number: "2025-0001"\nvalidated: 2025-02-01\n').encode())
+    assert _change_doc("document.validate", "x", draft,
+                       (text + 'number: "2025-0002"\nvalidated: 2025-02-02\n').encode())
