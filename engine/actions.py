@@ -366,6 +366,10 @@ def _amount(value, what: str, currency: str) -> Decimal:
         _refuse("%s %r is not an amount (write it like 120.50)" % (what, value))
     if not amount.is_finite() or amount <= 0:
         _refuse("%s must be more than zero, not %s" % (what, value))
+    from .loader import MAX_DIGITS
+    if amount.adjusted() >= MAX_DIGITS:
+        _refuse("%s %s is too large (at most %d digits before the decimal point)"
+                % (what, value, MAX_DIGITS))
     places = minor_units(currency)
     quantum = Decimal(1).scaleb(-places)
     if amount != amount.quantize(quantum):

@@ -139,14 +139,17 @@ def format_money(amount: Decimal, currency: str, lang: str) -> str:
 
     from babel import Locale
 
-    from .money import minor_units, round_money
+    from decimal import localcontext
+
+    from .money import WIDE, minor_units, round_money
 
     locale = Locale.parse(_babel_locale(lang))
     digits = minor_units(currency)
     pattern = copy.copy(locale.currency_formats["standard"])
     pattern.frac_prec = (digits, digits)
-    text = pattern.apply(round_money(Decimal(amount), currency), locale,
-                         currency=currency.upper(), currency_digits=False)
+    with localcontext(WIDE):        # babel quantizes too: large amounts need the digits
+        text = pattern.apply(round_money(Decimal(amount), currency), locale,
+                             currency=currency.upper(), currency_digits=False)
     return _currency_spacing(text)
 
 

@@ -173,8 +173,16 @@ def _decimal_reader(negative_ok: bool) -> Callable:
                              % (field, text))
         if value < 0 and not negative_ok:
             return ctx.error(node, field, "field '%s' must not be negative (%s)" % (field, text))
+        if value.adjusted() >= MAX_DIGITS:
+            return ctx.error(node, field, "field '%s': %s is too large (at most %d digits before "
+                                          "the decimal point)" % (field, text.strip(), MAX_DIGITS))
         return value
     return read
+
+
+# Amounts, quantities and rates stay far below what exact decimal arithmetic
+# handles (money computes with 100 digits): a quadrillion is plenty.
+MAX_DIGITS = 15
 
 
 _amount = _decimal_reader(False)

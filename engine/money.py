@@ -25,7 +25,8 @@ Choices the SPEC leaves open, written down here:
 """
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import (ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, DivisionByZero,
+                     InvalidOperation, Overflow, localcontext)
 
 import msgspec
 
@@ -45,6 +46,10 @@ _QUANTA = {n: Decimal(1).scaleb(-n) for n in range(0, 5)}
 _QUANTUM_2 = _QUANTA[2]
 _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)
+# money is computed with 100 significant digits: with the default 28, quantize
+# fails on a product of two large (loader-accepted, 15-digit) decimals
+WIDE = Context(prec=100, rounding=ROUND_HALF_EVEN, Emin=-999999, Emax=999999,
+                traps=[InvalidOperation, DivisionByZero, Overflow])
 
 
 def minor_units(currency: str) -> int:
@@ -63,7 +68,8 @@ def _quantum(currency: str) -> Decimal:
 
 def round_money(amount: Decimal, currency: str) -> Decimal:
     """``amount`` rounded half-up (away from zero on halves) to the minor unit."""
-    return amount.quantize(_quantum(currency), rounding=ROUND_HALF_UP)
+    with localcontext(WIDE):
+        return amount.quantize(_quantum(currency), rounding=ROUND_HALF_UP)
 
 
 class Totals(msgspec.Struct, frozen=True, gc=False):
@@ -84,7 +90,15 @@ def currency_of(doc, settings) -> str:
 
 
 def document_totals(doc, settings) -> Totals:
-    """Totals of ``doc`` (SPEC 1.4): nets per line, VAT per rate, total."""
+    """Totals of ``doc`` (SPEC 1.4): nets per line, VAT per rate, total.
+
+    Computed with 100 significant digits: the default 28 would make
+    ``quantize`` fail on a product of two large (loader-accepted) decimals."""
+    with localcontext(WIDE):
+        return _document_totals(doc, settings)
+
+
+def _document_totals(doc, settings) -> Totals:
     currency = doc.currency or settings.currency
     if doc.total is not None and doc.kind == "expense":
         return Totals(net=doc.total, vat=_ZERO, total=doc.total, by_rate=())

@@ -226,3 +226,34 @@ def test_no_action_but_an_edit_can_change_what_a_document_keeps(make_book):
                     (wrong + 'number: "2025-0001"\nvalidated: 2025-02-01\n').encode())
     assert _change_doc("document.validate", "x", draft,
                        (text + 'number: "2025-0002"\nvalidated: 2025-02-02\n').encode())
+
+
+def test_one_huge_amount_neither_crashes_the_book_nor_an_action(cli, book):
+    """A unit price of 38 digits made every command that reads the book end in
+    "internal error: InvalidOperation" (the whole book unusable), and
+    `doc pay ID 1e400` too."""
+    (book / "documents" / "misc").mkdir(parents=True)
+    huge = book / "documents" / "misc" / "huge.yaml"
+    huge.write_text("kind: invoice\ncustomer: acme\ndate: 2025-02-01\n"
+                    "lines: [{description: A, quantity: 1, unit_price: %s}]\n" % ("9" * 38))
+    big = book / "documents" / "misc" / "big.yaml"
+    big.write_text("kind: invoice\ncustomer: acme\ndate: 2025-02-01\n"
+                   "lines: [{description: A, quantity: 999999999999999, "
+                   "unit_price: 999999999999999.99}]\n")
+    git(book, "add", "-A")
+    git(book, "commit", "-qm", "By hand")
+    r = cli("check", book=book)
+    assert r.code == 1 and "internal error" not in r.err, r
+    assert "documents/misc/huge.yaml:4:51: field 'lines.1.unit_price': %s is too large" \
+        % ("9" * 38) in r.out, r
+    r = cli("--as-of", "2025-02-02", "status", "--format", "json", book=book)
+    assert r.code == 1 and "internal error" not in r.err, r
+    row, = json.loads(r.out)
+    assert row["total"] == "999999999999998990000000000000.01"  # exact
+    r = cli("--as-of", "2025-02-02", "status", book=book)
+    assert r.code == 1 and "internal error" not in r.err and "big" in r.out, r
+    huge.unlink()
+    git(book, "commit", "-qam", "Drop it")
+    assert cli("--as-of", "2025-02-02", "doc", "validate", "big", book=book).code == 0
+    r = cli("--as-of", "2025-02-02", "doc", "pay", "big", "1e400", book=book)
+    assert r.code == 1 and "too large" in r.err, r
