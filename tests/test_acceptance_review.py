@@ -257,3 +257,17 @@ def test_one_huge_amount_neither_crashes_the_book_nor_an_action(cli, book):
     assert cli("--as-of", "2025-02-02", "doc", "validate", "big", book=book).code == 0
     r = cli("--as-of", "2025-02-02", "doc", "pay", "big", "1e400", book=book)
     assert r.code == 1 and "too large" in r.err, r
+
+
+def test_text_that_is_not_utf8_gets_a_message_not_an_internal_error(cli, book, tmp_path):
+    latin1 = "kind: quote\ncustomer: acme\nnotes: caf\xe9\n".encode("latin-1")
+    given = tmp_path / "quote.yaml"
+    given.write_bytes(latin1)
+    for family in ("doc", "contact"):
+        r = cli(family, "new", "--file", str(given), book=book)
+        assert r.code == 1 and "internal error" not in r.err, r
+        assert "%s:3: the file is not valid UTF-8 text" % given in r.err, r
+    (book / "contacts" / "acme.yaml").write_bytes(b"name: Caf\xe9\n")
+    git(book, "commit", "-qam", "Saved as latin-1 by hand")
+    r = cli("contact", "edit", "acme", book=book, env={"EDITOR": "true"})
+    assert r.code == 1 and "contacts/acme.yaml:1: the file is not valid UTF-8" in r.err, r

@@ -189,6 +189,23 @@ def render_table(headings: Sequence[str], cells: Sequence[Sequence[str]],
     return "\n".join(lines) + "\n"
 
 
+def read_text(source, name: str) -> str:
+    """The text of a file a person gives (an open binary file or a path), or
+    a clear failure when it is not UTF-8 (never an internal error)."""
+    try:
+        data = source.read() if hasattr(source, "read") else Path(source).read_bytes()
+    except OSError as exc:
+        fail("%s cannot be read: %s" % (name, exc.strerror or exc))
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        fail("%s:%d: the file is not valid UTF-8 text (byte %d); save it as UTF-8"
+             % (name, line, exc.start + 1))
+
+
 def parse_date(text: str, what: str = "date") -> dt.date:
     try:
         return dt.date.fromisoformat(text)

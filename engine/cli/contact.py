@@ -7,7 +7,7 @@ import click
 
 from ..diagnostics import ActionRefused
 from . import main
-from .common import Context, emit_rows, fail, format_option, pass_ctx, say
+from .common import Context, emit_rows, fail, format_option, pass_ctx, read_text, say
 from .doc import _save_rejected, act, edit_text
 
 
@@ -55,7 +55,7 @@ def _contact_fields(name, email, address, payment_days) -> dict:
 @click.option("--email", default=None)
 @click.option("--address", default=None, help="Postal address (\\n between lines).")
 @click.option("--payment-days", type=click.IntRange(0, 3650), default=None)
-@click.option("--file", "file", type=click.File("r", encoding="utf-8"),
+@click.option("--file", "file", type=click.File("rb"),
               help="Read the contact as YAML from a file ('-' for stdin).")
 @pass_ctx
 def new_command(ctx: Context, contact_id, name, email, address, payment_days, file):
@@ -63,7 +63,7 @@ def new_command(ctx: Context, contact_id, name, email, address, payment_days, fi
     from ..actions import plan_create_contact
     if file is not None:
         source = "<stdin>" if file.name in ("<stdin>", "-") else file.name
-        _act_contact(ctx, plan_create_contact, file.read(), source=source)
+        _act_contact(ctx, plan_create_contact, read_text(file, source), source=source)
         return
     if not name:
         fail("give the contact's --name (or the whole contact with --file)", 2)
@@ -110,7 +110,7 @@ def edit_command(ctx: Context, contact_id, name, email, address, payment_days):
         path = Path(ctx.book_path) / contact.path
     if not path.is_file():
         fail("there is no contact %s" % contact_id)
-    original = path.read_text(encoding="utf-8")
+    original = read_text(path, str(path.relative_to(Path(ctx.book_path))))
     edited = edit_text(ctx, str(path), original)
     if edited is None:
         say("No change.")

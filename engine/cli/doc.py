@@ -16,7 +16,8 @@ import click
 
 from ..diagnostics import ActionRefused
 from . import main
-from .common import DATE, Context, emit_json, fail, now_in, pass_ctx, say, to_plain
+from .common import (DATE, Context, emit_json, fail, now_in, pass_ctx, read_text, say,
+                     to_plain)
 
 KINDS = ("invoice", "credit_note", "quote", "work_order", "expense")
 
@@ -84,7 +85,7 @@ def _parse_line(text: str) -> dict:
 @click.option("--total", help="Expenses: the total instead of lines.")
 @click.option("--credits", metavar="INVOICE", help="Credit notes: the invoice credited.")
 @click.option("--notes", help="Free text.")
-@click.option("--file", "file", type=click.File("r", encoding="utf-8"),
+@click.option("--file", "file", type=click.File("rb"),
               help="Read the document as YAML from a file ('-' for stdin).")
 @pass_ctx
 def new_command(ctx: Context, kind, customer, supplier, date, due, currency, lines, total,
@@ -93,8 +94,8 @@ def new_command(ctx: Context, kind, customer, supplier, date, due, currency, lin
     stdin). Prints the new document's id."""
     from ..actions import plan_create_document
     if file is not None:
-        text = file.read()
         source = "<stdin>" if file.name in ("<stdin>", "-") else file.name
+        text = read_text(file, source)
         act(ctx, plan_create_document, text, ctx.as_of, source=source, created=True)
         return
     if customer and supplier:
@@ -277,7 +278,7 @@ def edit_command(ctx: Context, doc_id: str):
     path = find_document_path(ctx.book_path, doc_id)
     if path is None:
         fail("there is no document %s" % doc_id)
-    original = (Path(ctx.book_path) / path).read_text(encoding="utf-8")
+    original = read_text(Path(ctx.book_path) / path, path)
     edited = edit_text(ctx, path, original)
     if edited is None:
         say("No change.")
