@@ -44,6 +44,12 @@ KIND_WORDS = {"invoice": "invoice", "credit_note": "credit note", "quote": "quot
 # what a validated document keeps (SPEC 2); `credits` too: retargeting a
 # validated credit note would move its amount from one invoice to another
 PROTECTED = ("kind", "contact", "date", "currency", "lines", "number", "validated", "credits")
+def a_kind(kind: str) -> str:
+    """'an invoice', 'a quote'."""
+    word = KIND_WORDS.get(kind, kind.replace("_", " "))
+    return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
 FIELD_WORDS = {"contact": "customer", "lines": "lines", "kind": "kind", "date": "date",
                "currency": "currency", "number": "number", "validated": "validation",
                "credits": "credited invoice (`credits`)"}
@@ -627,8 +633,8 @@ def plan_convert(book: Book, doc_id: str, as_of: dt.date, to: Optional[str] = No
         _refuse("%s: only quotes and work orders can be converted" % label(doc))
     to = to or "invoice"
     if to not in targets:
-        _refuse("%s can be converted to %s, not to a %s" % (
-            label(doc), " or ".join("a " + KIND_WORDS[t] for t in targets), KIND_WORDS.get(to, to)))
+        _refuse("%s can be converted to %s, not to %s" % (
+            label(doc), " or ".join(a_kind(t) for t in targets), a_kind(to)))
     if doc.converted_to:
         _refuse("%s was already converted to %s" % (label(doc), doc.converted_to))
     if doc.declined is not None:
@@ -717,7 +723,7 @@ def _check_references(book: Book, record: Document) -> None:
         target = book.document(record.credits)
         if target is None or target.kind != "invoice":
             _refuse("`credits` must name an invoice; %r is %s" % (
-                record.credits, "missing" if target is None else "a " + KIND_WORDS[target.kind]))
+                record.credits, "missing" if target is None else a_kind(target.kind)))
     if record.kind == "credit_note" and not record.credits:
         _refuse("a credit note names the invoice it credits (`credits:`)")
     for key in ("converted_from", "converted_to"):
@@ -884,8 +890,8 @@ def _check_recurrence_record(book: Book, rec: Recurrence) -> None:
     if template is None:
         _refuse("the template %r does not exist" % rec.template)
     if template.kind not in ("invoice", "expense"):
-        _refuse("the template of a recurrence is an invoice or an expense; %s is a %s"
-                % (template.id, KIND_WORDS[template.kind]))
+        _refuse("the template of a recurrence is an invoice or an expense; %s is %s"
+                % (template.id, a_kind(template.kind)))
     try:
         parse_rule(rec.rule, rec.start, rec.until)
     except (RuleError, ValueError) as exc:

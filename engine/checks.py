@@ -28,6 +28,11 @@ KIND_WORDS = {"invoice": "invoice", "credit_note": "credit note", "quote": "quot
               "work_order": "work order", "expense": "expense"}
 
 
+def _a_kind(kind: str) -> str:
+    word = KIND_WORDS.get(kind, kind)
+    return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
 def _at(record, field: str, message: str, severity: str = ERROR) -> Diagnostic:
     line = record.fields.get(field.split(".")[0], record.line) if record.fields else record.line
     return Diagnostic(record.path, line, 1 if line else 0, field, message, severity)
@@ -60,8 +65,8 @@ def document_credits(book: Book, doc: Document) -> Iterable[Diagnostic]:
     if doc.kind == "credit_note" and doc.credits:
         target = book.document(doc.credits)
         if target is not None and target.kind != "invoice":
-            yield _at(doc, "credits", "a credit note credits an invoice, but %r is a %s"
-                      % (doc.credits, KIND_WORDS[target.kind]))
+            yield _at(doc, "credits", "a credit note credits an invoice, but %r is %s"
+                      % (doc.credits, _a_kind(target.kind)))
 
 
 def check_credit_notes(book: Book) -> Iterable[Diagnostic]:
@@ -186,8 +191,8 @@ def check_recurrences(book: Book) -> Iterable[Diagnostic]:
             yield _at(rec, "rule", "the rule does not parse: %s" % exc)
         template = book.document(rec.template)
         if template is not None and template.kind not in ("invoice", "expense"):
-            yield _at(rec, "template", "template %s is a %s; a recurrence repeats an invoice "
-                      "or an expense" % (template.id, KIND_WORDS[template.kind]))
+            yield _at(rec, "template", "template %s is %s; a recurrence repeats an invoice "
+                      "or an expense" % (template.id, _a_kind(template.kind)))
 
 
 CHECKS: tuple[Callable[[Book], Iterable[Diagnostic]], ...] = (

@@ -271,3 +271,18 @@ def test_text_that_is_not_utf8_gets_a_message_not_an_internal_error(cli, book, t
     git(book, "commit", "-qam", "Saved as latin-1 by hand")
     r = cli("contact", "edit", "acme", book=book, env={"EDITOR": "true"})
     assert r.code == 1 and "contacts/acme.yaml:1: the file is not valid UTF-8" in r.err, r
+
+
+def test_messages_read_right(cli, book):
+    """"can be converted to a invoice"; an expense shown as "(draft)" though
+    expenses are never validated."""
+    r = cli("--as-of", "2025-03-01", "doc", "new", "--kind", "work_order", "--customer", "acme",
+            "--line", "Work;1;100", book=book)
+    r = cli("--as-of", "2025-03-01", "doc", "convert", r.out.strip(), "--to", "work_order",
+            book=book)
+    assert r.code == 1 and "to an invoice, not to a work order" in r.err, r
+    r = cli("--as-of", "2025-03-01", "doc", "new", "--kind", "expense", "--supplier", "acme",
+            "--total", "12.30", book=book)
+    r = cli("--as-of", "2025-03-01", "doc", "show", r.out.strip(), book=book)
+    assert r.code == 0 and r.out.splitlines()[0].startswith("Expense  —  exp-2025"), r
+    assert "draft" not in r.out

@@ -196,7 +196,9 @@ def show_command(ctx: Context, doc_id: str, fmt: str):
         return format_money(value, cur, lang)
 
     out = []
-    title = "%s %s" % (doc.kind.replace("_", " ").capitalize(), doc.number or "(draft)")
+    # expenses have no number and are never validated: not drafts
+    title = " ".join(filter(None, (doc.kind.replace("_", " ").capitalize(),
+                                   doc.number or ("" if doc.kind == "expense" else "(draft)"))))
     out.append("%s  —  %s" % (title, doc.id))
     out.append("Status: %s" % status_label(data["status"], lang))
     out.append("%s: %s" % ("Supplier" if doc.kind == "expense" else "Customer", doc.contact))
