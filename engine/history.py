@@ -17,6 +17,15 @@ from typing import Iterable, Optional
 from . import gitstore
 
 MANUAL = "manual"
+# SPEC 5.1: every action facturier records in a Facturier-Action trailer
+ACTIONS = (
+    "recurrence.create", "recurrence.modify", "recurrence.delete", "recurrence.stop",
+    "recurrence.skip-missing", "recurrence.create-missing", "recurrence.end",
+    "document.create", "document.modify", "document.delete", "document.generate",
+    "document.validate", "document.send", "document.bounce", "document.return",
+    "document.payment", "document.discount", "document.write-off", "document.hold",
+    "document.release", "document.credit", "document.convert", "document.decline",
+    "document.remind", "contact.create", "contact.modify", "contact.delete", "settings.modify")
 KEYS = {"Facturier-Document": "documents", "Facturier-Recurrence": "recurrences",
         "Facturier-Contact": "contacts"}
 

@@ -286,3 +286,15 @@ def test_messages_read_right(cli, book):
     r = cli("--as-of", "2025-03-01", "doc", "show", r.out.strip(), book=book)
     assert r.code == 0 and r.out.splitlines()[0].startswith("Expense  —  exp-2025"), r
     assert "draft" not in r.out
+
+
+def test_log_action_must_be_an_action(cli, book):
+    """`log --action document.pay` printed an empty trail, as if no payment
+    had ever been recorded."""
+    doc = _validated(cli, book, "2025-03-01")
+    assert cli("--as-of", "2025-03-02", "doc", "pay", doc, "10", book=book).code == 0
+    r = cli("log", "--action", "document.pay", book=book)
+    assert r.code == 2 and "did you mean 'document.payment'" in r.err, r
+    r = cli("log", doc, "--action", "document.payment", "--action", "manual",
+            "--format", "json", book=book)
+    assert r.code == 0 and [e["action"] for e in json.loads(r.out)] == ["document.payment"]

@@ -19,7 +19,16 @@ def log_command(ctx: Context, ident, actions, fmt):
     (commits whose trailers name it, and commits that touched its file; hand
     edits show as `manual`), or of the whole book."""
     from ..book import find_root
-    from ..history import book_history, object_history
+    from ..history import ACTIONS, MANUAL, book_history, object_history
+    known = ACTIONS + (MANUAL,)
+    for action in actions:
+        if action not in known:
+            import difflib
+            close = difflib.get_close_matches(action, known, n=1, cutoff=0.6)
+            raise click.BadParameter(
+                "%r is not an action%s (actions: %s)" % (
+                    action, " — did you mean %r?" % close[0] if close else "",
+                    ", ".join(known)), param_hint="--action")
     root = find_root(ctx.book_path)
     if ident:
         entries = object_history(root, ident, actions)
