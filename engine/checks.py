@@ -62,6 +62,9 @@ def check_references(book: Book) -> Iterable[Diagnostic]:
 
 
 def document_credits(book: Book, doc: Document) -> Iterable[Diagnostic]:
+    if doc.kind == "credit_note" and not doc.credits:
+        yield _at(doc, "kind", "a credit note names the invoice it credits: add `credits: "
+                  "<invoice id>`")
     if doc.kind == "credit_note" and doc.credits:
         target = book.document(doc.credits)
         if target is not None and target.kind != "invoice":

@@ -298,3 +298,15 @@ def test_log_action_must_be_an_action(cli, book):
     r = cli("log", doc, "--action", "document.payment", "--action", "manual",
             "--format", "json", book=book)
     assert r.code == 0 and [e["action"] for e in json.loads(r.out)] == ["document.payment"]
+
+
+def test_check_reports_a_credit_note_that_credits_nothing(cli, book):
+    """A hand-made credit note without `credits:` passed check, though
+    facturier refuses to create or validate one."""
+    (book / "documents" / "misc").mkdir(parents=True)
+    (book / "documents" / "misc" / "cn-1.yaml").write_text(
+        "kind: credit_note\ncustomer: acme\ndate: 2025-02-01\n"
+        "lines: [{description: A, quantity: 1, unit_price: 10}]\n")
+    r = cli("check", book=book)
+    assert r.code == 1, r
+    assert "documents/misc/cn-1.yaml:1:1: a credit note names the invoice it credits" in r.out
