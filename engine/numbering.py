@@ -176,6 +176,10 @@ def next_number(book: Book, kind: str, date: dt.date) -> str:
         raise ActionRefused("cannot number the %s: %s (fix `numbering.%s` in facturier.yaml)"
                             % (kind.replace("_", " "), problem, kind))
     unknown = unreadable_numbers(book)
+    if "facturier.yaml" in unknown:
+        raise ActionRefused("cannot give a number while facturier.yaml has errors: the "
+                            "numbering format might not be the one meant; fix it first "
+                            "(facturier check)")
     if unknown:
         raise ActionRefused(
             "cannot give a number while %s cannot be read: a number %s holds could be given "
@@ -187,11 +191,11 @@ def next_number(book: Book, kind: str, date: dt.date) -> str:
 
 def unreadable_numbers(book: Book) -> list[str]:
     """Files whose numbers the book does not know: document files that did
-    not load (they may hold a legal number), and facturier.yaml when its
-    `numbering` cannot be read. Giving a number past them could repeat one."""
+    not load (they may hold a legal number), and facturier.yaml when it has
+    errors (a misspelt `numbering:` key would silently give the default
+    format). Giving a number past them could repeat one."""
     suspects = sorted({d.path for d in book.diagnostics if d.is_error and (
-        d.path.startswith("documents/") or
-        (d.path == "facturier.yaml" and (d.field == "" or d.field.startswith("numbering"))))})
+        d.path.startswith("documents/") or d.path == "facturier.yaml")})
     if not suspects:
         return []
     loaded = {doc.path for doc in book.documents.values()}

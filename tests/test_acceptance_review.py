@@ -310,3 +310,17 @@ def test_check_reports_a_credit_note_that_credits_nothing(cli, book):
     r = cli("check", book=book)
     assert r.code == 1, r
     assert "documents/misc/cn-1.yaml:1:1: a credit note names the invoice it credits" in r.out
+
+
+def test_validation_refuses_while_the_settings_have_errors(cli, make_book):
+    """A misspelt `numberng:` key left the default format in force: the number
+    given would not be the one the person configured."""
+    book = make_book({"facturier.yaml": 'numberng: {invoice: "F-{year}-{seq:03d}"}\n',
+                      "contacts/acme.yaml": "name: ACME SA\n"})
+    draft = _new(cli, book, "2025-03-01")
+    r = cli("--as-of", "2025-03-01", "doc", "validate", draft, book=book)
+    assert r.code == 1 and "facturier.yaml has errors" in r.err, r
+    (book / "facturier.yaml").write_text('numbering: {invoice: "F-{year}-{seq:03d}"}\n')
+    git(book, "commit", "-qam", "Fix the typo")
+    r = cli("--as-of", "2025-03-01", "doc", "validate", draft, book=book)
+    assert r.code == 0 and "as F-2025-001" in r.err, r
