@@ -13,6 +13,11 @@ _SECTIONS = (("generated", "generated"), ("validated", "validated"), ("scheduled
              ("stopped_now", "recurrences stopped now"))
 
 
+def _some(ids, shown: int = 10) -> str:
+    text = ", ".join(ids[:shown])
+    return text + (" and %d more" % (len(ids) - shown) if len(ids) > shown else "")
+
+
 @main.command("run")
 @click.option("--dry-run", is_flag=True, help="Print what the run would do; change nothing, send nothing.")
 @click.option("--no-send", is_flag=True, help="Send no e-mail (reminders are still recorded).")
@@ -52,11 +57,11 @@ def run_command(ctx: Context, dry_run: bool, no_send: bool, fmt: str, smtp_timeo
     if report.sending:
         say("%d e-mail attempt%s never finished (a crash?): %s — check whether they arrived, then "
             "mark them sent or send them again; facturier never resends them on its own"
-            % (len(report.sending), "" if len(report.sending) == 1 else "s", ", ".join(report.sending)))
+            % (len(report.sending), "" if len(report.sending) == 1 else "s", _some(report.sending)))
     if report.stopped:
         say("%d recurrence%s stopped: %s — see `facturier recurrence list --state stopped`, then "
             "`facturier recurrence repair ID --skip-missing | --create-missing | --end`"
             % (len(report.stopped), " is" if len(report.stopped) == 1 else "s are",
-               ", ".join(report.stopped)))
+               _some(report.stopped)))
     if report.exit_code:
         fail("", report.exit_code)      # the messages are out already
