@@ -331,8 +331,11 @@ def _read(book: Book, path: str) -> str:
         _refuse("%s is not UTF-8 text" % path)
 
 
-def _parse(path: str, text: Union[str, bytes], source: Optional[str] = None):
-    """Parse ``text`` as the book file ``path``; refuse with every error."""
+def _parse(path: str, text: Union[str, bytes], source: Optional[str] = None,
+           positions: bool = True):
+    """Parse ``text`` as the book file ``path``; refuse with every error.
+    ``positions``: False when the text was made from options (its lines and
+    columns mean nothing to the person; the field names say it)."""
     from .loader import parse_file
     _kind, record, diagnostics = parse_file(path, text)
     errors = [d for d in diagnostics if d.is_error]
@@ -340,7 +343,8 @@ def _parse(path: str, text: Union[str, bytes], source: Optional[str] = None):
         shown = []
         for d in errors:
             if source:
-                d = Diagnostic(source, d.line, d.col, d.field, d.message, d.severity)
+                d = Diagnostic(source, d.line if positions else 0, d.col if positions else 0,
+                               d.field, d.message, d.severity)
             shown.append(str(d))
         _refuse("\n".join(shown) or "%s: cannot be read" % (source or path))
     return record
@@ -741,7 +745,8 @@ def plan_create_document(book: Book, fields: Union[dict, str, bytes], as_of: dt.
     is derived from its content, so the same input gives the same file."""
     text = _yaml_input(fields, {"date": as_of})
     given = _id_from(text, "documents", source)
-    record = _parse("documents/%s.yaml" % (given or "new"), text, source)
+    record = _parse("documents/%s.yaml" % (given or "new"), text, source,
+                    positions=isinstance(fields, (str, bytes)))
     _check_new_document(book, record)
     _refuse_new_errors(book, None, record)
     doc, data = _new_document(book, record, doc_id=given)
@@ -835,7 +840,8 @@ def plan_create_contact(book: Book, fields: Union[dict, str, bytes],
     """A new contact; its id is the given ``id`` or a slug of its name."""
     text = _yaml_input(fields, {})
     given = _id_from(text, "contacts", source)
-    record = _parse(contact_path(given or "new"), text, source)
+    record = _parse(contact_path(given or "new"), text, source,
+                    positions=isinstance(fields, (str, bytes)))
     if given:
         if book.contact(given) is not None:
             _refuse("a contact %r already exists" % given)
@@ -903,7 +909,8 @@ def plan_create_recurrence(book: Book, fields: Union[dict, str, bytes],
     """A new recurrence (id: the given ``id`` or a slug of its name)."""
     text = _yaml_input(fields, {})
     given = _id_from(text, "recurrences", source)
-    record = _parse(recurrence_path(given or "new"), text, source)
+    record = _parse(recurrence_path(given or "new"), text, source,
+                    positions=isinstance(fields, (str, bytes)))
     if given:
         if book.recurrence(given) is not None:
             _refuse("a recurrence %r already exists" % given)

@@ -324,3 +324,11 @@ def test_validation_refuses_while_the_settings_have_errors(cli, make_book):
     git(book, "commit", "-qam", "Fix the typo")
     r = cli("--as-of", "2025-03-01", "doc", "validate", draft, book=book)
     assert r.code == 0 and "as F-2025-001" in r.err, r
+
+
+def test_errors_in_options_do_not_point_at_lines_of_a_file_the_person_never_saw(cli, book):
+    """`doc new --currency eur` said "the options:4:11: ...": line 4 of what?"""
+    r = cli("--as-of", "2025-03-01", "doc", "new", "--customer", "acme", "--line", "A;1;1",
+            "--currency", "eur", book=book)
+    assert r.code == 1, r
+    assert r.err.startswith("error: the options: field 'currency': 'eur' is not a currency"), r
