@@ -455,6 +455,14 @@ def plan_validate(book: Book, doc_id: str, as_of: dt.date) -> Change:
         if target.validated is None:
             _refuse("%s credits %s, which is still a draft: validate the invoice first"
                     % (label(doc), label(target)))
+        from .money import document_totals
+        total = document_totals(doc, book.settings).total
+        left = document_totals(target, book.settings).total - sum(
+            (document_totals(cn, book.settings).total for cn in book.credit_notes_for(target.id)
+             if cn.validated is not None and cn.id != doc.id), Decimal(0))
+        if total > left:
+            _refuse("%s would credit %s, more than what is left to credit on %s (%s)"
+                    % (label(doc), total, label(target), left))
     if doc.kind != "expense" and not doc.lines:
         _refuse("%s has no lines" % label(doc))
     number = next_number(book, doc.kind, doc.date)

@@ -332,3 +332,20 @@ def test_errors_in_options_do_not_point_at_lines_of_a_file_the_person_never_saw(
             "--currency", "eur", book=book)
     assert r.code == 1, r
     assert r.err.startswith("error: the options: field 'currency': 'eur' is not a currency"), r
+
+
+def test_credit_notes_never_credit_more_than_the_invoice(cli, book):
+    """Two credit notes made with `doc new` could both be validated: the
+    invoice was credited twice its total and the excess vanished."""
+    invoice = _validated(cli, book, "2025-03-01")
+    notes = []
+    for _ in range(2):
+        r = cli("--as-of", "2025-03-02", "doc", "new", "--kind", "credit_note", "--customer",
+                "acme", "--credits", invoice, "--line", "Refund;1;80", book=book)
+        assert r.code == 0, r
+        notes.append(r.out.strip())
+    assert cli("--as-of", "2025-03-02", "doc", "validate", notes[0], book=book).code == 0
+    head = git(book, "rev-parse", "HEAD")
+    r = cli("--as-of", "2025-03-02", "doc", "validate", notes[1], book=book)
+    assert r.code == 1 and "more than what is left to credit" in r.err and "(20.00)" in r.err, r
+    assert git(book, "rev-parse", "HEAD") == head
