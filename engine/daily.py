@@ -111,6 +111,44 @@ def _block(key: str, items: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _appended(text: str, append: dict) -> Optional[str]:
+    """``text`` with the items of ``append`` added as block-list items, or None
+    when a list is not one this can extend safely: absent (a new block at the
+    end), or a ``key:`` block list that runs to the end of the file."""
+    for key, items in append.items():
+        if not re.search(r"^%s[ \t]*:" % re.escape(key), text, re.M):
+            if text and not text.endswith("\n"):
+                text += "\n"
+            text += _block(key, items)
+            continue
+        lines = text.split("\n")
+        starts = [i for i, line in enumerate(lines)
+                  if re.match(r"%s:[ \t]*(#.*)?$" % re.escape(key), line)]
+        if len(starts) != 1:
+            return None
+        indent = None
+        for line in lines[starts[0] + 1:]:
+            bare = line.strip()
+            if not bare or bare.startswith("#"):
+                continue
+            if indent is None:
+                m = re.match(r"( *)- ", line)
+                if m is None:
+                    return None
+                indent = m.group(1)
+            elif not (line.startswith(indent + "- ") or line.startswith(indent + "  ")):
+                return None             # another key after the list, or odd indentation
+        if indent is None:
+            return None
+        block = _block(key, items).split("\n", 1)[1]          # the items, "  - " style
+        body = "".join(indent + line[2:] + "\n" if line.startswith("  ") else ""
+                       for line in block.splitlines())
+        if text and not text.endswith("\n"):
+            text += "\n"
+        text += body
+    return text
+
+
 class _Session:
     """The state shared by the steps of one run."""
 
@@ -154,22 +192,18 @@ class _Session:
 
     def edit(self, record, set_fields=None, remove=(), append=None) -> bytes:
         """The record's file with fields set/removed/appended, keeping a
-        person's comments and order; a list the file lacks is appended as text
-        (fast, and what round-tripping would write)."""
+        person's comments and order. Items appended to a list the file lacks,
+        or to a block list that ends the file (where facturier puts them), are
+        written as text (what the round trip would write, a hundred times
+        faster: a first run can remind tens of thousands of invoices);
+        anything else goes through the ruamel round trip."""
         from .writer import update_yaml
         text = self.read(record.path)
-        append = dict(append or {})
-        tail = ""
-        for key in list(append):
-            if key not in (record.fields or {}) and not set_fields and not remove \
-                    and not re.search(r"^%s[ \t]*:" % re.escape(key), text, re.M):
-                tail += _block(key, append.pop(key))
-        if set_fields or remove or append:
-            text = update_yaml(text, set_fields=set_fields, remove=remove, append=append)
-        if tail:
-            if text and not text.endswith("\n"):
-                text += "\n"
-            text += tail
+        if append and not set_fields and not remove:
+            fast = _appended(text, append)
+            if fast is not None:
+                return fast.encode("utf-8")
+        text = update_yaml(text, set_fields=set_fields, remove=remove, append=append)
         return text.encode("utf-8")
 
     def commit(self, action: str, subject: str, writes: dict, trailers=(), new=()) -> None:

@@ -400,3 +400,35 @@ def test_a_deferred_reminder_is_not_retried_once_the_invoice_is_paid(make_book, 
         assert out["sent"] == [] and server.handler.received == []
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("tail", [
+    "",                                                             # no list yet
+    "reminders:\n  - level: 1\n    date: 2025-02-05\n",             # facturier's style
+    "reminders:   # by hand\n- level: 1\n  date: 2025-02-05\n\n# the end\n",   # a person's style
+    "reminders:\n    - level: 1\n      date: 2025-02-05",           # wide, no final newline
+])
+def test_appending_a_reminder_as_text_reads_back_as_the_round_trip_would(tail):
+    import datetime as dt
+
+    from engine.daily import _appended
+    from engine.loader import parse_file
+    from engine.writer import update_yaml
+    text = OVERDUE + tail
+    item = {"level": 2 if tail else 1, "date": dt.date(2025, 2, 16)}
+    fast = _appended(text, {"reminders": [item]})
+    slow = update_yaml(text, append={"reminders": [item]})
+    _, a, da = parse_file("documents/2025/01/x.yaml", fast)
+    _, b, db = parse_file("documents/2025/01/x.yaml", slow)
+    assert not da and not db
+    assert [(r.level, r.date) for r in a.reminders] == [(r.level, r.date) for r in b.reminders]
+    assert a.reminders[-1].date == dt.date(2025, 2, 16)
+    assert fast.startswith(text.rstrip("\n"))                       # nothing else touched
+
+
+def test_a_list_followed_by_other_keys_goes_through_the_round_trip():
+    import datetime as dt
+
+    from engine.daily import _appended
+    text = OVERDUE + "reminders:\n  - level: 1\n    date: 2025-02-05\nnotes: later\n"
+    assert _appended(text, {"reminders": [{"level": 2, "date": dt.date(2025, 2, 16)}]}) is None
