@@ -403,12 +403,12 @@ def _trailers_for(doc: Document) -> tuple[tuple[str, str], ...]:
 
 
 def _change_doc(action: str, subject: str, doc: Document, data: bytes,
-                extra: tuple = ()) -> Change:
+                extra: tuple = (), settings=None) -> Change:
     if doc.validated is not None or action != "document.modify":
         # every rewrite of a legal record (and every action on a draft other
         # than an edit) keeps what SPEC 2 protects, however the file was
         # rewritten; validation gives only the number and its date
-        changed = _protected_changes(doc, _parse(doc.path, data))
+        changed = _protected_changes(doc, _parse(doc.path, data), settings)
         if action == "document.validate":
             changed = [c for c in changed if c not in ("number", "validation")]
         if changed and doc.validated is None:
@@ -466,12 +466,30 @@ def plan_validate(book: Book, doc_id: str, as_of: dt.date) -> Change:
     if doc.kind != "expense" and not doc.lines:
         _refuse("%s has no lines" % label(doc))
     number = next_number(book, doc.kind, doc.date)
-    data, _ = _edited(book, doc.path, {"number": number, "validated": as_of},
-                      remove=("scheduled",))
+    fields: dict[str, Any] = {"number": number, "validated": as_of}
+    fields.update(_frozen_defaults(book, doc))
+    data, _ = _edited(book, doc.path, fields, remove=("scheduled",))
     change = _change_doc("document.validate", "Validate %s %s as %s"
-                         % (KIND_WORDS[doc.kind], doc.id, number), doc, data)
+                         % (KIND_WORDS[doc.kind], doc.id, number), doc, data,
+                         settings=book.settings)
     # the number follows the series format of the settings
     return dataclasses.replace(change, reads=("facturier.yaml",))
+
+
+def _frozen_defaults(book: Book, doc: Document) -> dict[str, Any]:
+    """What a draft takes from the settings or its contact, written into it
+    at validation: a legal record must not change when someone later edits
+    the default VAT rate, currency or payment days (SPEC 2)."""
+    from .status import due_date
+    fields: dict[str, Any] = {}
+    if not doc.currency:
+        fields["currency"] = book.settings.currency
+    if doc.kind == "invoice" and doc.due is None:
+        fields["due"] = due_date(doc, book)
+    for i, line in enumerate(doc.lines):
+        if line.vat is None:
+            fields["lines.%d.vat" % i] = book.settings.vat
+    return fields
 
 
 def plan_payment(book: Book, doc_id: str, amount, date: dt.date, reference: str = "") -> Change:
@@ -764,14 +782,22 @@ def plan_create_document(book: Book, fields: Union[dict, str, bytes], as_of: dt.
                   writes={doc.path: data}, trailers=_trailers_for(doc), new=(doc.path,))
 
 
-def _protected_changes(old: Document, new: Document) -> list[str]:
+def _protected_changes(old: Document, new: Document, settings=None) -> list[str]:
+    """The protected fields that differ; with ``settings``, by their effective
+    values (a line without `vat` has the default rate, which writing it out
+    does not change)."""
     def lines(doc):
-        return [(l.description, l.quantity, l.unit_price, l.vat) for l in doc.lines]
+        default = settings.vat if settings is not None else None
+        return [(l.description, l.quantity, l.unit_price, default if l.vat is None else l.vat)
+                for l in doc.lines]
     changed = []
     for key in PROTECTED:
         if key == "lines":
             if lines(old) != lines(new) or old.total != new.total:
                 changed.append("lines")
+        elif key == "currency" and settings is not None:
+            if (old.currency or settings.currency) != (new.currency or settings.currency):
+                changed.append(FIELD_WORDS[key])
         elif getattr(old, key) != getattr(new, key):
             changed.append(FIELD_WORDS[key] if key != "contact" else old.party_key)
     return changed
@@ -799,7 +825,7 @@ def plan_edit_document(book: Book, doc_id: str, text: Optional[Union[str, bytes]
     else:
         data, new = _edited(book, doc.path, set_fields, remove, append)
     if doc.validated is not None:
-        changed = _protected_changes(doc, new)
+        changed = _protected_changes(doc, new, book.settings)
         if changed:
             _refuse("%s is validated: its %s cannot be changed (a validated document is a legal "
                     "record; issue a credit note to correct it: facturier doc credit %s)"

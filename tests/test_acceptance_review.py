@@ -186,7 +186,8 @@ def test_rewriting_a_file_keeps_numbers_as_written(cli, book):
     """The round-trip edit read plain decimals through a binary float: validating
     (or paying) a hand-written invoice with quantity 0.33333333333333333333
     rewrote its line as 0.33333333333333331483, changing a legal record."""
-    line = "  - {description: Support, quantity: 0.33333333333333333333, unit_price: 90.10}\n"
+    line = ("  - {description: Support, quantity: 0.33333333333333333333, unit_price: 90.10, "
+            "vat: 7.7}\n")
     (book / "documents" / "misc").mkdir(parents=True)
     doc = book / "documents" / "misc" / "thirds.yaml"
     doc.write_text("kind: invoice\ncustomer: acme\ndate: 2025-02-01\nlines:\n" + line +
@@ -349,3 +350,21 @@ def test_credit_notes_never_credit_more_than_the_invoice(cli, book):
     r = cli("--as-of", "2025-03-02", "doc", "validate", notes[1], book=book)
     assert r.code == 1 and "more than what is left to credit" in r.err and "(20.00)" in r.err, r
     assert git(book, "rev-parse", "HEAD") == head
+
+
+def test_validation_writes_the_defaults_a_legal_record_depends_on(cli, book):
+    """A validated invoice without `vat`, `currency` or `due` took them from the
+    settings and its contact: editing the default VAT rate later changed the
+    total of every invoice already issued."""
+    invoice = _new(cli, book, "2025-03-01")
+    assert cli("--as-of", "2025-03-01", "doc", "validate", invoice, book=book).code == 0
+    before = json.loads(cli("--as-of", "2025-03-01", "doc", "show", invoice, "--format", "json",
+                            book=book).out)
+    (book / "facturier.yaml").write_text('currency: CHF\nvat: "8.1"\nterms: {payment_days: 10}\n')
+    git(book, "commit", "-qam", "New defaults for new documents")
+    after = json.loads(cli("--as-of", "2025-03-01", "doc", "show", invoice, "--format", "json",
+                           book=book).out)
+    keys = ("currency", "due", "total", "vat")
+    assert [after[k] for k in keys] == [before[k] for k in keys] == ["EUR", "2025-03-31",
+                                                                   "100.00", "0.00"]
+    assert cli("check", book=book).code == 0
