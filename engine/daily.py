@@ -122,8 +122,9 @@ def _appended(text: str, append: dict) -> Optional[str]:
             text += _block(key, items)
             continue
         lines = text.split("\n")
-        starts = [i for i, line in enumerate(lines)
-                  if re.match(r"%s:[ \t]*(#.*)?$" % re.escape(key), line)]
+        head = key + ":"
+        starts = [i for i, line in enumerate(lines) if line.startswith(head)
+                  and (not line[len(head):].strip() or line[len(head):].strip().startswith("#"))]
         if len(starts) != 1:
             return None
         indent = None
