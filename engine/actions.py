@@ -472,8 +472,9 @@ def plan_validate(book: Book, doc_id: str, as_of: dt.date) -> Change:
     change = _change_doc("document.validate", "Validate %s %s as %s"
                          % (KIND_WORDS[doc.kind], doc.id, number), doc, data,
                          settings=book.settings)
-    # the number follows the series format of the settings
-    return dataclasses.replace(change, reads=("facturier.yaml",))
+    # the number follows the series format of the settings; the frozen due
+    # date, the contact's payment days
+    return dataclasses.replace(change, reads=("facturier.yaml", book.contact(doc.contact).path))
 
 
 def _frozen_defaults(book: Book, doc: Document) -> dict[str, Any]:

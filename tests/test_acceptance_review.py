@@ -133,6 +133,10 @@ def test_validation_refuses_while_the_numbering_settings_are_uncommitted(cli, bo
     assert r.code == 1 and "facturier.yaml" in r.err and "uncommitted" in r.err, r
     assert git(book, "rev-parse", "HEAD") == head
     git(book, "commit", "-qam", "New numbering")
+    (book / "contacts" / "acme.yaml").write_text("name: ACME SA\npayment_days: 5\n")
+    r = cli("--as-of", "2025-03-01", "doc", "validate", draft, book=book)
+    assert r.code == 1 and "contacts/acme.yaml, which this action reads" in r.err, r
+    git(book, "commit", "-qam", "Shorter terms")
     r = cli("--as-of", "2025-03-01", "doc", "validate", draft, book=book)
     assert r.code == 0 and "as F-2025-001" in r.err, r
     assert cli("check", book=book).code == 0
