@@ -162,6 +162,9 @@ def check_numbering(book: Book) -> Iterable[Diagnostic]:
             yield _at(doc, "number", "number %s belongs to %d, but the %s is dated %s"
                       % (doc.number, year, KIND_WORDS[doc.kind], doc.date.isoformat()))
             continue
+        if seq < 1:
+            yield _at(doc, "number", "number %s: a series starts at 1" % doc.number)
+            continue
         # a format without {year} is one series across the years (engine/numbering.py)
         series.setdefault((doc.kind, doc.date.year if year is not None else 0), []).append(
             (seq, doc))

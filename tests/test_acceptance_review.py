@@ -372,3 +372,12 @@ def test_validation_writes_the_defaults_a_legal_record_depends_on(cli, book):
     assert [after[k] for k in keys] == [before[k] for k in keys] == ["EUR", "2025-03-31",
                                                                    "100.00", "0.00"]
     assert cli("check", book=book).code == 0
+
+
+def test_check_reports_a_number_zero(cli, book):
+    """Numbers start at 1 (SPEC 2); 2025-0000 passed check."""
+    doc = _validated(cli, book, "2025-03-01")
+    path = _path(book, doc)
+    path.write_text(path.read_text().replace("2025-0001", "2025-0000"))
+    r = cli("check", book=book)
+    assert r.code == 1 and "number 2025-0000: a series starts at 1" in r.out, r
