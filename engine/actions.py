@@ -294,11 +294,16 @@ def _doc(book: Book, doc_id: str) -> Document:
     return doc
 
 
+def _has_errors(book: Book, broken: str) -> str:
+    return "%s has errors; fix them first (facturier check):\n%s" % (
+        broken, "\n".join(str(d) for d in _file_problems(book, broken)))
+
+
 def _contact(book: Book, contact_id: str) -> Contact:
     contact = book.contact(contact_id)
     if contact is None:
         broken = _broken(book, "contacts", contact_id)
-        _refuse("%s has errors; fix them first" % broken if broken
+        _refuse(_has_errors(book, broken) if broken
                 else "there is no contact %r" % contact_id)
     return contact
 
@@ -307,9 +312,33 @@ def _recurrence(book: Book, rec_id: str) -> Recurrence:
     rec = book.recurrence(rec_id)
     if rec is None:
         broken = _broken(book, "recurrences", rec_id)
-        _refuse("%s has errors; fix them first" % broken if broken
+        _refuse(_has_errors(book, broken) if broken
                 else "there is no recurrence %r" % rec_id)
     return rec
+
+
+def _fix_of_broken(book: Book, folder: str, ident: str, text, action: str,
+                   trailer: str) -> Optional[Change]:
+    """A new text for a file of ``folder`` that does not load: the change that
+    fixes it when the text loads (a person fixing a typo with `edit`), else
+    None (the caller refuses as usual)."""
+    table = {"contacts": book.contacts, "recurrences": book.recurrences}[folder]
+    if text is None or _find_record(table, ident) is not None:
+        return None
+    broken = _broken(book, folder, ident)
+    if broken is None:
+        return None
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    record = _parse(broken, data)
+    if folder == "recurrences":
+        _check_recurrence_record(book, record)
+    return Change(action=action, subject="Fix %s %s" % (folder[:-1], record.id),
+                  writes={broken: data}, trailers=((trailer, record.id),))
+
+
+def _find_record(table: dict, ident: str):
+    lowered = ident.lower()
+    return table.get(ident) or next((v for k, v in table.items() if k.lower() == lowered), None)
 
 
 def label(doc: Document) -> str:
@@ -893,6 +922,10 @@ def plan_create_contact(book: Book, fields: Union[dict, str, bytes],
 
 def plan_edit_contact(book: Book, contact_id: str, text: Optional[Union[str, bytes]] = None,
                       set_fields: Optional[dict] = None, remove: Iterable[str] = ()) -> Change:
+    fix = _fix_of_broken(book, "contacts", contact_id, text, "contact.modify",
+                         "Facturier-Contact")
+    if fix is not None:
+        return fix
     contact = _contact(book, contact_id)
     if text is not None:
         data = text.encode("utf-8") if isinstance(text, str) else text
@@ -964,6 +997,10 @@ def plan_create_recurrence(book: Book, fields: Union[dict, str, bytes],
 
 def plan_edit_recurrence(book: Book, rec_id: str, text: Optional[Union[str, bytes]] = None,
                          set_fields: Optional[dict] = None, remove: Iterable[str] = ()) -> Change:
+    fix = _fix_of_broken(book, "recurrences", rec_id, text, "recurrence.modify",
+                         "Facturier-Recurrence")
+    if fix is not None:
+        return fix
     rec = _recurrence(book, rec_id)
     if text is not None:
         data = text.encode("utf-8") if isinstance(text, str) else text

@@ -381,3 +381,32 @@ def test_check_reports_a_number_zero(cli, book):
     path.write_text(path.read_text().replace("2025-0001", "2025-0000"))
     r = cli("check", book=book)
     assert r.code == 1 and "number 2025-0000: a series starts at 1" in r.out, r
+
+
+def test_a_contact_or_recurrence_that_does_not_load_can_be_fixed_through_edit(cli, book,
+                                                                              tmp_path):
+    """`contact edit` on a contact with a typo refused the person's fix with
+    "has errors; fix them first" (without saying which)."""
+    (book / "contacts" / "acme.yaml").write_text("name: ACME SA\nemial: ap@acme.example\n")
+    git(book, "commit", "-qam", "Typo by hand")
+    r = cli("contact", "edit", "acme", book=book, env=_editor(tmp_path, "name: ACME SA",
+                                                                    "name: ACME"))
+    assert r.code == 1 and "unknown field 'emial'" in r.err, r
+    r = cli("contact", "edit", "acme", book=book, env=_editor(tmp_path, "emial", "email"))
+    assert r.code == 0 and "Fix contact acme" in r.err, r
+    assert git(book, "log", "-1", "--format=%(trailers:key=Facturier-Action,valueonly)") \
+        .strip() == "contact.modify"
+    template = _new(cli, book, "2025-03-01")
+    (book / "recurrences").mkdir(exist_ok=True)
+    rec = book / "recurrences" / "monthly.yaml"
+    rec.write_text("name: Monthly\ntemplate: %s\nrule: FREQ=MONTHLY\nstart: 2025-04-01\n"
+                   "isue: draft\n" % template)
+    git(book, "add", "-A")
+    git(book, "commit", "-qm", "Recurrence by hand, with a typo")
+    fixed = tmp_path / "fixed.yaml"
+    fixed.write_text(rec.read_text().replace("isue", "issue"))
+    # the engine takes the fix (the CLI's `recurrence edit` still refuses before asking it)
+    from engine.actions import perform, plan_edit_recurrence
+    sha, change = perform(book, plan_edit_recurrence, "monthly", text=fixed.read_text())
+    assert sha and change.action == "recurrence.modify"
+    assert cli("check", book=book).code == 0
