@@ -410,3 +410,10 @@ def test_a_contact_or_recurrence_that_does_not_load_can_be_fixed_through_edit(cl
     sha, change = perform(book, plan_edit_recurrence, "monthly", text=fixed.read_text())
     assert sha and change.action == "recurrence.modify"
     assert cli("check", book=book).code == 0
+
+
+def test_init_where_no_folder_can_be_made_says_so(cli, tmp_path):
+    (tmp_path / "a-file").write_text("x")
+    r = cli("init", str(tmp_path / "a-file" / "book"))
+    assert r.code == 1 and "internal error" not in r.err, r
+    assert "cannot make a book in" in r.err and "Not a directory" in r.err, r

@@ -23,10 +23,14 @@ def init_command(ctx: Context, path: Path, demo: bool):
     """
     from ..gitstore import init_repository
     from ..newbook import new_book_files
-    if (path / "facturier.yaml").exists():
-        fail("%s already holds a book (facturier.yaml exists); nothing changed" % path)
-    if path.exists() and any(path.iterdir()):
-        fail("%s is not empty; facturier init makes a new book in a new or empty folder" % path)
+    try:
+        if (path / "facturier.yaml").exists():
+            fail("%s already holds a book (facturier.yaml exists); nothing changed" % path)
+        if path.exists() and any(path.iterdir()):
+            fail("%s is not empty; facturier init makes a new book in a new or empty folder"
+                 % path)
+    except OSError as exc:
+        fail("cannot make a book in %s: %s" % (path, exc.strerror or exc))
     files = new_book_files()
     files.update(_editor_files())
     message = "Create the book"
@@ -36,7 +40,14 @@ def init_command(ctx: Context, path: Path, demo: bool):
         # The new book's settings do not exist yet: today is the demo's own zone.
         files.update(demo_files(ctx.as_of_option or today_in(DEMO_TIMEZONE)))
         message = "Create the demo book"
-    sha = init_repository(path, files, message, ctx.author)
+    existed = path.exists()
+    try:
+        sha = init_repository(path, files, message, ctx.author)
+    except OSError as exc:
+        if not existed:
+            import shutil
+            shutil.rmtree(path, ignore_errors=True)     # no half-made book left behind
+        fail("cannot make a book in %s: %s" % (path, exc.strerror or exc))
     say("Made a new book in %s (commit %s)." % (path, sha[:10]))
     say("Next: facturier --book %s status" % path)
 
