@@ -804,7 +804,7 @@ def plan_create_document(book: Book, fields: Union[dict, str, bytes], as_of: dt.
     record = _parse("documents/%s.yaml" % (given or "new"), text, source,
                     positions=isinstance(fields, (str, bytes)))
     _check_new_document(book, record)
-    _refuse_new_errors(book, None, record)
+    _refuse_new_errors(book, None, record, source, positions=isinstance(fields, (str, bytes)))
     doc, data = _new_document(book, record, doc_id=given)
     whom = "for" if doc.kind != "expense" else "from"
     return Change(action="document.create", subject="Create %s %s %s %s"
@@ -869,13 +869,19 @@ def plan_edit_document(book: Book, doc_id: str, text: Optional[Union[str, bytes]
     return _change_doc("document.modify", "Edit %s" % label(doc), doc, data)
 
 
-def _refuse_new_errors(book: Book, old: Optional[Document], new: Document) -> None:
+def _refuse_new_errors(book: Book, old: Optional[Document], new: Document,
+                       source: Optional[str] = None, positions: bool = True) -> None:
     """Refuse an edit that gives the document an error `facturier check`
     would report (payments on a draft, a reference to nothing...); errors it
-    already had do not block fixing something else."""
+    already had do not block fixing something else. ``source``: the name of
+    the input a new document came from (its errors are named after it)."""
     from .checks import document_errors
     before = {(d.field, d.message) for d in document_errors(book, old)} if old else set()
     introduced = [d for d in document_errors(book, new) if (d.field, d.message) not in before]
+    if source:
+        introduced = [Diagnostic(source, d.line if positions else 0,
+                                 d.col if positions else 0, d.field, d.message, d.severity)
+                      for d in introduced]
     if introduced:
         _refuse("\n".join(str(d) for d in introduced))
 
