@@ -193,6 +193,11 @@ def write(root, entries: dict[str, object], previous: Optional[Snapshot] = None,
     folder = Path(root) / CACHE_DIR
     try:
         folder.mkdir(exist_ok=True)
+        ignore = folder / ".gitignore"
+        if not ignore.exists():
+            # A book made by hand may lack facturier's .gitignore: the cache
+            # must never be committed by a `git add -A` all the same.
+            ignore.write_text("*\n")
         if previous is not None and previous.base_id and previous.totals_key == totals:
             base = previous.base
             changed = [e for p, e in entries.items() if base.get(p) is not e]

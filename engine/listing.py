@@ -7,6 +7,7 @@ can never disagree on a status or an amount.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from decimal import Decimal
 from typing import Iterable, Optional, Sequence
 
@@ -69,6 +70,14 @@ def _newest_first(row: Row):
     return (-row.date.toordinal(), row.id)
 
 
+def fold(text: str) -> str:
+    """Lower case without accents: a search for "cafe" finds "Café"."""
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
 def search_text(book: Book, row: Row) -> str:
     """The lower-cased text a search looks in: id, number, contact id and name,
     line descriptions and notes."""
@@ -77,7 +86,7 @@ def search_text(book: Book, row: Row) -> str:
     if doc is not None:
         words.extend(line.description for line in doc.lines)
         words.append(doc.notes)
-    return " ".join(words).lower()
+    return fold(" ".join(words))
 
 
 def filter_rows(rows: Iterable[Row], *, category: Optional[str] = None,
@@ -86,7 +95,7 @@ def filter_rows(rows: Iterable[Row], *, category: Optional[str] = None,
     """The rows of a category and/or statuses, recurring ones only if asked,
     whose number, contact, id or text (with ``book``: line descriptions and
     notes too) contains every word of ``search``, ignoring case."""
-    words = search.lower().split() if search else ()
+    words = fold(search).split() if search else ()
     wanted = set(statuses) if statuses else None
     out = []
     for row in rows:
@@ -98,7 +107,8 @@ def filter_rows(rows: Iterable[Row], *, category: Optional[str] = None,
             continue
         if words:
             haystack = search_text(book, row) if book is not None else " ".join(
-                (row.id, row.number or "", row.contact, row.contact_name)).lower()
+                (row.id, row.number or "", row.contact, row.contact_name))
+            haystack = fold(haystack)
             if not all(w in haystack for w in words):
                 continue
         out.append(row)

@@ -176,3 +176,10 @@ def test_cached_totals_follow_the_settings(make_book):
     (root / "facturier.yaml").write_text('vat: "8.1"\ncurrency: JPY\n')
     book = load_book(root)
     assert book.total_of(book.documents["inv-1"]) == Decimal("108")
+
+
+def test_the_cache_folder_ignores_itself_in_a_book_without_gitignore(make_book):
+    root = make_book({"contacts/acme.yaml": CONTACT, ".gitignore": ""})
+    load_book(root)
+    assert cache.cache_path(root).is_file()
+    assert git(root, "status", "--porcelain") == ""

@@ -170,3 +170,12 @@ def test_no_traceback_for_a_missing_book(cli, tmp_path):
     result = cli("status", book=tmp_path)
     assert result.code == 1
     assert "not a facturier book" in result.err and "Traceback" not in result.err
+
+
+def test_search_ignores_accents_and_case(cli, make_book):
+    files = book_files()
+    files["contacts/acme.yaml"] = "name: Café Élysée\n"
+    root = make_book(files)
+    result = cli("--as-of", "2025-02-25", "status", "--format", "json", "--search", "cafe ELYSEE",
+                 book=root)
+    assert sorted(r["id"] for r in json.loads(result.out)) == ["inv-paid", "q-1"]
