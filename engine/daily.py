@@ -886,3 +886,57 @@ def plan_bounce(book: Book, report) -> "Change":
     return Change("document.bounce", "E-mail of %s to %s bounced: %s"
                   % (doc.number or doc.id, delivery.to or report.recipient, detail)[:200],
                   {doc.path: data.encode("utf-8")}, trailers=_trailers([doc.id]))
+
+
+# --------------------------------------------------------------------------- doc send (SPEC 5.2, 6)
+
+def send_now(root, doc_id: str, as_of: dt.date, *, now: Callable[[], str],
+             author: Optional[str] = None, environ=None, smtp_timeout: float = 30.0,
+             mark_sent: bool = False) -> RunReport:
+    """`facturier doc send ID`: e-mail one validated document now, with the
+    same guarantees as the daily run (the attempt is committed as `sending`
+    before connecting, its outcome after; a transient failure is `deferred` and
+    retried by the next run).
+
+    A document already e-mailed successfully is refused: nothing is sent twice
+    by accident. An attempt left `sending` by a crash is resent only when a
+    person asks for it (this command); with ``mark_sent`` the person says the
+    attempt did reach the server, and it is recorded as `sent` without e-mail.
+    """
+    from .actions import open_writer
+    from .diagnostics import ActionRefused
+    from .mail import MailError, build_message
+    report = RunReport(as_of=as_of, dry_run=False, sending_enabled=True)
+    with open_writer(root, author) as writer:
+        s = _Session(writer, Path(root), as_of, now, report, True, environ, smtp_timeout)
+        doc = s.book.document(doc_id)
+        if doc is None:
+            raise ActionRefused("there is no document %r" % doc_id)
+        if doc.is_draft:
+            raise ActionRefused("%s is a draft: validate it before e-mailing it" % doc.id)
+        latest = _latest_email(doc)
+        what = doc.kind.replace("_", " ")
+        if mark_sent:
+            if latest is None or latest.result != "sending":
+                raise ActionRefused("%s has no e-mail attempt left `sending` to mark as sent"
+                                    % doc.id)
+            index = max(i for i, d in enumerate(doc.deliveries) if d is latest)
+            s.commit("document.send", "Mark the e-mail of %s %s as sent" % (what, doc.number or doc.id),
+                     {doc.path: s.edit(doc, set_fields={"deliveries.%d.result" % index: "sent"})},
+                     _trailers([doc.id]))
+            report.sent.append(doc.id)
+            return report
+        if latest is not None and latest.result == "sent":
+            raise ActionRefused("%s was already e-mailed (%s, message %s); facturier never "
+                                "sends a document twice by accident"
+                                % (doc.id, latest.at, latest.message_id or "?"))
+        try:
+            msg = build_message(doc, s.book, as_of)
+        except MailError as exc:
+            raise ActionRefused("cannot e-mail %s: %s" % (doc.id, exc))
+        index = len(doc.deliveries)
+        s.commit("document.send", "Send %s %s to %s" % (what, doc.number or doc.id, doc.contact),
+                 {doc.path: s.edit(doc, append={"deliveries": [_attempt_entry(s, msg)]})},
+                 _trailers([doc.id]))
+        _finish_attempt(s, doc.id, msg, index, what)
+    return report

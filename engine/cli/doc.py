@@ -47,8 +47,8 @@ def act(ctx: Context, plan: Callable, *args, ids: Optional[Iterable[str]] = None
 
 @main.group("doc")
 def doc_group():
-    """Documents: new, show, edit, delete, validate, pay, discount, write-off,
-    hold, release, credit, convert, decline, returned."""
+    """Documents: new, show, edit, delete, validate, send, pay, discount,
+    write-off, hold, release, credit, convert, decline, returned."""
 
 
 # --------------------------------------------------------------------------- new
@@ -418,3 +418,37 @@ def returned_command(ctx: Context, doc_id: str):
     """Record that the post brought the document back (wrong address)."""
     from ..actions import plan_returned
     act(ctx, plan_returned, doc_id, now_in(ctx.settings.timezone, ctx.as_of), ids=[doc_id])
+
+
+@doc_group.command("send")
+@click.argument("doc_id", metavar="ID")
+@click.option("--mark-sent", is_flag=True,
+              help="The last attempt was left `sending` (a crash) but did reach the server: "
+                   "record it as sent, e-mail nothing.")
+@click.option("--smtp-timeout", type=float, default=30.0, show_default=True,
+              help="Seconds to wait for the SMTP server.")
+@pass_ctx
+def send_command(ctx: Context, doc_id: str, mark_sent: bool, smtp_timeout: float):
+    """E-mail a validated document to its contact now (or resend one whose last
+    attempt was left `sending`, deferred or bounced).
+
+    The attempt is committed as `sending` before the connection opens and its
+    outcome (sent, deferred, bounced) after. A document already sent is
+    refused. Exit 1 unless the server accepted the message.
+    """
+    from ..daily import send_now
+    settings = ctx.settings
+    as_of = ctx.as_of
+    report = send_now(ctx.book_path, doc_id, as_of, author=ctx.author,
+                      now=lambda: now_in(settings.timezone, as_of), smtp_timeout=smtp_timeout,
+                      mark_sent=mark_sent)
+    if report.sent:
+        say("Marked the e-mail of %s as sent." % doc_id if mark_sent else
+            "Sent %s (the server accepted it)." % doc_id)
+        return
+    if report.deferred:
+        fail("The e-mail of %s was deferred (the server could not take it now); "
+             "`facturier run` will try again." % doc_id)
+    if report.bounced:
+        fail("The server refused the e-mail of %s: it is recorded as bounced." % doc_id)
+    fail("The e-mail of %s was not sent; see `facturier doc show %s`." % (doc_id, doc_id))
