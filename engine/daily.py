@@ -298,7 +298,11 @@ def _generated(s: _Session, rec: Recurrence, occurrence: dt.date) -> Document:
     doc = generate_document(rec, template, occurrence, book, s.as_of)
     if rec.issue in ("validate", "send") and not doc.scheduled and doc.kind in NUMBERED_KINDS:
         number = next_number(book, doc.kind, doc.date)
-        doc = msgspec.structs.replace(doc, number=number, validated=s.as_of)
+        # A legal record keeps what it took from the settings (as validate does).
+        lines = tuple(line if line.vat is not None else
+                      msgspec.structs.replace(line, vat=book.settings.vat) for line in doc.lines)
+        doc = msgspec.structs.replace(doc, number=number, validated=s.as_of, lines=lines,
+                                      currency=doc.currency or book.settings.currency)
     return doc
 
 
