@@ -179,6 +179,7 @@ def parse_author(text: str) -> tuple[str, str]:
 # moved, a kill before step 3 leaves them as they were, and HEAD is the last
 # complete action either way.
 
+import bisect
 import fcntl
 import json
 import time
@@ -251,9 +252,34 @@ class BookLock:
         self.release()
 
 
-def _tree_key(entry: tuple[bytes, bytes, bytes]) -> bytes:
-    name, mode, _ = entry
-    return name + b"/" if mode == b"40000" else name
+class _Tree:
+    """A tree's entries in git's order: ``keys`` (the name, plus "/" for a
+    folder: git sorts folders so) and ``items`` (each entry as git stores it,
+    "<mode> <name>\\0<binary id>"), so that a change is a bisect and a list
+    insert, and the tree's bytes one join."""
+
+    __slots__ = ("keys", "items")
+
+    def __init__(self, keys: list, items: list):
+        self.keys = keys
+        self.items = items
+
+    def find(self, name: bytes) -> int:
+        """Index of the entry called ``name`` (file or folder), or -1."""
+        for key in (name, name + b"/"):
+            i = bisect.bisect_left(self.keys, key)
+            if i < len(self.keys) and self.keys[i] == key:
+                return i
+        return -1
+
+    def entry(self, i: int) -> tuple[bytes, bytes]:
+        """(mode, binary id) of entry ``i``."""
+        item = self.items[i]
+        sp = item.index(b" ")
+        return item[:sp], item[-20:]
+
+    def data(self) -> bytes:
+        return b"".join(self.items)
 
 
 class Store:
@@ -295,7 +321,7 @@ class Store:
         self._tz = tz
         self._cat: Optional[subprocess.Popen] = None
         self._updater: Optional[subprocess.Popen] = None
-        self._trees: dict[str, list[tuple[bytes, bytes, bytes]]] = {}
+        self._trees: dict[str, _Tree] = {}
         self._root_tree = self._commit_tree(head)
         self._journal_file = None
         self._journaled = False
@@ -303,6 +329,8 @@ class Store:
         self._pending: dict[str, Optional[tuple[str, str]]] = {}
         self._staged: Optional[set[str]] = None
         self.recovered: list[str] = []
+        self._folders: set[str] = set()
+        self._folders_tmp = False
         self._recover()
 
     # ------------------------------------------------------------------ objects
@@ -326,22 +354,24 @@ class Store:
             raise GitError("%s is not a commit" % commit)
         return data[5:45].decode()
 
-    def _tree(self, sha: str) -> list[tuple[bytes, bytes, bytes]]:
-        """(name, mode, binary sha) entries of a tree, cached."""
-        entries = self._trees.get(sha)
-        if entries is None:
+    def _tree(self, sha: str) -> _Tree:
+        """The entries of a tree, cached."""
+        tree = self._trees.get(sha)
+        if tree is None:
             kind, data = self._cat_file(sha)
             if kind != b"tree":
                 raise GitError("%s is not a tree" % sha)
-            entries = []
+            keys, items = [], []
             i = 0
             while i < len(data):
                 sp = data.index(b" ", i)
                 nul = data.index(b"\0", sp)
-                entries.append((data[sp + 1:nul], data[i:sp], data[nul + 1:nul + 21]))
+                name = data[sp + 1:nul]
+                keys.append(name + b"/" if data[i:sp] == b"40000" else name)
+                items.append(data[i:nul + 21])
                 i = nul + 21
-            self._trees[sha] = entries
-        return entries
+            tree = self._trees[sha] = _Tree(keys, items)
+        return tree
 
     def _write_object(self, kind: bytes, data: bytes) -> str:
         raw = b"%s %d\0" % (kind, len(data)) + data
@@ -358,18 +388,19 @@ class Store:
         os.replace(tmp, target)
         return sha
 
-    def _write_tree(self, entries: list[tuple[bytes, bytes, bytes]]) -> str:
-        entries.sort(key=_tree_key)
-        data = b"".join(b"%s %s\0%s" % (mode, name, binsha) for name, mode, binsha in entries)
-        sha = self._write_object(b"tree", data)
-        self._trees.setdefault(sha, entries)
+    def _write_tree(self, tree: _Tree) -> str:
+        sha = self._write_object(b"tree", tree.data())
+        self._trees.setdefault(sha, tree)
         return sha
 
     def _update_tree(self, tree: Optional[str], changes: dict[str, Optional[str]]) -> Optional[str]:
         """The id of ``tree`` with ``changes`` ({relative path: blob id or None
-        to delete}) applied; None when the tree ends up empty."""
-        entries = {name: (mode, binsha) for name, mode, binsha in (self._tree(tree) if tree else [])}
+        to delete}) applied; None when the tree ends up empty. Only the trees
+        along the changed paths are written."""
+        old = self._tree(tree) if tree else _Tree([], [])
+        new = _Tree(list(old.keys), list(old.items))
         groups: dict[str, dict[str, Optional[str]]] = {}
+        entries: dict[bytes, Optional[tuple[bytes, bytes]]] = {}
         for path, blob in changes.items():
             head, sep, rest = path.partition("/")
             if sep:
@@ -377,40 +408,53 @@ class Store:
             else:
                 key = head.encode()
                 if blob is None:
-                    entries.pop(key, None)
+                    entries[key] = None
                 else:
-                    old = entries.get(key)
-                    mode = old[0] if old is not None and old[0] != b"40000" else b"100644"
+                    i = old.find(key)
+                    mode = old.entry(i)[0] if i >= 0 else b"100644"
+                    if mode == b"40000":
+                        mode = b"100644"
                     entries[key] = (mode, bytes.fromhex(blob))
         for name, sub in groups.items():
             key = name.encode()
-            old = entries.get(key)
-            old_tree = old[1].hex() if old is not None and old[0] == b"40000" else None
-            new = self._update_tree(old_tree, sub)
-            if new is None:
-                entries.pop(key, None)
-            else:
-                entries[key] = (b"40000", bytes.fromhex(new))
-        if not entries:
+            i = old.find(key)
+            old_tree = None
+            if i >= 0:
+                mode, binsha = old.entry(i)
+                if mode == b"40000":
+                    old_tree = binsha.hex()
+            sha = self._update_tree(old_tree, sub)
+            entries[key] = None if sha is None else (b"40000", bytes.fromhex(sha))
+        for name, entry in entries.items():
+            i = new.find(name)
+            if i >= 0:
+                del new.keys[i], new.items[i]
+            if entry is None:
+                continue
+            mode, binsha = entry
+            key = name + b"/" if mode == b"40000" else name
+            i = bisect.bisect_left(new.keys, key)
+            new.keys.insert(i, key)
+            new.items.insert(i, b"%s %s\0%s" % (mode, name, binsha))
+        if not new.keys:
             return None
-        return self._write_tree([(n, m, s) for n, (m, s) in entries.items()])
+        return self._write_tree(new)
 
     def blob_at_head(self, path: str) -> Optional[str]:
         """The blob id of ``path`` in HEAD's tree, or None."""
         tree = self._root_tree
         parts = path.split("/")
         for i, part in enumerate(parts):
-            key = part.encode()
-            for name, mode, binsha in self._tree(tree):
-                if name == key:
-                    if i == len(parts) - 1:
-                        return binsha.hex() if mode != b"40000" else None
-                    if mode != b"40000":
-                        return None
-                    tree = binsha.hex()
-                    break
-            else:
+            t = self._tree(tree)
+            at = t.find(part.encode())
+            if at < 0:
                 return None
+            mode, binsha = t.entry(at)
+            if i == len(parts) - 1:
+                return binsha.hex() if mode != b"40000" else None
+            if mode != b"40000":
+                return None
+            tree = binsha.hex()
         return None
 
     def read_at_head(self, path: str) -> Optional[bytes]:
@@ -456,7 +500,7 @@ class Store:
         before = {path: self.blob_at_head(path) for path in changes}
         new_tree = self._update_tree(self._root_tree, changes)
         if new_tree is None:
-            new_tree = self._write_tree([])
+            new_tree = self._write_tree(_Tree([], []))
         if new_tree == self._root_tree:
             return None
         stamp = "%d %s" % (int(time.time()), self._tz)
@@ -522,15 +566,21 @@ class Store:
             raise GitError("could not move the branch %s: %s" % (self.ref, text or "no answer"))
 
     def _write_file(self, path: str, data: bytes) -> None:
-        target = self.root / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.root / TMP_DIR / ("w%d" % os.getpid())
-        tmp.parent.mkdir(parents=True, exist_ok=True)
+        target = os.path.join(self.root, path)
+        folder = os.path.dirname(target)
+        if folder not in self._folders:         # tens of thousands of files in one commit
+            os.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
+        tmp = os.path.join(self.root, TMP_DIR, "w%d" % os.getpid())
+        if not self._folders_tmp:
+            os.makedirs(os.path.dirname(tmp), exist_ok=True)
+            self._folders_tmp = True
         with open(tmp, "wb") as f:
             f.write(data)
         os.replace(tmp, target)
 
     def _remove_file(self, path: str) -> None:
+        self._folders.clear()
         target = self.root / path
         try:
             target.unlink()
