@@ -244,7 +244,10 @@ def _verbatim_classes():
             pass
 
         class Representer(RoundTripRepresenter):
-            pass
+            def ignore_aliases(self, data):
+                # never an anchor and an alias (the same date object set
+                # twice): facturier's loader refuses them, as it should
+                return True
 
         def construct(tag):
             def build(self, node):

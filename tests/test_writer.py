@@ -214,3 +214,17 @@ def test_the_next_number_follows_the_highest_of_the_kind_and_year_of_the_date():
     assert next_number(book, "invoice", dt.date(2026, 1, 1)) == "F-2026-001"
     assert next_number(book, "credit_note", dt.date(2025, 1, 1)) == "CN-2025-0010"
     assert next_number(book, "quote", dt.date(2025, 1, 1)) == "Q-2025-0001"
+
+
+def test_the_same_date_set_twice_is_written_twice_never_as_an_anchor_and_alias():
+    import datetime as _dt
+
+    from engine.loader import parse_file
+    day = _dt.date(2025, 3, 1)
+    text = update_yaml("name: Hosting\ntemplate: inv-tpl\nrule: FREQ=MONTHLY\nstart: 2025-01-01\n"
+                       "last: 2025-01-01\n", {"last": day, "skipped": [day, day]})
+    assert "&" not in text and "*" not in text
+    assert text.count("2025-03-01") == 3
+    _kind, record, diagnostics = parse_file("recurrences/hosting.yaml", text.encode())
+    assert not [d for d in diagnostics if d.is_error], diagnostics
+    assert record.last == day and record.skipped == (day, day)
