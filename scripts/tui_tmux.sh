@@ -17,14 +17,19 @@ AS_OF=${AS_OF:-2026-06-30}
 SESSION=facturier-tui-$$
 STEP_WAIT=${STEP_WAIT:-0.6}
 
+TMP=""
 if [[ -z "$BOOK" ]]; then
-    BOOK=$(mktemp -d)/book
+    TMP=$(mktemp -d)
+    BOOK=$TMP/book
     cp -r /tmp/bench/b1k "$BOOK"
     rm -rf "$BOOK/.facturier"
     PAY=${PAY:-1}
 fi
 
-cleanup() { tmux kill-session -t "$SESSION" 2>/dev/null || true; }
+cleanup() {
+    tmux kill-session -t "$SESSION" 2>/dev/null || true
+    if [[ -n "$TMP" ]]; then rm -rf "$TMP"; fi
+}
 trap cleanup EXIT
 
 show() {

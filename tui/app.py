@@ -36,7 +36,7 @@ from .recurrence_form import RecurrenceForm
 from .recurrence_list import RecurrenceListScreen
 from .recurrence_view import RecurrenceScreen
 from .repair_dialog import RepairDialog
-from .strings import tr
+from .strings import binding_words, tr
 from .views import DocumentDetail, RecurrenceDetail, RecurrenceItem, Snapshot
 
 WATCH_SECONDS = 2.0
@@ -74,6 +74,7 @@ class FacturierApp(App):
 
     def __init__(self, root, *, as_of: dt.date, lang: str = "en", author: Optional[str] = None,
                  watch: bool = True) -> None:
+        localize_bindings(lang)
         super().__init__()
         self.root = Path(root)
         self.as_of = as_of
@@ -564,6 +565,30 @@ class FacturierApp(App):
             if items:
                 parts.append("%s %d" % (key.replace("_now", ""), len(items)))
         return tr("daily.done", self.lang, summary=", ".join(parts) or tr("daily.nothing", self.lang))
+
+
+def localize_bindings(lang: str) -> None:
+    """Key descriptions (the footer) in ``lang``, found by each Binding's id."""
+    import dataclasses
+
+    from .dashboard import StatusTile
+    from .fast_table import FastTable
+    from .forms import ActionForm, Confirm
+    classes = (FacturierApp, DashboardScreen, StatusTile, DocumentListScreen, DocumentScreen,
+               RecurrenceListScreen, RecurrenceScreen, RepairDialog, RecurrenceForm, ProblemsScreen,
+               ActionForm, Confirm, FastTable)
+    for cls in classes:
+        if "BINDINGS" not in cls.__dict__:
+            continue
+        changed = []
+        for binding in cls.BINDINGS:
+            if isinstance(binding, Binding) and binding.id:
+                words = binding_words(binding.id, lang)
+                if words and words != binding.description:
+                    binding = dataclasses.replace(binding, description=words)
+            changed.append(binding)
+        cls.BINDINGS = changed
+        cls._merged_bindings = cls._merge_bindings()
 
 
 def _subject_of(change) -> str:

@@ -43,6 +43,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "key.edit": {"en": "Edit", "fr": "Modifier"},
     "key.repair": {"en": "Repair", "fr": "Réparer"},
     "key.history_filter": {"en": "Filter history", "fr": "Filtrer l'historique"},
+    "key.category": {"en": "Category", "fr": "Catégorie"},
+    "key.all": {"en": "All", "fr": "Tous"},
+    "key.base_of": {"en": "Its recurrence", "fr": "Sa récurrence"},
     # document actions
     "act.validate": {"en": "Validate", "fr": "Valider"},
     "act.pay": {"en": "Payment", "fr": "Paiement"},
@@ -231,6 +234,27 @@ STRINGS: dict[str, dict[str, str]] = {
     "error": {"en": "Error: {message}", "fr": "Erreur : {message}"},
     "busy": {"en": "Working…", "fr": "En cours…"},
 }
+
+
+# the last part of a Binding id -> the key of its description here
+BINDING_WORDS = {
+    "quit": "key.quit", "reload": "key.reload", "recurrences": "key.recurrences",
+    "back": "key.back", "cancel": "form.cancel", "submit": "form.ok", "yes": "form.ok",
+    "all": "key.all", "stopped": "key.stopped", "problems": "key.problems",
+    "open_status": "key.open", "open": "key.open", "open_category": "key.category",
+    "recurring_only": "key.recurring_only", "reverse": "key.reverse", "search": "key.search",
+    "sort": "key.sort", "edit": "key.edit", "repair": "key.repair", "new": "key.new_recurrence",
+    "base_of": "key.base_of",
+}
+
+
+def binding_words(binding_id: str, lang: str):
+    """The description of the key binding ``binding_id`` in ``lang`` (None: keep it)."""
+    scope, _, name = binding_id.rpartition(".")
+    if scope == "document" and "act." + name in STRINGS:
+        return tr("act." + name, lang)
+    key = BINDING_WORDS.get(name)
+    return tr(key, lang) if key else None
 
 
 def tr(key: str, lang: str = "en", **values) -> str:
