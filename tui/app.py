@@ -46,7 +46,7 @@ PLANS = {
     "validate": "plan_validate", "pay": "plan_payment", "discount": "plan_discount",
     "hold": "plan_hold", "release": "plan_release", "credit": "plan_credit",
     "write_off": "plan_write_off", "convert": "plan_convert", "decline": "plan_decline",
-    "returned": "plan_returned", "send": "plan_send",
+    "returned": "plan_returned",
 }
 
 # the actions `facturier doc` runs on a book holding only the document
@@ -293,6 +293,9 @@ class FacturierApp(App):
             allowed.update(("credit", "returned", "send"))
         if doc.kind == "credit_note" and not draft:
             allowed.add("send")
+        emails = [d for d in doc.deliveries if d.channel == "email"]
+        if emails and emails[-1].result == "sending":
+            allowed.add("mark_sent")
         if is_active_hold(doc, self.as_of):
             allowed.add("release")
         else:
@@ -479,6 +482,8 @@ class FacturierApp(App):
             return self._daily()
         if action == "repair":
             return self._repair(target, values["choice"])
+        if action in ("send", "mark_sent"):
+            return self._send(target, mark_sent=action == "mark_sent")
         from engine import actions
         if action == "recurrence.create":
             fields = {k: v for k, v in values.items() if v is not None}
@@ -530,26 +535,28 @@ class FacturierApp(App):
         return kwargs
 
     def _repair(self, rec_id: str, choice: str) -> str:
-        from engine import recurrence as engine_rec
-        repair = None
-        for module_name in ("engine.daily", "engine.actions", "engine.recurrence"):
-            try:
-                module = __import__(module_name, fromlist=["repair"])
-            except ImportError:
-                continue
-            repair = getattr(module, "repair", None)
-            if repair is not None:
-                break
-        if repair is None:
-            raise FacturierError(tr("act.unavailable", self.lang))
-        params = inspect.signature(repair).parameters
-        kwargs: dict[str, Any] = {}
-        if "as_of" in params:
-            kwargs["as_of"] = self.as_of
-        if "author" in params:
-            kwargs["author"] = self.author
-        result = repair(self.root, rec_id, choice, **kwargs)
-        return _subject_of(result[1] if isinstance(result, tuple) and len(result) == 2 else result)
+        """`facturier recurrence repair ID --skip-missing|--create-missing|--end`."""
+        from engine import actions
+        from engine.daily import plan_repair
+        engine_choice = {"skip": "skip-missing", "create": "create-missing", "end": "end"}[choice]
+        _sha, change = actions.perform(self.root, plan_repair, rec_id, engine_choice, self.as_of,
+                                       author=self.author)
+        return _subject_of(change)
+
+    def _send(self, doc_id: str, mark_sent: bool = False) -> str:
+        """`facturier doc send ID [--mark-sent]` (engine.daily.send_now)."""
+        from engine import daily
+        from engine.cli.common import now_in
+        timezone = self.snapshot.book.settings.timezone if self.snapshot else "UTC"
+        report = daily.send_now(self.root, doc_id, self.as_of, now=lambda: now_in(timezone, self.as_of),
+                                author=self.author, mark_sent=mark_sent)
+        said = [m for m in getattr(report, "messages", []) if m]
+        if said:
+            return "; ".join(said)
+        for key in ("sent", "deferred", "bounced"):
+            if getattr(report, key, None):
+                return "%s: %s" % (key, doc_id)
+        return ""
 
     def _daily(self) -> str:
         """`facturier run` for the app's as_of (engine.daily.run)."""

@@ -27,7 +27,7 @@ from .views import DocumentDetail
 ACTION_KEYS = {
     "validate": "v", "pay": "p", "discount": "d", "hold": "h", "release": "u",
     "credit": "c", "write_off": "w", "convert": "o", "decline": "x", "returned": "t",
-    "send": "m",
+    "send": "m", "mark_sent": "k",
 }
 
 

@@ -58,6 +58,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "act.decline": {"en": "Decline", "fr": "Refuser"},
     "act.returned": {"en": "Returned mail", "fr": "Courrier retourné"},
     "act.send": {"en": "Send", "fr": "Envoyer"},
+    "act.mark_sent": {"en": "Mark e-mail sent", "fr": "Marquer l'e-mail envoyé"},
     "act.done": {"en": "Done: {subject}", "fr": "Fait : {subject}"},
     "act.failed": {"en": "Refused: {message}", "fr": "Refusé : {message}"},
     "act.unavailable": {"en": "This action is not available yet in this version of the engine.",
