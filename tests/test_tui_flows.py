@@ -62,7 +62,8 @@ async def until(pilot, condition, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the app")
+            said = [n.message for n in pilot.app._notifications]
+            raise AssertionError("timed out waiting for the app on %r; it said %r" % (pilot.app.screen, said))
         await pilot.pause(0.05)
     await pilot.pause()
 

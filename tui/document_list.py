@@ -88,6 +88,12 @@ class DocumentListScreen(Screen):
         yield self.table
         yield Footer()
 
+    _stale = False
+
+    def on_screen_resume(self) -> None:
+        if self._stale:
+            self.show_snapshot(self.snapshot)
+
     def on_mount(self) -> None:
         self.title = self.list_title
         self.sub_title = tr("as_of", self.lang, date=fmt.long_day(self.snapshot.as_of, self.lang))
@@ -97,6 +103,10 @@ class DocumentListScreen(Screen):
     def show_snapshot(self, snap: Snapshot) -> None:
         """The book changed: same list, new rows, same search and cursor."""
         self.snapshot = snap
+        if not self.is_mounted:
+            self._stale = True
+            return
+        self._stale = False
         self.table.set_rows(select_rows(snap.rows, self.statuses, self.category, self.ids))
         self._count()
 

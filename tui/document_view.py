@@ -65,6 +65,10 @@ class DocumentScreen(Screen):
 
     def show_detail(self, detail: Optional[DocumentDetail]) -> None:
         """The book changed: show the document again (or say it is gone)."""
+        if not self.is_mounted:
+            if detail is not None:
+                self.detail = detail
+            return
         if detail is None:
             self.query_one("#doc-head", Static).update(Text(tr("doc.missing", self.lang), style="bold red"))
             return

@@ -28,6 +28,12 @@ class ProblemsScreen(Screen):
             yield Static(id="problems")
         yield Footer()
 
+    _stale = False
+
+    def on_screen_resume(self) -> None:
+        if self._stale:
+            self.show_snapshot(self.snapshot)
+
     def on_mount(self) -> None:
         self.title = tr("problems.title", self.lang)
         self.show_snapshot(self.snapshot)
@@ -35,6 +41,10 @@ class ProblemsScreen(Screen):
 
     def show_snapshot(self, snap: Snapshot) -> None:
         self.snapshot = snap
+        if not self.is_mounted:
+            self._stale = True
+            return
+        self._stale = False
         if not snap.problems:
             self.query_one("#problems", Static).update(tr("problems.none", self.lang))
             return

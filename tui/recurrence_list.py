@@ -61,6 +61,12 @@ class RecurrenceListScreen(Screen):
         yield self.table
         yield Footer()
 
+    _stale = False
+
+    def on_screen_resume(self) -> None:
+        if self._stale:
+            self.show_snapshot(self.snapshot)
+
     def on_mount(self) -> None:
         self.title = tr("rec.stopped_list" if self.stopped_only else "rec.list", self.lang)
         self.table.focus()
@@ -71,6 +77,10 @@ class RecurrenceListScreen(Screen):
 
     def show_snapshot(self, snap: Snapshot) -> None:
         self.snapshot = snap
+        if not self.is_mounted:
+            self._stale = True
+            return
+        self._stale = False
         self.table.set_rows(self._items(snap))
         self._count()
 

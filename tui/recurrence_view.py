@@ -53,6 +53,10 @@ class RecurrenceScreen(Screen):
         self.post_message(WantHistory(self.detail.rec.id, "recurrences", self))
 
     def show_detail(self, detail) -> None:
+        if not self.is_mounted:
+            if detail is not None:
+                self.detail = detail
+            return
         if detail is None:
             self.dismiss()
             return

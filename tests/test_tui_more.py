@@ -1,0 +1,150 @@
+"""More flows of the terminal app, on a real book in a real git repository:
+creating a missing occurrence and following the links between a generated
+document and its recurrence, the recurrence form and its live preview, the
+command palette, and the problems screen ("fix it, then press r")."""
+from __future__ import annotations
+
+import asyncio
+
+from test_tui_flows import AS_OF, app_for, book, commits, git, stop_recurrence, trailers, until  # noqa: F401
+from tui.dashboard import DashboardScreen
+from tui.history_pane import HistoryPane
+from tui.document_view import DocumentScreen
+from tui.problems import ProblemsScreen
+from tui.recurrence_form import RecurrenceForm
+from tui.recurrence_list import RecurrenceListScreen
+from tui.recurrence_view import RecurrenceScreen
+from tui.repair_dialog import RepairDialog
+
+
+def test_create_the_one_missing_document_then_follow_the_links(book):
+    stop_recurrence(book, "rec-00000", "2026-05-01", "the SMTP server was down")
+    before = commits(book)
+    app = app_for(book)
+
+    async def run():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(pilot, lambda: app.snapshot is not None and app.snapshot.complete)
+            app.action_recurrences(stopped_only=True)
+            await until(pilot, lambda: isinstance(app.screen, RecurrenceListScreen))
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, RecurrenceScreen))
+            summary = app.screen
+            assert summary.detail.item.state == "stopped"
+            await pilot.press("p")
+            await until(pilot, lambda: isinstance(app.screen, RepairDialog))
+            assert not app.screen.query_one("#create").disabled
+            await pilot.click("#create")
+            await until(pilot, lambda: app.screen is summary and not app.busy
+                        and summary.detail.item.state == "active" and summary.detail.documents,
+                        timeout=30)
+            generated = summary.detail.documents[0]
+            assert generated.id == "rec-00000-2026-06-01"
+            summary.documents.focus()
+            await pilot.press("enter")          # preview the generated document
+            await until(pilot, lambda: isinstance(app.screen, DocumentScreen))
+            link = app.screen.query_one("#link-recurrence")
+            assert link.display and "Recurring service 0" in str(link.label)
+            # the history pane names the commit that made it
+            pane = app.screen.query_one(HistoryPane)
+            await until(pilot, lambda: pane.entries is not None, timeout=30)
+            assert "recurrence.create-missing" in [e.action for e in pane.entries]
+            await pilot.click("#link-recurrence")
+            await until(pilot, lambda: isinstance(app.screen, RecurrenceScreen)
+                        and app.screen is not summary)
+
+    asyncio.run(run())
+    assert commits(book) == before + 1
+    assert "Facturier-Action: recurrence.create-missing" in trailers(book)
+
+
+def test_recurrence_form_previews_and_creates(book):
+    before = commits(book)
+    app = app_for(book)
+
+    async def run():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(pilot, lambda: app.snapshot is not None and app.snapshot.complete)
+            await pilot.press("R")
+            await until(pilot, lambda: isinstance(app.screen, RecurrenceListScreen))
+            await pilot.press("n")
+            await until(pilot, lambda: isinstance(app.screen, RecurrenceForm))
+            form = app.screen
+            form.query_one("#name").value = "Hosting test"
+            form.query_one("#template").value = "inv-20260310-000003"
+            form.query_one("#start").value = "2026-07-01"
+            form.query_one("#frequency").value = "last_day"
+            await pilot.pause()
+            assert form.query_one("#rule").value == "FREQ=MONTHLY;BYMONTHDAY=-1"
+            preview = str(form.query_one("#preview").render())
+            assert "2026-07-31, 2026-08-31, 2026-09-30" in preview
+            # a rule that does not parse: said in the preview, nothing committed
+            form.query_one("#rule").value = "FREQ=SOMETIMES"
+            await pilot.pause()
+            assert "Rule problem" in str(form.query_one("#preview").render())
+            assert form.query_one("#frequency").value == "raw"
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert app.screen is form
+            form.query_one("#frequency").value = "quarterly"
+            form.query_one("#count").value = "4"
+            await pilot.pause()
+            assert "2026-10-01" in str(form.query_one("#preview").render())
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: not isinstance(app.screen, RecurrenceForm) and not app.busy
+                        and app.snapshot.book.recurrence("hosting-test") is not None, timeout=30)
+
+    asyncio.run(run())
+    assert commits(book) == before + 1
+    assert "Facturier-Action: recurrence.create" in trailers(book)
+    text = (book / "recurrences" / "hosting-test.yaml").read_text()
+    assert "FREQ=MONTHLY;INTERVAL=3;COUNT=4" in text and "2026-07-01" in text
+
+
+def test_palette_opens_a_document_by_number(book):
+    app = app_for(book, lang="fr")
+
+    async def run():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(pilot, lambda: app.snapshot is not None and app.snapshot.complete)
+            await pilot.press("ctrl+p")
+            await pilot.pause()
+            for ch in "2026-0160":
+                await pilot.press(ch)
+            await pilot.pause(0.5)
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, DocumentScreen))
+            assert app.screen.detail.doc.number == "2026-0160"
+            assert "Facture" in app.screen.title
+
+    asyncio.run(run())
+
+
+def test_invalid_file_alert_problems_screen_and_reload(book):
+    broken = next(book.glob("documents/2026/06/*.yaml"))
+    good = broken.read_text()
+    broken.write_text(good.replace("kind: invoice", "kind: invoice\nkind: quote", 1)
+                      if "kind: invoice" in good else "kind: [\n")
+    app = app_for(book)
+
+    async def run():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(pilot, lambda: app.snapshot is not None)
+            alert = app.screen.query_one("#alert-problems")
+            assert alert.has_class("-shown")
+            await pilot.press("e")
+            await until(pilot, lambda: isinstance(app.screen, ProblemsScreen))
+            shown = str(app.screen.query_one("#problems").render())
+            assert broken.relative_to(book).as_posix() + ":" in shown
+            assert "press r to reload" in str(app.screen.query_one("#problems-hint").render())
+            broken.write_text(good)             # the person fixes the file...
+            first = app.snapshot
+            await pilot.press("r")              # ...and reloads
+            await until(pilot, lambda: app.snapshot is not first)
+            assert "No problem" in str(app.screen.query_one("#problems").render())
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, DashboardScreen))
+            assert not app.screen.query_one("#alert-problems").has_class("-shown")
+
+    asyncio.run(run())
+    assert git(book, "status", "--porcelain") == ""
