@@ -22,6 +22,7 @@ their contact, date, currency, lines, number (and kind) cannot change.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import re
@@ -165,6 +166,29 @@ class Writer:
 
     def dirty(self, paths: Iterable[str]) -> list[str]:
         return self._store.dirty(paths)
+
+    def read(self, path: str) -> bytes:
+        """The bytes of ``path`` as this session's last commit left it
+        (raises FileNotFoundError when it does not exist)."""
+        data = self._store.read(path)
+        if data is None:
+            raise FileNotFoundError(path)
+        return data
+
+    @contextlib.contextmanager
+    def batch(self):
+        """``with w.batch():`` the commits made inside are each a commit of
+        their own, published together (one pack, one move of the branch, the
+        work tree once; every 500 commits at most): a daily run's thousands
+        of generated documents. Read files through :meth:`read` meanwhile
+        (the work tree follows at the end). A kill before the end loses the
+        batch's commits whole, never half of one."""
+        self._store.begin_batch()
+        try:
+            yield self
+        finally:
+            if self._store is not None:
+                self._store.end_batch()
 
     def commit(self, change: Change) -> Optional[str]:
         if self._store is None:

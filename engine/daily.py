@@ -729,7 +729,12 @@ def _steps(s: _Session, dry_run: bool) -> None:
     for diag in s.book.diagnostics:
         if diag.is_error:
             s.report.error(diag.path, diag.line, diag.message)
-    run_recurrences(s)
+    batch = getattr(s.w, "batch", None)
+    if batch is not None:
+        with batch():          # thousands of generated documents: one publish
+            run_recurrences(s)
+    else:
+        run_recurrences(s)
     run_scheduled(s)
     report_sending(s)
     if s.send and not dry_run:

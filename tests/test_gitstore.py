@@ -224,3 +224,86 @@ def test_a_book_inside_a_bigger_repository_is_refused(tmp_path):
     git(outer, "commit", "-qm", "x")
     with pytest.raises(gitstore.GitError, match="not at its top"):
         Store(outer / "book")
+
+
+BATCHER = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, %r)
+    from engine.gitstore import BookLock, Store
+    root, count = sys.argv[1], int(sys.argv[2])
+    with BookLock(root):
+        store = Store(root)
+        store.begin_batch()
+        for i in range(count):
+            store.commit({"documents/2025/01/gen-%%04d.yaml" %% i: b"kind: quote\\nnotes: %%d\\n" %% i,
+                          "recurrences/r.yaml": b"name: R\\nlast: %%d\\n" %% i},
+                         [], "Generate %%d\\n\\nFacturier-Action: document.generate\\n" %% i)
+        store.end_batch()
+        store.close()
+""") % str(REPO)
+
+
+def test_a_batch_of_commits_is_one_pack_each_commit_complete_and_the_repository_sound(book):
+    """300 commits queued and published together (trees as deltas in one
+    pack): git reads every one of them, fsck finds nothing, the work tree is
+    the last commit's."""
+    before = int(git(book, "rev-list", "--count", "HEAD"))
+    loose = git(book, "count-objects", "-v").splitlines()[0]
+    subprocess.run([sys.executable, "-c", BATCHER, str(book), "300"], check=True)
+    assert int(git(book, "rev-list", "--count", "HEAD")) == before + 300
+    subprocess.run(["git", "-C", str(book), "fsck", "--full", "--strict"], check=True,
+                   capture_output=True)
+    assert git(book, "count-objects", "-v").splitlines()[0] == loose     # no new loose object
+    for back in (0, 1, 150, 299):
+        i = 299 - back
+        assert git(book, "show", "HEAD~%d:recurrences/r.yaml" % back) == "name: R\nlast: %d\n" % i
+        listed = git(book, "ls-tree", "--name-only", "HEAD~%d:documents/2025/01" % back).split()
+        assert len(listed) == i + 2 and "gen-%04d.yaml" % i in listed
+    assert git(book, "log", "-1", "--format=%s") == "Generate 299\n"
+    assert _status(book) == ""
+    assert (book / "recurrences/r.yaml").read_bytes() == b"name: R\nlast: 299\n"
+
+
+def test_queued_commits_are_read_back_and_a_persons_edit_meanwhile_is_seen(book):
+    with BookLock(book):
+        store = Store(book)
+        store.begin_batch()
+        store.commit({DOC: NEW}, [], "Edit\n\nFacturier-Action: document.modify\n")
+        assert store.read(DOC) == NEW and (book / DOC).read_bytes() == OLD   # not on disk yet
+        assert store.dirty([DOC]) == []
+        (book / DOC).write_bytes(b"kind: invoice\n# mine\n")
+        assert store.dirty([DOC]) == [DOC]
+        (book / DOC).write_bytes(OLD)
+        store.commit({DOC: NEW + b"notes2: x\n"}, [], "Edit\n\nFacturier-Action: document.modify\n")
+        store.end_batch()
+        store.close()
+    assert (book / DOC).read_bytes() == NEW + b"notes2: x\n"
+    assert _status(book) == ""
+
+
+def test_many_files_in_one_commit_go_into_a_pack(book):
+    writes = {"documents/2025/03/q-%03d.yaml" % i: b"kind: quote\nn: %d\n" % i for i in range(200)}
+    sha = _commit(book, writes)
+    assert git(book, "rev-parse", "HEAD").strip() == sha
+    subprocess.run(["git", "-C", str(book), "fsck", "--full", "--strict"], check=True,
+                   capture_output=True)
+    assert git(book, "show", "HEAD:documents/2025/03/q-123.yaml") == "kind: quote\nn: 123\n"
+    assert _status(book) == ""
+
+
+@pytest.mark.parametrize("point", ["objects", "journal", "branch", "first-file"])
+def test_a_kill_in_a_batch_loses_it_whole_or_keeps_it_whole(book, point):
+    before = git(book, "rev-parse", "HEAD").strip()
+    proc = subprocess.run([sys.executable, "-c", BATCHER, str(book), "80"],
+                          env=dict(os.environ, FACTURIER_TEST_CRASH=point))
+    assert proc.returncode == -signal.SIGKILL
+    moved = point not in ("objects", "journal")
+    count = int(git(book, "rev-list", "--count", "%s..HEAD" % before))
+    assert count == (80 if moved else 0)
+    subprocess.run(["git", "-C", str(book), "fsck", "--full", "--strict"], check=True,
+                   capture_output=True)
+    with BookLock(book):
+        Store(book).close()
+    assert _status(book) == ""
+    assert (book / "documents/2025/01/gen-0079.yaml").exists() == moved
+    assert not list((book / ".git/objects/pack").glob("tmp_*"))
