@@ -281,14 +281,16 @@ def test_queued_commits_are_read_back_and_a_persons_edit_meanwhile_is_seen(book)
     assert _status(book) == ""
 
 
-def test_many_files_in_one_commit_go_into_a_pack(book):
-    writes = {"documents/2025/03/q-%03d.yaml" % i: b"kind: quote\nn: %d\n" % i for i in range(200)}
+def test_many_files_in_one_commit_go_into_a_pack_and_all_reach_the_work_tree(book):
+    writes = {"documents/2025/%02d/q-%04d.yaml" % (3 + i % 3, i): b"kind: quote\nn: %d\n" % i
+              for i in range(2100)}
     sha = _commit(book, writes)
     assert git(book, "rev-parse", "HEAD").strip() == sha
     subprocess.run(["git", "-C", str(book), "fsck", "--full", "--strict"], check=True,
                    capture_output=True)
-    assert git(book, "show", "HEAD:documents/2025/03/q-123.yaml") == "kind: quote\nn: 123\n"
+    assert git(book, "show", "HEAD:documents/2025/03/q-0123.yaml") == "kind: quote\nn: 123\n"
     assert _status(book) == ""
+    assert all((book / path).read_bytes() == data for path, data in writes.items())
 
 
 @pytest.mark.parametrize("point", ["objects", "journal", "branch", "first-file"])
