@@ -100,11 +100,6 @@ class FacturierApp(App):
     @work(thread=True, exclusive=True, group="load")
     def load_book(self, outside: bool = False) -> None:
         started = time.perf_counter()
-        signature: dict = {}
-        # git runs in a subprocess: computing the change signature alongside the
-        # load costs little wall time (and none of it is spent holding the GIL)
-        watcher = threading.Thread(target=self._signature_into, args=(signature,), daemon=True)
-        watcher.start()
         try:
             snap = self.build_snapshot()
         except FacturierError as exc:
@@ -116,7 +111,13 @@ class FacturierApp(App):
             return
         self.load_seconds = time.perf_counter() - started
         self.call_from_thread(self.show_snapshot, snap, outside)
-        # second phase: every recurrence's state, next occurrence, rule in words
+        # second phase, after the dashboard is drawn: the signature the watcher
+        # compares with (a change in the second between the load and this is
+        # seen at the next change), then every recurrence's state, next
+        # occurrence and rule in words
+        signature: dict = {}
+        watcher = threading.Thread(target=self._signature_into, args=(signature,), daemon=True)
+        watcher.start()
         try:
             items = self.recurrence_items(snap.book)
         except Exception as exc:

@@ -269,19 +269,20 @@ class FastTable(ScrollView, can_focus=True):
         total = self.scrollable_content_region.width
         if total == self._width_for:
             return self._widths
-        fixed = sum(c.width for c in self.columns if not c.flex)
         gaps = len(self.columns) - 1
         flex = [c for c in self.columns if c.flex]
-        left = max(total - fixed - gaps, 0)
-        widths = []
-        for c in self.columns:
-            if c.flex:
-                widths.append(max(left // len(flex), 4))
-            else:
-                widths.append(c.width)
-        # too narrow: shrink the widest columns first, never below 4 cells
-        while sum(widths) + gaps > total and max(widths) > 4:
-            i = widths.index(max(widths))
+        fixed = sum(c.width for c in self.columns if not c.flex)
+        left = total - fixed - gaps
+        # the flexible column keeps at least 14 cells: the others give way
+        share = max(left // len(flex), 14) if flex else 0
+        widths = [share if c.flex else c.width for c in self.columns]
+        while sum(widths) + gaps > total:
+            candidates = [i for i, c in enumerate(self.columns) if not c.flex and widths[i] > 8]
+            if not candidates:
+                candidates = [i for i in range(len(widths)) if widths[i] > 4]
+                if not candidates:
+                    break
+            i = max(candidates, key=lambda j: widths[j])
             widths[i] -= 1
         self._widths, self._width_for = widths, total
         return widths

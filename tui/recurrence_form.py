@@ -166,18 +166,26 @@ class RecurrenceForm(ModalScreen):
         return values if ok else None
 
     def _update(self) -> None:
-        values = self._values()
+        """The live preview: needs only the rule, start, end and count."""
+        self._values()                  # refresh the inline errors
         preview = self.query_one("#preview", Static)
-        if values is None or not values.get("start"):
+        start, _ = parse_value(FieldSpec("start", "", "date"), self.query_one("#start", Input).value, self.lang)
+        until, bad_until = parse_value(FieldSpec("until", "", "date", required=False),
+                                       self.query_one("#until", Input).value, self.lang)
+        count, bad_count = parse_value(FieldSpec("count", "", "int", required=False, positive=True),
+                                       self.query_one("#count", Input).value, self.lang)
+        if start is None or bad_until or bad_count:
             preview.update("")
             return
+        rule, _ = split_count(self.query_one("#rule", Input).value.strip())
+        if count:
+            rule += ";COUNT=%d" % count
         try:
-            dates = self.app.preview_occurrences(values["rule"], values["start"], values.get("until"),
-                                                 self.as_of)
+            dates = self.app.preview_occurrences(rule, start, until, self.as_of)
         except Exception as exc:       # the engine's RuleError: a reason a person reads
             preview.update(Text(tr("form.preview.bad", self.lang, message=str(exc)), style="red"))
             return
-        words = getattr(self.app, "rule_words", lambda r, s: r)(values["rule"], values["start"])
+        words = getattr(self.app, "rule_words", lambda r, s: r)(rule, start)
         preview.update(Text.assemble((tr("form.preview", self.lang), "bold"), " (%s): " % words,
                                      ", ".join(d.isoformat() for d in dates) or "—"))
 
