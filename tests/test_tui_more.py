@@ -148,3 +148,29 @@ def test_invalid_file_alert_problems_screen_and_reload(book):
 
     asyncio.run(run())
     assert git(book, "status", "--porcelain") == ""
+
+
+def test_a_refused_action_is_a_notification_and_no_commit(book):
+    app = app_for(book)
+    before = commits(book)
+
+    async def run():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(pilot, lambda: app.snapshot is not None and app.snapshot.complete)
+            row = next(r for r in app.snapshot.rows if r.status == "processing")
+            app.open_document(row.id)
+            await until(pilot, lambda: isinstance(app.screen, DocumentScreen))
+            # someone is editing the file by hand, not committed yet
+            path = next(book.glob("documents/*/*/%s.yaml" % row.id))
+            path.write_text(path.read_text() + "notes: \"call them\"\n")
+            await pilot.press("h")
+            await pilot.pause()
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: not app.busy and any(
+                "Refused" in str(n.message) for n in app._notifications), timeout=30)
+            message = next(str(n.message) for n in app._notifications if "Refused" in str(n.message))
+            assert row.id in message or path.name in message
+            assert isinstance(app.screen, DocumentScreen)
+
+    asyncio.run(run())
+    assert commits(book) == before
