@@ -52,6 +52,14 @@ def test_create_the_one_missing_document_then_follow_the_links(book):
             await pilot.click("#link-recurrence")
             await until(pilot, lambda: isinstance(app.screen, RecurrenceScreen)
                         and app.screen is not summary)
+            # its history, oldest first, filterable by action
+            pane = app.screen.query_one(HistoryPane)
+            await until(pilot, lambda: pane.entries is not None, timeout=30)
+            actions = [e.action for e in pane.entries]
+            assert actions[-2:] == ["manual", "recurrence.create-missing"]
+            pane.query_one("#history-filter").value = "recurrence.create-missing"
+            await pilot.pause()
+            assert [e.action for e in pane.shown] == ["recurrence.create-missing"]
 
     asyncio.run(run())
     assert commits(book) == before + 1

@@ -32,6 +32,7 @@ class HistoryPane(Vertical):
         self.filterable = filterable
         self.entries: Optional[list] = None
         self.action_filter: Optional[str] = None
+        self.shown: list = []
 
     def compose(self) -> ComposeResult:
         yield Label(tr("history", self.lang), classes="section-title")
@@ -60,6 +61,7 @@ class HistoryPane(Vertical):
         entries = self.entries or []
         if self.action_filter:
             entries = [e for e in entries if _get(e, "action") == self.action_filter]
+        self.shown = entries
         if not entries:
             body.update(tr("history.empty", self.lang))
             return
