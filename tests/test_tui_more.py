@@ -182,3 +182,54 @@ def test_a_refused_action_is_a_notification_and_no_commit(book):
 
     asyncio.run(run())
     assert commits(book) == before
+
+
+def test_send_by_email_through_a_real_smtp_server(book):
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    received = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            received.append((list(envelope.rcpt_tos), envelope.content))
+            return "250 OK queued"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = book / "facturier.yaml"
+    settings.write_text(settings.read_text().replace("smtp_port: 8025", "smtp_port: %d" % port)
+                        .replace("smtp_host: localhost", "smtp_host: 127.0.0.1"))
+    git(book, "commit", "-q", "-am", "Use the test SMTP server")
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    app = app_for(book)
+    before = commits(book)
+    try:
+        async def run():
+            async with app.run_test(size=(100, 30)) as pilot:
+                await until(pilot, lambda: app.snapshot is not None and app.snapshot.complete)
+                row = next(r for r in app.snapshot.rows if r.status == "processing"
+                           and not app.snapshot.book.document(r.id).deliveries)
+                app.open_document(row.id)
+                await until(pilot, lambda: isinstance(app.screen, DocumentScreen))
+                screen = app.screen
+                await pilot.press("m")
+                await pilot.pause()
+                await pilot.press("enter")          # OK in the confirmation
+                await until(pilot, lambda: not app.busy and app.screen is screen
+                            and screen.detail.doc.deliveries
+                            and screen.detail.doc.deliveries[-1].result == "sent", timeout=30)
+                return row
+
+        row = asyncio.run(run())
+    finally:
+        controller.stop()
+    assert len(received) == 1
+    contact = app.snapshot.book.contact(row.contact)
+    assert received[0][0] == [contact.email]
+    assert row.number.encode() in received[0][1]
+    assert commits(book) > before
+    assert "Facturier-Action: document.send" in trailers(book)
