@@ -504,6 +504,8 @@ class Store:
         return None
 
     def read_at_head(self, path: str) -> Optional[bytes]:
+        if path in self._writes:                # a queued commit's (not in git yet)
+            return self._writes[path]
         blob = self.blob_at_head(path)
         return None if blob is None else self._cat_file(blob)[1]
 
