@@ -95,3 +95,19 @@ def cli():
         return CliResult(proc)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def synthetic_book_1k(tmp_path_factory) -> Path:
+    """The 1,000-document book of ../shared/tools/make_book.py (seed 1, as of
+    2026-06-30), made once per test session; copy it before changing it."""
+    if not BENCH_TOOL.is_file():
+        pytest.skip("needs %s (the shared tools beside the repository)" % BENCH_TOOL)
+    root = tmp_path_factory.mktemp("synthetic") / "b1k"
+    # A pinned commit date makes the commit id, and so every screen showing
+    # history, the same on every machine.
+    env = dict(os.environ, GIT_AUTHOR_DATE="2026-06-30T12:00:00+00:00",
+               GIT_COMMITTER_DATE="2026-06-30T12:00:00+00:00")
+    subprocess.run([sys.executable, str(BENCH_TOOL), str(root), "--documents", "1000"],
+                   check=True, capture_output=True, env=env)
+    return root

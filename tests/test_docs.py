@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import run
+from engine.cli import entry_point as run
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "scripts" / "gen_cli_docs.py"

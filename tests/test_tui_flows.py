@@ -21,11 +21,6 @@ from tui.recurrence_view import RecurrenceScreen
 from tui.repair_dialog import RepairDialog
 
 AS_OF = dt.date(2026, 6, 30)
-BENCH = Path("/tmp/bench/b1k")
-
-pytestmark = pytest.mark.skipif(not BENCH.exists(), reason="needs the 1,000-document book in /tmp/bench/b1k")
-
-
 def git(root, *args) -> str:
     return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True,
                           text=True).stdout
@@ -40,9 +35,9 @@ def trailers(root, rev="HEAD") -> str:
 
 
 @pytest.fixture
-def book(tmp_path) -> Path:
+def book(tmp_path, synthetic_book_1k) -> Path:
     root = tmp_path / "book"
-    shutil.copytree(BENCH, root, ignore=shutil.ignore_patterns(".facturier"))
+    shutil.copytree(synthetic_book_1k, root, ignore=shutil.ignore_patterns(".facturier"))
     git(root, "config", "user.name", "Test Person")
     git(root, "config", "user.email", "test@example.org")
     return root

@@ -20,15 +20,10 @@ from tui.recurrence_list import RecurrenceListScreen
 from tui.repair_dialog import RepairDialog
 
 AS_OF = dt.date(2026, 6, 30)
-BENCH = Path("/tmp/bench/b1k")
-
-pytestmark = pytest.mark.skipif(not BENCH.exists(), reason="needs the 1,000-document book in /tmp/bench/b1k")
-
-
 @pytest.fixture
-def book(tmp_path) -> Path:
+def book(tmp_path, synthetic_book_1k) -> Path:
     root = tmp_path / "book"
-    shutil.copytree(BENCH, root, ignore=shutil.ignore_patterns(".facturier"))
+    shutil.copytree(synthetic_book_1k, root, ignore=shutil.ignore_patterns(".facturier"))
     return root
 
 
