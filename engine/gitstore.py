@@ -1072,3 +1072,26 @@ def find_paths(root, pathspec: str) -> list[str]:
     out = _git(root, "--no-optional-locks", "ls-files", "-z", "--cached", "--others",
                "--exclude-standard", "--", pathspec)
     return sorted({p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p})
+
+
+def change_signature(root, folders: Iterable[str] = BOOK_FOLDERS) -> str:
+    """A cheap fingerprint of the book as it is now: HEAD, plus every book file
+    whose work tree differs from it (git status) with its size and mtime. It
+    changes when anyone commits, pulls, or edits a file, even a file that was
+    already modified: what the app polls to notice outside changes."""
+    root = Path(root)
+    if not is_repository(root):
+        return "".join("%s %s\n" % kv for kv in sorted(list_blobs(root, folders).items()))
+    head = _git(root, "rev-parse", "-q", "--verify", "HEAD", check=False).strip()
+    status = _git(root, "--no-optional-locks", "status", "--porcelain=v1", "-z",
+                  "--untracked-files=all", "--no-renames", "--", "facturier.yaml", *folders)
+    digest = hashlib.sha1(head + b"\0" + status)
+    for entry in status.split(b"\0"):
+        if len(entry) < 4:
+            continue
+        try:
+            st = os.stat(root / entry[3:].decode("utf-8", "surrogateescape"))
+            digest.update(b"%d %d\0" % (st.st_size, st.st_mtime_ns))
+        except OSError:
+            digest.update(b"gone\0")
+    return digest.hexdigest()

@@ -183,3 +183,21 @@ def test_the_cache_folder_ignores_itself_in_a_book_without_gitignore(make_book):
     load_book(root)
     assert cache.cache_path(root).is_file()
     assert git(root, "status", "--porcelain") == ""
+
+
+def test_change_signature_sees_commits_and_every_edit(make_book):
+    from engine.gitstore import change_signature
+    root = make_book({"contacts/acme.yaml": CONTACT, "documents/2025/01/inv-1.yaml": INVOICE})
+    first = change_signature(root)
+    assert change_signature(root) == first
+    path = root / "documents/2025/01/inv-1.yaml"
+    path.write_text(path.read_text() + "notes: one\n")
+    edited = change_signature(root)
+    assert edited != first
+    path.write_text(path.read_text() + "# and a second edit of the same file\n")
+    assert change_signature(root) != edited
+    git(root, "commit", "-qam", "edit")
+    committed = change_signature(root)
+    assert committed not in (first, edited)
+    (root / "facturier.yaml").write_text("currency: CHF\n")
+    assert change_signature(root) != committed
