@@ -27,15 +27,17 @@ def document_columns(lang: str, with_status: bool = True) -> list[Column]:
 
     columns = [
         Column("number", tr("col.number", lang), 22, number,
-               sort_key=lambda r: (r.number or "~" + r.id)),
+               sort_key=lambda r: (r.number or "~" + r.id), min_width=14),
         Column("contact", tr("col.contact", lang), 16, lambda r: r.contact_name or r.contact,
                sort_key=lambda r: (r.contact_name or r.contact).lower(), flex=True),
-        Column("date", tr("col.date", lang), 10, lambda r: fmt.day(r.date), sort_key=lambda r: r.date),
-        Column("due", tr("col.due", lang), 10, lambda r: fmt.day(r.due), sort_key=lambda r: r.due),
+        Column("date", tr("col.date", lang), 10, lambda r: fmt.day(r.date), sort_key=lambda r: r.date,
+               min_width=10),
+        Column("due", tr("col.due", lang), 10, lambda r: fmt.day(r.due), sort_key=lambda r: r.due,
+               min_width=10),
         Column("total", tr("col.total", lang), 14, lambda r: fmt.money(r.total, r.currency, lang),
-               sort_key=lambda r: r.total, right=True),
+               sort_key=lambda r: r.total, right=True, min_width=10),
         Column("open", tr("col.open", lang), 14, lambda r: fmt.money(r.open, r.currency, lang),
-               sort_key=lambda r: r.open, right=True),
+               sort_key=lambda r: r.open, right=True, min_width=10),
     ]
     if with_status:
         columns.append(Column("status", tr("col.status", lang), 18,

@@ -37,6 +37,7 @@ class Column:
     sort_key: Optional[Callable[[Any], Any]] = None
     right: bool = False
     flex: bool = False
+    min_width: int = 8          # narrow terminals shrink the column no further first
 
 
 def fit(text: str, width: int, right: bool = False) -> str:
@@ -273,11 +274,13 @@ class FastTable(ScrollView, can_focus=True):
         flex = [c for c in self.columns if c.flex]
         fixed = sum(c.width for c in self.columns if not c.flex)
         left = total - fixed - gaps
-        # the flexible column keeps at least 14 cells: the others give way
-        share = max(left // len(flex), 14) if flex else 0
+        # the flexible column keeps at least 10 cells; the others give way down
+        # to their own minimum (a number or a date cut short is useless)
+        share = max(left // len(flex), 10) if flex else 0
         widths = [share if c.flex else c.width for c in self.columns]
         while sum(widths) + gaps > total:
-            candidates = [i for i, c in enumerate(self.columns) if not c.flex and widths[i] > 8]
+            candidates = [i for i, c in enumerate(self.columns)
+                          if not c.flex and widths[i] > max(c.min_width, 4)]
             if not candidates:
                 candidates = [i for i in range(len(widths)) if widths[i] > 4]
                 if not candidates:
