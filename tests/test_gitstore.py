@@ -209,6 +209,21 @@ def test_recovery_keeps_an_edit_made_after_the_crash(book):
     assert _status(book) == " M %s\n" % DOC
 
 
+@pytest.mark.parametrize("cut", [0, 10, len(NEW) - 1])
+def test_a_file_write_cut_short_by_a_kill_is_finished_by_recovery(book, cut):
+    """Files are written in place: a kill in the middle leaves the start of
+    HEAD's content (or an empty file), which the next session completes."""
+    subprocess.run([sys.executable, "-c", CRASHER, str(book)],
+                   env=dict(os.environ, FACTURIER_TEST_CRASH="branch"))
+    (book / DOC).write_bytes(NEW[:cut])
+    with BookLock(book):
+        store = Store(book)
+        store.close()
+    assert (book / DOC).read_bytes() == NEW
+    assert any(DOC in m and "finished" in m for m in store.recovered)
+    assert _status(book) == ""
+
+
 def test_a_detached_head_is_refused(book):
     git(book, "checkout", "-q", "--detach")
     with pytest.raises(gitstore.GitError, match="detached"):
