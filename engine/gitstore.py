@@ -342,6 +342,7 @@ class Store:
         self._staged: Optional[set[str]] = None
         self.recovered: list[str] = []
         self._folders: set[str] = set()
+        self._seen: dict[str, tuple[int, int, int, str]] = {}   # see read()
         # objects and work tree changes not yet published (see publish())
         self._batching = False
         self._objects: dict[str, tuple[int, bytes, Optional[str], int]] = {}   # sha -> (type, payload, delta base, depth)
@@ -515,6 +516,15 @@ class Store:
     # ------------------------------------------------------------------ checks
 
     def _work_blob(self, path: str) -> Optional[str]:
+        seen = self._seen.get(path)
+        if seen is not None:
+            try:
+                st = os.stat(os.path.join(self.root, path))
+                if (st.st_mtime_ns, st.st_size, st.st_ino) == seen[:3]:
+                    return seen[3]
+            except OSError:
+                pass
+            del self._seen[path]
         try:
             return blob_id((self.root / path).read_bytes())
         except (FileNotFoundError, NotADirectoryError):
@@ -593,9 +603,29 @@ class Store:
         if path in self._writes:
             return self._writes[path]
         try:
-            return (self.root / path).read_bytes()
+            fd = os.open(os.path.join(self.root, path), os.O_RDONLY)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
+        try:
+            st = os.fstat(fd)
+            chunks = []
+            while True:
+                chunk = os.read(fd, max(st.st_size, 65536))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        except IsADirectoryError:
+            return None
+        finally:
+            os.close(fd)
+        data = b"".join(chunks)
+        # the file's id as read, while it stays unchanged (the check for
+        # uncommitted edits that follows need not read it again)
+        if st.st_mtime_ns < time.time_ns() - 2_000_000_000:
+            # (not for a file changed in the last seconds: a change within the
+            # clock's granularity would keep its time)
+            self._seen[path] = (st.st_mtime_ns, st.st_size, st.st_ino, blob_id(data))
+        return data
 
     def publish(self) -> None:
         """Make the queued commits the branch's: objects (loose, or one pack
@@ -747,6 +777,7 @@ class Store:
             raise GitError("could not move the branch %s: %s" % (self.ref, text or "no answer"))
 
     def _write_file(self, path: str, data: bytes) -> None:
+        self._seen.pop(path, None)
         target = os.path.join(self.root, path)
         folder = os.path.dirname(target)
         if folder not in self._folders:         # tens of thousands of files in one commit
@@ -761,6 +792,7 @@ class Store:
             os.close(fd)
 
     def _remove_file(self, path: str) -> None:
+        self._seen.pop(path, None)
         self._folders.clear()
         target = self.root / path
         try:

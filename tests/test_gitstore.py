@@ -296,6 +296,19 @@ def test_queued_commits_are_read_back_and_a_persons_edit_meanwhile_is_seen(book)
     assert _status(book) == ""
 
 
+def test_a_file_read_by_the_session_then_edited_by_a_person_is_refused(book):
+    old = time.time() - 60
+    os.utime(book / DOC, (old, old))
+    with BookLock(book):
+        store = Store(book)
+        try:
+            assert store.read(DOC) == OLD and store.dirty([DOC]) == []
+            (book / DOC).write_bytes(OLD + b"# mine\n")
+            assert store.dirty([DOC]) == [DOC]
+        finally:
+            store.close()
+
+
 def test_many_files_in_one_commit_go_into_a_pack_and_all_reach_the_work_tree(book):
     writes = {"documents/2025/%02d/q-%04d.yaml" % (3 + i % 3, i): b"kind: quote\nn: %d\n" % i
               for i in range(2100)}
