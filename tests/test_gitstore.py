@@ -337,3 +337,31 @@ def test_a_kill_in_a_batch_loses_it_whole_or_keeps_it_whole(book, point):
     assert _status(book) == ""
     assert (book / "documents/2025/01/gen-0079.yaml").exists() == moved
     assert not list((book / ".git/objects/pack").glob("tmp_*"))
+
+
+def test_a_queued_tree_is_rebuilt_from_its_delta_when_needed_again(book):
+    """Superseded trees of a batch are dropped from memory; one needed again
+    is rebuilt from the queued delta (as git would read it)."""
+    with BookLock(book):
+        store = Store(book)
+        try:
+            store.begin_batch()
+            store.commit({"documents/2025/01/b.yaml": b"kind: quote\n"}, [], "One\n")
+            first = store._root_tree
+            store.commit({"documents/2025/01/c.yaml": b"kind: quote\n"}, [], "Two\n")
+            second = store._root_tree
+            for root in (first, second):
+                documents = store._tree(root).entry(store._tree(root).find(b"documents"))[1]
+                year = store._tree(documents.hex()).entry(0)[1]
+                month_id = store._tree(year.hex()).entry(0)[1].hex()
+                month = store._tree(month_id).items
+                assert (month_id in store._objects and
+                        (store._objects[month_id][2] is not None) == (root == second))
+                store._trees.clear()              # as if dropped: rebuilt from the queue
+                assert store._tree(month_id).items == month
+                assert len(month) == (2 if root == first else 3)
+            store.end_batch()
+        finally:
+            store.close()
+    assert git(book, "ls-tree", "--name-only", "HEAD~1:documents/2025/01").split() == [
+        "b.yaml", "inv-20250105-aaaa.yaml"]
