@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Optional
 
 from textual import on
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Label
+from textual.widgets import Input, Label
 
 from . import fmt
+from .base_screens import ListScreen
 from .fast_table import Column, FastTable
 from .messages import OpenDocument
 from .strings import tr
@@ -57,7 +55,7 @@ def select_rows(rows, statuses=None, category=None, ids=None) -> list:
     return list(rows)
 
 
-class DocumentListScreen(Screen):
+class DocumentListScreen(ListScreen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="list.back"),
         Binding("slash", "search", "Search", id="list.search"),
@@ -81,20 +79,6 @@ class DocumentListScreen(Screen):
         self.table = FastTable(document_columns(self.lang, with_status=not one_status),
                                select_rows(snapshot.rows, self.statuses, category, ids),
                                id="documents")
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with Horizontal(id="list-bar"):
-            yield Input(placeholder=tr("list.search", self.lang), id="search")
-            yield Label("", id="list-count")
-        yield self.table
-        yield Footer()
-
-    _stale = False
-
-    def on_screen_resume(self) -> None:
-        if self._stale:
-            self.show_snapshot(self.snapshot)
 
     def on_mount(self) -> None:
         self.title = self.list_title

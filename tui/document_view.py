@@ -14,12 +14,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Label, Static
+from textual.widgets import Button, Footer, Header, Static
 
 from . import fmt
+from .base_screens import WithHistory
 from .forms import ActionForm, Confirm, FieldSpec
 from .history_pane import HistoryPane
-from .messages import OpenDocument, OpenRecurrence, RunAction, WantHistory
+from .messages import OpenRecurrence, RunAction, WantHistory
 from .strings import tr
 from .views import DocumentDetail
 
@@ -31,7 +32,7 @@ ACTION_KEYS = {
 }
 
 
-class DocumentScreen(Screen):
+class DocumentScreen(WithHistory, Screen):
     BINDINGS = [Binding("escape", "back", "Back", id="document.back"),
                 Binding("g", "base_of", "Its recurrence", show=False, id="document.base_of")] + [
         Binding(key, "act('%s')" % name, name.replace("_", " ").capitalize(),
@@ -76,12 +77,6 @@ class DocumentScreen(Screen):
         self._fill()
         self.refresh_bindings()
         self.post_message(WantHistory(detail.doc.id, "documents", self))
-
-    def show_history(self, entries) -> None:
-        self.query_one(HistoryPane).show(entries)
-
-    def show_history_error(self, message: str) -> None:
-        self.query_one(HistoryPane).show_error(message)
 
     def _fill(self) -> None:
         d, lang = self.detail, self.lang

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import sys
 
-import click
-
 from engine.cli import entry_point, main as cli
 from engine.cli.common import Context, pass_ctx
 

@@ -3,13 +3,11 @@ generated count; stopped ones on a dark pink background."""
 from __future__ import annotations
 
 from textual import on
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Label
+from textual.widgets import Input, Label
 
 from . import fmt
+from .base_screens import ListScreen
 from .fast_table import Column, FastTable
 from .messages import OpenRecurrence, OpenRecurrenceForm, OpenRepair
 from .strings import tr
@@ -30,7 +28,7 @@ def recurrence_columns(lang: str) -> list[Column]:
     ]
 
 
-class RecurrenceListScreen(Screen):
+class RecurrenceListScreen(ListScreen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="recurrences.back"),
         Binding("slash", "search", "Search", id="recurrences.search"),
@@ -52,20 +50,6 @@ class RecurrenceListScreen(Screen):
         if self.stopped_only:
             return snap.stopped
         return list(snap.recurrences)
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with Horizontal(id="list-bar"):
-            yield Input(placeholder=tr("list.search", self.lang), id="search")
-            yield Label("", id="list-count")
-        yield self.table
-        yield Footer()
-
-    _stale = False
-
-    def on_screen_resume(self) -> None:
-        if self._stale:
-            self.show_snapshot(self.snapshot)
 
     def on_mount(self) -> None:
         self.title = tr("rec.stopped_list" if self.stopped_only else "rec.list", self.lang)

@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Static
 
 from . import fmt
+from .base_screens import WithHistory
 from .document_list import document_columns
 from .fast_table import FastTable
 from .history_pane import HistoryPane
@@ -23,7 +24,7 @@ from .strings import tr
 from .views import RecurrenceDetail
 
 
-class RecurrenceScreen(Screen):
+class RecurrenceScreen(WithHistory, Screen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="recurrence.back"),
         Binding("p", "repair", "Repair", id="recurrence.repair"),
@@ -65,12 +66,6 @@ class RecurrenceScreen(Screen):
         self._fill()
         self.refresh_bindings()
         self.post_message(WantHistory(detail.rec.id, "recurrences", self))
-
-    def show_history(self, entries) -> None:
-        self.query_one(HistoryPane).show(entries)
-
-    def show_history_error(self, message: str) -> None:
-        self.query_one(HistoryPane).show_error(message)
 
     def _fill(self) -> None:
         d, lang = self.detail, self.lang

@@ -11,7 +11,6 @@ error; 3 (`run` only) success but a recurrence is stopped.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import click

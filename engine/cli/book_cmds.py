@@ -8,7 +8,7 @@ import click
 
 from ..status import CATEGORIES, STATUSES
 from . import main
-from .common import Context, emit_json, emit_rows, fail, format_option, pass_ctx, say, to_plain
+from .common import Context, emit_json, emit_rows, fail, format_option, pass_ctx, say
 
 
 @main.command("init")

@@ -8,7 +8,7 @@ from typing import Optional
 import click
 
 from . import main
-from .common import Context, fail, pass_ctx, say, today_in
+from .common import Context, fail, say, today_in
 
 
 def make_demo_book(path: Path, as_of, author: Optional[str]) -> str:

@@ -16,8 +16,7 @@ import click
 
 from ..diagnostics import ActionRefused
 from . import main
-from .common import (DATE, Context, emit_json, fail, now_in, pass_ctx, read_text, say,
-                     to_plain)
+from .common import (DATE, Context, emit_json, fail, now_in, pass_ctx, read_text, say)
 
 KINDS = ("invoice", "credit_note", "quote", "work_order", "expense")
 
