@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-import socket
 import ssl
 import subprocess
 from decimal import Decimal
@@ -14,16 +13,12 @@ from decimal import Decimal
 import pytest
 from aiosmtpd.controller import Controller
 
+from test_daily_support import free_port
+
 from engine.mail import (MailError, build_message, parse_dsn, send_message)
 from engine.model import (Book, Company, Contact, Document, EmailSettings, Line, Settings)
 
 D = dt.date
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Handler:
