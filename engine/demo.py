@@ -17,7 +17,7 @@ Numbers are then given per kind and per year of the document's date, in
 validation order, without gaps (SPEC 2). The result depends only on ``today``:
 the same date gives the same bytes.
 
-Pure apart from reading ``data/demo/`` through ``engine.resources.data_dir()``:
+Pure apart from reading ``data/demo/`` through ``engine.resources``:
 no clock, no git.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ import datetime as dt
 import random
 import re
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
+from importlib.abc import Traversable
 from typing import Optional
 
 import msgspec
@@ -36,7 +36,7 @@ from dateutil import rrule
 from .model import Delivery, Discount, Document, Line, Payment, Settings
 from .money import document_totals
 from .recurrence import expand_placeholders
-from .resources import data_dir
+from .resources import data_path
 from .writer import document_path, dump_document
 
 NUMBERED_KINDS = ("invoice", "credit_note", "quote", "work_order")
@@ -98,8 +98,16 @@ class _Entry(msgspec.Struct):
     record: Optional[Document] = None
 
 
-def _read(path: Path) -> str:
+def _read(path: Traversable) -> str:
     return path.read_text(encoding="utf-8")
+
+
+def _yaml_files(folder: Traversable) -> list[Traversable]:
+    return sorted((f for f in folder.iterdir() if f.name.endswith(".yaml")), key=lambda f: f.name)
+
+
+def _stem(path: Traversable) -> str:
+    return path.name[:-len(".yaml")]
 
 
 def _strings(text: str, where: str) -> dict:
@@ -120,7 +128,7 @@ def _date(text: Optional[str]) -> Optional[dt.date]:
 _ID_LINE = re.compile(r"^id: *(\S+) *\n", re.MULTILINE)
 
 
-def _special(path: Path, today: dt.date) -> tuple[_Entry, dict]:
+def _special(path: Traversable, today: dt.date) -> tuple[_Entry, dict]:
     text = render(_read(path), today)
     data = _strings(text.replace("{{number}}", "NUMBER"), path.name)
     if "id" not in data:
@@ -157,7 +165,7 @@ def _at(day: dt.date, time: str = RUN_TIME) -> str:
 class _Demo:
     def __init__(self, today: dt.date):
         self.today = today
-        self.root = data_dir() / "demo"
+        self.root = data_path("demo")
         self.files: dict[str, bytes] = {}
         self.entries: list[_Entry] = []
         self.specials: dict[str, dict] = {}
@@ -182,13 +190,13 @@ class _Demo:
     def copy_plain(self) -> None:
         self.files["facturier.yaml"] = render(_read(self.root / "facturier.yaml"),
                                               self.today).encode()
-        for path in sorted((self.root / "contacts").glob("*.yaml")):
+        for path in _yaml_files(self.root / "contacts"):
             text = render(_read(path), self.today)
-            self.contacts[path.stem] = _strings(text, path.name)
+            self.contacts[_stem(path)] = _strings(text, path.name)
             self.files["contacts/" + path.name] = text.encode()
 
     def read_specials(self) -> None:
-        for path in sorted((self.root / "documents").glob("*.yaml")):
+        for path in _yaml_files(self.root / "documents"):
             entry, data = _special(path, self.today)
             if entry.id in self.specials:
                 raise DemoDataError("%s: id %s is used twice" % (path.name, entry.id))
@@ -196,10 +204,10 @@ class _Demo:
             self.entries.append(entry)
 
     def recurrences(self) -> None:
-        for path in sorted((self.root / "recurrences").glob("*.yaml")):
+        for path in _yaml_files(self.root / "recurrences"):
             text = render(_read(path), self.today)
             self.files["recurrences/" + path.name] = text.encode()
-            self.generate(path.stem, _strings(text, path.name))
+            self.generate(_stem(path), _strings(text, path.name))
 
     def generate(self, rec_id: str, rec: dict) -> None:
         """The documents the daily run made for ``rec`` up to its ``last``,

@@ -12,13 +12,13 @@ language server (VS Code's YAML extension, Helix, Neovim...).
 
 Neovim has no per-project file the language server reads on its own; see
 ``data/schemas/README.md`` for the one-line setting. Pure apart from reading
-``data/schemas/`` through ``engine.resources.data_dir()``.
+``data/schemas/`` through ``engine.resources``.
 """
 from __future__ import annotations
 
 import json
 
-from .resources import data_dir
+from .resources import read_data
 
 SCHEMA_DIR = ".schemas"
 # schema file -> the book files it describes (globs relative to the book root)
@@ -32,8 +32,7 @@ SCHEMA_FILES = {
 
 def schema_texts() -> dict[str, bytes]:
     """The shipped schemas: {file name: bytes}."""
-    folder = data_dir() / "schemas"
-    return {name: (folder / name).read_bytes() for name in SCHEMA_FILES}
+    return {name: read_data("schemas", name) for name in SCHEMA_FILES}
 
 
 def schema_for_path(path: str) -> str | None:

@@ -12,7 +12,7 @@ from jsonschema import Draft7Validator
 from conftest import git
 from engine.demo import demo_files
 from engine.loader import parse_file
-from engine.resources import data_dir
+from engine.resources import read_data
 from engine.schemas import SCHEMA_FILES, editor_files, schema_for_path
 
 
@@ -25,7 +25,7 @@ DatesAsText.yaml_implicit_resolvers = {
     first: [r for r in resolvers if r[0] != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 
-VALIDATORS = {name: Draft7Validator(json.loads((data_dir() / "schemas" / name).read_text()))
+VALIDATORS = {name: Draft7Validator(json.loads(read_data("schemas", name)))
               for name in SCHEMA_FILES}
 
 
@@ -42,7 +42,7 @@ def loader_errors(path: str, text: str) -> list[str]:
 
 def test_the_schemas_are_valid_draft_07():
     for name in SCHEMA_FILES:
-        Draft7Validator.check_schema(json.loads((data_dir() / "schemas" / name).read_text()))
+        Draft7Validator.check_schema(json.loads(read_data("schemas", name)))
 
 
 @pytest.mark.parametrize("today", [dt.date(2026, 11, 23), dt.date(2028, 2, 29)], ids=str)
@@ -158,7 +158,7 @@ def test_editor_files_map_every_kind_of_file_to_a_copy_of_its_schema():
                                      "/documents/**/*.yaml", "/recurrences/*.yaml"}
     for schema, glob in mapping.items():
         copy = files[schema[2:]]
-        assert copy == (data_dir() / "schemas" / schema.rsplit("/", 1)[1]).read_bytes()
+        assert copy == read_data("schemas", schema.rsplit("/", 1)[1])
         example = glob[1:].replace("**/", "2025/01/").replace("*", "acme")
         assert schema_for_path(example) == schema.rsplit("/", 1)[1]
     helix = files[".helix/languages.toml"].decode()
