@@ -3,7 +3,7 @@
 
     python benchmarks/bench_status.py [--documents 100000] [--book DIR] [--runs 3]
 
-Makes the book with ../shared/tools/make_book.py (unless --book names one) and
+Makes the book with benchmarks/make_book.py (unless --book names one) and
 prints, for `facturier --book B --as-of 2026-06-30 status --format json > /dev/null`
 (whole process, median of --runs):
   cold   no .facturier/ cache                      target <= 30 s
@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-MAKE_BOOK = HERE.parent.parent / "shared" / "tools" / "make_book.py"
+MAKE_BOOK = HERE / "make_book.py"
 
 
 def timed(cmd: list[str]) -> tuple[float, int]:

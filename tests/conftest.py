@@ -28,7 +28,7 @@ for _var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_C
     os.environ.pop(_var, None)
 
 REPO = Path(__file__).resolve().parent.parent
-BENCH_TOOL = REPO.parent / "shared" / "tools" / "make_book.py"
+BENCH_TOOL = REPO / "benchmarks" / "make_book.py"
 
 
 def git(root, *args: str) -> str:
@@ -99,10 +99,8 @@ def cli():
 
 @pytest.fixture(scope="session")
 def synthetic_book_1k(tmp_path_factory) -> Path:
-    """The 1,000-document book of ../shared/tools/make_book.py (seed 1, as of
+    """The 1,000-document book of benchmarks/make_book.py (seed 1, as of
     2026-06-30), made once per test session; copy it before changing it."""
-    if not BENCH_TOOL.is_file():
-        pytest.skip("needs %s (the shared tools beside the repository)" % BENCH_TOOL)
     root = tmp_path_factory.mktemp("synthetic") / "b1k"
     # A pinned commit date makes the commit id, and so every screen showing
     # history, the same on every machine.

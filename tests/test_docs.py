@@ -144,7 +144,6 @@ def test_bash_complete_commands_subcommands_and_choices():
     assert _complete("facturier status --category a", 3) == ["plain,action_required"]
 
 
-@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
 def test_completion_inside_bash():
     """The documented line, eval'd in a real bash: Tab on `facturier st` offers `status`."""
     script = ('eval "$(_FACTURIER_COMPLETE=bash_source facturier)"\n'
