@@ -163,6 +163,15 @@ def plan(readme: str, ci_text: str) -> list[Step]:
     return steps
 
 
+def installed_facturier() -> str:
+    """The `facturier` console script of the Python running the tests (what
+    `pip install .` made); a missing one is a failure, not a skip."""
+    script = Path(sys.executable).parent / "facturier"
+    assert script.is_file(), ("%s does not exist: install the package first, as the README says "
+                              "(pip install '.[test]')" % script)
+    return str(script)
+
+
 # --- running a step for real ------------------------------------------------------------------
 
 class Session:
@@ -173,8 +182,10 @@ class Session:
         self.cwd = root / "work"
         self.cwd.mkdir()
         (root / "home").mkdir()
-        self.env = {k: v for k, v in os.environ.items() if k != "FACTURIER_BOOK"}
-        self.env.update(PYTHONPATH=str(REPO), COLUMNS="80")
+        # the installed command, as a reader runs it: no source tree on the path
+        self.env = {k: v for k, v in os.environ.items()
+                    if k not in ("FACTURIER_BOOK", "PYTHONPATH")}
+        self.env.update(COLUMNS="80")
 
     def path(self, word: str) -> str:
         """Paths under /tmp/ and ~/ are moved into the temporary folder; $VARS expanded."""
@@ -224,7 +235,7 @@ class Session:
                 self.env[name] = self.path(value)
             return
         if step.kind == "facturier":
-            argv = [sys.executable, "-m", "tui.entry"] + self.facturier_args(step)
+            argv = [installed_facturier()] + self.facturier_args(step)
         else:
             argv = ["git"] + [self.path(a) for a in step.argv[1:]]
         (self.root / "tmp").mkdir(exist_ok=True)

@@ -18,7 +18,6 @@ import click
 from ..diagnostics import FacturierError
 from .common import DATE, CommandFailed, Context
 
-VERSION = "0.1.0"
 
 
 @click.group(invoke_without_command=True,
@@ -32,7 +31,7 @@ VERSION = "0.1.0"
               help="Author of the commits (default: git's user.name/user.email).")
 @click.option("--lang", type=click.Choice(["en", "fr"]), default=None,
               help="Language of labels and messages (default: the book's locale).")
-@click.version_option(VERSION, "--version", prog_name="facturier")
+@click.version_option(None, "--version", package_name="facturier", prog_name="facturier")
 @click.pass_context
 def main(ctx: click.Context, book: Path, as_of, author, lang):
     """facturier: billing documents and recurring billing kept as YAML in git.
