@@ -35,7 +35,7 @@ import msgspec
 
 from . import gitstore
 from .diagnostics import ActionRefused, Diagnostic
-from .model import DOCUMENT_KINDS, Book, Contact, Document, Line, Recurrence
+from .model import Book, Contact, Document, Line, Recurrence
 from .numbering import NUMBERED_KINDS, next_number
 from .writer import (contact_path, document_path, dump_contact, dump_document, dump_recurrence,
                      new_document_id, recurrence_path, slug_id, update_yaml)

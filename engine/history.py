@@ -12,7 +12,7 @@ is here; running git is gitstore's (:func:`engine.gitstore.log_records`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Iterable
 
 from . import gitstore
 

@@ -1,5 +1,4 @@
 """Loading a real book from a git work tree, through the cache."""
-import os
 from decimal import Decimal
 
 import pytest

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import yaml
 
-from test_daily_support import ACME, Handler, Server, base_files, free_port, facturier, git
+from test_daily_support import Handler, Server, base_files, free_port, facturier, git
 
 DRAFT = """\
 kind: invoice

@@ -3,13 +3,12 @@ real SMTP server on 127.0.0.1 where e-mail is involved. Dates pinned."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 
 import pytest
 
-from test_daily_support import (ACME, Handler, Server, base_files, facturier, free_port, git,
-                                recurrence, settings)
+from test_daily_support import (Handler, Server, base_files, facturier, free_port, git,
+                                recurrence)
 
 
 def run(root, as_of, *args):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import subprocess
 import time
 from pathlib import Path
 

@@ -16,7 +16,7 @@ import inspect
 import threading
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 from textual import on, work
 from textual.app import App

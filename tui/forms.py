@@ -4,7 +4,7 @@ parsed values (Decimal, date, str) or None when cancelled."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Optional, Sequence
 
