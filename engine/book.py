@@ -56,6 +56,8 @@ def load_book(root, *, use_cache: bool = True, processes: Optional[int] = None) 
 
 
 def _load(root: Path, use_cache: bool, processes: Optional[int]) -> Book:
+    # a publish a kill interrupted is settled first: never read a half-moved work tree
+    recovered = gitstore.recover_book(root) if gitstore.is_repository(root) else []
     blobs = gitstore.list_blobs(root)
     blobs.setdefault(SETTINGS_FILE, "")
     snapshot = cache.read_snapshot(root) if use_cache else cache.Snapshot()
@@ -73,6 +75,9 @@ def _load(root: Path, use_cache: bool, processes: Optional[int]) -> Book:
             if entry is not None:
                 entries[entry.path] = entry
     book = assemble(entries, root=str(root))
+    for message in recovered:
+        path, _, text = message.partition(": ")
+        book.diagnostics.append(Diagnostic(path, 0, 0, "", text, "warning"))
     key = cache.totals_key(book.settings)
     computed = _remember_totals(book, entries, snapshot.totals_key == key)
     if use_cache and (todo or computed or len(entries) != len(cached)):

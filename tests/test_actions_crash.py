@@ -51,8 +51,9 @@ def test_kill_at_random_points_never_breaks_the_book(make_book):
     last_head = git(root, "rev-parse", "HEAD").strip()
     for round_ in range(8):
         proc = subprocess.Popen([sys.executable, "-c", WORKER, str(root), str(round_)],
-                                stdout=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.3, 0.9))
+                                stdout=subprocess.PIPE)
+        proc.stdout.readline()           # a first session completed: the kill lands in the next
+        time.sleep(rng.uniform(0, 0.4))
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         fsck = subprocess.run(["git", "-C", str(root), "fsck", "--strict"], capture_output=True,

@@ -47,15 +47,32 @@ def main(ctx: click.Context, book: Path, as_of, author, lang):
         ctx.invoke(tui)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a cancelled CI job, `kill`): unwound like Ctrl-C, so that a
+    write in progress is settled before the process ends."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
 def entry_point(args=None) -> int:
     """Run the CLI; turn every failure into a message and an exit status, never
-    a traceback (set FACTURIER_DEBUG=1 to see one)."""
+    a traceback (set FACTURIER_DEBUG=1 to see one). SIGINT and SIGTERM end it
+    through the same path as an error: 130 and 143."""
+    import signal
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         main.main(args=args, prog_name="facturier", standalone_mode=False)
         return 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        interrupt = exc.__cause__ or exc.__context__
+        if isinstance(interrupt, KeyboardInterrupt):     # click turns Ctrl-C into Abort
+            click.echo("Interrupted.", err=True)
+            return 143 if isinstance(interrupt, Terminated) else 130
         click.echo("Aborted.", err=True)
         return 1
     except click.ClickException as exc:
@@ -68,9 +85,9 @@ def entry_point(args=None) -> int:
     except FacturierError as exc:
         click.echo("error: %s" % exc, err=True)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         click.echo("Interrupted.", err=True)
-        return 130
+        return 143 if isinstance(exc, Terminated) else 130
     except BrokenPipeError:
         return 0
     except Exception as exc:  # the last guard: no traceback reaches a user

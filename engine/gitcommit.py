@@ -1,0 +1,164 @@
+"""Commits written by git itself: one `git fast-import` process per write session.
+
+facturier plans the content of each commit; fast-import stores the blobs, trees
+and commits (one pack per publish, trees as deltas, in the repository's object
+format, fsynced as git fsyncs packs) on a private ref, and answers what a path
+holds at any commit (`ls`) and what a mark became (`get-mark`). Moving the
+checked-out branch is not its job: see :mod:`engine.gitstore`.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from typing import IO, Optional, Sequence, Union
+
+from .gitrepo import GitError
+
+# (path, mode, content): content is the bytes to store, a blob id already in
+# the repository, or None to delete the path.
+FileChange = tuple[str, str, Union[bytes, str, None]]
+
+
+def _path(path: str) -> bytes:
+    if "\n" in path or path.startswith('"'):
+        raise GitError("facturier cannot commit a file named %r" % path)
+    return path.encode("utf-8", "surrogateescape")
+
+
+class FastImport:
+    """A running `git fast-import` writing commits to ``ref`` (private)."""
+
+    def __init__(self, root, ref: str):
+        self.ref = ref
+        self._stderr = tempfile.TemporaryFile()
+        try:
+            self._proc = subprocess.Popen(
+                ["git", "-C", str(root), "fast-import", "--quiet", "--date-format=raw",
+                 "--force"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr)
+        except FileNotFoundError:
+            raise GitError("git is not installed (facturier needs the git command)") from None
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._in: IO[bytes] = self._proc.stdin
+        self._out: IO[bytes] = self._proc.stdout
+        self._mark = 0
+        self.tip: Optional[str] = None          # what fast-import's branch holds
+
+    # ---------------------------------------------------------------- protocol
+    def _send(self, data: bytes) -> None:
+        try:
+            self._in.write(data)
+        except (BrokenPipeError, ValueError):
+            self._died()
+
+    def _answer(self) -> bytes:
+        try:
+            self._in.flush()
+        except (BrokenPipeError, ValueError):
+            self._died()
+        line = self._out.readline()
+        if not line:
+            self._died()
+        return line
+
+    def _died(self) -> None:
+        try:
+            self._proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+        self._stderr.seek(0)
+        text = self._stderr.read().decode(errors="replace").strip()
+        raise GitError("git fast-import failed: %s" % (text or "it stopped"))
+
+    # ---------------------------------------------------------------- questions
+    def ls(self, commit: str, path: str) -> Optional[tuple[str, str]]:
+        """(mode, blob id) of ``path`` at ``commit``, or None when absent or a folder."""
+        self._send(b"ls %s %s\n" % (commit.encode(), _path(path)))
+        answer = self._answer().decode("utf-8", "surrogateescape")
+        if answer.startswith("missing "):
+            return None
+        head = answer.split("\t", 1)[0].split(" ")
+        if len(head) != 3:
+            raise GitError("git fast-import answered %r" % answer)
+        mode, kind, sha = head
+        return (mode, sha) if kind == "blob" else None
+
+    def cat_blob(self, sha: str) -> bytes:
+        self._send(b"cat-blob %s\n" % sha.encode())
+        head = self._answer().split()
+        if len(head) != 3 or head[1] != b"blob":
+            raise GitError("git fast-import could not read blob %s" % sha)
+        size = int(head[2])
+        data = self._out.read(size + 1)
+        return data[:size]
+
+    # ---------------------------------------------------------------- writing
+    def commit(self, parent: str, author: str, committer: str, when: str, message: str,
+               changes: Sequence[FileChange]) -> str:
+        """One commit on top of ``parent`` (a commit id); its id."""
+        self._mark += 1
+        text = message.encode("utf-8")
+        parts = [b"commit %s\nmark :%d\nauthor %s %s\ncommitter %s %s\ndata %d\n%s\n"
+                 % (self.ref.encode(), self._mark, author.encode("utf-8"), when.encode(),
+                    committer.encode("utf-8"), when.encode(), len(text), text)]
+        if self.tip != parent:
+            parts.append(b"from %s\n" % parent.encode())
+        for path, mode, content in changes:
+            if content is None:
+                parts.append(b"D %s\n" % _path(path))
+            elif isinstance(content, bytes):
+                parts.append(b"M %s inline %s\ndata %d\n" % (mode.encode(), _path(path),
+                                                            len(content)))
+                parts.append(content)
+                parts.append(b"\n")
+            else:
+                parts.append(b"M %s %s %s\n" % (mode.encode(), content.encode(), _path(path)))
+        parts.append(b"\nget-mark :%d\n" % self._mark)
+        self._send(b"".join(parts))
+        sha = self._answer().strip().decode()
+        self.tip = sha
+        return sha
+
+    def checkpoint(self) -> None:
+        """Write the pack (and its index) of everything sent so far: the commits
+        are then in the repository, reachable from ``ref``."""
+        self._send(b"checkpoint\nprogress checkpoint done\n")
+        while self._answer().strip() != b"progress checkpoint done":
+            pass
+
+    def reset(self, commit: str) -> None:
+        """Forget the commits sent after ``commit`` (their publish was refused)."""
+        self._send(b"reset %s\nfrom %s\n\n" % (self.ref.encode(), commit.encode()))
+        self.tip = commit
+
+    def close(self) -> None:
+        proc = self._proc
+        if proc.poll() is None:
+            try:
+                self._in.close()
+                proc.wait(30)
+            except (BrokenPipeError, OSError, subprocess.TimeoutExpired):
+                proc.kill()
+                proc.wait()
+        self._stderr.close()
+
+    def kill(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        self._stderr.close()
+
+
+def commit_time() -> str:
+    """"<seconds> <+hhmm>": now, in the local offset (git's raw date format)."""
+    import time
+    now = time.time()
+    offset = time.localtime(now).tm_gmtoff
+    sign = "+" if offset >= 0 else "-"
+    offset = abs(offset)
+    return "%d %s%02d%02d" % (int(now), sign, offset // 3600, (offset // 60) % 60)
+
+
+def private_ref() -> str:
+    return "refs/facturier/import-%d" % os.getpid()

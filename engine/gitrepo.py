@@ -1,0 +1,290 @@
+"""The repository and reading it: running git, what the repository is (object
+format, content conversions, identity), and the book's files with their blob ids.
+
+Part of the git layer (with gitlock, gitcommit, worktree, gitlog and the session
+in gitstore): nothing outside these modules runs git. Git failures are
+translated into :class:`GitError` (a FacturierError).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Iterable, Optional
+
+from .diagnostics import FacturierError
+
+BOOK_FOLDERS = ("contacts", "documents", "recurrences")
+# `git ls-files -s -z` entries: "<mode> <blob> <stage>\t<path>\0"
+_LS_FILES = re.compile(r"[0-7]+ ([0-9a-f]{40,64}) [0-3]\t([^\0]*?\.yaml)\0")
+ZERO = "0" * 40
+
+
+class GitError(FacturierError):
+    pass
+
+
+def git(root, *args: str, input: Optional[bytes] = None, env: Optional[dict] = None,
+        check: bool = True) -> bytes:
+    """Run ``git -C root args``; its stdout. A failure is a GitError naming git's message."""
+    try:
+        proc = subprocess.run(["git", "-C", str(root), *args], input=input,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env=env)
+    except FileNotFoundError:
+        raise GitError("git is not installed (facturier needs the git command)") from None
+    if check and proc.returncode != 0:
+        raise GitError("git %s failed: %s" % (args[0], proc.stderr.decode(errors="replace").strip()))
+    return proc.stdout
+
+
+def is_repository(root) -> bool:
+    return (Path(root) / ".git").exists()
+
+
+def blob_id(data: bytes, object_format: str = "sha1") -> str:
+    """Git's blob id of some bytes stored as they are (what `git hash-object
+    --no-filters` prints), in the repository's object format."""
+    h = hashlib.new(object_format, b"blob %d\0" % len(data))
+    h.update(data)
+    return h.hexdigest()
+
+
+class Repository:
+    """Facts about the book's repository that the write path needs, asked of
+    git once per session."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+        out = git(self.root, "rev-parse", "--show-toplevel", "--git-dir",
+                  "--show-object-format").decode()
+        toplevel, git_dir, self.object_format = out.splitlines()[:3]
+        if os.path.realpath(toplevel) != os.path.realpath(self.root):
+            raise GitError("the book %s is inside the git repository %s, not at its top: a book "
+                           "is a git repository of its own (facturier init makes one)"
+                           % (self.root, toplevel))
+        self.git_dir = Path(git_dir) if os.path.isabs(git_dir) else self.root / git_dir
+        self.zero = "0" * (64 if self.object_format == "sha256" else 40)
+        self.converts = self._converts()
+
+    def _converts(self) -> bool:
+        """May `git add` store a file other than byte for byte (core.autocrlf,
+        .gitattributes text/eol/filter/ident/encoding)? Then blob ids and
+        contents go through git (hash-object --path, cat-file --filters)."""
+        autocrlf = git(self.root, "config", "--get", "core.autocrlf", check=False).strip().lower()
+        if autocrlf in (b"true", b"input", b"yes", b"on", b"1"):
+            return True
+        if git(self.root, "config", "--get", "core.attributesFile", check=False).strip():
+            return True
+        if (self.git_dir / "info" / "attributes").is_file():
+            return True
+        out = git(self.root, "ls-files", "-z", "--cached", "--others", "--exclude-standard",
+                  "--", ":(glob)**/.gitattributes", ".gitattributes", check=False)
+        return bool(out.strip(b"\0"))
+
+    def state_dir(self) -> Path:
+        """facturier's own state (lock, journal): inside the git directory,
+        which no clone copies, so a stranger's repository cannot plant one."""
+        folder = self.git_dir / "facturier"
+        folder.mkdir(exist_ok=True)
+        return folder
+
+    def work_blobs(self, paths: Iterable[str]) -> dict[str, Optional[str]]:
+        """The blob id each work tree file would get from `git add` (None:
+        no such file; "directory"/"symlink" for what is not a file)."""
+        found: dict[str, Optional[str]] = {}
+        through_git = []
+        for path in paths:
+            full = os.path.join(self.root, path)
+            try:
+                st = os.lstat(full)
+            except (FileNotFoundError, NotADirectoryError):
+                found[path] = None
+                continue
+            if os.path.islink(full) or _link_above(self.root, path):
+                found[path] = "symlink"
+            elif not os.path.isfile(full):
+                found[path] = "directory" if os.path.isdir(full) else "special"
+            elif self.converts:
+                through_git.append(path)
+            else:
+                found[path] = blob_id(_read_nofollow(full, st.st_size), self.object_format)
+        if through_git:
+            out = git(self.root, "hash-object", "--stdin-paths",
+                      input="".join(p + "\n" for p in through_git).encode())
+            for path, sha in zip(through_git, out.decode().split()):
+                found[path] = sha
+        return found
+
+    def hash_content(self, path: str, data: bytes, write: bool) -> str:
+        """The blob id of ``data`` stored at ``path`` as `git add` would (clean
+        filters, eol conversion); ``write``: store the blob too."""
+        args = ["hash-object", "--stdin", "--path=" + path]
+        if write:
+            args.insert(1, "-w")
+        return git(self.root, *args, input=data).decode().strip()
+
+
+def _read_nofollow(full: str, size: int = 0) -> bytes:
+    fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        chunks = []
+        while True:
+            chunk = os.read(fd, max(size, 65536))
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _link_above(root: Path, path: str) -> bool:
+    """Is a folder on the way from the book's root to ``path`` a symbolic link?"""
+    parts = path.split("/")[:-1]
+    current = str(root)
+    for part in parts:
+        current = os.path.join(current, part)
+        if os.path.islink(current):
+            return True
+    return False
+
+
+def read_file(root, path: str) -> Optional[bytes]:
+    """A book file's bytes, never through a symbolic link (None when there is
+    no such regular file); a link is a GitError naming it."""
+    full = os.path.join(root, path)
+    if _link_above(Path(root), path) or os.path.islink(full):
+        raise GitError("%s is a symbolic link (or lies under one): facturier never reads or "
+                       "writes through links in a book" % path)
+    try:
+        return _read_nofollow(full)
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+
+
+def list_blobs(root, folders: Iterable[str] = BOOK_FOLDERS) -> dict[str, str]:
+    """``{relative path: blob id}`` for every ``*.yaml`` file under ``folders``
+    and ``facturier.yaml``, as they are in the work tree.
+
+    Tracked and unmodified files take their id from the index (no read);
+    modified and untracked files are read and hashed here (the id is only a
+    cache key for what was parsed). Deleted files are absent. Outside a git
+    repository every file is read and hashed.
+    """
+    root = Path(root)
+    wanted = ["facturier.yaml", *folders]
+    if not is_repository(root):
+        return _hash_tree(root, wanted)
+    # Both questions at once, on both cores: status (lstat of every file) is
+    # the slow one.
+    try:
+        pending = subprocess.Popen(
+            ["git", "-C", str(root), "--no-optional-locks", "status", "--porcelain=v1", "-z",
+             "--untracked-files=all", "--no-renames", "--", *wanted],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except FileNotFoundError:
+        raise GitError("git is not installed (facturier needs the git command)") from None
+    out = git(root, "--no-optional-locks", "ls-files", "-s", "-z", "--", *wanted)
+    text = out.decode("utf-8", "surrogateescape")
+    blobs: dict[str, str] = {path: blob for blob, path in _LS_FILES.findall(text)}
+    status, error = pending.communicate()
+    if pending.returncode != 0:
+        raise GitError("git status failed: %s" % error.decode(errors="replace").strip())
+    for entry in status.split(b"\0"):
+        if len(entry) < 4:
+            continue
+        p = entry[3:].decode("utf-8", "surrogateescape")
+        if not p.endswith(".yaml"):
+            continue
+        full = root / p
+        try:
+            data = full.read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            blobs.pop(p, None)
+            continue
+        blobs[p] = blob_id(data)
+    return blobs
+
+
+def _hash_tree(root: Path, wanted) -> dict[str, str]:
+    blobs = {}
+    for name in wanted:
+        top = root / name
+        if top.is_file():
+            blobs[name] = blob_id(top.read_bytes())
+            continue
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            for f in filenames:
+                if f.endswith(".yaml"):
+                    full = Path(dirpath) / f
+                    blobs[full.relative_to(root).as_posix()] = blob_id(full.read_bytes())
+    return blobs
+
+
+def init_repository(root, files: dict[str, bytes], message: str,
+                    author: Optional[str] = None) -> str:
+    """Make ``root`` a new git repository holding ``files`` in one first commit
+    on branch ``main``; return the commit id."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    git(root, "init", "-q", "-b", "main")
+    for rel, data in files.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    git(root, "add", "--", *files)
+    env = dict(os.environ)
+    env.update(identity_env(root, author))
+    git(root, "commit", "-q", "-m", message, env=env)
+    return git(root, "rev-parse", "HEAD").decode().strip()
+
+
+def identity_env(root, author: Optional[str]) -> dict[str, str]:
+    """GIT_AUTHOR_*/GIT_COMMITTER_* for a commit: the person acting (``--author``
+    "Name <email>", else git's configured user), falling back to a facturier
+    identity when git has none configured (e.g. a fresh CI machine). Git itself
+    cleans them (see :func:`identities`)."""
+    env: dict[str, str] = {}
+    if author:
+        name, email = parse_author(author)
+        env["GIT_AUTHOR_NAME"], env["GIT_AUTHOR_EMAIL"] = name, email
+    for role in ("AUTHOR", "COMMITTER"):
+        key_name, key_mail = "GIT_%s_NAME" % role, "GIT_%s_EMAIL" % role
+        if key_name not in env and not os.environ.get(key_name):
+            name = git(root, "config", "user.name", check=False).decode().strip()
+            env[key_name] = name or "facturier"
+        if key_mail not in env and not os.environ.get(key_mail):
+            mail = git(root, "config", "user.email", check=False).decode().strip()
+            env[key_mail] = mail or "facturier@localhost"
+    return env
+
+
+def identities(root, author: Optional[str]) -> tuple[str, str]:
+    """("Name <email>", "Name <email>") of the author and the committer, as git
+    would write them: `git var` applies git's own rules (angle brackets and
+    newlines dropped, crud trimmed), so the commits pass `git fsck --strict`."""
+    env = dict(os.environ)
+    env.update(identity_env(root, author))
+    found = []
+    for var in ("GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT"):
+        out = git(root, "var", var, env=env, check=False).decode("utf-8", "replace").strip()
+        m = re.fullmatch(r"(.*?) ?<([^<>]*)> \d+ [-+]\d{4}", out)
+        if m and m.group(1).strip():
+            found.append("%s <%s>" % (m.group(1), m.group(2)))
+        else:   # git refuses an identity it cannot clean (e.g. a name of crud only)
+            found.append("facturier <%s>" % (m.group(2) if m else "facturier@localhost"))
+    return found[0], found[1]
+
+
+def parse_author(text: str) -> tuple[str, str]:
+    """'Name <email>' -> (name, email); raises FacturierError otherwise."""
+    text = text.strip()
+    if text.endswith(">") and "<" in text:
+        name, _, mail = text[:-1].rpartition("<")
+        if name.strip() and "@" in mail and "\n" not in text:
+            return name.strip(), mail.strip()
+    raise FacturierError('--author must look like "Name <email>", not %r' % text)

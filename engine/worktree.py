@@ -1,0 +1,248 @@
+"""The work tree and the index follow the commits, through git; the journal
+that lets the next command finish what a crash interrupted.
+
+Order of a publish (see gitstore.Store.publish): the commits' objects are in
+the repository; the journal records the paths about to change with the blob
+ids they may hold (before and after) and is fsynced; ``git read-tree -m -u OLD
+NEW`` moves the index and work tree of exactly those paths, refusing — before
+it writes anything — when one holds a person's edit (git's own check, with
+filters, eol and symlinks handled as git does); the branch moves by
+compare-and-swap; the journal is dropped. Any failure in between undoes what
+was done, and a kill leaves the journal for the next command.
+
+Recovery rule, for each journaled path: make the work tree and index match
+HEAD when the file holds one of the journal's contents, is missing, or holds a
+start of HEAD's content (a write cut short); a file holding anything else is a
+person's edit made since: it is kept and reported. The journal lives in the git
+directory (never in a clone) and only names book files: a path outside the
+book's folders is never touched.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Iterable, Optional
+
+from .gitrepo import GitError, Repository, git, read_file
+
+JOURNAL = "journal.json"
+_BOOK_PATH = re.compile(r"(facturier\.yaml|(contacts|recurrences)/[^/]+\.yaml|documents/.+\.yaml)\Z")
+
+
+class EditedMeanwhile(GitError):
+    """A file the commits change was edited by a person while facturier worked."""
+
+    def __init__(self, paths: list[str]):
+        self.paths = paths
+        super().__init__(
+            "%s changed while facturier was working (an edit made meanwhile); nothing of this "
+            "change was written and your edit is kept. Commit or discard it, then run the "
+            "command again" % ", ".join(paths))
+
+
+def is_book_path(path: str) -> bool:
+    """A path facturier may write: a book file, relative, without `..`."""
+    if not isinstance(path, str) or not path or path.startswith("/") or "\\" in path:
+        return False
+    parts = path.split("/")
+    if any(p in ("", ".", "..") or p.startswith(".") for p in parts):
+        return False
+    return bool(_BOOK_PATH.match(path))
+
+
+class Journal:
+    def __init__(self, repo: Repository):
+        self.repo = repo
+        self.file = repo.state_dir() / JOURNAL
+
+    def write(self, ref: str, old: str, new: str,
+              paths: dict[str, tuple[Optional[str], Optional[str]]]) -> None:
+        data = json.dumps({"ref": ref, "old": old, "new": new,
+                           "paths": {p: list(v) for p, v in paths.items()}},
+                          sort_keys=True).encode()
+        tmp = self.file.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.file)
+
+    def read(self) -> Optional[dict[str, set]]:
+        """{path: blob ids it may hold} of a journal left by an interrupted
+        publish, or None; a journal that does not parse was cut short by a
+        kill before anything else happened."""
+        try:
+            entry = json.loads(self.file.read_bytes())
+            paths = entry["paths"]
+            return {p: {b for b in blobs if b is None or isinstance(b, str)}
+                    for p, blobs in paths.items() if is_book_path(p) and isinstance(blobs, list)}
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return {}
+
+    def drop(self) -> None:
+        for f in (self.file, self.file.with_suffix(".tmp")):
+            try:
+                f.unlink()
+            except FileNotFoundError:
+                pass
+
+
+def checkout(repo: Repository, old: str, new: str, tracked: Iterable[str] = ()) -> None:
+    """Bring the index and work tree from commit ``old`` to ``new`` for the
+    paths that differ (``git read-tree -m -u``); EditedMeanwhile when one of
+    them holds a person's edit, and then nothing was written. ``tracked``: the
+    changed paths that exist at ``old``, whose stat information in the index
+    git refreshes first (read-tree compares stat data only: a copied or
+    touched book would otherwise look edited)."""
+    import subprocess
+    tracked = list(tracked)
+    if tracked:
+        git(repo.root, "add", "--refresh", "--pathspec-from-file=-", "--pathspec-file-nul",
+            input=b"".join(b":(literal)" + p.encode() + b"\0" for p in tracked), check=False)
+    proc = subprocess.run(["git", "-C", str(repo.root), "read-tree", "-m", "-u", old, new],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if proc.returncode == 0:
+        return
+    text = proc.stderr.decode("utf-8", "replace")
+    edited = re.findall(r"[Ee]ntry '([^']+)' not uptodate", text)
+    edited += [line.strip() for line in text.splitlines()
+               if line.startswith("\t") and line.strip()]
+    if edited or "would be overwritten" in text or "not uptodate" in text:
+        raise EditedMeanwhile(sorted(set(edited)) or ["a file"])
+    raise GitError("git read-tree failed: %s" % text.strip())
+
+
+def head_blobs(repo: Repository, commit: str, paths: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """{path: (mode, blob id)} at ``commit`` for those of ``paths`` it holds."""
+    found: dict[str, tuple[str, str]] = {}
+    paths = list(paths)
+    for i in range(0, len(paths), 500):
+        out = git(repo.root, "ls-tree", "-z", "--full-tree", commit, "--",
+                  *[":(literal)" + p for p in paths[i:i + 500]])
+        for entry in out.split(b"\0"):
+            if not entry:
+                continue
+            info, _, path = entry.partition(b"\t")
+            mode, kind, sha = info.decode().split()
+            if kind == "blob":
+                found[path.decode("utf-8", "surrogateescape")] = (mode, sha)
+    return found
+
+
+def restore(repo: Repository, commit: str, paths: list[str], work_tree: bool = True) -> None:
+    """Make the index (and work tree) of ``paths`` what ``commit`` holds."""
+    if not paths:
+        return
+    at = head_blobs(repo, commit, paths)
+    lines = []
+    for path in paths:
+        if path in at:
+            mode, sha = at[path]
+            lines.append(b"%s %s\t%s\0" % (mode.encode(), sha.encode(), path.encode()))
+        else:
+            lines.append(b"0 %s\t%s\0" % (repo.zero.encode(), path.encode()))
+    git(repo.root, "update-index", "-z", "--index-info", input=b"".join(lines))
+    if not work_tree:
+        return
+    present = [p for p in paths if p in at]
+    if present:
+        git(repo.root, "checkout-index", "-f", "-u", "-z", "--stdin",
+            input=b"".join(p.encode() + b"\0" for p in present))
+    for path in paths:
+        if path not in at:
+            _remove(repo.root, path)
+
+
+def _remove(root: Path, path: str) -> None:
+    target = root / path
+    if os.path.islink(target.parent) or not target.parent.is_dir():
+        return
+    try:
+        target.unlink()
+    except FileNotFoundError:
+        return
+    parent = target.parent
+    while parent != root and parent.parent != root:
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+        parent = parent.parent
+
+
+def recover(repo: Repository, ref: str) -> list[str]:
+    """Apply the recovery rule to a journal left by an interrupted publish;
+    messages saying what was done. The journal is dropped only once every
+    path it names is settled."""
+    journal = Journal(repo)
+    known = journal.read()
+    if known is None:
+        return []
+    messages = []
+    head = git(repo.root, "rev-parse", "-q", "--verify", ref + "^{commit}").decode().strip()
+    if known:
+        at = head_blobs(repo, head, known)
+        work = repo.work_blobs(known)
+        index = _index_blobs(repo, known)
+        to_restore, index_only = [], []
+        for path in sorted(known):
+            head_blob = at[path][1] if path in at else None
+            if work[path] == head_blob:
+                if index.get(path) != head_blob and index.get(path) in known[path]:
+                    to_restore.append(path)
+                continue
+            if work[path] in ("symlink", "directory", "special"):
+                messages.append("%s: left as it is (not a file facturier wrote)" % path)
+                continue
+            if work[path] is None or work[path] in known[path] or (
+                    head_blob is not None and _cut_short(repo, path, head_blob)):
+                to_restore.append(path)
+                messages.append("%s: finished the interrupted change" % path)
+            else:
+                messages.append("%s: kept your uncommitted edit (made after an interrupted "
+                                "change)" % path)
+                if index.get(path) != head_blob and index.get(path) in known[path]:
+                    index_only.append(path)
+        restore(repo, head, to_restore)
+        restore(repo, head, index_only, work_tree=False)
+    _drop_private_refs(repo)
+    journal.drop()
+    return messages
+
+
+def _index_blobs(repo: Repository, paths: Iterable[str]) -> dict[str, str]:
+    paths = list(paths)
+    found = {}
+    for i in range(0, len(paths), 500):
+        out = git(repo.root, "ls-files", "-s", "-z", "--",
+                  *[":(literal)" + p for p in paths[i:i + 500]])
+        for entry in out.split(b"\0"):
+            if entry:
+                info, _, path = entry.partition(b"\t")
+                found[path.decode("utf-8", "surrogateescape")] = info.decode().split()[1]
+    return found
+
+
+def _cut_short(repo: Repository, path: str, head_blob: str) -> bool:
+    """Does the work tree file hold the start of HEAD's content (a write a
+    kill cut short)?"""
+    data = read_file(repo.root, path)
+    if data is None:
+        return False
+    whole = git(repo.root, "cat-file", "--filters", "--path=" + path, head_blob) \
+        if repo.converts else git(repo.root, "cat-file", "blob", head_blob)
+    return len(data) < len(whole) and whole.startswith(data)
+
+
+def _drop_private_refs(repo: Repository) -> None:
+    out = git(repo.root, "for-each-ref", "--format=%(refname)", "refs/facturier/", check=False)
+    refs = [r for r in out.decode().split() if r.startswith("refs/facturier/import-")]
+    if refs:
+        git(repo.root, "update-ref", "--stdin", "-z",
+            input=b"".join(b"delete %s\0\0" % r.encode() for r in refs), check=False)
