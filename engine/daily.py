@@ -215,7 +215,7 @@ class _Session:
         the socket)."""
         mailer, self.mailer = self.mailer, None
         if mailer is not None:
-            mailer.__exit__(KeyboardInterrupt if interrupted else None)
+            mailer.abort() if interrupted else mailer.close()
 
     @property
     def book(self) -> Book:

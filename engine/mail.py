@@ -289,8 +289,8 @@ class SmtpSession:
     def __exit__(self, exc_type, *rest) -> None:
         if exc_type is None:
             self.close()
-        else:                       # Ctrl-C...: no QUIT that could wait for a silent server
-            self._drop()
+        else:
+            self.abort()
 
     @property
     def where(self) -> str:
@@ -325,7 +325,9 @@ class SmtpSession:
         finally:
             smtp.close()
 
-    def _drop(self) -> None:
+    def abort(self) -> None:
+        """Close the connection without QUIT (after Ctrl-C: no QUIT that could
+        wait for a silent server)."""
         smtp, self._smtp = self._smtp, None
         if smtp is not None:
             smtp.close()
@@ -441,16 +443,24 @@ class SmtpSession:
                 return _with_id(problem, message_id)
             reused = self._served > 0
             try:
-                return self._transaction(from_addr, to_addr, data, message_id)
+                outcome = self._transaction(from_addr, to_addr, data, message_id)
+                self._served += 1
+                return outcome
             except _Dropped as exc:
-                self._drop()
+                self.abort()
                 if reused and attempt == 1:
                     continue            # dropped while idle, between messages: once more
                 self.problem = Outcome("deferred", "", str(exc), stop=True)
                 return _with_id(self.problem, message_id)
             except _Refused as exc:
-                self._drop()
+                self.abort()
                 self.problem = exc.outcome
+                return _with_id(self.problem, message_id)
+            except (smtplib.SMTPException, OSError) as exc:     # a garbled answer...
+                self.abort()
+                self.problem = Outcome("deferred", "", "the exchange with the SMTP server at %s "
+                                       "failed before the message was handed over: %s"
+                                       % (self.where, exc or type(exc).__name__), stop=True)
                 return _with_id(self.problem, message_id)
         raise AssertionError("unreachable")
 
@@ -490,22 +500,25 @@ class SmtpSession:
     def _answer_to_dot(self, smtp: smtplib.SMTP, message_id: str) -> Outcome:
         try:
             code, answer = smtp.getreply()
-        except smtplib.SMTPServerDisconnected as exc:
-            self._drop()
+            if not 200 <= code < 600:
+                raise smtplib.SMTPResponseException(code, answer)
+        except (smtplib.SMTPException, OSError) as exc:
+            self.abort()
             reason = str(exc) or "the connection was lost"
             if "timed out" in reason:
                 reason = "no answer within %g s" % self.timeout
+            elif isinstance(exc, smtplib.SMTPResponseException):
+                reason = "an answer that is not SMTP: %s" % _answer(exc.smtp_code, exc.smtp_error)
             self.problem = Outcome("deferred", "", "the SMTP server at %s stopped answering after "
                                    "an earlier message of this run" % self.where, stop=True)
             return Outcome("sending", message_id,
                            "the message was handed over but the server's answer never came (%s): "
                            "it may have been delivered; check, then mark it sent or send it again"
                            % reason, stop=True)
-        self._served += 1
         if code == 250:
             return Outcome("sent", message_id, "")
         if code == 421:
-            self._drop()
+            self.abort()
             self.problem = Outcome("deferred", "", "the SMTP server at %s closed the session: %s"
                                    % (self.where, _answer(code, answer)), stop=True)
         return _classified(code, answer, message_id, "the server refused the message")
@@ -520,7 +533,7 @@ class SmtpSession:
         except (smtplib.SMTPException, OSError):
             code = 0
         if code != 250:
-            self._drop()
+            self.abort()
 
 
 class _Refused(Exception):

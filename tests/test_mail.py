@@ -242,6 +242,7 @@ FAULTS = [
     # after the final dot: the server may hold the message
     (dict(after_dot="silent"), "sending", False, 1),
     (dict(after_dot="close"), "sending", False, 1),
+    (dict(after_dot="garbled, not an SMTP answer"), "sending", False, 1),
     # after the server's 250: whatever happens next, it is sent
     (dict(replies={"QUIT": "421 4.3.2 shutting down"}), "sent", False, 1),
     (dict(replies={"QUIT": "500 5.5.1 what?"}), "sent", False, 1),
