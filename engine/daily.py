@@ -677,7 +677,6 @@ def _remind_and_send(s: _Session, doc: Document, level: int, msg) -> None:
                         % (level, doc.id, doc.contact), writes, _trailers([doc.id])):
         return
     s.report.reminded.append(doc.id)
-    s.report.say("recorded reminder %d of %s" % (level, doc.id))
     _finish_attempt(s, doc.id, msg, index, "reminder %d of" % level)
 
 
