@@ -11,14 +11,20 @@ In this order, for ``as_of``:
    with their recurrence's ``issue`` mode, others per ``future_invoices``;
 3. sending (SPEC 5.2): validated documents whose recurrence says ``send`` (or
    that ``future_invoices: process`` validated) and that have no e-mail delivery
-   yet, and every document whose latest e-mail attempt was ``deferred``. Each
-   attempt is committed as ``sending`` before connecting and its outcome after;
-   an attempt left ``sending`` (a crash) is reported, never resent;
+   yet, and every document whose latest e-mail attempt was ``deferred``. One
+   SMTP session serves the whole run. Each attempt is committed as ``sending``
+   just before its message is handed over, and its outcome after: ``sent``,
+   ``bounced``, ``deferred``, or left ``sending`` when the answer to the
+   message's final dot never came (unknown: never resent on its own). An
+   attempt left ``sending`` is reported, never resent. Once the session cannot
+   be used (an outage, a session the server rejects, a lost answer), the
+   e-mails still due are recorded ``deferred`` without being tried; a rejected
+   session (greeting, STARTTLS, login, sender) is an error of the run;
 4. reminders: an invoice whose dunning level is above its highest recorded
-   reminder gets the *next* level, dated ``as_of``. All of a run's reminders
-   are recorded in one ``document.remind`` commit, together with the ``sending``
-   entry of those that are e-mailed; each e-mail's outcome is then its own
-   commit.
+   reminder gets the *next* level, dated ``as_of``. The reminders that are not
+   e-mailed are recorded in one ``document.remind`` commit; each e-mailed one
+   in a commit of its own that also marks its e-mail ``sending``, just before
+   it is attempted; each e-mail's outcome is then its own commit.
 
 Every decision is made on the book as it stands after the previous commit, so a
 run interrupted anywhere and run again does nothing twice: ``last`` covers what
@@ -31,11 +37,15 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from .diagnostics import FacturierError
 from .model import Book, Document, Recurrence
 
+if TYPE_CHECKING:
+    from .mail import SmtpSession
+
+_SMTP_VARS = ("FACTURIER_SMTP_USER", "FACTURIER_SMTP_PASSWORD")
 REMINDER_STATUSES = ("first_reminder", "second_reminder", "litigation", "partially_paid")
 AUTO_SEND_DAYS = 30
 _SETTLED = ("paid", "paid_with_discount", "cancelled_by_credit_note", "written_off")     # a `send` document validated longer ago than this is never sent on its own
@@ -165,19 +175,47 @@ class _Session:
         self.smtp_timeout = smtp_timeout
         self.to_send: set[str] = set()
         self._lower_ids: Optional[set] = None
-        self.smtp_problem: Optional[str] = None     # why the SMTP server cannot be used
-        self._probed = False
+        self.mailer: Optional["SmtpSession"] = None     # the run's, opened at its first e-mail
+        self._fault_reported = False
 
     def smtp_ok(self) -> bool:
-        """Can the SMTP server be used? Asked once per run (connection,
-        STARTTLS, login), so an outage defers every e-mail at once instead of
-        waiting for a timeout per message."""
-        if not self._probed and self.smtp_problem is None:
-            from .mail import probe
-            self._probed = True
-            self.smtp_problem = probe(self.book.settings.email, environ=self.environ,
+        """Can the run's SMTP session be used for the next e-mail? It is
+        opened once (connection, STARTTLS, login) and serves every e-mail of
+        the run. Once it cannot be used (an outage, a session the server
+        rejects, an answer lost after a message), no further e-mail of the run
+        is attempted: the next run tries them."""
+        if self.mailer is None:
+            from .mail import SmtpSession
+            self.mailer = SmtpSession(self.book.settings.email, environ=self.environ,
                                       timeout=self.smtp_timeout)
-        return self.smtp_problem is None
+        ok = self.mailer.open() is None
+        self.note_smtp_fault()
+        return ok
+
+    @property
+    def smtp_problem(self) -> Optional[str]:
+        """Why the SMTP session cannot be used (None while it can)."""
+        problem = self.mailer.problem if self.mailer is not None else None
+        return problem.detail if problem is not None else None
+
+    def note_smtp_fault(self) -> None:
+        """A session the server rejected (greeting, STARTTLS, login, sender)
+        says the settings are wrong: an error of the run (exit 1), once."""
+        problem = self.mailer.problem if self.mailer is not None else None
+        if problem is None or not problem.settings_fault or self._fault_reported:
+            return
+        self._fault_reported = True
+        self.report.error("facturier.yaml", 0,
+                          "e-mail stopped: %s. Check the email settings (and %s / %s); the "
+                          "e-mails due are recorded as deferred and the next run tries them again"
+                          % (problem.detail, _SMTP_VARS[0], _SMTP_VARS[1]))
+
+    def end_mail(self, interrupted: bool) -> None:
+        """Close the run's SMTP session (QUIT; after an interruption, just
+        the socket)."""
+        mailer, self.mailer = self.mailer, None
+        if mailer is not None:
+            mailer.abort() if interrupted else mailer.close()
 
     @property
     def book(self) -> Book:
@@ -442,12 +480,13 @@ def _attempt_entry(s: _Session, msg) -> dict:
 
 
 def _finish_attempt(s: _Session, doc_id: str, msg, index: int, what: str) -> None:
-    """Send ``msg`` (its `sending` entry at ``deliveries[index]`` is committed)
-    and commit the outcome."""
-    from .mail import send_message
-    outcome = send_message(msg, s.book.settings.email, environ=s.environ, timeout=s.smtp_timeout)
-    if not outcome.reached:
-        s.smtp_problem = outcome.detail
+    """Send ``msg`` through the run's session (opened: ``s.smtp_ok()``; its
+    `sending` entry at ``deliveries[index]`` is committed) and commit the
+    outcome. An unknown outcome (the answer to the final dot lost) stays
+    `sending`, with why in ``detail``."""
+    assert s.mailer is not None
+    outcome = s.mailer.send(msg)
+    s.note_smtp_fault()
     doc = s.book.documents[doc_id]
     fields = {"deliveries.%d.result" % index: outcome.result}
     if outcome.detail:
@@ -457,6 +496,8 @@ def _finish_attempt(s: _Session, doc_id: str, msg, index: int, what: str) -> Non
         subject, action = "Sent %s %s to %s" % (what, number, doc.contact), "document.send"
     elif outcome.result == "bounced":
         subject, action = "E-mail of %s %s bounced: %s" % (what, number, outcome.detail), "document.bounce"
+    elif outcome.result == "sending":
+        subject, action = "E-mail of %s %s: outcome unknown" % (what, number), "document.send"
     else:
         subject, action = "E-mail of %s %s deferred: %s" % (what, number, outcome.detail), "document.send"
     if not s.try_commit(doc, action, subject[:200], {doc.path: s.edit(doc, set_fields=fields)},
@@ -464,8 +505,8 @@ def _finish_attempt(s: _Session, doc_id: str, msg, index: int, what: str) -> Non
         s.report.sending.append(doc.id)
         return
     getattr(s.report, outcome.result).append(doc.id)
-    s.report.say("%s: %s %s%s" % (outcome.result, what, doc.id,
-                                   " (%s)" % outcome.detail if outcome.detail else ""))
+    s.report.say("%s: %s %s%s" % ("outcome unknown" if outcome.result == "sending" else outcome.result,
+                                   what, doc.id, " (%s)" % outcome.detail if outcome.detail else ""))
 
 
 def run_sending(s: _Session) -> None:
@@ -560,51 +601,35 @@ def reminders_due(book: Book, as_of: dt.date) -> list[tuple[Document, int]]:
     return out
 
 
-def _note_reminders(book: Book, due, as_of: dt.date, entries: dict) -> None:
+def _note_reminders(book: Book, items, as_of: dt.date) -> None:
     import msgspec
 
     from .model import Delivery, Reminder
-    for doc, level in due:
+    for doc, level, entry in items:
         changes = {"reminders": doc.reminders + (Reminder(level=level, date=as_of),)}
-        if doc.id in entries:
-            changes["deliveries"] = doc.deliveries + (Delivery(**entries[doc.id]),)
+        if entry is not None:
+            changes["deliveries"] = doc.deliveries + (Delivery(**entry),)
         book.documents[doc.id] = msgspec.structs.replace(doc, **changes)
 
 
 def run_reminders(s: _Session) -> None:
-    """Record the reminders due (one commit), then e-mail them."""
+    """Record the reminders due, and e-mail them.
+
+    The reminders that are not e-mailed (no address, ``--no-send``) are
+    recorded in one commit. Each e-mailed one is recorded in the commit that
+    also marks its e-mail `sending`, just before that e-mail is attempted, then
+    its outcome is committed: an interruption leaves at most the one in flight
+    `sending`, and the reminders not reached yet are simply not recorded (the
+    next run records and sends them). When the SMTP session cannot be used,
+    the rest are recorded in one commit with their e-mail `deferred`, never
+    tried (the next run sends them)."""
+    from .mail import MailError, build_message
     due = reminders_due(s.book, s.as_of)
     if not due:
         return
-    try:
-        _record_reminders(s, due)
-        return
-    except (FacturierError, ValueError) as exc:
-        # a file with uncommitted edits refuses the batch: leave those out
-        dirty = s.dirty(doc.path for doc, _ in due)
-        if not dirty:
-            s.report.error("", 0, "reminders not recorded: %s" % exc)
-            return
-    for doc, _ in due:
-        if doc.path in dirty:
-            s.report.error(doc.path, doc.line, "reminder of %s not recorded: the file has "
-                           "uncommitted edits; commit or discard them" % doc.id)
-    due = [(doc, level) for doc, level in due if doc.path not in dirty]
-    if due:
-        try:
-            _record_reminders(s, due)
-        except (FacturierError, ValueError) as exc:
-            s.report.error("", 0, "reminders not recorded: %s" % exc)
-
-
-def _record_reminders(s: _Session, due) -> None:
-    from .mail import MailError, build_message
-    writes: dict[str, bytes] = {}
-    mails = []
-    entries: dict[str, dict] = {}
-    problems = []
+    quiet: list[tuple[Document, int, Optional[dict]]] = []
+    mails, problems = [], []
     for doc, level in due:
-        append = {"reminders": [{"level": level, "date": s.as_of}]}
         latest = _latest_email(doc)
         contact = s.book.contact(doc.contact)
         if s.send and contact is not None and (contact.email or "").strip() \
@@ -615,18 +640,82 @@ def _record_reminders(s: _Session, due) -> None:
                 problems.append((doc.path, doc.line, "cannot e-mail reminder %d of %s: %s"
                                  % (level, doc.id, exc)))
             else:
-                entries[doc.id] = _attempt_entry(s, msg)
-                if s.smtp_ok():
-                    mails.append((doc.id, msg, len(doc.deliveries), "reminder %d of" % level))
-                else:       # never tried: recorded as deferred, retried by the next run
-                    entries[doc.id].update(result="deferred",
-                                           detail="not sent: %s" % s.smtp_problem)
-                    s.report.deferred.append(doc.id)
-                append["deliveries"] = [entries[doc.id]]
+                mails.append((doc, level, msg))
+                continue
+        quiet.append((doc, level, None))
+    if mails and not s.smtp_ok():
+        quiet = sorted(quiet + [(doc, level, _untried(s, msg)) for doc, level, msg in mails],
+                       key=lambda item: item[0].id.lower())
+        mails = []
+    _record_reminders(s, quiet)
+    for n, (doc, level, msg) in enumerate(mails):
+        if not s.smtp_ok():
+            _record_reminders(s, [(s.book.documents[d.id], lv, _untried(s, m))
+                                  for d, lv, m in mails[n:]])
+            break
+        _remind_and_send(s, s.book.documents[doc.id], level, msg)
+    for problem in problems:
+        s.report.error(*problem)
+    s.report.reminded.sort(key=str.lower)
+
+
+def _untried(s: _Session, msg) -> dict:
+    """The delivery entry of an e-mail due but not attempted, because the SMTP
+    session cannot be used: `deferred`, so the next run sends it."""
+    from .mail import recipient_of
+    return {"channel": "email", "at": s.now(), "to": recipient_of(msg), "result": "deferred",
+            "detail": "not sent: %s" % s.smtp_problem}
+
+
+def _remind_and_send(s: _Session, doc: Document, level: int, msg) -> None:
+    """One commit: the reminder and its e-mail marked `sending`; then the
+    e-mail, then its outcome."""
+    index = len(doc.deliveries)
+    writes = {doc.path: s.edit(doc, append={"reminders": [{"level": level, "date": s.as_of}],
+                                            "deliveries": [_attempt_entry(s, msg)]})}
+    if not s.try_commit(doc, "document.remind", "Record reminder %d of %s and e-mail it to %s"
+                        % (level, doc.id, doc.contact), writes, _trailers([doc.id])):
+        return
+    s.report.reminded.append(doc.id)
+    _finish_attempt(s, doc.id, msg, index, "reminder %d of" % level)
+
+
+def _record_reminders(s: _Session, items) -> None:
+    """Record ``items`` ((invoice, level, delivery entry or None)) in one
+    commit; files with uncommitted edits are left out and named."""
+    if not items:
+        return
+    try:
+        _commit_reminders(s, items)
+        return
+    except (FacturierError, ValueError) as exc:
+        # a file with uncommitted edits refuses the batch: leave those out
+        dirty = s.dirty(doc.path for doc, _, _ in items)
+        if not dirty:
+            s.report.error("", 0, "reminders not recorded: %s" % exc)
+            return
+    for doc, _, _ in items:
+        if doc.path in dirty:
+            s.report.error(doc.path, doc.line, "reminder of %s not recorded: the file has "
+                           "uncommitted edits; commit or discard them" % doc.id)
+    items = [item for item in items if item[0].path not in dirty]
+    if items:
+        try:
+            _commit_reminders(s, items)
+        except (FacturierError, ValueError) as exc:
+            s.report.error("", 0, "reminders not recorded: %s" % exc)
+
+
+def _commit_reminders(s: _Session, items) -> None:
+    writes: dict[str, bytes] = {}
+    for doc, level, entry in items:
+        append = {"reminders": [{"level": level, "date": s.as_of}]}
+        if entry is not None:
+            append["deliveries"] = [entry]
         writes[doc.path] = s.edit(doc, append=append)
-    ids = [doc.id for doc, _ in due]
-    subject = ("Record reminder %d of %s" % (due[0][1], due[0][0].id) if len(due) == 1
-               else "Record %d reminders due on %s" % (len(due), s.as_of.isoformat()))
+    ids = [doc.id for doc, _, _ in items]
+    subject = ("Record reminder %d of %s" % (items[0][1], items[0][0].id) if len(items) == 1
+               else "Record %d reminders due on %s" % (len(items), s.as_of.isoformat()))
     # Tens of thousands of reminders on a first run: rather than have the
     # writer read every file back, the records are updated here (they differ
     # from the old ones by the entries appended).
@@ -640,37 +729,14 @@ def _record_reminders(s: _Session, due) -> None:
         if detached:
             s.w._book = book
     if detached:
-        _note_reminders(book, due, s.as_of, entries)
-    for problem in problems:
-        s.report.error(*problem)
+        _note_reminders(book, items, s.as_of)
     s.report.reminded.extend(ids)
-    s.report.say("recorded %d reminder%s" % (len(due), "" if len(due) == 1 else "s"))
-    for n, (doc_id, msg, index, what) in enumerate(mails):
-        if s.smtp_problem is not None:
-            _defer_untried(s, mails[n:])
-            break
-        _finish_attempt(s, doc_id, msg, index, what)
-
-
-def _defer_untried(s: _Session, mails) -> None:
-    """The server went away in the middle: the attempts committed as
-    `sending` but never tried become `deferred` (one commit), retried next run."""
-    writes, ids = {}, []
-    for doc_id, msg, index, what in mails:
-        doc = s.book.documents[doc_id]
-        writes[doc.path] = s.edit(doc, set_fields={
-            "deliveries.%d.result" % index: "deferred",
-            "deliveries.%d.detail" % index: "not sent: %s" % s.smtp_problem})
-        ids.append(doc_id)
-    try:
-        s.commit("document.send", "E-mail of %d reminders deferred: %s" % (len(ids), s.smtp_problem),
-                 writes, _trailers(ids))
-    except (FacturierError, ValueError) as exc:
-        s.report.error("", 0, "could not record the deferred e-mails: %s" % exc)
-        s.report.sending.extend(ids)
-        return
-    s.report.deferred.extend(ids)
-    s.report.say("deferred %d e-mails: %s" % (len(ids), s.smtp_problem))
+    s.report.say("recorded %d reminder%s" % (len(items), "" if len(items) == 1 else "s"))
+    deferred = [doc.id for doc, _, entry in items if entry is not None]
+    if deferred:
+        s.report.deferred.extend(deferred)
+        s.report.say("deferred %d e-mail%s: %s" % (len(deferred), "" if len(deferred) == 1 else "s",
+                                                   s.smtp_problem))
 
 
 # --------------------------------------------------------------------------- the run
@@ -721,7 +787,12 @@ def run(root, as_of: dt.date, *, now: Callable[[], str], author: Optional[str] =
     from .actions import open_writer
     with open_writer(root, author) as writer:
         session = _Session(writer, root, as_of, now, report, send, environ, smtp_timeout)
-        _steps(session, dry_run=False)
+        try:
+            _steps(session, dry_run=False)
+        except BaseException:
+            session.end_mail(interrupted=True)
+            raise
+        session.end_mail(interrupted=False)
     return report
 
 
@@ -903,9 +974,11 @@ def send_now(root, doc_id: str, as_of: dt.date, *, now: Callable[[], str],
              author: Optional[str] = None, environ=None, smtp_timeout: float = 30.0,
              mark_sent: bool = False) -> RunReport:
     """`facturier doc send ID`: e-mail one validated document now, with the
-    same guarantees as the daily run (the attempt is committed as `sending`
-    before connecting, its outcome after; a transient failure is `deferred` and
-    retried by the next run).
+    same guarantees as the daily run (the session is opened, the attempt
+    committed as `sending`, the message handed over, its outcome committed; a
+    transient failure is `deferred` and retried by the next run, a rejected
+    session is an error of the report naming the settings, an answer lost
+    after the message leaves it `sending`).
 
     A document already e-mailed successfully is refused: nothing is sent twice
     by accident. An attempt left `sending` by a crash is resent only when a
@@ -943,9 +1016,17 @@ def send_now(root, doc_id: str, as_of: dt.date, *, now: Callable[[], str],
             msg = build_message(doc, s.book, as_of)
         except MailError as exc:
             raise ActionRefused("cannot e-mail %s: %s" % (doc.id, exc))
-        index = len(doc.deliveries)
-        s.commit("document.send", "Send %s %s to %s" % (what, doc.number or doc.id, doc.contact),
-                 {doc.path: s.edit(doc, append={"deliveries": [_attempt_entry(s, msg)]})},
-                 _trailers([doc.id]))
-        _finish_attempt(s, doc.id, msg, index, what)
+        try:
+            if not s.smtp_ok():         # nothing was tried: deferred, no `sending` phase
+                _record_postponed(s, [(doc, msg)])
+            else:
+                index = len(doc.deliveries)
+                s.commit("document.send", "Send %s %s to %s" % (what, doc.number or doc.id, doc.contact),
+                         {doc.path: s.edit(doc, append={"deliveries": [_attempt_entry(s, msg)]})},
+                         _trailers([doc.id]))
+                _finish_attempt(s, doc.id, msg, index, what)
+        except BaseException:
+            s.end_mail(interrupted=True)
+            raise
+        s.end_mail(interrupted=False)
     return report

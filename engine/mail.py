@@ -6,15 +6,22 @@ classified, and RFC 3464 delivery reports.
   and subjects pass through :func:`clean_header_text` and
   ``email.headerregistry``, so a CR/LF in a contact's name or a subject adds no
   header and no recipient; the envelope recipient is given explicitly.
-- :func:`send_message` talks SMTP with the standard library: STARTTLS (when
-  set) verifies the server's certificate with ``ssl.create_default_context()``;
+- :class:`SmtpSession` talks SMTP with the standard library, one session
+  (connection, EHLO, STARTTLS, login) for many messages: STARTTLS (when set)
+  verifies the server's certificate with ``ssl.create_default_context()``;
   credentials come only from FACTURIER_SMTP_USER / FACTURIER_SMTP_PASSWORD.
-  The outcome is a value: ``sent`` (with the Message-ID), ``deferred`` (4xx,
-  refused connection, timeout, a configuration problem: retried by the next run)
-  or ``bounced`` (the server refused the recipient or the message for good, 5xx).
+  Each message's outcome is a value, decided by where the exchange stopped
+  (SPEC 5.2): ``sent`` once the server answered 250 to the final dot (a failed
+  QUIT afterwards changes nothing); ``sending`` (unknown) when the dot left
+  but its answer never came; ``bounced`` when RCPT or DATA is refused for good
+  (5xx); ``deferred`` for anything refused for now (4xx) or before the dot (no
+  connection, a timeout, a dropped connection). A rejection of the session
+  itself (greeting, STARTTLS, login, MAIL FROM: 5xx) is ``deferred`` with
+  ``settings_fault``: the settings are wrong, never the recipient.
+  :func:`send_message` is one message in a session of its own.
 - :func:`parse_dsn` reads an RFC 3464 delivery status notification.
 
-Network only in :func:`send_message`; the rest is pure.
+Network only in :class:`SmtpSession`; the rest is pure.
 """
 from __future__ import annotations
 
@@ -87,12 +94,13 @@ class MailError(ValueError):
 
 @dataclass(frozen=True)
 class Outcome:
-    """What happened to one sending attempt."""
-    result: str                 # sent | deferred | bounced
+    """What happened to one sending attempt (see :meth:`SmtpSession.send`)."""
+    result: str                 # sent | sending (unknown) | deferred | bounced
     message_id: str
     detail: str = ""            # the server's answer or the error, for a person
-    reached: bool = True        # False: failed before the message was handed over
-                                # (no connection, TLS, credentials): the server is not usable
+    stop: bool = False          # the session is over for this run: send no more
+    settings_fault: bool = False    # the server rejected the session itself (greeting,
+                                    # STARTTLS, login, sender: 5xx): the settings are wrong
 
     @property
     def sent(self) -> bool:
@@ -235,68 +243,336 @@ def recipient_of(msg: EmailMessage) -> str:
 def send_message(msg: EmailMessage, settings_email, *, environ: Optional[dict] = None,
                  timeout: float = DEFAULT_TIMEOUT,
                  ssl_context: Optional[ssl.SSLContext] = None) -> Outcome:
-    """Send ``msg`` to its one recipient; never raises for an SMTP or network
-    failure, which is the :class:`Outcome`'s ``deferred`` or ``bounced``."""
-    return _smtp(settings_email, msg, environ, timeout, ssl_context)
+    """Send ``msg`` to its one recipient in a session of its own; never raises
+    for an SMTP or network failure, which is the :class:`Outcome`."""
+    with SmtpSession(settings_email, environ=environ, timeout=timeout,
+                     ssl_context=ssl_context) as session:
+        return session.send(msg)
 
 
-def probe(settings_email, *, environ: Optional[dict] = None, timeout: float = DEFAULT_TIMEOUT,
-          ssl_context: Optional[ssl.SSLContext] = None) -> Optional[str]:
-    """None when the SMTP server can be used (connection, STARTTLS, login),
-    else why not, for a person."""
-    outcome = _smtp(settings_email, None, environ, timeout, ssl_context)
-    return None if outcome.reached else outcome.detail
+class _Dropped(Exception):
+    """The server went away before the message was handed over."""
 
 
-def _smtp(settings_email, msg: Optional[EmailMessage], environ, timeout: float,
-          ssl_context) -> Outcome:
-    env = os.environ if environ is None else environ
-    message_id = str(msg["Message-ID"]) if msg is not None else ""
-    to_addr = recipient_of(msg) if msg is not None else ""
-    from_addr = msg["From"].addresses[0].addr_spec if msg is not None else ""
-    host, port = settings_email.smtp_host or "localhost", int(settings_email.smtp_port or 25)
+class SmtpSession:
+    """One SMTP session for many messages (SPEC 5.2: one per run).
 
-    def deferred(detail: str) -> Outcome:
-        return Outcome("deferred", message_id, detail, reached=False)
+    :meth:`open` connects, greets (EHLO, else HELO), starts TLS when the
+    settings say so and logs in when FACTURIER_SMTP_USER is set: once. Each
+    :meth:`send` is then one mail transaction on that connection. When the
+    server drops an idle connection between messages, the next message
+    reconnects once (nothing of it was handed over, so that is safe).
 
-    try:
-        with smtplib.SMTP(host, port, timeout=timeout) as smtp:
-            smtp.ehlo_or_helo_if_needed()
-            if settings_email.starttls:
-                smtp.starttls(context=ssl_context or ssl.create_default_context())
-                smtp.ehlo()
-            user = env.get(SMTP_USER_VAR)
+    When the session cannot be used (nothing answers, the server rejects the
+    greeting, STARTTLS, the login or the sender), :attr:`problem` says why and
+    every later :meth:`send` returns it without talking to the server: those
+    messages would all fail the same way. ``connections`` counts the
+    connections opened.
+    """
+
+    def __init__(self, settings_email, *, environ: Optional[dict] = None,
+                 timeout: float = DEFAULT_TIMEOUT, ssl_context: Optional[ssl.SSLContext] = None):
+        self.settings = settings_email
+        self.environ = os.environ if environ is None else environ
+        self.timeout = timeout
+        self.ssl_context = ssl_context
+        self.host = settings_email.smtp_host or "localhost"
+        self.port = int(settings_email.smtp_port or 25)
+        self.connections = 0
+        self.problem: Optional[Outcome] = None
+        self._smtp: Optional[smtplib.SMTP] = None
+        self._served = 0            # messages the current connection has carried
+
+    def __enter__(self) -> "SmtpSession":
+        return self
+
+    def __exit__(self, exc_type, *rest) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    @property
+    def where(self) -> str:
+        return "%s:%d" % (self.host, self.port)
+
+    # ------------------------------------------------------------------ session
+
+    def open(self) -> Optional[Outcome]:
+        """None when the session is ready; else why it cannot be used (a
+        ``deferred`` :class:`Outcome` with ``stop``, and ``settings_fault``
+        when the server rejected the session for good)."""
+        if self.problem is not None:
+            return self.problem
+        if self._smtp is None:
+            try:
+                self._smtp = self._connect()
+                self._served = 0
+            except _Refused as exc:
+                self.problem = exc.outcome
+        return self.problem
+
+    def close(self) -> None:
+        """QUIT and close. Whatever the server answers (421, 500, nothing)
+        changes no outcome: the messages were answered already."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            pass
+        finally:
+            smtp.close()
+
+    def abort(self) -> None:
+        """Close the connection without QUIT (after Ctrl-C: no QUIT that could
+        wait for a silent server)."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
+
+    def _refused(self, detail: str, settings_fault: bool = False) -> "_Refused":
+        return _Refused(Outcome("deferred", "", detail, stop=True, settings_fault=settings_fault))
+
+    def _rejected(self, what: str, code, answer) -> "_Refused":
+        """The server answered a session command with an error: for good
+        (5xx: the settings are wrong) or for now (4xx)."""
+        text = _answer(code, answer)
+        if isinstance(code, int) and 500 <= code < 600:
+            return self._refused("the SMTP server at %s rejected %s: %s" % (self.where, what, text),
+                                 settings_fault=True)
+        return self._refused("the SMTP server at %s cannot take %s now: %s" % (self.where, what, text))
+
+    def _connect(self) -> smtplib.SMTP:
+        self.connections += 1
+        smtp = None
+        try:
+            try:
+                smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            except smtplib.SMTPConnectError as exc:
+                raise self._rejected("the connection", exc.smtp_code, exc.smtp_error)
+            self._greet(smtp)
+            if self.settings.starttls:
+                if not smtp.has_extn("starttls"):
+                    raise self._refused("the SMTP server at %s does not offer STARTTLS, which "
+                                        "email.starttls in facturier.yaml asks for" % self.where,
+                                        settings_fault=True)
+                try:
+                    code, answer = smtp.starttls(context=self.ssl_context or ssl.create_default_context())
+                except smtplib.SMTPResponseException as exc:
+                    raise self._rejected("STARTTLS", exc.smtp_code, exc.smtp_error)
+                self._greet(smtp)
+            user = self.environ.get(SMTP_USER_VAR)
             if user:
-                smtp.login(user, env.get(SMTP_PASSWORD_VAR, ""))
-            if msg is not None:
-                smtp.send_message(msg, from_addr=from_addr, to_addrs=[to_addr])
-    except smtplib.SMTPRecipientsRefused as exc:
-        code, answer = next(iter(exc.recipients.values()), (0, b""))
-        return _classified(code, answer, message_id, "the server refused %s" % to_addr)
-    except smtplib.SMTPAuthenticationError as exc:
-        return deferred("the SMTP server refused the credentials of %s: %s"
-                        % (SMTP_USER_VAR, _answer(exc.smtp_code, exc.smtp_error)))
-    except smtplib.SMTPSenderRefused as exc:
-        return deferred("the SMTP server refused the sender %s: %s"
-                        % (from_addr, _answer(exc.smtp_code, exc.smtp_error)))
-    except smtplib.SMTPNotSupportedError as exc:
-        return deferred("the SMTP server at %s:%d does not support %s"
-                        % (host, port, "STARTTLS" if settings_email.starttls else exc))
-    except smtplib.SMTPConnectError as exc:
-        return deferred("the SMTP server at %s:%d refused the connection: %s"
-                        % (host, port, _answer(exc.smtp_code, exc.smtp_error)))
-    except smtplib.SMTPResponseException as exc:     # DATA refused, and others with a code
-        return _classified(exc.smtp_code, exc.smtp_error, message_id, "the server refused the message")
-    except ssl.SSLCertVerificationError as exc:
-        return deferred("the certificate of the SMTP server at %s:%d could not be verified: %s"
-                        % (host, port, exc.verify_message or exc))
-    except (socket.timeout, TimeoutError):
-        return deferred("the SMTP server at %s:%d did not answer within %g s" % (host, port, timeout))
-    except ConnectionRefusedError:
-        return deferred("nothing answers at %s:%d (connection refused)" % (host, port))
-    except (smtplib.SMTPException, OSError) as exc:
-        return deferred("sending through %s:%d failed: %s" % (host, port, exc or type(exc).__name__))
-    return Outcome("sent", message_id, "")
+                if not smtp.has_extn("auth"):
+                    raise self._refused("the SMTP server at %s offers no login (AUTH), but %s is set"
+                                        % (self.where, SMTP_USER_VAR), settings_fault=True)
+                try:
+                    smtp.login(user, self.environ.get(SMTP_PASSWORD_VAR, ""))
+                except smtplib.SMTPAuthenticationError as exc:
+                    raise self._rejected("the login of %s (%s, %s)" % (user, SMTP_USER_VAR,
+                                                                      SMTP_PASSWORD_VAR),
+                                         exc.smtp_code, exc.smtp_error)
+                except smtplib.SMTPServerDisconnected:
+                    raise
+                except smtplib.SMTPException as exc:      # no method in common
+                    raise self._refused("the SMTP server at %s refused the login of %s: %s"
+                                        % (self.where, user, exc), settings_fault=True)
+            return smtp
+        except _Refused:
+            if smtp is not None:
+                smtp.close()
+            raise
+        except ssl.SSLCertVerificationError as exc:
+            _close(smtp)
+            raise self._refused("the certificate of the SMTP server at %s could not be verified: %s"
+                                % (self.where, exc.verify_message or exc), settings_fault=True)
+        except ssl.SSLError as exc:
+            _close(smtp)
+            raise self._refused("TLS with the SMTP server at %s failed: %s" % (self.where, exc),
+                                settings_fault=True)
+        except (socket.timeout, TimeoutError):
+            _close(smtp)
+            raise self._refused("the SMTP server at %s did not answer within %g s"
+                                % (self.where, self.timeout))
+        except ConnectionRefusedError:
+            raise self._refused("nothing answers at %s (connection refused)" % self.where)
+        except smtplib.SMTPServerDisconnected as exc:
+            _close(smtp)
+            if "timed out" in str(exc):
+                raise self._refused("the SMTP server at %s did not answer within %g s"
+                                    % (self.where, self.timeout))
+            raise self._refused("the SMTP server at %s closed the connection (%s)"
+                                % (self.where, exc or "no answer"))
+        except (smtplib.SMTPException, OSError) as exc:
+            _close(smtp)
+            raise self._refused("cannot talk to the SMTP server at %s: %s"
+                                % (self.where, exc or type(exc).__name__))
+
+    def _greet(self, smtp: smtplib.SMTP) -> None:
+        code, answer = smtp.ehlo()
+        if not 200 <= code < 300:
+            code, answer = smtp.helo()
+            if not 200 <= code < 300:
+                raise self._rejected("the greeting (EHLO/HELO)", code, answer)
+
+    # ------------------------------------------------------------------ messages
+
+    def send(self, msg: EmailMessage) -> Outcome:
+        """One message to its one recipient; never raises for an SMTP or
+        network failure. The outcome:
+
+        - ``sent``: the server answered 250 to the message's final dot
+          (whatever happens after);
+        - ``sending``: the final dot left but its answer did not come (a
+          timeout, a lost connection): the server may hold the message, the
+          outcome is unknown and the session stops;
+        - ``bounced``: the recipient (RCPT) or the message (DATA) refused for
+          good (5xx);
+        - ``deferred``: refused for now (4xx), or nothing was handed over (no
+          connection, a timeout or a lost connection before the final dot, a
+          rejected session: with ``stop``)."""
+        message_id = str(msg["Message-ID"])
+        to_addr = recipient_of(msg)
+        from_addr = msg["From"].addresses[0].addr_spec
+        data = _flattened(msg)
+        for attempt in (1, 2):
+            problem = self.open()
+            if problem is not None:
+                return _with_id(problem, message_id)
+            reused = self._served > 0
+            try:
+                outcome = self._transaction(from_addr, to_addr, data, message_id)
+                self._served += 1
+                return outcome
+            except _Dropped as exc:
+                self.abort()
+                if reused and attempt == 1:
+                    continue            # dropped while idle, between messages: once more
+                self.problem = Outcome("deferred", "", str(exc), stop=True)
+                return _with_id(self.problem, message_id)
+            except _Refused as exc:
+                self.abort()
+                self.problem = exc.outcome
+                return _with_id(self.problem, message_id)
+            except (smtplib.SMTPException, OSError) as exc:     # a garbled answer...
+                self.abort()
+                self.problem = Outcome("deferred", "", "the exchange with the SMTP server at %s "
+                                       "failed before the message was handed over: %s"
+                                       % (self.where, exc or type(exc).__name__), stop=True)
+                return _with_id(self.problem, message_id)
+        raise AssertionError("unreachable")
+
+    def _transaction(self, from_addr: str, to_addr: str, data: bytes, message_id: str) -> Outcome:
+        smtp = self._smtp
+        assert smtp is not None
+        lost = "the SMTP server at %s closed the connection before taking the message (%s)"
+        try:
+            code, answer = smtp.mail(from_addr)
+        except smtplib.SMTPServerDisconnected as exc:
+            raise _Dropped(lost % (self.where, exc or "no answer"))
+        if code == 421:
+            raise _Dropped(lost % (self.where, _answer(code, answer)))
+        if code != 250:
+            if 500 <= code < 600:
+                raise self._rejected("the sender %s (MAIL FROM)" % from_addr, code, answer)
+            self._reset()
+            return Outcome("deferred", message_id, "the server refused the sender %s for now: %s"
+                           % (from_addr, _answer(code, answer)))
+        try:
+            code, answer = smtp.rcpt(to_addr)
+            if code in (250, 251):
+                what = "the server refused the message"
+                code, answer = smtp.docmd("DATA")
+                if code == 354:
+                    smtp.send(_dot_stuffed(data))
+                    return self._answer_to_dot(smtp, message_id)
+            else:
+                what = "the server refused %s" % to_addr
+        except smtplib.SMTPServerDisconnected as exc:
+            raise self._refused(lost % (self.where, exc or "no answer"))
+        if code == 421:
+            raise self._refused(lost % (self.where, _answer(code, answer)))
+        self._reset()
+        return _classified(code, answer, message_id, what)
+
+    def _answer_to_dot(self, smtp: smtplib.SMTP, message_id: str) -> Outcome:
+        try:
+            code, answer = smtp.getreply()
+            if not 200 <= code < 600:
+                raise smtplib.SMTPResponseException(code, answer)
+        except (smtplib.SMTPException, OSError) as exc:
+            self.abort()
+            reason = str(exc) or "the connection was lost"
+            if "timed out" in reason:
+                reason = "no answer within %g s" % self.timeout
+            elif isinstance(exc, smtplib.SMTPResponseException):
+                reason = "an answer that is not SMTP: %s" % _answer(exc.smtp_code, exc.smtp_error)
+            self.problem = Outcome("deferred", "", "the SMTP server at %s stopped answering after "
+                                   "an earlier message of this run" % self.where, stop=True)
+            return Outcome("sending", message_id,
+                           "the message was handed over but the server's answer never came (%s): "
+                           "it may have been delivered; check, then mark it sent or send it again"
+                           % reason, stop=True)
+        if code == 250:
+            return Outcome("sent", message_id, "")
+        if code == 421:
+            self.abort()
+            self.problem = Outcome("deferred", "", "the SMTP server at %s closed the session: %s"
+                                   % (self.where, _answer(code, answer)), stop=True)
+        return _classified(code, answer, message_id, "the server refused the message")
+
+    def _reset(self) -> None:
+        """RSET after a refused transaction, so the session can go on; a
+        server that does not answer it is left (the next message reconnects)."""
+        if self._smtp is None:
+            return
+        try:
+            code, _ = self._smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            code = 0
+        if code != 250:
+            self.abort()
+
+
+class _Refused(Exception):
+    def __init__(self, outcome: Outcome):
+        super().__init__(outcome.detail)
+        self.outcome = outcome
+
+
+def _close(smtp: Optional[smtplib.SMTP]) -> None:
+    if smtp is not None:
+        smtp.close()
+
+
+def _with_id(outcome: Outcome, message_id: str) -> Outcome:
+    return Outcome(outcome.result, message_id, outcome.detail, stop=outcome.stop,
+                   settings_fault=outcome.settings_fault)
+
+
+def _flattened(msg: EmailMessage) -> bytes:
+    """The message as it goes on the wire (what smtplib.send_message sends)."""
+    import copy
+    import io
+    from email.generator import BytesGenerator
+    msg = copy.copy(msg)
+    del msg["Bcc"]
+    del msg["Resent-Bcc"]
+    with io.BytesIO() as out:
+        BytesGenerator(out).flatten(msg, linesep="\r\n")
+        return out.getvalue()
+
+
+def _dot_stuffed(data: bytes) -> bytes:
+    """The DATA of RFC 5321 4.5.2: a line's leading dot doubled, CRLF line
+    ends, then the final ``.``."""
+    data = re.sub(rb"(?:\r\n|\n|\r(?!\n))", b"\r\n", data)
+    data = re.sub(rb"(?m)^\.", b"..", data)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data + b".\r\n"
 
 
 def _answer(code, text) -> str:

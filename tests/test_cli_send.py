@@ -1,8 +1,12 @@
-"""`facturier doc send`: one document e-mailed now, through a real SMTP server."""
+"""`facturier doc send`: one document e-mailed now, through a real SMTP server
+(and servers that misbehave at a precise point: tests/fault_smtp.py)."""
 from __future__ import annotations
+
+import json
 
 import yaml
 
+from fault_smtp import FaultServer
 from test_daily_support import Handler, Server, base_files, free_port, facturier, git
 
 DRAFT = """\
@@ -72,3 +76,42 @@ def test_an_attempt_left_sending_is_resent_or_marked_sent_only_on_request(make_b
         == "document.send"
     refused = facturier(root, "--as-of", "2025-03-02", "doc", "send", "inv-1", "--mark-sent")
     assert refused.returncode == 1 and "no e-mail attempt left" in refused.stderr
+
+
+def test_a_lost_answer_leaves_the_attempt_sending_and_says_what_to_do(make_book):
+    with FaultServer(after_dot="silent") as server:
+        root = book_with_invoice(make_book, server.port)
+        result = facturier(root, "--as-of", "2025-03-02", "doc", "send", "inv-1", "--smtp-timeout", "1")
+        assert result.returncode == 1
+        assert "answer never came" in result.stderr and "--mark-sent" in result.stderr
+        [entry] = deliveries(root)
+        assert entry["result"] == "sending" and "may have been delivered" in entry["detail"]
+        assert len(server.messages) == 1
+        # `run` reports it and never resends it
+        run = facturier(root, "--as-of", "2025-03-03", "run", "--format", "json")
+        assert json.loads(run.stdout)["sending"] == ["inv-1"] and len(server.messages) == 1
+
+
+def test_resending_an_attempt_left_sending_is_a_new_attempt_on_request(make_book):
+    with FaultServer(after_dot="close", after_dot_at=1) as server:
+        root = book_with_invoice(make_book, server.port)
+        first = facturier(root, "--as-of", "2025-03-02", "doc", "send", "inv-1")
+        assert first.returncode == 1 and deliveries(root)[-1]["result"] == "sending"
+        again = facturier(root, "--as-of", "2025-03-02", "doc", "send", "inv-1")
+        assert again.returncode == 0, again.stderr
+        assert [d["result"] for d in deliveries(root)] == ["sending", "sent"]
+        assert deliveries(root)[0]["message_id"] != deliveries(root)[1]["message_id"]
+        assert len(server.messages) == 2 and server.connections == 2
+        run = facturier(root, "--as-of", "2025-03-03", "run", "--format", "json")
+        assert json.loads(run.stdout)["sending"] == [] and len(server.messages) == 2
+
+
+def test_a_rejected_session_names_the_settings_and_is_deferred_not_bounced(make_book):
+    with FaultServer(replies={"MAIL": "553 5.7.1 sender address rejected"}) as server:
+        root = book_with_invoice(make_book, server.port)
+        result = facturier(root, "--as-of", "2025-03-02", "doc", "send", "inv-1")
+        assert result.returncode == 1
+        assert "facturier.yaml" in result.stderr and "553 5.7.1 sender address rejected" in result.stderr
+        assert "deferred" in result.stderr and "bounced" not in result.stderr
+        assert [d["result"] for d in deliveries(root)] == ["deferred"]
+        assert server.messages == []

@@ -103,3 +103,22 @@ def test_unknown_message_id_and_files_that_are_not_reports_fail(make_book, tmp_p
     assert "no document has an e-mail with the Message-ID <nobody@elsewhere.example>" in proc.stdout
     assert "not a delivery status notification" in proc.stderr
     assert git(root, "rev-parse", "HEAD") == head
+
+
+def test_a_bounce_report_settles_an_attempt_left_sending(make_book, tmp_path):
+    # the answer to the message was lost (left `sending`); the bounce that comes
+    # back later says what happened: bounced, and `run` stops reporting it
+    files = base_files()
+    files["documents/2025/02/inv-sent.yaml"] = SENT.replace("result: sent", "result: sending")
+    root = make_book(files)
+    run = json.loads(facturier(root, "--as-of", "2025-02-05", "run", "--no-send", "--format",
+                               "json").stdout)
+    assert run["sending"] == ["inv-sent"]
+    report = tmp_path / "bounce.eml"
+    report.write_text(DSN.replace("MSGID", "170000.facturier@atelier.example"))
+    assert facturier(root, "bounces", str(report)).returncode == 0
+    assert "result: bounced" in (root / "documents/2025/02/inv-sent.yaml").read_text()
+    run = json.loads(facturier(root, "--as-of", "2025-02-05", "run", "--no-send", "--format",
+                               "json").stdout)
+    assert run["sending"] == []
+    assert status_of(root, "inv-sent") == "email_undelivered"

@@ -15,7 +15,7 @@ import pytest
 from test_daily_support import Handler, Server, base_files, facturier, git, recurrence
 
 AS_OF = "2025-03-01"
-FULL_RUN_COMMITS = 10   # 4 generated, 2 e-mails × (sending + outcome), 1 reminder batch + its outcome
+FULL_RUN_COMMITS = 10   # 4 generated, 2 e-mails × (sending + outcome), the reminder with its `sending` + outcome
 
 OVERDUE = """\
 kind: invoice

@@ -1,6 +1,8 @@
 """engine/mail.py against a real SMTP server (aiosmtpd on 127.0.0.1): accepting,
 550, 451, nothing listening, STARTTLS with an unverifiable certificate; the
-message's words; header injection; RFC 3464 reports."""
+message's words; header injection; RFC 3464 reports. Outcomes where a server
+misbehaves at a precise point (tests/fault_smtp.py): after the final dot,
+after the 250, at the session's commands; one session for many messages."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,12 +12,14 @@ import ssl
 import subprocess
 from decimal import Decimal
 
+import msgspec
 import pytest
 from aiosmtpd.controller import Controller
 
+from fault_smtp import FaultServer
 from test_daily_support import free_port
 
-from engine.mail import (MailError, build_message, parse_dsn, send_message)
+from engine.mail import (MailError, SmtpSession, build_message, parse_dsn, send_message)
 from engine.model import (Book, Company, Contact, Document, EmailSettings, Line, Settings)
 
 D = dt.date
@@ -175,6 +179,7 @@ def test_starttls_refuses_a_certificate_it_cannot_verify(smtp_server, tmp_path):
     outcome = send_message(build_message(doc_of(book), book, D(2025, 1, 5)), book.settings.email,
                            environ={}, timeout=10)
     assert outcome.result == "deferred" and "could not be verified" in outcome.detail
+    assert outcome.settings_fault           # a person must act: `run` exits 1
     assert handler.received == []
 
 
@@ -225,3 +230,122 @@ def test_parse_dsn_gives_the_original_message_id_and_the_diagnostic():
 
 def test_a_file_that_is_not_a_dsn_gives_nothing():
     assert parse_dsn(b"From: a@b.example\nSubject: hello\n\nhi\n") == []
+
+
+# --------------------------------------------------------------------------- where the exchange stops
+
+REFUSED = "550 5.7.1 refused"
+AUTH_OFFERED = "250-fault.example\r\n250 AUTH PLAIN LOGIN"
+
+# (what the server does, the outcome, a settings fault?, messages the server got)
+FAULTS = [
+    # after the final dot: the server may hold the message
+    (dict(after_dot="silent"), "sending", False, 1),
+    (dict(after_dot="close"), "sending", False, 1),
+    (dict(after_dot="garbled, not an SMTP answer"), "sending", False, 1),
+    # after the server's 250: whatever happens next, it is sent
+    (dict(replies={"QUIT": "421 4.3.2 shutting down"}), "sent", False, 1),
+    (dict(replies={"QUIT": "500 5.5.1 what?"}), "sent", False, 1),
+    # the answer to the message itself
+    (dict(after_dot="451 4.3.0 try later"), "deferred", False, 1),
+    (dict(after_dot="554 5.6.0 content refused"), "bounced", False, 1),
+    # the recipient or the message refused before the dot
+    (dict(replies={"RCPT": "550 5.1.1 no such user"}), "bounced", False, 0),
+    (dict(replies={"RCPT": "450 4.2.1 mailbox busy"}), "deferred", False, 0),
+    (dict(replies={"DATA": "554 5.7.1 not from you"}), "bounced", False, 0),
+    (dict(replies={"DATA": "451 4.3.0 later"}), "deferred", False, 0),
+    # the session itself: the settings' fault (5xx) or the server's for now (4xx)
+    (dict(replies={"MAIL": "550 5.7.1 sender rejected"}), "deferred", True, 0),
+    (dict(replies={"MAIL": "530 5.7.0 authentication required"}), "deferred", True, 0),
+    (dict(replies={"MAIL": "451 4.7.1 greylisted"}), "deferred", False, 0),
+    (dict(replies={"EHLO": "550 5.7.1 go away"}), "deferred", True, 0),
+    (dict(replies={"GREETING": "554 5.7.1 no service for you"}), "deferred", True, 0),
+    (dict(replies={"GREETING": "421 4.3.2 too busy"}), "deferred", False, 0),
+    (dict(replies={"EHLO": AUTH_OFFERED, "AUTH": "535 5.7.8 bad credentials"}), "deferred", True, 0),
+    (dict(replies={"EHLO": AUTH_OFFERED, "AUTH": "454 4.7.0 try later"}), "deferred", False, 0),
+]
+
+
+@pytest.mark.parametrize("fault,result,settings_fault,received", FAULTS)
+def test_the_outcome_depends_on_where_the_exchange_stops(fault, result, settings_fault, received):
+    with FaultServer(**fault) as server:
+        book = make_book(port=server.port)
+        msg = build_message(doc_of(book), book, D(2025, 1, 5))
+        login = "AUTH" in fault.get("replies", {})
+        outcome = send_message(msg, book.settings.email, timeout=1, environ={
+            "FACTURIER_SMTP_USER": "me", "FACTURIER_SMTP_PASSWORD": "pw"} if login else {})
+        assert (outcome.result, outcome.settings_fault, len(server.messages)) == \
+            (result, settings_fault, received), outcome.detail
+        assert outcome.message_id == msg["Message-ID"]
+        if result != "sent":
+            assert outcome.detail
+    if settings_fault:
+        assert "rejected" in outcome.detail
+
+
+def test_starttls_asked_but_not_offered_is_the_settings_fault():
+    with FaultServer() as server:
+        book = make_book(port=server.port, starttls=True)
+        outcome = send_message(build_message(doc_of(book), book, D(2025, 1, 5)), book.settings.email,
+                               environ={}, timeout=5)
+    assert (outcome.result, outcome.settings_fault) == ("deferred", True)
+    assert "does not offer STARTTLS" in outcome.detail and server.messages == []
+
+
+def messages(book, n):
+    out = []
+    for i in range(n):
+        doc = doc_of(book)
+        out.append(build_message(msgspec.structs.replace(doc, id="inv-%d" % i), book, D(2025, 1, 5)))
+    return out
+
+
+def test_one_session_carries_every_message_on_one_connection():
+    with FaultServer() as server:
+        book = make_book(port=server.port)
+        with SmtpSession(book.settings.email, environ={}, timeout=5) as session:
+            outcomes = [session.send(m) for m in messages(book, 5)]
+        assert [o.result for o in outcomes] == ["sent"] * 5
+        assert server.connections == 1 and session.connections == 1
+        assert server.documents() == ["inv-%d" % i for i in range(5)]
+        assert server.commands.count("EHLO") == 1 and server.commands[-1] == "QUIT"
+
+
+def test_a_connection_dropped_between_messages_is_reopened_once():
+    with FaultServer(drop_after_first=True) as server:
+        book = make_book(port=server.port)
+        with SmtpSession(book.settings.email, environ={}, timeout=5) as session:
+            outcomes = [session.send(m) for m in messages(book, 3)]
+        assert [o.result for o in outcomes] == ["sent"] * 3
+        assert server.connections == 2
+        assert server.documents() == ["inv-0", "inv-1", "inv-2"]
+
+
+def test_after_a_lost_answer_or_a_rejected_session_nothing_more_is_tried():
+    for fault in (dict(after_dot="silent", after_dot_at=2), dict(replies={"MAIL": REFUSED})):
+        with FaultServer(**fault) as server:
+            book = make_book(port=server.port)
+            with SmtpSession(book.settings.email, environ={}, timeout=1) as session:
+                outcomes = [session.send(m) for m in messages(book, 4)]
+            commands = list(server.commands)
+        results = [o.result for o in outcomes]
+        if "after_dot" in fault:
+            assert results == ["sent", "sending", "deferred", "deferred"]
+            assert len(server.messages) == 2
+        else:
+            assert results == ["deferred"] * 4 and server.messages == []
+            assert commands.count("MAIL") == 1          # the later ones never reached the server
+        assert server.connections == 1
+        assert all(o.stop for o in outcomes[results.index("sending") if "sending" in results else 0:])
+
+
+def test_lines_that_start_with_a_dot_arrive_intact(smtp_server):
+    handler = Handler()
+    port = smtp_server(handler)
+    book = make_book(port=port)
+    msg = build_message(doc_of(book), book, D(2025, 1, 5))
+    msg.set_content("Hello,\n.\n..two dots\n.one dot\nbye\n")
+    assert send_message(msg, book.settings.email, environ={}).result == "sent"
+    (_, _, content), = handler.received
+    body = email.message_from_bytes(content, policy=email.policy.default).get_content()
+    assert body.replace("\r\n", "\n") == "Hello,\n.\n..two dots\n.one dot\nbye\n"

@@ -431,8 +431,10 @@ def send_command(ctx: Context, doc_id: str, mark_sent: bool, smtp_timeout: float
     """E-mail a validated document to its contact now (or resend one whose last
     attempt was left `sending`, deferred or bounced).
 
-    The attempt is committed as `sending` before the connection opens and its
-    outcome (sent, deferred, bounced) after. A document already sent is
+    The attempt is committed as `sending` just before the message is handed
+    over and its outcome (sent, deferred, bounced) after; when the server's
+    answer to the message is lost, it stays `sending` (it may have arrived:
+    check, then --mark-sent or send again). A document already sent is
     refused. Exit 1 unless the server accepted the message.
     """
     from ..daily import send_now
@@ -445,6 +447,14 @@ def send_command(ctx: Context, doc_id: str, mark_sent: bool, smtp_timeout: float
         say("Marked the e-mail of %s as sent." % doc_id if mark_sent else
             "Sent %s (the server accepted it)." % doc_id)
         return
+    for line in report.messages:
+        say(line)
+    for error in report.errors:
+        say("%s: %s" % (error["file"], error["message"]) if error["file"] else error["message"])
+    if report.sending:
+        fail("The e-mail of %s was handed over but the server's answer never came: it may have "
+             "arrived. Check, then `facturier doc send %s --mark-sent`, or send it again."
+             % (doc_id, doc_id))
     if report.deferred:
         fail("The e-mail of %s was deferred (the server could not take it now); "
              "`facturier run` will try again." % doc_id)

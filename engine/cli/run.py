@@ -31,8 +31,15 @@ def run_command(ctx: Context, dry_run: bool, no_send: bool, fmt: str, smtp_timeo
     that cannot go on), process scheduled invoices on their date, send e-mails,
     record reminders.
 
-    Exit status: 0 done; 1 errors (named on stderr); 3 done, but at least one
-    recurrence is stopped and needs a person (facturier recurrence list).
+    One SMTP session serves the run; each e-mail is committed as `sending` just
+    before it is handed over, then its outcome (sent, deferred and retried by
+    the next run, bounced, or left `sending` when the server's answer was lost:
+    never resent on its own).
+
+    Exit status: 0 done; 1 errors (named on stderr), among them an SMTP server
+    that rejects the session (greeting, STARTTLS, login, sender: the settings
+    are wrong); 3 done, but at least one recurrence is stopped and needs a
+    person (facturier recurrence list).
     """
     from ..daily import run
     settings = ctx.settings
@@ -55,8 +62,9 @@ def run_command(ctx: Context, dry_run: bool, no_send: bool, fmt: str, smtp_timeo
         where = error["file"] + (":%d" % error["line"] if error["line"] else "")
         say("%s: %s" % (where, error["message"]) if where else error["message"])
     if report.sending:
-        say("%d e-mail attempt%s never finished (a crash?): %s — check whether they arrived, then "
-            "mark them sent or send them again; facturier never resends them on its own"
+        say("%d e-mail attempt%s never finished (interrupted, or the server's answer was lost): %s "
+            "— check whether they arrived, then `facturier doc send ID --mark-sent` or send them "
+            "again with `facturier doc send ID`; facturier never resends them on its own"
             % (len(report.sending), "" if len(report.sending) == 1 else "s", _some(report.sending)))
     if report.stopped:
         say("%d recurrence%s stopped: %s — see `facturier recurrence list --state stopped`, then "
