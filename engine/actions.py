@@ -857,13 +857,27 @@ def _protected_changes(old: Document, new: Document, settings=None) -> list[str]
     return changed
 
 
+def _unchanged_since(book: Book, path: str, base: Optional[str]) -> None:
+    """Refuse a new text made from ``base`` when the file no longer holds
+    ``base`` (changed while a person's editor was open: a payment or an
+    e-mail recorded meanwhile would be undone)."""
+    if base is not None and _read(book, path) != base:
+        _refuse("%s changed while it was being edited (another action or person wrote it "
+                "meanwhile); nothing was changed" % path)
+
+
 def plan_edit_document(book: Book, doc_id: str, text: Optional[Union[str, bytes]] = None,
                        set_fields: Optional[dict] = None, remove: Iterable[str] = (),
-                       append: Optional[dict] = None) -> Change:
+                       append: Optional[dict] = None, base: Optional[str] = None) -> Change:
     """The document with a new text (a person's edit) or fields set/removed.
     Refused when the result does not load, names a missing contact, or
-    changes what a validated document keeps (SPEC 2)."""
+    changes what a validated document keeps (SPEC 2); and when ``base`` (the
+    text the person's edit started from) is no longer the file's."""
     broken = _broken(book, "documents", doc_id) if book.document(doc_id) is None else None
+    if broken:
+        _unchanged_since(book, broken, base)
+    else:
+        _unchanged_since(book, _doc(book, doc_id).path, base)
     if broken and text is not None:
         # a file that does not load can be fixed by a new text that does
         data = text.encode("utf-8") if isinstance(text, str) else text
@@ -951,7 +965,10 @@ def plan_create_contact(book: Book, fields: Union[dict, str, bytes],
 
 
 def plan_edit_contact(book: Book, contact_id: str, text: Optional[Union[str, bytes]] = None,
-                      set_fields: Optional[dict] = None, remove: Iterable[str] = ()) -> Change:
+                      set_fields: Optional[dict] = None, remove: Iterable[str] = (),
+                      base: Optional[str] = None) -> Change:
+    broken = _broken(book, "contacts", contact_id) if book.contact(contact_id) is None else None
+    _unchanged_since(book, broken or _contact(book, contact_id).path, base)
     fix = _fix_of_broken(book, "contacts", contact_id, text, "contact.modify",
                          "Facturier-Contact")
     if fix is not None:

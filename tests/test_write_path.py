@@ -230,3 +230,26 @@ def test_sigint_and_sigterm_in_a_long_session_leave_head_complete_and_numbers_ga
 def _settle(root: Path) -> None:
     with BookLock(root):
         Store(root).close()
+
+
+def test_an_action_recorded_while_the_editor_is_open_is_never_undone(book, cli, tmp_path):
+    """`doc edit` with a slow editor: a payment is recorded meanwhile; the
+    edit, made from the text before the payment, is refused and kept aside."""
+    doc = new_invoice(cli, book)
+    assert cli("--as-of", AS_OF, "doc", "validate", doc, book=book).code == 0
+    editor = tmp_path / "slow-editor"
+    editor.write_text(textwrap.dedent("""\
+        #!/bin/sh
+        "%s" -m tui.entry --book "%s" --as-of %s doc pay %s 10 >/dev/null 2>&1 || exit 3
+        printf 'notes: "edited"\\n' >> "$1"
+        """ % (sys.executable, book, AS_OF, doc)))
+    editor.chmod(0o755)
+    edited = cli("--as-of", AS_OF, "doc", "edit", doc, book=book, env={"EDITOR": str(editor)})
+    assert edited.code == 1, edited
+    assert "changed while it was being edited" in edited.err
+    path = git(book, "ls-files", "documents").strip()
+    text = (book / path).read_text()
+    assert 'amount: "10.00"' in text and "edited" not in text       # the payment is kept
+    kept = next((book / ".facturier").glob("rejected-*.yaml")).read_text()
+    assert 'notes: "edited"' in kept
+    assert clean(book) == ""

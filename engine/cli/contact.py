@@ -116,7 +116,7 @@ def edit_command(ctx: Context, contact_id, name, email, address, payment_days):
         say("No change.")
         return
     try:
-        act(ctx, plan_edit_contact, contact_id, text=edited)
+        act(ctx, plan_edit_contact, contact_id, text=edited, base=original)
     except ActionRefused as exc:
         kept = _save_rejected(ctx, contact_id, edited)
         fail("%s\nnothing was changed; your edited text is in %s" % (exc, kept))

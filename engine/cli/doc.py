@@ -285,7 +285,7 @@ def edit_command(ctx: Context, doc_id: str):
         say("No change.")
         return
     try:
-        act(ctx, plan_edit_document, doc_id, text=edited)
+        act(ctx, plan_edit_document, doc_id, text=edited, base=original)
     except ActionRefused as exc:
         kept = _save_rejected(ctx, doc_id, edited)
         fail("%s\nnothing was changed; your edited text is in %s" % (exc, kept))
