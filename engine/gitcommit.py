@@ -95,8 +95,10 @@ class FastImport:
 
     # ---------------------------------------------------------------- writing
     def commit(self, parent: str, author: str, committer: str, when: str, message: str,
-               changes: Sequence[FileChange]) -> str:
-        """One commit on top of ``parent`` (a commit id); its id."""
+               changes: Sequence[FileChange], resolve: bool = True) -> str:
+        """One commit on top of ``parent`` (a commit id or mark); its id, or
+        when not ``resolve``d its mark (":N", resolved later by :meth:`mark`:
+        a batch of commits streams without waiting for git at each one)."""
         self._mark += 1
         text = message.encode("utf-8")
         parts = [b"commit %s\nmark :%d\nauthor %s %s\ncommitter %s %s\ndata %d\n%s\n"
@@ -114,10 +116,19 @@ class FastImport:
                 parts.append(b"\n")
             else:
                 parts.append(b"M %s %s %s\n" % (mode.encode(), content.encode(), _path(path)))
-        parts.append(b"\nget-mark :%d\n" % self._mark)
+        parts.append(b"\n")
         self._send(b"".join(parts))
+        self.tip = ":%d" % self._mark
+        return self.mark(self.tip) if resolve else self.tip
+
+    def mark(self, mark: str) -> str:
+        """The commit id of a mark (":N"); an id is returned as it is."""
+        if not mark.startswith(":"):
+            return mark
+        self._send(b"get-mark %s\n" % mark.encode())
         sha = self._answer().strip().decode()
-        self.tip = sha
+        if self.tip == mark:
+            self.tip = sha
         return sha
 
     def checkpoint(self) -> None:

@@ -45,6 +45,7 @@ __all__ = ["BOOK_FOLDERS", "BookLock", "ConcurrentChange", "EditedMeanwhile", "G
 
 BATCH_COMMITS = 500         # a batch publishes when it holds this many commits
 BATCH_BYTES = 64 << 20      # ... or this much file data
+LIST_AFTER = 200            # paths asked of fast-import one by one before listing HEAD whole
 
 
 class ConcurrentChange(FacturierError):
@@ -110,6 +111,10 @@ class Store:
         self._writes: dict[str, Optional[bytes]] = {}   # path -> bytes as written (None: deleted)
         self._staged: Optional[set[str]] = None
         self._seen: dict[str, tuple[int, int, int, str]] = {}   # see read()
+        # what the published head holds: asked of fast-import path by path at
+        # first, then (past LIST_AFTER questions: a daily run) listed once whole
+        self._known: dict[str, Optional[tuple[str, str]]] = {}
+        self._listed = False
 
     # ------------------------------------------------------------------ reading
     @property
@@ -122,7 +127,25 @@ class Store:
         """(mode, blob id) of ``path`` at the session's last commit."""
         if path in self._after:
             return self._after[path]
-        return self._fi.ls(self._published, path)
+        if path in self._known or self._listed:
+            return self._known.get(path)
+        if len(self._known) >= LIST_AFTER:
+            self._known = self._list_head()
+            self._listed = True
+            return self._known.get(path)
+        entry = self._known[path] = self._fi.ls(self._published, path)
+        return entry
+
+    def _list_head(self) -> dict[str, Optional[tuple[str, str]]]:
+        out = git(self.root, "ls-tree", "-r", "-z", "--full-tree", self._published)
+        known: dict[str, Optional[tuple[str, str]]] = {}
+        for entry in out.split(b"\0"):
+            if entry:
+                info, _, path = entry.partition(b"\t")
+                mode, kind, sha = info.decode().split()
+                if kind == "blob":
+                    known[path.decode("utf-8", "surrogateescape")] = (mode, sha)
+        return known
 
     def blob_at_head(self, path: str) -> Optional[str]:
         """The blob id of ``path`` at the session's last commit, or None."""
@@ -205,7 +228,8 @@ class Store:
     def commit(self, writes: dict[str, bytes], deletes: Iterable[str], message: str) -> Optional[str]:
         """One commit with these changes on the checked-out branch; the work
         tree follows (at once, or at the end of a batch). Returns the commit
-        id, or None when nothing changes."""
+        id (in a batch, a fast-import mark ":N" until published), or None
+        when nothing changes."""
         changes: list[FileChange] = []
         after: dict[str, Optional[tuple[str, str]]] = {}
         for path, data in writes.items():
@@ -233,7 +257,8 @@ class Store:
             if path not in self._before:        # first change of it since the last publish
                 self._before[path] = self.blob_at_head(path)
         sha = self._fi.commit(self.head, self._author, self._committer, commit_time(),
-                              message if message.endswith("\n") else message + "\n", changes)
+                              message if message.endswith("\n") else message + "\n", changes,
+                              resolve=not self._batching)
         self._commits += 1
         self._queued += 1
         for path, entry in after.items():
@@ -269,11 +294,12 @@ class Store:
         """Make the queued commits the branch's (see the module docstring)."""
         if not self._queued:
             return
-        old, new = self._published, self.head
         paths = {path: (self._before.get(path), entry[1] if entry else None)
                  for path, entry in self._after.items()}
+        old = self._published
         try:
             self._fi.checkpoint()
+            new = self.head = self._fi.mark(self.head)
             _crash_point("objects")
             self._journal.write(self.ref, old, new, paths)
             _crash_point("journal")
@@ -286,6 +312,7 @@ class Store:
             raise
         self._journal.drop()
         self._published = new
+        self._known.update(self._after)
         self._queued = self._queued_bytes = 0
         self._before.clear()
         self._after.clear()
@@ -305,6 +332,8 @@ class Store:
         self._writes.clear()
         self._staged = None
         self._seen.clear()
+        self._known.clear()
+        self._listed = False
         try:
             self.recovered += recover(self.repo, self.ref)
             current = git(self.root, "rev-parse", self.ref).decode().strip()
