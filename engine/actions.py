@@ -518,7 +518,7 @@ def plan_validate(book: Book, doc_id: str, as_of: dt.date) -> Change:
                     % (label(doc), total, label(target), left))
     if doc.kind != "expense" and not doc.lines:
         _refuse("%s has no lines" % label(doc))
-    number = next_number(book, doc.kind, doc.date)
+    number = next_number(book, doc.kind, doc.date, validated=as_of)
     fields: dict[str, Any] = {"number": number, "validated": as_of}
     fields.update(_frozen_defaults(book, doc))
     data, _ = _edited(book, doc.path, fields, remove=("scheduled",))

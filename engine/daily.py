@@ -297,7 +297,7 @@ def _generated(s: _Session, rec: Recurrence, occurrence: dt.date) -> Document:
     template = book.document(rec.template)
     doc = generate_document(rec, template, occurrence, book, s.as_of)
     if rec.issue in ("validate", "send") and not doc.scheduled and doc.kind in NUMBERED_KINDS:
-        number = next_number(book, doc.kind, doc.date)
+        number = next_number(book, doc.kind, doc.date, validated=s.as_of)
         # A legal record keeps what it took from the settings (as validate does).
         lines = tuple(line if line.vat is not None else
                       msgspec.structs.replace(line, vat=book.settings.vat) for line in doc.lines)
