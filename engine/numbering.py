@@ -185,7 +185,7 @@ class Series:
 
     def __init__(self) -> None:
         self.seqs: set[int] = set()
-        self.older = 0
+        self.older: set[str] = set()        # ids: a rewritten document counts once
         self.last_validated: Optional[dt.date] = None
         self.last_number = ""
 
@@ -195,11 +195,11 @@ class Series:
         of numbers given (those of an earlier format included), whichever is
         more."""
         top = max(self.seqs) if self.seqs else 0
-        return max(top, self.older + len(self.seqs)) if self.older else top
+        return max(top, len(self.older) + len(self.seqs)) if self.older else top
 
     def add(self, doc, seq: Optional[int]) -> None:
         if seq is None:
-            self.older += 1
+            self.older.add(doc.id)
         else:
             self.seqs.add(seq)
         if doc.validated is not None and (self.last_validated is None

@@ -229,3 +229,26 @@ def test_a_run_does_not_number_before_a_number_given_by_hand(cli, make_book):
             book=book)
     assert "was given on 2025-03-05" in json.loads(r.out)["cause"], r.out
     assert cli("check", book=book).code == 0
+
+
+def test_one_session_keeps_counting_an_earlier_format_once(cli, book):
+    """The series is remembered during a session (a run validating thousands):
+    rewriting a document numbered under the earlier format (a payment) must
+    not count its number twice."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from engine import actions as A
+    old = [_new(cli, book, "2025-03-01") for _ in range(2)]
+    for doc in old:
+        assert _validate(cli, book, doc, "2025-03-01").code == 0
+    (book / "facturier.yaml").write_text('currency: EUR\nnumbering: {invoice: "F{year}/{seq:05d}"}\n')
+    git(book, "commit", "-qam", "new numbering")
+    drafts = [_new(cli, book, "2025-03-02") for _ in range(2)]
+    day = dt.date(2025, 3, 2)
+    with A.open_writer(book) as w:
+        w.commit(A.plan_validate(w.book, drafts[0], day))
+        for _ in range(3):
+            w.commit(A.plan_payment(w.book, old[0], Decimal("1"), day))
+        w.commit(A.plan_validate(w.book, drafts[1], day))
+    assert [_number(cli, book, d) for d in drafts] == ["F2025/00003", "F2025/00004"]
