@@ -489,9 +489,12 @@ def _need_kind(doc: Document, kinds: tuple[str, ...], doing: str) -> None:
 
 # =========================================================================== documents
 
-def plan_validate(book: Book, doc_id: str, as_of: dt.date) -> Change:
+def plan_validate(book: Book, doc_id: str, as_of: dt.date, issued_late: bool = False) -> Change:
     """Give the draft its number (next in its kind's series for the year of
-    its date) and ``validated: as_of``; drop ``scheduled``."""
+    its date, never dated before the series' last one) and ``validated:
+    as_of``; drop ``scheduled``. ``issued_late``: the daily run issues a
+    scheduled invoice after its date (a catch-up), so its term runs from
+    ``as_of`` (SPEC 4.1: never due before it was issued)."""
     doc = _doc(book, doc_id)
     if doc.validated is not None:
         _refuse("%s is already validated (on %s)" % (label(doc), doc.validated.isoformat()))
@@ -521,6 +524,9 @@ def plan_validate(book: Book, doc_id: str, as_of: dt.date) -> Change:
     number = next_number(book, doc.kind, doc.date, validated=as_of)
     fields: dict[str, Any] = {"number": number, "validated": as_of}
     fields.update(_frozen_defaults(book, doc))
+    if issued_late and doc.kind == "invoice" and as_of > doc.date:
+        from .status import due_date
+        fields["due"] = as_of + (due_date(doc, book) - doc.date)
     data, _ = _edited(book, doc.path, fields, remove=("scheduled",))
     change = _change_doc("document.validate", "Validate %s %s as %s"
                          % (KIND_WORDS[doc.kind], doc.id, number), doc, data,
