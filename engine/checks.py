@@ -61,6 +61,15 @@ def check_references(book: Book) -> Iterable[Diagnostic]:
                       % rec.template)
 
 
+def foreign_rates(book: Book, note: Document, invoice: Document) -> list[Decimal]:
+    """The VAT rates of credit note ``note`` that ``invoice`` does not have
+    (SPEC 5.4: a credit note never carries one; its VAT would not reverse
+    the invoice's). A line without `vat` has the settings' rate."""
+    default = book.settings.vat
+    have = {default if line.vat is None else line.vat for line in invoice.lines}
+    return sorted({default if line.vat is None else line.vat for line in note.lines} - have)
+
+
 def document_credits(book: Book, doc: Document) -> Iterable[Diagnostic]:
     if doc.kind == "credit_note" and not doc.credits:
         yield _at(doc, "kind", "a credit note names the invoice it credits: add `credits: "
@@ -70,6 +79,25 @@ def document_credits(book: Book, doc: Document) -> Iterable[Diagnostic]:
         if target is not None and target.kind != "invoice":
             yield _at(doc, "credits", "a credit note credits an invoice, but %r is %s"
                       % (doc.credits, _a_kind(target.kind)))
+        elif target is not None and target.lines:
+            foreign = foreign_rates(book, doc, target)
+            if foreign:
+                # a draft can be fixed; a validated one is a legal record: said, not blocked
+                yield _at(doc, "lines", "VAT rate%s %s of this credit note %s not on invoice "
+                          "%s (%s): its VAT does not reverse the invoice's%s" % (
+                              "s" if len(foreign) > 1 else "",
+                              ", ".join("%s%%" % _rate(r) for r in foreign),
+                              "are" if len(foreign) > 1 else "is", doc.credits,
+                              ", ".join("%s%%" % _rate(r) for r in sorted(
+                                  {book.settings.vat if ln.vat is None else ln.vat
+                                   for ln in target.lines})),
+                              "; use the invoice's rates (facturier doc credit makes them)"
+                              if doc.validated is None else ""),
+                          ERROR if doc.validated is None else WARNING)
+
+
+def _rate(rate: Decimal) -> str:
+    return format(rate.normalize(), "f") if rate else "0"
 
 
 def check_credit_notes(book: Book) -> Iterable[Diagnostic]:
