@@ -14,6 +14,17 @@ silent (docs/book-format.md repeats them):
   numbering gives them.
 - an expense total, payment or discount finer than the currency's minor unit
   (12.345 EUR) is an error: its open amount could never be shown or paid.
+- numbers out of chronological order are an error (SPEC 2, revision 2).
+- numbers that do not follow the current format, all validated no later than
+  the first number of their series and year that does, were given under an
+  earlier format: one warning per series and year, and the series counts them
+  (engine/numbering.py); such a number validated later is an error, and so is
+  a current-format number that repeats one of their sequence numbers. Numbers
+  of a kind whose `numbering` setting is in error are not judged (the
+  settings' error says it).
+- a credit note with a VAT rate its invoice lacks (SPEC 5.4) is an error on a
+  draft and a warning on a validated one (a legal record, corrected by a
+  credit note, not by an edit).
 """
 from __future__ import annotations
 
