@@ -512,8 +512,8 @@ def plan_validate(book: Book, doc_id: str, as_of: dt.date, issued_late: bool = F
             _refuse("%s credits %s, which is still a draft: validate the invoice first"
                     % (label(doc), label(target)))
         from .checks import foreign_rates
-        foreign = foreign_rates(book, doc, target)
-        if foreign:
+        foreign = foreign_rates(book, doc, target) if target is not None else []
+        if foreign and target is not None:
             _refuse("%s carries VAT at %s, which %s does not have: a credit note reverses the "
                     "invoice's VAT (use its rates; facturier doc credit makes them)" % (
                         label(doc), ", ".join("%s%%" % _rate_text(r, "en") for r in foreign),

@@ -68,7 +68,8 @@ def _spec_problem(name: str, spec: str) -> Optional[str]:
 
 def _width(spec: str) -> int:
     """The zero padding of a readable spec (0 when none)."""
-    digits = _SPEC.match(spec).group(2)
+    m = _SPEC.match(spec)
+    digits = m.group(2) if m is not None else ""
     return int(digits) if digits else 0
 
 
