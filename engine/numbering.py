@@ -117,11 +117,11 @@ def _pattern(fmt: str) -> tuple[re.Pattern, bool]:
         if name is None:
             continue
         if name == "year":
-            if has_year:
-                parts.append("(?P=year)")
-                continue
+            # fixed width; a second {year} (maybe padded otherwise) is checked
+            # by writing the number again (read_number)
+            digits = r"\d{%d}" % max(4, _width(spec or ""))
+            parts.append(digits if has_year else "(?P<year>%s)" % digits)
             has_year = True
-            parts.append(r"(?P<year>\d{%d})" % max(4, _width(spec or "")))
         else:
             parts.append(r"(?P<seq>\d+)")
     return re.compile("".join(parts) + r"\Z"), has_year
