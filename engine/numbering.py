@@ -245,6 +245,8 @@ def _member(doc, kind: str, year: int, fmt: str, has_year: bool):
     does not (an earlier format), ``(False, None)`` otherwise."""
     if doc.kind != kind or not doc.number:
         return False, None
+    if has_year and doc.date.year != year and str(year) not in doc.number:
+        return False, None          # cheap: most documents of a book are of other years
     read = read_number(fmt, doc.number)
     if read is None:
         return (not has_year or doc.date.year == year), None
