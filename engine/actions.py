@@ -489,9 +489,12 @@ def _need_kind(doc: Document, kinds: tuple[str, ...], doing: str) -> None:
 
 # =========================================================================== documents
 
-def plan_validate(book: Book, doc_id: str, as_of: dt.date) -> Change:
+def plan_validate(book: Book, doc_id: str, as_of: dt.date, issued_late: bool = False) -> Change:
     """Give the draft its number (next in its kind's series for the year of
-    its date) and ``validated: as_of``; drop ``scheduled``."""
+    its date, never dated before the series' last one) and ``validated:
+    as_of``; drop ``scheduled``. ``issued_late``: the daily run issues a
+    scheduled invoice after its date (a catch-up), so its term runs from
+    ``as_of`` (SPEC 4.1: never due before it was issued)."""
     doc = _doc(book, doc_id)
     if doc.validated is not None:
         _refuse("%s is already validated (on %s)" % (label(doc), doc.validated.isoformat()))
@@ -508,6 +511,13 @@ def plan_validate(book: Book, doc_id: str, as_of: dt.date) -> Change:
         if target.validated is None:
             _refuse("%s credits %s, which is still a draft: validate the invoice first"
                     % (label(doc), label(target)))
+        from .checks import foreign_rates
+        foreign = foreign_rates(book, doc, target) if target is not None else []
+        if foreign and target is not None:
+            _refuse("%s carries VAT at %s, which %s does not have: a credit note reverses the "
+                    "invoice's VAT (use its rates; facturier doc credit makes them)" % (
+                        label(doc), ", ".join("%s%%" % _rate_text(r, "en") for r in foreign),
+                        label(target)))
         from .money import document_totals
         total = document_totals(doc, book.settings).total
         left = document_totals(target, book.settings).total - sum(
@@ -518,9 +528,12 @@ def plan_validate(book: Book, doc_id: str, as_of: dt.date) -> Change:
                     % (label(doc), total, label(target), left))
     if doc.kind != "expense" and not doc.lines:
         _refuse("%s has no lines" % label(doc))
-    number = next_number(book, doc.kind, doc.date)
+    number = next_number(book, doc.kind, doc.date, validated=as_of)
     fields: dict[str, Any] = {"number": number, "validated": as_of}
     fields.update(_frozen_defaults(book, doc))
+    if issued_late and doc.kind == "invoice" and as_of > doc.date:
+        from .status import due_date
+        fields["due"] = as_of + (due_date(doc, book) - doc.date)
     data, _ = _edited(book, doc.path, fields, remove=("scheduled",))
     change = _change_doc("document.validate", "Validate %s %s as %s"
                          % (KIND_WORDS[doc.kind], doc.id, number), doc, data,
@@ -664,10 +677,17 @@ def _new_document(book: Book, record: Document, seed_extra: str = "",
 
 
 def plan_credit(book: Book, doc_id: str, as_of: dt.date, amount=None) -> Change:
-    """A credit-note draft for the invoice: its lines when it credits the whole
-    untouched invoice, else one line of ``amount`` (default: the open amount)
-    without VAT."""
-    from .money import document_totals
+    """A credit-note draft for the invoice (SPEC 5.4) that keeps its VAT: the
+    invoice's lines when it credits the whole untouched invoice, else
+    ``amount`` (gross; default: the open amount) split over the invoice's VAT
+    rates in proportion to each rate's share of its gross total, one line per
+    rate (:func:`engine.money.split_credit`), so that the credit note's total is
+    exactly ``amount`` and it carries no rate the invoice did not have.
+    Refused, naming the nearest amounts that can be, when no split reaches
+    ``amount`` exactly (a single VAT rate: VAT is rounded per rate, so at 20 %
+    no net gives 0.03)."""
+    from .i18n import t
+    from .money import SplitError, document_totals, split_credit
     from .status import amounts
     doc = _doc(book, doc_id)
     _need_kind(doc, ("invoice",), "credited")
@@ -678,6 +698,7 @@ def plan_credit(book: Book, doc_id: str, as_of: dt.date, amount=None) -> Change:
     if drafts:
         _refuse("%s already has a draft credit note, %s: validate or delete it first"
                 % (label(doc), drafts[0].id))
+    asked = amount is not None
     if amount is None:
         amount = sums.open
         if amount <= 0:
@@ -688,20 +709,54 @@ def plan_credit(book: Book, doc_id: str, as_of: dt.date, amount=None) -> Change:
     if amount > sums.total - sums.credited:
         _refuse("%s: a credit of %s is more than what is left to credit (%s)"
                 % (label(doc), amount, sums.total - sums.credited))
+    default_rate = book.settings.vat
     if amount == sums.total and sums.credited == 0 and doc.lines:
-        lines = tuple(msgspec.structs.replace(line, line=0) for line in doc.lines)
+        lines = tuple(msgspec.structs.replace(
+            line, line=0, vat=default_rate if line.vat is None else line.vat)
+            for line in doc.lines)
     else:
-        lines = (Line(description="Credit on invoice %s" % (doc.number or doc.id),
-                      quantity=Decimal("1"), unit_price=amount, vat=Decimal("0")),)
+        try:
+            split = split_credit(document_totals(doc, book.settings).by_rate, amount, currency)
+        except SplitError as exc:
+            _refuse(_unreachable_credit(doc, exc, currency, asked))
+        except ValueError as exc:
+            _refuse("%s: %s" % (label(doc), exc))
+        lang = book.settings.locale
+        lines = tuple(Line(description=t("credit.line", lang, number=doc.number or doc.id,
+                                         rate=_rate_text(rate, lang)),
+                           quantity=Decimal("1"), unit_price=net, vat=rate)
+                      for rate, net in split)
     draft = Document(id="new", path="", kind="credit_note", contact=doc.contact, date=as_of,
                      currency=doc.currency, lines=lines, credits=doc.id)
     credit, data = _new_document(book, draft)
     total = document_totals(credit, book.settings).total
+    if total != amount:             # split_credit's promise; never a wrong legal record
+        _refuse("%s: the credit note would total %s instead of %s; nothing was changed"
+                % (label(doc), total, amount))
     return Change(action="document.credit",
                   subject="Create credit note %s of %s %s for %s"
                   % (credit.id, total, currency, label(doc)),
                   writes={credit.path: data}, trailers=_doc_trailer(credit, doc),
                   new=(credit.path,))
+
+
+def _rate_text(rate: Decimal, lang: str) -> str:
+    """8.1 -> "8.1" ("8,1" in French); 20.00 -> "20"."""
+    text = format(rate.normalize(), "f") if rate else "0"
+    return text.replace(".", ",") if (lang or "")[:2] == "fr" else text
+
+
+def _unreachable_credit(doc: Document, exc, currency: str, asked: bool) -> str:
+    nearest = " or ".join("%s" % a for a in (exc.below, exc.above) if a is not None)
+    rates = sorted({line.vat for line in doc.lines if line.vat is not None})
+    at = " at %s%% VAT" % "/".join(_rate_text(r, "en") for r in rates) if rates else ""
+    what = ("a credit of %s %s" % (exc.amount, currency) if asked
+            else "the open amount, %s %s," % (exc.amount, currency))
+    advice = ("credit %s instead (--amount)" % nearest if asked else
+              "credit %s with --amount and settle the rest with a discount (facturier doc "
+              "discount %s)" % (nearest, doc.id))
+    return ("%s: %s cannot be a credit note's exact total%s, since VAT is rounded per rate "
+            "(SPEC 1.4); %s; nothing was changed" % (label(doc), what, at, advice))
 
 
 CONVERSIONS = {"quote": ("invoice", "work_order"), "work_order": ("invoice",)}

@@ -14,6 +14,17 @@ silent (docs/book-format.md repeats them):
   numbering gives them.
 - an expense total, payment or discount finer than the currency's minor unit
   (12.345 EUR) is an error: its open amount could never be shown or paid.
+- numbers out of chronological order are an error (SPEC 2, revision 2).
+- numbers that do not follow the current format, all validated no later than
+  the first number of their series and year that does, were given under an
+  earlier format: one warning per series and year, and the series counts them
+  (engine/numbering.py); such a number validated later is an error, and so is
+  a current-format number that repeats one of their sequence numbers. Numbers
+  of a kind whose `numbering` setting is in error are not judged (the
+  settings' error says it).
+- a credit note with a VAT rate its invoice lacks (SPEC 5.4) is an error on a
+  draft and a warning on a validated one (a legal record, corrected by a
+  credit note, not by an edit).
 """
 from __future__ import annotations
 
@@ -61,6 +72,15 @@ def check_references(book: Book) -> Iterable[Diagnostic]:
                       % rec.template)
 
 
+def foreign_rates(book: Book, note: Document, invoice: Document) -> list[Decimal]:
+    """The VAT rates of credit note ``note`` that ``invoice`` does not have
+    (SPEC 5.4: a credit note never carries one; its VAT would not reverse
+    the invoice's). A line without `vat` has the settings' rate."""
+    default = book.settings.vat
+    have = {default if line.vat is None else line.vat for line in invoice.lines}
+    return sorted({default if line.vat is None else line.vat for line in note.lines} - have)
+
+
 def document_credits(book: Book, doc: Document) -> Iterable[Diagnostic]:
     if doc.kind == "credit_note" and not doc.credits:
         yield _at(doc, "kind", "a credit note names the invoice it credits: add `credits: "
@@ -70,6 +90,25 @@ def document_credits(book: Book, doc: Document) -> Iterable[Diagnostic]:
         if target is not None and target.kind != "invoice":
             yield _at(doc, "credits", "a credit note credits an invoice, but %r is %s"
                       % (doc.credits, _a_kind(target.kind)))
+        elif target is not None and target.lines:
+            foreign = foreign_rates(book, doc, target)
+            if foreign:
+                # a draft can be fixed; a validated one is a legal record: said, not blocked
+                yield _at(doc, "lines", "VAT rate%s %s of this credit note %s not on invoice "
+                          "%s (%s): its VAT does not reverse the invoice's%s" % (
+                              "s" if len(foreign) > 1 else "",
+                              ", ".join("%s%%" % _rate(r) for r in foreign),
+                              "are" if len(foreign) > 1 else "is", doc.credits,
+                              ", ".join("%s%%" % _rate(r) for r in sorted(
+                                  {book.settings.vat if ln.vat is None else ln.vat
+                                   for ln in target.lines})),
+                              "; use the invoice's rates (facturier doc credit makes them)"
+                              if doc.validated is None else ""),
+                          ERROR if doc.validated is None else WARNING)
+
+
+def _rate(rate: Decimal) -> str:
+    return format(rate.normalize(), "f") if rate else "0"
 
 
 def check_credit_notes(book: Book) -> Iterable[Diagnostic]:
@@ -136,10 +175,23 @@ def document_errors(book: Book, doc: Document) -> list[Diagnostic]:
     return [d for check in DOCUMENT_CHECKS for d in check(book, doc) if d.is_error]
 
 
+def _broken_numbering(book: Book) -> set[str]:
+    """Kinds whose `numbering` setting has an error: their numbers cannot be
+    judged against a format (the loader fell back to the default one)."""
+    broken: set[str] = set()
+    for d in book.diagnostics:
+        if d.path == "facturier.yaml" and d.is_error and (d.field or "").startswith("numbering"):
+            kind = (d.field or "").partition(".")[2]
+            broken.update([kind] if kind else NUMBERED_KINDS)
+    return broken
+
+
 def check_numbering(book: Book) -> Iterable[Diagnostic]:
-    from .numbering import read_number
+    from .numbering import has_year, read_number
     numbering = book.settings.numbering
+    broken = _broken_numbering(book)
     series: dict[tuple[str, int], list[tuple[int, Document]]] = {}
+    older: dict[tuple[str, int], list[Document]] = {}
     seen: dict[tuple[str, str], Document] = {}
     for doc in sorted(book.documents.values(), key=lambda d: d.path):
         if doc.kind not in NUMBERED_KINDS or not doc.number:
@@ -151,11 +203,14 @@ def check_numbering(book: Book) -> Iterable[Diagnostic]:
                       % (doc.number, KIND_WORDS[doc.kind], first.id))
             continue
         seen[key] = doc
+        if doc.kind in broken:
+            continue            # the settings' error says it; the format is not known
         fmt = numbering.format_for(doc.kind)
         read = read_number(fmt, doc.number)
         if read is None:
-            yield _at(doc, "number", "number %s does not follow the %s format %r"
-                      % (doc.number, KIND_WORDS[doc.kind], fmt))
+            # given under an earlier format of the series, or wrong: decided
+            # below, once the series' numbers that follow the format are known
+            older.setdefault((doc.kind, doc.date.year if has_year(fmt) else 0), []).append(doc)
             continue
         year, seq = read
         if year is not None and year != doc.date.year:
@@ -168,16 +223,45 @@ def check_numbering(book: Book) -> Iterable[Diagnostic]:
         # a format without {year} is one series across the years (engine/numbering.py)
         series.setdefault((doc.kind, doc.date.year if year is not None else 0), []).append(
             (seq, doc))
-    for (kind, year), members in sorted(series.items()):
+    for (kind, year) in sorted(set(series) | set(older)):
+        members = sorted(series.get((kind, year), []), key=lambda m: m[0])
+        fmt = numbering.format_for(kind)
         of_year = " of %d" % year if year else ""
-        members.sort(key=lambda m: m[0])
-        expected = 1
+        word = KIND_WORDS[kind]
+        first_current = min((doc.validated for _seq, doc in members if doc.validated),
+                            default=None)
+        earlier: list[Document] = []
+        for doc in older.get((kind, year), []):
+            if first_current is None or (doc.validated and doc.validated <= first_current):
+                earlier.append(doc)
+            else:
+                yield _at(doc, "number", "number %s does not follow the %s format %r, and "
+                          "numbers that do were given before it (from %s)"
+                          % (doc.number, word, fmt, first_current.isoformat()))
+        if earlier:
+            earlier.sort(key=lambda d: (d.validated or d.date, d.path))
+            yield _at(earlier[0], "number", "%d %s number%s%s (%s%s) do%s not follow the "
+                      "current format %r: counted as given under an earlier format, so the "
+                      "series goes on at %d (if the format changed by mistake, put it back "
+                      "in facturier.yaml)" % (
+                          len(earlier), word, "s" if len(earlier) > 1 else "", of_year,
+                          earlier[0].number, " … %s" % earlier[-1].number
+                          if len(earlier) > 1 else "", "" if len(earlier) > 1 else "es",
+                          fmt, max([len(earlier) + len({m[0] for m in members})]
+                                   + [m[0] for m in members[-1:]]) + 1), WARNING)
+        expected = len(earlier) + 1
         for seq, doc in members:
+            if seq < expected and seq <= len(earlier):
+                yield _at(doc, "number", "number %s gives sequence %d again: %d %s number%s%s "
+                          "were given under an earlier format" % (
+                              doc.number, seq, len(earlier), word,
+                              "s" if len(earlier) > 1 else "", of_year))
+                continue
             if seq > expected:
                 missing = (str(expected) if seq == expected + 1
                            else "%d to %d" % (expected, seq - 1))
                 yield _at(doc, "number", "gap in the %s numbers%s: %s missing before %s"
-                          % (KIND_WORDS[kind], of_year, missing, doc.number))
+                          % (word, of_year, missing, doc.number))
             expected = max(expected, seq + 1)
         previous = None
         for seq, doc in members:
@@ -185,8 +269,7 @@ def check_numbering(book: Book) -> Iterable[Diagnostic]:
                     and doc.validated < previous.validated:
                 yield _at(doc, "number", "number %s was validated on %s, before %s (validated "
                           "on %s): numbers out of chronological order"
-                          % (doc.number, doc.validated, previous.number, previous.validated),
-                          WARNING)
+                          % (doc.number, doc.validated, previous.number, previous.validated))
             previous = doc
 
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
 
-from .diagnostics import FacturierError
+from .diagnostics import ActionRefused, FacturierError
 from .model import Book, Document, Recurrence
 
 if TYPE_CHECKING:
@@ -335,7 +335,7 @@ def _generated(s: _Session, rec: Recurrence, occurrence: dt.date) -> Document:
     template = book.document(rec.template)
     doc = generate_document(rec, template, occurrence, book, s.as_of)
     if rec.issue in ("validate", "send") and not doc.scheduled and doc.kind in NUMBERED_KINDS:
-        number = next_number(book, doc.kind, doc.date)
+        number = next_number(book, doc.kind, doc.date, validated=s.as_of)
         # A legal record keeps what it took from the settings (as validate does).
         lines = tuple(line if line.vat is not None else
                       msgspec.structs.replace(line, vat=book.settings.vat) for line in doc.lines)
@@ -425,7 +425,7 @@ def run_scheduled(s: _Session) -> None:
             continue
         from .actions import plan_validate
         try:
-            change = plan_validate(s.book, doc.id, s.as_of)
+            change = plan_validate(s.book, doc.id, s.as_of, issued_late=True)
             s.w.commit(change)
         except FacturierError as exc:
             s.report.error(doc.path, doc.line, "cannot validate %s on its date: %s" % (doc.id, exc))
@@ -739,6 +739,71 @@ def _commit_reminders(s: _Session, items) -> None:
                                                    s.smtp_problem))
 
 
+# --------------------------------------------------------------------------- never back in time
+
+class RunBackInTime(ActionRefused):
+    """``run --as-of`` earlier than a date a run already recorded (SPEC 6.1):
+    a usage error (exit 2); nothing is done."""
+
+    def __init__(self, as_of: dt.date, latest: dt.date, what: str):
+        super().__init__(
+            "cannot run on %s: the book already records %s on %s, and a run never goes back "
+            "in time (SPEC 6.1); run on %s or later (--as-of), nothing was changed"
+            % (as_of.isoformat(), what, latest.isoformat(), latest.isoformat()))
+        self.as_of = as_of
+        self.latest = latest
+
+
+def latest_run_date(book: Book) -> Optional[tuple[dt.date, str]]:
+    """The latest date a run recorded in the book, and what recorded it:
+    a reminder's date, a delivery's day (its timestamp as written), a
+    recurrence's ``stopped.at`` day, or a generation's date. A generated
+    document records its generation as: its ``validated`` date when
+    validated; else, still ``scheduled``, its date less the recurrence's
+    ``lead_days`` (it was generated no earlier); else its date (generated, or
+    processed, on that day or later). None for a book no run has touched."""
+    best = ""
+    what = ""
+    for doc in book.documents.values():
+        for reminder in doc.reminders:
+            day = reminder.date.isoformat()
+            if day > best:
+                best, what = day, "reminder %d of %s" % (reminder.level, doc.id)
+        for delivery in doc.deliveries:
+            day = delivery.at[:10]
+            if day > best:
+                best, what = day, "%s delivery of %s" % (
+                    "an e-mail" if delivery.channel == "email" else "a post", doc.id)
+        if doc.recurrence and doc.occurrence is not None:
+            if doc.validated is not None:
+                day = doc.validated.isoformat()
+            elif doc.scheduled:
+                rec = book.recurrences.get(doc.recurrence)
+                lead = rec.lead_days if rec is not None else 0
+                day = (doc.date - dt.timedelta(days=lead)).isoformat()
+            else:
+                day = doc.date.isoformat()
+            if day > best:
+                best, what = day, "the generation of %s" % doc.id
+    for rec in book.recurrences.values():
+        if rec.stopped is not None and rec.stopped.at[:10] > best:
+            best, what = rec.stopped.at[:10], "the stop of recurrence %s" % rec.id
+    if not best:
+        return None
+    try:
+        return dt.date.fromisoformat(best), what
+    except ValueError:
+        return None
+
+
+def refuse_going_back(book: Book, as_of: dt.date) -> None:
+    """Raise :class:`RunBackInTime` when ``as_of`` is before the latest date a
+    run recorded in ``book``."""
+    latest = latest_run_date(book)
+    if latest is not None and as_of < latest[0]:
+        raise RunBackInTime(as_of, latest[0], latest[1])
+
+
 # --------------------------------------------------------------------------- the run
 
 class DryWriter:
@@ -774,18 +839,22 @@ def run(root, as_of: dt.date, *, now: Callable[[], str], author: Optional[str] =
     """Do the daily job on the book at ``root`` for ``as_of`` (SPEC 6.1).
 
     ``now`` gives the timestamps recorded (ISO 8601 with offset, on ``as_of``).
-    ``send=False`` sends no e-mail (reminders are still recorded).
+    ``send=False`` sends no e-mail (reminders are still recorded). Raises
+    :class:`RunBackInTime` (nothing done) when ``as_of`` is before the latest
+    date a run recorded in the book.
     """
     from .book import load_book
     root = Path(root)
     report = RunReport(as_of=as_of, dry_run=dry_run, sending_enabled=send)
     if dry_run:
         book = load_book(root)
+        refuse_going_back(book, as_of)
         session = _Session(DryWriter(book, root), root, as_of, now, report, send, environ, smtp_timeout)
         _steps(session, dry_run=True)
         return report
     from .actions import open_writer
     with open_writer(root, author) as writer:
+        refuse_going_back(writer.book, as_of)
         session = _Session(writer, root, as_of, now, report, send, environ, smtp_timeout)
         try:
             _steps(session, dry_run=False)

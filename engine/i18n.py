@@ -80,6 +80,9 @@ MESSAGES: dict[str, dict[str, str]] = {
                                "fr": "Généré par la récurrence {id}"},
     "recurring.base_of": {"en": "Base of recurrence {id}",
                           "fr": "Sert de base à la récurrence {id}"},
+    # the line of a partial credit note, one per VAT rate (SPEC 5.4)
+    "credit.line": {"en": "Credit on invoice {number}, VAT {rate}%",
+                    "fr": "Crédit sur la facture {number}, TVA {rate} %"},
 }
 
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-import string
 from decimal import Decimal, InvalidOperation
 from typing import Callable, Optional, Union
 
@@ -306,22 +305,11 @@ def _number_format(ctx, node, field):
 
 
 def number_format_problem(text: str) -> Optional[str]:
-    """Why ``text`` is not a valid numbering format, or None."""
-    try:
-        names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
-    except ValueError as exc:
-        return "'%s' is not a valid format (%s); e.g. \"{year}-{seq:04d}\"" % (text, exc)
-    unknown = sorted(names - {"year", "seq"})
-    if unknown:
-        return ("'%s' uses {%s}; a number format may only use {year} and {seq}"
-                % (text, "}, {".join(unknown) if all(unknown) else ""))
-    if "seq" not in names:
-        return "'%s' has no {seq}; e.g. \"{year}-{seq:04d}\"" % text
-    try:
-        text.format(year=2025, seq=1)
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-        return "'%s' is not a valid format (%s); e.g. \"{year}-{seq:04d}\"" % (text, exc)
-    return None
+    """Why ``text`` is not a valid numbering format, or None: one that cannot
+    be read back unambiguously is an error of the settings (SPEC 2), judged
+    by :func:`engine.numbering.format_problem` without ever formatting it."""
+    from .numbering import format_problem
+    return format_problem(text)
 
 
 # --------------------------------------------------------------------------- mappings

@@ -25,7 +25,7 @@ Choices the SPEC leaves open, written down here:
 """
 from __future__ import annotations
 
-from decimal import (ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, DivisionByZero,
+from decimal import (ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, DivisionByZero,
                      InvalidOperation, Overflow, localcontext)
 
 import msgspec
@@ -131,3 +131,113 @@ def _document_totals(doc, settings) -> Totals:
         vat_total += vat
     return Totals(net=net_total, vat=vat_total, total=net_total + vat_total,
                   by_rate=tuple(by_rate))
+
+
+# --------------------------------------------------------------------------- credit notes (SPEC 5.4)
+
+class SplitError(ValueError):
+    """No credit note whose totals follow SPEC 1.4 has exactly this gross
+    amount at the invoice's rates. ``below`` and ``above`` are the nearest
+    amounts that can be credited exactly (None when there is none)."""
+
+    def __init__(self, amount: Decimal, below, above):
+        super().__init__("%s cannot be a total at these VAT rates" % amount)
+        self.amount = amount
+        self.below = below
+        self.above = above
+
+
+def _gross(net: Decimal, rate: Decimal, quantum: Decimal) -> Decimal:
+    """What one rate's nets give in a total (SPEC 1.4): net + VAT rounded half-up."""
+    return net + (net * rate / _HUNDRED).quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def _floor_net(target: Decimal, rate: Decimal, quantum: Decimal) -> Decimal:
+    """The largest net (≥ 0, in minor units) whose gross is at most ``target``.
+    The gross grows strictly with the net, so the search starts at
+    ``target / (1 + rate)`` and moves a unit or two."""
+    net = (target * _HUNDRED / (_HUNDRED + rate)).quantize(quantum, rounding=ROUND_FLOOR)
+    if net < 0:
+        net = _ZERO.quantize(quantum)
+    while _gross(net + quantum, rate, quantum) <= target:
+        net += quantum
+    while net > 0 and _gross(net, rate, quantum) > target:
+        net -= quantum
+    return net
+
+
+_STEPS = (0, -1, 1, -2, 2)
+
+
+def _exact_nets(rates, shares, amount: Decimal, quantum: Decimal):
+    """Nets per rate, each close to its share, whose grosses add up to
+    ``amount`` exactly; None when no such nets lie within two minor units of
+    each share's closest net."""
+    nets = [_floor_net(share, rate, quantum) for rate, share in zip(rates, shares)]
+    grosses = [_gross(n, r, quantum) for n, r in zip(nets, rates)]
+    missing = amount - sum(grosses, _ZERO)
+    if missing == 0:
+        return nets
+    # the fewest unit moves of nets that make up what is missing, found by a
+    # small dynamic programme over the rates: sum of gross changes -> (moves, steps)
+    states: dict[Decimal, tuple[int, tuple[int, ...]]] = {_ZERO: (0, ())}
+    for i, rate in enumerate(rates):
+        nxt: dict[Decimal, tuple[int, tuple[int, ...]]] = {}
+        for reached, (cost, steps) in states.items():
+            for step in _STEPS:
+                net = nets[i] + step * quantum
+                if net < 0:
+                    continue
+                key = reached + _gross(net, rate, quantum) - grosses[i]
+                known = nxt.get(key)
+                if known is None or cost + abs(step) < known[0]:
+                    nxt[key] = (cost + abs(step), steps + (step,))
+        states = nxt
+    found = states.get(missing)
+    if found is None:
+        return None
+    return [n + step * quantum for n, step in zip(nets, found[1])]
+
+
+def split_credit(by_rate, amount: Decimal, currency: str) -> tuple[tuple[Decimal, Decimal], ...]:
+    """``(rate, net)`` pairs of a credit note of gross ``amount`` on an invoice
+    whose totals are ``by_rate`` (SPEC 5.4), lowest rate first, rates with a
+    zero net left out.
+
+    The amount is split over the invoice's rates in proportion to each rate's
+    share of the invoice's gross total, rounded half-up to the minor unit, the
+    last (highest) rate taking the remainder. Each rate's net is then the one
+    whose net + VAT (SPEC 1.4) is that share. VAT is rounded per rate, so some
+    grosses are out of reach of any net (at 20 %, a net of 0.02 gives 0.02 and
+    0.03 gives 0.04: nothing gives 0.03); the nets then move by a minor unit
+    or two between rates so that the total is still exactly ``amount``. With
+    a single rate there is nothing to move between: :class:`SplitError`, with
+    the nearest amounts that can be credited exactly.
+    """
+    with localcontext(WIDE):
+        quantum = _quantum(currency)
+        rates = [rate for rate, _net, _vat in by_rate]
+        grosses = [net + vat for _rate, net, vat in by_rate]
+        whole = sum(grosses, _ZERO)
+        if not rates or whole <= 0:
+            raise ValueError("the invoice has no amount to split a credit over")
+        nets = _split(rates, grosses, whole, amount, quantum)
+        if nets is None:
+            below = next((a for a in (amount - k * quantum for k in range(1, 101))
+                          if a > 0 and _split(rates, grosses, whole, a, quantum) is not None),
+                         None)
+            above = next((a for a in (amount + k * quantum for k in range(1, 101))
+                          if _split(rates, grosses, whole, a, quantum) is not None), None)
+            raise SplitError(amount, below, above)
+        return tuple((rate, net) for rate, net in zip(rates, nets) if net != 0)
+
+
+def _split(rates, grosses, whole: Decimal, amount: Decimal, quantum: Decimal):
+    shares = [(amount * g / whole).quantize(quantum, rounding=ROUND_HALF_UP)
+              for g in grosses[:-1]]
+    shares.append(amount - sum(shares, _ZERO))
+    while shares[-1] < 0:           # many rates rounded up past a tiny last share
+        i = max(range(len(shares) - 1), key=lambda k: shares[k])
+        shares[i] -= quantum
+        shares[-1] += quantum
+    return _exact_nets(rates, shares, amount, quantum)

@@ -1,11 +1,34 @@
 """Legal numbers (SPEC 2): given at validation, per kind and per year of the
-document's date, in validation order, starting at 1, without gaps.
+document's date, in validation order, starting at 1, without gaps, and in
+date order (a number is never dated before the one given before it).
 
 A series' format is a Python format string with the fields ``year`` and
 ``seq`` (``"{year}-{seq:04d}"``). :func:`read_number` reads a number back
 through its format, so that the next number follows the highest one already
 given, whatever the width or the text around it. A format without ``{year}``
 makes one series for every year (numbers would otherwise repeat).
+
+Choices where the SPEC is silent (docs/architecture.md repeats them):
+
+- *Readable formats* (:func:`format_problem`): the fields are ``{year}`` and
+  ``{seq}`` only, without conversion, attribute or index; ``{seq}`` appears once
+  and takes no spec, ``d``, or a zero padding ``0N``/``0Nd`` with 1 ≤ N ≤ 12;
+  ``{year}`` the same. Any other spec (``{seq:3}`` pads with spaces, ``{seq:x}``
+  writes hexadecimal, ``{seq:,}`` groups digits...) cannot be read back as a
+  run of digits, so the next number could not follow the last one: the
+  settings are in error and no number is given until they are fixed. The
+  format is judged by its text alone (never formatted first: ``{seq:99999999999}``
+  would ask for a 100 GB string).
+- ``{year}`` is read back as exactly four digits (``max(4, N)`` with a padding
+  of N), so ``{year}{seq:03d}`` (``2025001``) reads back unambiguously; a number
+  that would not read back to its year and sequence (a year before 1000) is
+  refused, never given.
+- *A changed format.* Numbers of the series and year that do not follow the
+  current format were given under an earlier one: they are counted, and the
+  series goes on after them (42 numbers under ``{year}-{seq:04d}``, then
+  ``F{year}/{seq:05d}`` gives ``F2025/00043``). ``check`` says so once per
+  series and year (a warning), and reports as an error a number that does not
+  follow the format although a number that does was given before it.
 
 Pure: no I/O, no clock.
 """
@@ -21,49 +44,107 @@ from .diagnostics import ActionRefused
 from .model import Book
 
 NUMBERED_KINDS = ("invoice", "credit_note", "quote", "work_order")
+MAX_WIDTH = 12
+_SPEC = re.compile(r"(0?)(\d*)d?\Z")
+EXAMPLE = "e.g. \"{year}-{seq:04d}\""
+
+
+def _spec_problem(name: str, spec: str) -> Optional[str]:
+    m = _SPEC.match(spec)
+    if m is None:
+        return ("{%s:%s} cannot be read back as digits (only no spec, d, or a zero padding "
+                "such as {%s:04d})" % (name, spec, name))
+    zero, digits = m.groups()
+    if digits and not zero:
+        return ("{%s:%s} pads with spaces%s, which cannot be read back; use a zero padding "
+                "of 1 to %d digits, e.g. {%s:04d}" % (
+                    name, spec, "" if len(digits) < 3 else " to a width of %s" % digits,
+                    MAX_WIDTH, name))
+    if zero and (not digits or len(digits) > 2 or not 1 <= int(digits) <= MAX_WIDTH):
+        return ("{%s:%s} has a width of %s; use a zero padding of 1 to %d digits"
+                % (name, spec, digits or "0", MAX_WIDTH))
+    return None
+
+
+def _width(spec: str) -> int:
+    """The zero padding of a readable spec (0 when none)."""
+    m = _SPEC.match(spec)
+    digits = m.group(2) if m is not None else ""
+    return int(digits) if digits else 0
+
+
+def format_problem(fmt: str) -> Optional[str]:
+    """Why ``fmt`` cannot serve as a numbering format (a sentence for a
+    person), or None when numbers written with it read back unambiguously."""
+    try:
+        parsed = list(string.Formatter().parse(fmt))
+    except ValueError as exc:
+        return "'%s' is not a valid format (%s); %s" % (fmt, exc, EXAMPLE)
+    seqs = 0
+    for _literal, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if name not in ("year", "seq"):
+            return ("'%s' uses {%s}; a number format may only use {year} and {seq}; %s"
+                    % (fmt, name, EXAMPLE))
+        if conversion:
+            return "'%s' converts {%s} with !%s; write {%s} alone" % (fmt, name, conversion,
+                                                                      name)
+        problem = _spec_problem(name, spec or "")
+        if problem:
+            return "'%s': %s" % (fmt, problem)
+        if name == "seq":
+            seqs += 1
+    if seqs == 0:
+        return "'%s' has no {seq}; %s" % (fmt, EXAMPLE)
+    if seqs > 1:
+        return "'%s' has {seq} %d times; write it once" % (fmt, seqs)
+    return None
 
 
 @lru_cache(maxsize=64)
 def _pattern(fmt: str) -> tuple[re.Pattern, bool]:
-    """The regular expression that reads ``fmt`` back, and whether it has a year."""
+    """The regular expression that reads ``fmt`` back, and whether it has a
+    year. Raises ValueError (the reason) for a format :func:`format_problem`
+    rejects."""
+    problem = format_problem(fmt)
+    if problem:
+        raise ValueError(problem)
     parts = []
     has_year = False
-    try:
-        parsed = list(string.Formatter().parse(fmt))
-    except ValueError as exc:
-        raise ValueError("numbering format %r does not parse: %s" % (fmt, exc))
-    seen: set[str] = set()
-    for literal, name, spec, _conv in parsed:
+    for literal, name, spec, _conv in string.Formatter().parse(fmt):
         parts.append(re.escape(literal))
         if name is None:
             continue
-        if name not in ("year", "seq"):
-            raise ValueError("numbering format %r names {%s}; only {year} and {seq} exist"
-                             % (fmt, name))
-        if name in seen:
-            parts.append("(?P=%s)" % name)
-            continue
-        seen.add(name)
-        has_year = has_year or name == "year"
-        parts.append(r"(?P<%s>\d+)" % name)
-    if "seq" not in seen:
-        raise ValueError("numbering format %r has no {seq}" % fmt)
+        if name == "year":
+            # fixed width; a second {year} (maybe padded otherwise) is checked
+            # by writing the number again (read_number)
+            digits = r"\d{%d}" % max(4, _width(spec or ""))
+            parts.append(digits if has_year else "(?P<year>%s)" % digits)
+            has_year = True
+        else:
+            parts.append(r"(?P<seq>\d+)")
     return re.compile("".join(parts) + r"\Z"), has_year
+
+
+def has_year(fmt: str) -> bool:
+    """Whether the (readable) format has a ``{year}``: else its series runs
+    across the years."""
+    try:
+        return _pattern(fmt)[1]
+    except ValueError:
+        return False
 
 
 def check_format(fmt: str) -> Optional[str]:
     """Why ``fmt`` cannot serve as a numbering format, or None when it can."""
-    try:
-        _pattern(fmt)
-        fmt.format(year=2025, seq=1)
-    except (ValueError, KeyError, IndexError) as exc:
-        return str(exc)
-    return None
+    return format_problem(fmt)
 
 
 def read_number(fmt: str, number: str) -> Optional[tuple[Optional[int], int]]:
     """``(year, seq)`` of a number written with ``fmt`` (year None when the
-    format has none), or None when the number does not follow the format.
+    format has none), or None when the number does not follow the format (or
+    the format is not a readable one).
 
     The number must be exactly what the format gives for those values, so
     ``2025-42`` does not follow ``{year}-{seq:04d}``.
@@ -77,16 +158,17 @@ def read_number(fmt: str, number: str) -> Optional[tuple[Optional[int], int]]:
         return None
     seq = int(m.group("seq"))
     year = int(m.group("year")) if has_year else None
-    try:
-        again = fmt.format(year=year if year is not None else 0, seq=seq)
-    except (ValueError, KeyError, IndexError):
-        return None
-    if again != number:
+    if fmt.format(year=year if year is not None else 0, seq=seq) != number:
         return None
     return year, seq
 
 
 def format_number(fmt: str, year: int, seq: int) -> str:
+    """The number ``seq`` of ``year`` written with ``fmt``; ValueError when
+    the format is not a readable one (never formatted then)."""
+    problem = format_problem(fmt)
+    if problem:
+        raise ValueError(problem)
     return fmt.format(year=year, seq=seq)
 
 
@@ -96,12 +178,42 @@ def series_format(book: Book, kind: str) -> str:
     return book.settings.numbering.format_for(kind)
 
 
+class Series:
+    """What the book holds of one series (kind, year) under one format: the
+    sequence numbers that follow the format, how many numbers do not (given
+    under an earlier format), and the latest validation date with its number."""
+    __slots__ = ("seqs", "older", "last_validated", "last_number")
+
+    def __init__(self) -> None:
+        self.seqs: set[int] = set()
+        self.older: set[str] = set()        # ids: a rewritten document counts once
+        self.last_validated: Optional[dt.date] = None
+        self.last_number = ""
+
+    @property
+    def highest(self) -> int:
+        """The sequence number given last: the highest one read, or the count
+        of numbers given (those of an earlier format included), whichever is
+        more."""
+        top = max(self.seqs) if self.seqs else 0
+        return max(top, len(self.older) + len(self.seqs)) if self.older else top
+
+    def add(self, doc, seq: Optional[int]) -> None:
+        if seq is None:
+            self.older.add(doc.id)
+        else:
+            self.seqs.add(seq)
+        if doc.validated is not None and (self.last_validated is None
+                                          or doc.validated > self.last_validated):
+            self.last_validated = doc.validated
+            self.last_number = doc.number
+
+
 _CACHE = "_facturier_series"
 
 
-def highest_seq(book: Book, kind: str, year: int) -> int:
-    """The highest sequence number given so far in the series of ``kind`` for
-    ``year`` (0 when none).
+def series(book: Book, kind: str, year: int) -> Series:
+    """The series of ``kind`` for ``year`` under the book's current format.
 
     Remembered on the book while its number of documents does not change
     and kept current by :func:`note_numbers` (the writer calls it after each
@@ -121,6 +233,29 @@ def highest_seq(book: Book, kind: str, year: int) -> int:
     return value
 
 
+def highest_seq(book: Book, kind: str, year: int) -> int:
+    """The highest sequence number given so far in the series of ``kind`` for
+    ``year`` (0 when none); numbers given under an earlier format count."""
+    return series(book, kind, year).highest
+
+
+def _member(doc, kind: str, year: int, fmt: str, has_year: bool):
+    """Whether ``doc`` holds a number of the series (kind, year): ``(True,
+    seq)`` for a number that follows ``fmt``, ``(True, None)`` for one that
+    does not (an earlier format), ``(False, None)`` otherwise."""
+    if doc.kind != kind or not doc.number:
+        return False, None
+    if has_year and doc.date.year != year and str(year) not in doc.number:
+        return False, None          # cheap: most documents of a book are of other years
+    read = read_number(fmt, doc.number)
+    if read is None:
+        return (not has_year or doc.date.year == year), None
+    number_year, seq = read
+    if has_year and (number_year if number_year is not None else doc.date.year) != year:
+        return False, None
+    return True, seq
+
+
 def note_numbers(book: Book, documents) -> None:
     """Bring the remembered series in line after ``documents`` were put in
     the book (numbers only grow: validated documents are never deleted)."""
@@ -134,59 +269,75 @@ def note_numbers(book: Book, documents) -> None:
             if key == "n" or key[0] != doc.kind:
                 continue
             kind, year, fmt = key
-            read = read_number(fmt, doc.number)
-            if read is None:
-                continue
-            number_year = read[0] if read[0] is not None else doc.date.year
-            if not _pattern(fmt)[1] or number_year == year:
-                cache[key] = max(cache[key], read[1])
+            member, seq = _member(doc, kind, year, fmt, _pattern(fmt)[1])
+            if member:
+                cache[key].add(doc, seq)
     cache["n"] = len(book.documents)
 
 
-def _scan(book: Book, kind: str, year: int, fmt: str) -> int:
+def _scan(book: Book, kind: str, year: int, fmt: str) -> Series:
     try:
         _, has_year = _pattern(fmt)
     except ValueError as exc:
         raise ActionRefused(str(exc))
-    highest = 0
+    found = Series()
     for doc in book.documents.values():
-        if doc.kind != kind or not doc.number:
-            continue
-        if has_year and doc.date.year != year and not doc.number.count(str(year)):
-            continue
-        read = read_number(fmt, doc.number)
-        if read is None:
-            continue
-        number_year, seq = read
-        if has_year and (number_year if number_year is not None else doc.date.year) != year:
-            continue
-        if seq > highest:
-            highest = seq
-    return highest
+        member, seq = _member(doc, kind, year, fmt, has_year)
+        if member:
+            found.add(doc, seq)
+    return found
 
 
-def next_number(book: Book, kind: str, date: dt.date) -> str:
-    """The number the next validated document of ``kind`` dated ``date`` gets.
+def next_number(book: Book, kind: str, date: dt.date,
+                validated: Optional[dt.date] = None) -> str:
+    """The number the next validated document of ``kind`` dated ``date`` gets,
+    when validated on ``validated``.
 
-    Raises ActionRefused when the kind is not numbered or the format is broken.
+    Raises ActionRefused (nothing is given) when the kind is not numbered,
+    the format cannot be read back, facturier.yaml or a document file does
+    not load, ``validated`` is before the date the series' last number was
+    given (SPEC 2: numbers in date order), or the number would not read back.
     """
+    word = kind.replace("_", " ")
     fmt = series_format(book, kind)
-    problem = check_format(fmt)
+    problem = format_problem(fmt)
     if problem:
         raise ActionRefused("cannot number the %s: %s (fix `numbering.%s` in facturier.yaml)"
-                            % (kind.replace("_", " "), problem, kind))
+                            % (word, problem, kind))
     unknown = unreadable_numbers(book)
     if "facturier.yaml" in unknown:
-        raise ActionRefused("cannot give a number while facturier.yaml has errors: the "
-                            "numbering format might not be the one meant; fix it first "
-                            "(facturier check)")
+        errors = [d for d in book.diagnostics if d.path == "facturier.yaml" and d.is_error]
+        numbering = [d for d in errors if (d.field or "").startswith("numbering")]
+        raise ActionRefused(
+            "cannot give a number while facturier.yaml has errors: %s; fix %s first "
+            "(facturier check)" % (
+                "the numbering format might not be the one meant" if not numbering else
+                "its numbering format cannot be used",
+                "\n".join(str(d) for d in (numbering or errors)) or "it"))
     if unknown:
         raise ActionRefused(
             "cannot give a number while %s cannot be read: a number %s holds could be given "
             "twice; fix %s first (facturier check)" % (
                 ", ".join(unknown), "it" if len(unknown) == 1 else "they",
                 "it" if len(unknown) == 1 else "them"))
-    return format_number(fmt, date.year, highest_seq(book, kind, date.year) + 1)
+    found = series(book, kind, date.year)
+    if validated is not None and found.last_validated is not None \
+            and validated < found.last_validated:
+        raise ActionRefused(
+            "cannot number the %s on %s: the last %s number%s, %s, was given on %s, and a "
+            "number is never dated before the one given before it (SPEC 2); validate on %s "
+            "or later (--as-of)" % (
+                word, validated.isoformat(), word,
+                " of %d" % date.year if _pattern(fmt)[1] else "", found.last_number,
+                found.last_validated.isoformat(), found.last_validated.isoformat()))
+    seq = found.highest + 1
+    number = format_number(fmt, date.year, seq)
+    read = read_number(fmt, number)
+    if read is None or read[1] != seq or read[0] not in (None, date.year):
+        raise ActionRefused("cannot number the %s dated %s: %r, the number the format %r "
+                            "gives, would not read back as number %d of %d"
+                            % (word, date.isoformat(), number, fmt, seq, date.year))
+    return number
 
 
 def unreadable_numbers(book: Book) -> list[str]:

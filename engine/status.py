@@ -29,9 +29,16 @@ Choices the SPEC leaves open, written down here:
 - *Rule 8.* The latest attempt is the last one, in file order, among the
   attempts whose day is ≤ ``as_of``; ``sending``, ``sent`` and ``deferred``
   leave the status to the later rules.
-- *Amounts of other kinds.* The same formulas are applied to every kind
-  (``credited`` is 0 except for invoices), so a quote's ``open`` is its total
-  and an expense's ``open`` is what remains to pay.
+- *Amounts of other kinds* (SPEC 3.1). ``paid``, ``discounted`` and ``settled``
+  use the same formulas for every kind (``credited`` is 0 except for
+  invoices), but ``open`` is defined by kind so that a sum of ``open`` over
+  documents never counts money twice: an expense's is ``total − paid −
+  discounted``; a quote's or work order's is its total while it is an offer
+  or a work order (a quote declined after ``as_of`` is still an offer), 0 once
+  converted (the document made from it carries the money) or declined; a
+  credit note's is 0, validated or not (its amount is counted on the invoice it
+  credits once validated, and a draft moves no money). A hold changes no
+  amount.
 - *Expenses.* ``due`` is the expense's ``due:``, else its date plus payment
   days (the supplier's, else the settings'); a write-off on an expense does not
   change its status (SPEC 3.5 has no rule for it).
@@ -147,7 +154,20 @@ def _amounts(doc, book, as_of: dt.date, total: Decimal) -> tuple[Amounts, bool]:
         credited, counted = _ZERO, False
     settled = paid + discounted + credited
     return Amounts(total=total, credited=credited, paid=paid, discounted=discounted,
-                   settled=settled, open=total - settled), counted
+                   settled=settled, open=_open(doc, as_of, total, settled)), counted
+
+
+def _open(doc, as_of: dt.date, total: Decimal, settled: Decimal) -> Decimal:
+    """SPEC 3.1: what is still open on ``doc``, by kind (see the module notes)."""
+    kind = doc.kind
+    if kind == "invoice" or kind == "expense":
+        return total - settled
+    if kind == "credit_note":
+        return _ZERO
+    if doc.converted_to or (kind == "quote" and doc.declined is not None
+                            and doc.declined <= as_of):
+        return _ZERO                    # no longer an offer or a work order (3.5)
+    return total
 
 
 def amounts(doc, book, as_of: dt.date) -> Amounts:

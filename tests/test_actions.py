@@ -197,7 +197,12 @@ def test_credit_note_for_the_open_amount_references_the_invoice(book):
     assert inv == doc_id and _trailers(book) == ["document.credit"]
     cn = _doc(book, cn_id)
     assert (cn.kind, cn.credits, cn.contact, cn.validated) == ("credit_note", doc_id, "acme", None)
-    assert [(l.quantity, l.unit_price, l.vat) for l in cn.lines] == [(D(1), D("1000.00"), D(0))]
+    # the open 1000.00 keeps the invoice's 8.1 % VAT: 925.07 + 74.93
+    assert [(ln.quantity, ln.unit_price, ln.vat) for ln in cn.lines] == \
+        [(D(1), D("925.07"), D("8.1"))]
+    assert "VAT 8.1%" in cn.lines[0].description
+    assert _trailers(book, "Facturier-Action") == ["document.credit"]
+    assert "of 1000.00 EUR" in git(book, "log", "-1", "--format=%s")
     with pytest.raises(ActionRefused, match="already has a draft credit note"):
         A.perform(book, A.plan_credit, doc_id, dt.date(2025, 2, 1))
     A.perform(book, A.plan_validate, cn_id, dt.date(2025, 2, 2))

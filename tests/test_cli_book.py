@@ -154,16 +154,19 @@ def test_check_reports_every_problem_with_file_and_line(cli, make_book):
     assert {"file", "line", "col", "field", "message", "severity"} <= set(as_json[0])
 
 
-def test_check_passes_a_good_book_and_warns_on_chronology(cli, make_book):
+def test_check_passes_a_good_book_and_reports_numbers_out_of_date_order(cli, make_book):
+    """SPEC 2 (revision 2): numbers out of chronological order are an error."""
     root = make_book(book_files())
     result = cli("check", book=root)
     assert result.code == 0, result
     assert "no errors" in result.err
     late = root / "documents/2025/01/inv-late.yaml"
     late.write_text(late.read_text().replace("validated: 2025-01-10", "validated: 2025-01-04"))
-    warned = cli("check", book=root)
-    assert warned.code == 0
-    assert "warning: number 2025-0002 was validated on 2025-01-04, before 2025-0001" in warned.out
+    failed = cli("check", book=root)
+    assert failed.code == 1
+    assert "documents/2025/01/inv-late.yaml:4:1: number 2025-0002 was validated on " \
+        "2025-01-04, before 2025-0001" in failed.out
+    assert "warning" not in failed.out
 
 
 def test_no_traceback_for_a_missing_book(cli, tmp_path):

@@ -246,6 +246,21 @@ def test_generated_due_follows_the_templates_own_term_or_the_contact():
     assert generate_document(rec(), b.documents["inv-tpl"], D(2025, 3, 1), b, D(2025, 3, 1)).due == D(2025, 4, 15)
 
 
+@pytest.mark.parametrize("template_due, run_on, due", [
+    (None, D(2025, 3, 1), D(2025, 3, 31)),           # on time: 30 payment days
+    (None, D(2025, 5, 10), D(2025, 6, 9)),           # late: from the run's date
+    (D(2025, 1, 15), D(2025, 3, 1), D(2025, 3, 11)),  # the template's own 10 days
+    (D(2025, 1, 15), D(2025, 5, 10), D(2025, 5, 20)),
+    (D(2025, 1, 5), D(2025, 5, 10), D(2025, 5, 10)),  # due on issue
+    (None, D(2025, 2, 24), D(2025, 3, 31)),          # early (lead days): from its date
+])
+def test_a_document_generated_late_is_due_from_the_day_it_is_issued(template_due, run_on, due):
+    """SPEC 4.1: due = d + the template's term, d the later of the occurrence
+    and the run's date."""
+    b = book(due=template_due)
+    assert generate_document(rec(), b.documents["inv-tpl"], D(2025, 3, 1), b, run_on).due == due
+
+
 def test_generated_before_its_date_is_scheduled():
     b = book()
     doc = generate_document(rec(lead_days=5), b.documents["inv-tpl"], D(2025, 3, 1), b, D(2025, 2, 24))

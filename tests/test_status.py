@@ -292,6 +292,48 @@ def test_other_kinds(doc, as_of, expected):
     assert status_of(doc, make_book(doc), as_of) == expected
 
 
+# SPEC 3.1: `open` of every kind, so that a sum over documents counts money once
+@pytest.mark.parametrize("doc, as_of, expected", [
+    (other("quote"), AS_OF, "100.00"),                                   # an offer
+    (other("quote", declined=d("2025-01-20")), AS_OF, "100.00"),         # declined later
+    (other("quote", declined=d("2025-01-10")), AS_OF, "0"),
+    (other("quote", converted_to="inv-9"), AS_OF, "0"),
+    (other("quote", holds=(hold("2025-01-10"),)), AS_OF, "100.00"),     # a hold keeps it
+    (other("quote", holds=(hold("2025-01-10"),), converted_to="inv-9"), AS_OF, "0"),
+    (other("work_order"), AS_OF, "100.00"),
+    (other("work_order", converted_to="inv-9"), AS_OF, "0"),
+    (other("credit_note", credits="inv-1"), AS_OF, "0"),                 # a draft
+    (other("credit_note", credits="inv-1", validated=JAN1), AS_OF, "0"),
+    (other("expense"), AS_OF, "100.00"),
+    (other("expense", payments=(pay(60),), discounts=(disc(10),)), AS_OF, "30.00"),
+    (other("expense", payments=(pay(60, "2025-01-20"),)), AS_OF, "100.00"),
+    (other("expense", lines=(), total=D("40.50"), payments=(pay("40.50"),)), AS_OF, "0.00"),
+], ids=lambda v: "" if not isinstance(v, str) else v)
+def test_open_amount_of_every_kind(doc, as_of, expected):
+    assert amounts(doc, make_book(doc), as_of).open == D(expected)
+    assert status_and_amounts(doc, make_book(doc), as_of)[1].open == D(expected)
+
+
+def test_open_amounts_add_up_without_counting_money_twice():
+    """A quote converted to an invoice, credited in part, plus a declined quote:
+    the sum of `open` is what the customer still owes, once."""
+    from engine.listing import document_rows, summary
+    quote = other("quote", id="q-1", converted_to="inv-1",
+                  lines=(Line(quantity=D(1), unit_price=D(300)),))
+    declined = other("quote", id="q-2", declined=d("2025-01-05"))
+    invoice = make_invoice(converted_from="q-1", payments=(pay(50),),
+                           lines=(Line(quantity=D(1), unit_price=D(300)),))
+    note = credit_note("100")
+    book = make_book(quote, declined, invoice, note)
+    rows = document_rows(book, AS_OF)
+    assert {r.id: r.open for r in rows} == {"q-1": 0, "q-2": 0, "inv-1": D("150.00"),
+                                           "cn-1": 0}
+    assert sum(r.open for r in rows) == D("150.00")
+    totals = summary(rows)
+    assert sum(v for s in totals.values() for v in s.open.values()) == D("150.00")
+    assert totals["credit_note"].count == 1 and totals["credit_note"].open == {}
+
+
 def test_expense_due_uses_the_supplier_payment_days():
     supplier = Contact(id="shop", path="contacts/shop.yaml", name="Shop", payment_days=10)
     doc = other("expense", contact="shop")

@@ -380,10 +380,17 @@ def release_command(ctx: Context, doc_id: str, date):
 
 @doc_group.command("credit")
 @click.argument("doc_id", metavar="ID")
-@click.option("--amount", default=None, help="Amount to credit (default: the open amount).")
+@click.option("--amount", default=None,
+              help="Gross amount to credit, VAT included (default: the open amount).")
 @pass_ctx
 def credit_command(ctx: Context, doc_id: str, amount):
-    """Make a credit-note draft for the invoice. Prints the credit note's id."""
+    """Make a credit-note draft for the invoice. Prints the credit note's id.
+
+    The credit note keeps the invoice's VAT: crediting a whole untouched
+    invoice copies its lines; a partial amount is split over the invoice's
+    VAT rates by their share of its total, one line per rate, and the credit
+    note's total is exactly that amount. An amount that no net reaches
+    exactly (VAT is rounded per rate) is refused, naming the nearest ones."""
     from ..actions import plan_credit
     value = _money_arg(amount, "--amount") if amount is not None else None
     act(ctx, plan_credit, doc_id, ctx.as_of, value, created=True)

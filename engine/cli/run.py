@@ -36,16 +36,24 @@ def run_command(ctx: Context, dry_run: bool, no_send: bool, fmt: str, smtp_timeo
     the next run, bounced, or left `sending` when the server's answer was lost:
     never resent on its own).
 
+    A run never goes back in time: --as-of earlier than the latest date a run
+    recorded in the book (a generation, a reminder, a delivery) is refused.
+
     Exit status: 0 done; 1 errors (named on stderr), among them an SMTP server
     that rejects the session (greeting, STARTTLS, login, sender: the settings
-    are wrong); 3 done, but at least one recurrence is stopped and needs a
-    person (facturier recurrence list).
+    are wrong); 2 usage error (an --as-of before the book's last run date,
+    named); 3 done, but at least one recurrence is stopped and needs a person
+    (facturier recurrence list).
     """
-    from ..daily import run
+    from ..daily import RunBackInTime, run
     settings = ctx.settings
     as_of = ctx.as_of
-    report = run(ctx.book_path, as_of, now=lambda: now_in(settings.timezone, as_of),
-                 author=ctx.author, dry_run=dry_run, send=not no_send, smtp_timeout=smtp_timeout)
+    try:
+        report = run(ctx.book_path, as_of, now=lambda: now_in(settings.timezone, as_of),
+                     author=ctx.author, dry_run=dry_run, send=not no_send,
+                     smtp_timeout=smtp_timeout)
+    except RunBackInTime as exc:
+        fail(str(exc), 2)
     if fmt == "json":
         emit_json(report.as_json())
     else:
