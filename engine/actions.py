@@ -218,7 +218,7 @@ class Writer:
         return sha
 
 
-_DATED_ID = (re.compile(r"-(\d{4})(\d{2})\d{2}-[a-z2-7]{4}\Z"),
+_DATED_ID = (re.compile(r"-(\d{4})(\d{2})\d{2}-[A-Za-z0-9]{1,12}\Z"),
              re.compile(r"-(\d{4})-(\d{2})-\d{2}\Z"))
 
 

@@ -20,6 +20,12 @@ from .gitrepo import GitError
 FileChange = tuple[str, str, Union[bytes, str, None]]
 
 
+# A publish of fewer objects than this is stored as loose objects, as `git
+# commit` stores them (git fsyncs packs, not loose objects, by default: a
+# pack per action would cost each one an fsync that `git commit` does not pay)
+UNPACK_LIMIT = 100
+
+
 def _path(path: str) -> bytes:
     if "\n" in path or path.startswith('"'):
         raise GitError("facturier cannot commit a file named %r" % path)
@@ -34,7 +40,8 @@ class FastImport:
         self._stderr = tempfile.TemporaryFile()
         try:
             self._proc = subprocess.Popen(
-                ["git", "-C", str(root), "fast-import", "--quiet", "--date-format=raw",
+                ["git", "-C", str(root), "-c", "fastimport.unpackLimit=%d" % UNPACK_LIMIT,
+                 "fast-import", "--quiet", "--date-format=raw",
                  "--force"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr)
         except FileNotFoundError:

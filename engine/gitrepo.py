@@ -73,15 +73,23 @@ class Repository:
         """May `git add` store a file other than byte for byte (core.autocrlf,
         .gitattributes text/eol/filter/ident/encoding)? Then blob ids and
         contents go through git (hash-object --path, cat-file --filters)."""
-        autocrlf = git(self.root, "config", "--get", "core.autocrlf", check=False).strip().lower()
-        if autocrlf in (b"true", b"input", b"yes", b"on", b"1"):
-            return True
-        if git(self.root, "config", "--get", "core.attributesFile", check=False).strip():
-            return True
+        out = git(self.root, "config", "--get-regexp", r"^core\.(autocrlf|attributesfile)$",
+                  check=False).decode("utf-8", "replace").lower().split("\n")
+        for line in out:
+            key, _, value = line.partition(" ")
+            if key == "core.attributesfile" and value.strip():
+                return True
+            if key == "core.autocrlf" and value.strip() in ("true", "input", "yes", "on", "1"):
+                return True
         if (self.git_dir / "info" / "attributes").is_file():
             return True
-        out = git(self.root, "ls-files", "-z", "--cached", "--others", "--exclude-standard",
-                  "--", ":(glob)**/.gitattributes", ".gitattributes", check=False)
+        # tracked attribute files anywhere (the index, not a walk of the work
+        # tree), and untracked ones where a person would put them
+        if any((self.root / folder / ".gitattributes").exists()
+               for folder in ("", *BOOK_FOLDERS, "templates")):
+            return True
+        out = git(self.root, "ls-files", "-z", "--cached", "--",
+                  ":(glob)**/.gitattributes", check=False)
         return bool(out.strip(b"\0"))
 
     def state_dir(self) -> Path:
@@ -265,18 +273,23 @@ def identity_env(root, author: Optional[str]) -> dict[str, str]:
 
 def identities(root, author: Optional[str]) -> tuple[str, str]:
     """("Name <email>", "Name <email>") of the author and the committer, as git
-    would write them: `git var` applies git's own rules (angle brackets and
-    newlines dropped, crud trimmed), so the commits pass `git fsck --strict`."""
+    would write them: `git var` resolves them as `git commit` does (the
+    environment, then the configuration) and applies git's own rules (angle
+    brackets and newlines dropped, crud trimmed), so the commits pass
+    `git fsck --strict`. A machine with no identity gets facturier's."""
     env = dict(os.environ)
-    env.update(identity_env(root, author))
+    if author:
+        env["GIT_AUTHOR_NAME"], env["GIT_AUTHOR_EMAIL"] = parse_author(author)
     found = []
-    for var in ("GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT"):
-        out = git(root, "var", var, env=env, check=False).decode("utf-8", "replace").strip()
+    for role in ("AUTHOR", "COMMITTER"):
+        proc = subprocess.run(["git", "-C", str(root), "var", "GIT_%s_IDENT" % role], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        out = proc.stdout.decode("utf-8", "replace").strip() if proc.returncode == 0 else ""
         m = re.fullmatch(r"(.*?) ?<([^<>]*)> \d+ [-+]\d{4}", out)
-        if m and m.group(1).strip():
+        if m and m.group(1).strip() and m.group(2).strip():
             found.append("%s <%s>" % (m.group(1), m.group(2)))
-        else:   # git refuses an identity it cannot clean (e.g. a name of crud only)
-            found.append("facturier <%s>" % (m.group(2) if m else "facturier@localhost"))
+        else:   # no identity, or one git cannot clean (a name of crud only)
+            found.append("facturier <facturier@localhost>")
     return found[0], found[1]
 
 

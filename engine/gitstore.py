@@ -6,7 +6,7 @@ The git layer, split by job:
   conversions), blob ids, listing the book's files, identities;
 - :mod:`engine.gitlock` — the book lock;
 - :mod:`engine.gitcommit` — commits through `git fast-import`;
-- :mod:`engine.worktree` — index and work tree through `git read-tree`, the
+- :mod:`engine.worktree` — index and work tree through `git checkout`, the
   journal and the recovery rule;
 - :mod:`engine.gitlog` — history queries;
 - this module — :class:`Store`, one write session, and the names the rest of
@@ -14,10 +14,11 @@ The git layer, split by job:
 
 One action = one commit on the checked-out branch. A session queues commits
 (each a commit of its own) and *publishes* them: fast-import's pack is written,
-the journal records the paths about to change, ``read-tree -m -u`` brings the
-index and work tree to the new commit (git refuses, writing nothing, when a
-person edited one of those files meanwhile), the branch moves by
-compare-and-swap, the journal is dropped. A failure or a signal at any point
+the journal records the paths about to change, each is checked to still hold
+what it held (a person's edit made meanwhile refuses the publish, nothing
+written), ``git checkout --no-overlay NEW -- paths`` brings their index entries
+and work tree files to the new commit, the branch moves by compare-and-swap,
+the journal is dropped. A failure or a signal at any point
 undoes what was done (the work tree back to the branch's commit); a kill leaves
 the journal, which the next command settles (:func:`engine.worktree.recover`).
 """
@@ -303,7 +304,7 @@ class Store:
             _crash_point("objects")
             self._journal.write(self.ref, old, new, paths)
             _crash_point("journal")
-            checkout(self.repo, old, new, [p for p, (before, _) in paths.items() if before])
+            checkout(self.repo, new, paths)
             _crash_point("files")
             self._move_branch(new, old)
             _crash_point("branch")

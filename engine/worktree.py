@@ -3,11 +3,12 @@ that lets the next command finish what a crash interrupted.
 
 Order of a publish (see gitstore.Store.publish): the commits' objects are in
 the repository; the journal records the paths about to change with the blob
-ids they may hold (before and after) and is fsynced; ``git read-tree -m -u OLD
-NEW`` moves the index and work tree of exactly those paths, refusing — before
-it writes anything — when one holds a person's edit (git's own check, with
-filters, eol and symlinks handled as git does); the branch moves by
-compare-and-swap; the journal is dropped. Any failure in between undoes what
+ids they may hold (before and after) and is fsynced; each of those paths is
+checked to still hold what it held before (a person's edit made meanwhile
+refuses the publish, nothing written); ``git checkout --no-overlay NEW --
+paths`` moves their index entries and work tree files (filters, eol, modes and
+symlink checks as git does them); the branch moves by compare-and-swap; the
+journal is dropped. Any failure in between undoes what
 was done, and a kill leaves the journal for the next command.
 
 Recovery rule, for each journaled path: make the work tree and index match
@@ -93,29 +94,23 @@ class Journal:
                 pass
 
 
-def checkout(repo: Repository, old: str, new: str, tracked: Iterable[str] = ()) -> None:
-    """Bring the index and work tree from commit ``old`` to ``new`` for the
-    paths that differ (``git read-tree -m -u``); EditedMeanwhile when one of
-    them holds a person's edit, and then nothing was written. ``tracked``: the
-    changed paths that exist at ``old``, whose stat information in the index
-    git refreshes first (read-tree compares stat data only: a copied or
-    touched book would otherwise look edited)."""
-    import subprocess
-    tracked = list(tracked)
-    if tracked:
-        git(repo.root, "add", "--refresh", "--pathspec-from-file=-", "--pathspec-file-nul",
-            input=b"".join(b":(literal)" + p.encode() + b"\0" for p in tracked), check=False)
-    proc = subprocess.run(["git", "-C", str(repo.root), "read-tree", "-m", "-u", old, new],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if proc.returncode == 0:
-        return
-    text = proc.stderr.decode("utf-8", "replace")
-    edited = re.findall(r"[Ee]ntry '([^']+)' not uptodate", text)
-    edited += [line.strip() for line in text.splitlines()
-               if line.startswith("\t") and line.strip()]
-    if edited or "would be overwritten" in text or "not uptodate" in text:
-        raise EditedMeanwhile(sorted(set(edited)) or ["a file"])
-    raise GitError("git read-tree failed: %s" % text.strip())
+def checkout(repo: Repository, new: str,
+             paths: dict[str, tuple[Optional[str], Optional[str]]]) -> None:
+    """Bring the index and work tree of ``paths`` ({path: (blob before, blob
+    after)}) to commit ``new``: first check that each still holds what it held
+    before (git's hashing: filters, eol), refusing with EditedMeanwhile when a
+    person edited one meanwhile — then nothing is written; then
+    ``git checkout --no-overlay NEW -- paths`` writes them (smudge filters,
+    eol, modes and git's own checks against symbolic links) and their index
+    entries, deleting what the commit deleted. (``read-tree -m -u`` would do
+    both in one, but reads both trees whole: 0.4 s at 100,000 files.)"""
+    work = repo.work_blobs(paths)
+    edited = sorted(p for p, (before, _after) in paths.items() if work[p] != before)
+    if edited:
+        raise EditedMeanwhile(edited)
+    git(repo.root, "checkout", "-q", "--no-overlay", new, "--pathspec-from-file=-",
+        "--pathspec-file-nul", input=b"".join(b":(literal)" + p.encode("utf-8", "surrogateescape")
+                                              + b"\0" for p in paths))
 
 
 def head_blobs(repo: Repository, commit: str, paths: Iterable[str]) -> dict[str, tuple[str, str]]:
