@@ -253,3 +253,77 @@ def test_an_action_recorded_while_the_editor_is_open_is_never_undone(book, cli, 
     kept = next((book / ".facturier").glob("rejected-*.yaml")).read_text()
     assert 'notes: "edited"' in kept
     assert clean(book) == ""
+
+
+WRITER = textwrap.dedent("""
+    import datetime as dt, sys
+    from decimal import Decimal
+    sys.path.insert(0, %r)
+    from engine import actions as A
+    day = dt.date(2025, 3, 10)
+    with A.open_writer(sys.argv[1]) as w:
+        for n in range(60):
+            c = A.plan_create_document(w.book, {"kind": "invoice", "customer": "acme",
+                "lines": [{"description": "item %%d " %% n + "x" * 400,
+                           "unit_price": Decimal(n + 1)}]}, day)
+            w.commit(c)
+            w.commit(A.plan_validate(w.book, c.ids("Facturier-Document")[0], day))
+""") % str(REPO)
+
+SETTLE = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, %r)
+    from engine.gitstore import BookLock, Store
+    with BookLock(sys.argv[1]):
+        Store(sys.argv[1]).close()
+""") % str(REPO)
+
+
+@pytest.mark.parametrize("free_kb", [60, 120, 200, 280, 300, 320, 360, 380, 440])
+def test_a_full_disk_anywhere_in_a_session_loses_nothing_committed(book, tmp_path, free_kb):
+    """The book on a small file system that fills up during a session (a
+    tmpfs in a private mount namespace): the write that fails is a different
+    one for each size — an object, the pack, the journal, a work tree file,
+    the index, a ref. The session stops with an error; once space is freed the
+    next command settles the book, whole."""
+    used = subprocess.run(["du", "-sk", str(book)], capture_output=True, text=True).stdout
+    size = int(used.split()[0]) + free_kb
+    mnt, out = tmp_path / "mnt", tmp_path / "out"
+    mnt.mkdir()
+    out.mkdir()
+    script = textwrap.dedent("""\
+        set -u
+        mount -t tmpfs -o size={size}k tmpfs {mnt} || exit 90
+        cp -a {book} {mnt}/b
+        "{py}" -c "$WRITER" {mnt}/b > {out}/writer.log 2>&1; echo $? > {out}/rc
+        mount -o remount,size=64m {mnt}
+        "{py}" -c "$SETTLE" {mnt}/b > {out}/settle.log 2>&1 || exit 91
+        cp -a {mnt}/b {out}/b
+        """).format(size=size, mnt=mnt, book=book, out=out, py=sys.executable)
+    proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "bash", "-c", script],
+                          env=dict(os.environ, WRITER=WRITER, SETTLE=SETTLE),
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr,
+                                  (out / "settle.log").read_text() if (out / "settle.log").exists()
+                                  else "")
+    assert (out / "rc").read_text().strip() != "0", "the disk never filled up"
+    root = out / "b"
+    logs = (out / "writer.log").read_text()[-1500:] + (out / "settle.log").read_text()[-1500:]
+    fsck(root)
+    assert clean(root) == "", logs
+    assert git(root, "diff", "--cached", "--name-only", "HEAD") == ""
+    numbers = _numbers(root)
+    assert numbers == ["2025-%04d" % i for i in range(1, len(numbers) + 1)]
+    # and the book goes on: the next session numbers after the last one
+    proc = subprocess.run([sys.executable, "-c", WRITER, str(root)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    numbers = _numbers(root)
+    assert numbers == ["2025-%04d" % i for i in range(1, len(numbers) + 1)] and len(numbers) >= 60
+    assert clean(root) == ""
+
+
+def _numbers(root) -> list[str]:
+    """The invoice numbers HEAD holds, sorted."""
+    out = subprocess.run(["git", "-C", str(root), "grep", "-h", "^number:", "HEAD", "--",
+                          "documents"], capture_output=True, text=True).stdout
+    return sorted(n.strip('"') for n in out.split()[1::2])
