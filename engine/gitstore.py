@@ -354,7 +354,7 @@ class Store:
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if proc.returncode != 0:
             text = proc.stderr.decode(errors="replace").strip()
-            if "but expected" in text or "is at" in text or "cannot lock ref" in text:
+            if "but expected" in text:
                 raise ConcurrentChange(
                     "the branch %s moved while facturier was working (a commit was made by "
                     "someone else); nothing was changed, try again" % self.ref.rsplit("/", 1)[-1])
