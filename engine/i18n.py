@@ -186,3 +186,62 @@ def period_label(d: dt.date, lang: str) -> str:
     from babel.dates import format_date as babel_format_date
 
     return babel_format_date(d, format="LLLL y", locale=_babel_locale(lang))
+
+
+def format_amount(amount: Decimal, currency: str, lang: str) -> str:
+    """``amount`` as a number with the currency's minor units, grouped as the
+    language groups digits, without the currency ("1,200.50" / "1 200,50"):
+    for tables that show the currency in a column of its own."""
+    from decimal import localcontext
+
+    from babel.numbers import format_decimal
+
+    from .money import WIDE, minor_units, round_money
+
+    digits = minor_units(currency)
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    with localcontext(WIDE):
+        return format_decimal(round_money(Decimal(amount), currency), format=pattern,
+                              locale=_babel_locale(lang), decimal_quantization=False)
+
+
+# reports, ledger exports, bank statements (SPEC 10): column headings and words
+MESSAGES.update({
+    "report.col.side": {"en": "Side", "fr": "Côté"},
+    "report.col.currency": {"en": "Currency", "fr": "Monnaie"},
+    "report.col.rate": {"en": "VAT rate", "fr": "Taux TVA"},
+    "report.col.net": {"en": "Net", "fr": "Net"},
+    "report.col.vat": {"en": "VAT", "fr": "TVA"},
+    "report.col.gross": {"en": "Gross", "fr": "Brut"},
+    "report.col.contact": {"en": "Contact", "fr": "Contact"},
+    "report.col.name": {"en": "Name", "fr": "Nom"},
+    "report.col.invoices": {"en": "Invoices", "fr": "Factures"},
+    "report.col.credit_notes": {"en": "Credit notes", "fr": "Notes de crédit"},
+    "report.col.month": {"en": "Month", "fr": "Mois"},
+    "report.col.quarter": {"en": "Quarter", "fr": "Trimestre"},
+    "report.col.not_due": {"en": "Not due", "fr": "Non échu"},
+    "report.col.d1_30": {"en": "1–30 d", "fr": "1–30 j"},
+    "report.col.d31_60": {"en": "31–60 d", "fr": "31–60 j"},
+    "report.col.d61_90": {"en": "61–90 d", "fr": "61–90 j"},
+    "report.col.over_90": {"en": "> 90 d", "fr": "> 90 j"},
+    "report.col.total": {"en": "Total", "fr": "Total"},
+    "report.col.vat_due": {"en": "VAT due", "fr": "TVA due"},
+    "report.col.vat_deductible": {"en": "VAT deductible", "fr": "TVA déductible"},
+    "report.col.vat_payable": {"en": "VAT payable", "fr": "TVA à payer"},
+    "report.side.sales": {"en": "Sales", "fr": "Ventes"},
+    "report.side.purchases": {"en": "Purchases", "fr": "Achats"},
+    "report.no_rate": {"en": "(no rate)", "fr": "(sans taux)"},
+    "report.total": {"en": "Total", "fr": "Total"},
+    "report.empty": {"en": "Nothing to report for these dates.",
+                     "fr": "Rien à signaler pour ces dates."},
+    "report.title.vat": {"en": "VAT from {start} to {end} ({basis} basis)",
+                         "fr": "TVA du {start} au {end} (base {basis})"},
+    "report.basis.invoice": {"en": "invoice", "fr": "facturation"},
+    "report.basis.payment": {"en": "payment", "fr": "encaissement"},
+    "report.title.aging": {"en": "Open receivables at {as_of} by days past due",
+                           "fr": "Créances ouvertes au {as_of} par jours de retard"},
+    "report.title.revenue": {"en": "Revenue by {by}", "fr": "Chiffre d'affaires par {by}"},
+    "report.by.month": {"en": "month", "fr": "mois"},
+    "report.by.quarter": {"en": "quarter", "fr": "trimestre"},
+    "report.by.contact": {"en": "contact", "fr": "contact"},
+})

@@ -39,7 +39,8 @@ from typing import Callable, Optional, Union
 
 from . import yamlsafe
 from .diagnostics import Diagnostic
-from .model import (DELIVERY_RESULTS, DOCUMENT_KINDS, ISSUE_MODES, Company, Contact, Delivery,
+from .model import (DELIVERY_RESULTS, DOCUMENT_KINDS, ISSUE_MODES, Accounts, Company, Contact,
+                    Delivery,
                     Discount, Document, EmailSettings, Hold, Line, Numbering, Payment,
                     Recurrence, Reminder, Settings, Stopped, Terms, WriteOff)
 from .yamlsafe import MappingNode, ScalarNode, SequenceNode
@@ -521,6 +522,10 @@ _EMAIL = {
     "starttls": ("starttls", _bool, False),
 }
 
+_ACCOUNTS = {name: (name, _required_text, False)
+             for name in ("receivable", "payable", "income", "expense", "vat_due",
+                          "vat_deductible", "bank", "discounts", "bad_debts")}
+
 
 def _read_settings_recurrences(ctx, node, field):
     if node.__class__ is not MappingNode:
@@ -545,6 +550,8 @@ _SETTINGS = {
     "recurrences": ("max_catch_up", _read_settings_recurrences, False),
     "email": ("email", _record_reader(EmailSettings, _EMAIL, partial=True, with_line=False),
               False),
+    "accounts": ("accounts", _record_reader(Accounts, _ACCOUNTS, partial=True, with_line=False),
+                 False),
 }
 
 

@@ -67,6 +67,19 @@ class EmailSettings(_Record, kw_only=True, gc=False):
     starttls: bool = False
 
 
+class Accounts(_Record, kw_only=True, gc=False):  # type: ignore[misc]  # as every Struct here
+    """Ledger account names for the exports (SPEC 1.2, 10.2)."""
+    receivable: str = "assets:receivable"
+    payable: str = "liabilities:payable"
+    income: str = "income:sales"
+    expense: str = "expenses:general"
+    vat_due: str = "liabilities:vat"
+    vat_deductible: str = "assets:vat"
+    bank: str = "assets:bank"
+    discounts: str = "expenses:discounts"       # discounts granted on invoices
+    bad_debts: str = "expenses:bad-debts"       # balances written off
+
+
 class Settings(_Record, kw_only=True, gc=False):
     path: str = "facturier.yaml"
     line: int = 1
@@ -81,6 +94,7 @@ class Settings(_Record, kw_only=True, gc=False):
     numbering: Numbering = Numbering()
     max_catch_up: int = 3               # the `recurrences: {max_catch_up:}` key
     email: EmailSettings = EmailSettings()
+    accounts: Accounts = Accounts()
 
 
 # --------------------------------------------------------------------------- contacts

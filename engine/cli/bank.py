@@ -1,0 +1,130 @@
+"""`facturier import bank FILE…` (SPEC 10.3): a face over engine/bank.py."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from . import main
+from .common import Context, emit_json, fail, pass_ctx, say
+
+
+@main.group("import")
+def import_group():
+    """Bring outside records into the book: bank statements (SPEC 10.3)."""
+
+
+@import_group.command("bank")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--csv-map", "csv_map", default=None, metavar="FIELD=COLUMN,…",
+              help="Read the files as CSV, with these columns: date, amount and reference "
+                   "are needed; currency, debtor, structured, text are optional "
+                   "(e.g. 'date=Date,amount=Credit,reference=Id,text=Purpose').")
+@click.option("--dry-run", is_flag=True, help="Match and list, record nothing.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="Output format.")
+@pass_ctx
+def import_bank_command(ctx: Context, files, csv_map: Optional[str], dry_run: bool, fmt: str):
+    """Record the credits of bank statements (ISO 20022 camt.053 / camt.054, or CSV
+    with --csv-map) as payments of the invoices they match: by structured
+    reference (QR or RF creditor reference), else an invoice number in the
+    remittance text, else the one open invoice of that customer with that exact
+    amount. One commit per file; an entry already recorded (its bank reference
+    is a payment's reference) is never recorded twice. Unmatched and ambiguous
+    entries are listed for a person; nothing is guessed.
+
+    Exit status 0 when every file was read (unmatched entries included), 1 when
+    a file could not be read or recorded (the other files are still imported).
+    """
+    from ..actions import open_writer
+    from ..bank import (StatementError, match_credits, parse_csv_map, plan_import, read_camt,
+                        read_csv)
+    from ..diagnostics import ActionRefused
+    mapping = None
+    if csv_map is not None:
+        try:
+            mapping = parse_csv_map(csv_map)
+        except StatementError as exc:
+            fail(str(exc), 2)
+    results: list[dict] = []
+    problems = 0
+    as_of = ctx.as_of
+    with open_writer(ctx.book_path, ctx.author) as w:
+        for path in files:
+            entry: dict = {"file": str(path), "kind": None, "commit": None, "recorded": [],
+                           "already": [], "unmatched": [], "ambiguous": [], "skipped": [],
+                           "error": None}
+            results.append(entry)
+            try:
+                data = path.read_bytes()
+                if mapping is not None:
+                    try:
+                        text = data.decode("utf-8-sig")
+                    except UnicodeDecodeError:
+                        text = data.decode("latin-1")
+                    statement = read_csv(text, mapping, w.book.settings.currency)
+                else:
+                    statement = read_camt(data, path.name)
+            except OSError as exc:
+                entry["error"] = "cannot be read: %s" % (exc.strerror or exc)
+            except StatementError as exc:
+                entry["error"] = str(exc)
+            if entry["error"]:
+                problems += 1
+                say("%s: %s; nothing recorded from it" % (path, entry["error"]))
+                continue
+            entry["kind"] = statement.kind
+            entry["skipped"] = statement.skipped
+            matches = match_credits(w.book, statement.credits, as_of)
+            for m in matches:
+                row = _row(m)
+                key = {"matched": "recorded", "recorded": "already"}.get(m.outcome, m.outcome)
+                entry[key].append(row)
+            if dry_run:
+                continue
+            try:
+                change = plan_import(w.book, matches, path.name)
+                if change is not None:
+                    entry["commit"] = w.commit(change)
+            except ActionRefused as exc:
+                entry["error"] = str(exc)
+                entry["recorded"] = []
+                problems += 1
+                say("%s: %s" % (path, exc))
+    if fmt == "json":
+        emit_json(results)
+    else:
+        _print(results, dry_run)
+    if problems:
+        fail("", 1)
+
+
+def _row(m) -> dict:
+    c = m.credit
+    return {"where": c.where, "reference": c.reference, "date": c.date, "amount": c.amount,
+            "currency": c.currency, "debtor": c.debtor, "structured": c.structured,
+            "text": c.text, "document": m.document, "how": m.how,
+            "candidates": list(m.candidates), "reason": m.reason}
+
+
+def _print(results: list[dict], dry_run: bool) -> None:
+    for entry in results:
+        if entry["error"] and entry["kind"] is None:
+            continue
+        verb = "would record" if dry_run else "recorded"
+        click.echo("%s: %s %d payment%s, %d already recorded, %d unmatched, %d ambiguous"
+                   % (entry["file"], verb, len(entry["recorded"]),
+                      "" if len(entry["recorded"]) == 1 else "s", len(entry["already"]),
+                      len(entry["unmatched"]), len(entry["ambiguous"])))
+        for row in entry["recorded"]:
+            click.echo("  %s %s %s -> %s (by %s)" % (row["date"], row["amount"], row["currency"],
+                                                    row["document"], row["how"]))
+        for key in ("unmatched", "ambiguous"):
+            for row in entry[key]:
+                who = row["debtor"] or "?"
+                extra = (" [%s]" % ", ".join(row["candidates"])) if row["candidates"] else ""
+                click.echo("  %s: %s %s %s %s from %s, ref %s: %s%s" % (
+                    key, row["where"], row["date"], row["amount"], row["currency"], who,
+                    row["reference"], row["reason"], extra))
