@@ -43,7 +43,8 @@ class FastImport:
                 ["git", "-C", str(root), "-c", "fastimport.unpackLimit=%d" % UNPACK_LIMIT,
                  "fast-import", "--quiet", "--date-format=raw",
                  "--force"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr)
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+                preexec_fn=_die_with_parent)
         except FileNotFoundError:
             raise GitError("git is not installed (facturier needs the git command)") from None
         assert self._proc.stdin is not None and self._proc.stdout is not None
@@ -166,6 +167,18 @@ class FastImport:
             self._proc.kill()
             self._proc.wait()
         self._stderr.close()
+
+
+def _die_with_parent() -> None:
+    """In fast-import's process: be killed when facturier dies. An orphan
+    would go on writing at end of input — its pack, its private ref — while
+    the next command already reads the repository."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, 9)        # PR_SET_PDEATHSIG, SIGKILL (Linux)
+    except (OSError, AttributeError):
+        pass
 
 
 def commit_time() -> str:

@@ -26,18 +26,45 @@ class GitError(FacturierError):
     pass
 
 
+def run_git(root, *args: str, input: Optional[bytes] = None,
+            env: Optional[dict] = None) -> tuple[int, bytes, bytes]:
+    """Run ``git -C root args``: (exit status, stdout, stderr).
+
+    An interruption (Ctrl-C, SIGTERM turned into an exception) while git runs
+    does not kill git: a git killed while it holds ``index.lock`` or a ref's
+    lock leaves the lock behind, and every later git command fails until a
+    person removes it. Git commands are short; the interruption is raised
+    once git is done (a Ctrl-C in a terminal reaches git too, which then
+    stops cleanly by itself)."""
+    try:
+        proc = subprocess.Popen(["git", "-C", str(root), *args], stdin=subprocess.PIPE
+                                if input is not None else subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    except FileNotFoundError:
+        raise GitError("git is not installed (facturier needs the git command)") from None
+    try:
+        out, err = proc.communicate(input)
+    except BaseException:
+        while True:
+            try:
+                proc.communicate()
+                break
+            except ValueError:          # the pipes were closed by the interrupted call
+                proc.wait()
+                break
+            except BaseException:       # a second interruption: still let git finish
+                continue
+        raise
+    return proc.returncode, out, err
+
+
 def git(root, *args: str, input: Optional[bytes] = None, env: Optional[dict] = None,
         check: bool = True) -> bytes:
     """Run ``git -C root args``; its stdout. A failure is a GitError naming git's message."""
-    try:
-        proc = subprocess.run(["git", "-C", str(root), *args], input=input,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              env=env)
-    except FileNotFoundError:
-        raise GitError("git is not installed (facturier needs the git command)") from None
-    if check and proc.returncode != 0:
-        raise GitError("git %s failed: %s" % (args[0], proc.stderr.decode(errors="replace").strip()))
-    return proc.stdout
+    code, out, err = run_git(root, *args, input=input, env=env)
+    if check and code != 0:
+        raise GitError("git %s failed: %s" % (args[0], err.decode(errors="replace").strip()))
+    return out
 
 
 def is_repository(root) -> bool:
@@ -282,9 +309,8 @@ def identities(root, author: Optional[str]) -> tuple[str, str]:
         env["GIT_AUTHOR_NAME"], env["GIT_AUTHOR_EMAIL"] = parse_author(author)
     found = []
     for role in ("AUTHOR", "COMMITTER"):
-        proc = subprocess.run(["git", "-C", str(root), "var", "GIT_%s_IDENT" % role], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        out = proc.stdout.decode("utf-8", "replace").strip() if proc.returncode == 0 else ""
+        code, stdout, _err = run_git(root, "var", "GIT_%s_IDENT" % role, env=env)
+        out = stdout.decode("utf-8", "replace").strip() if code == 0 else ""
         m = re.fullmatch(r"(.*?) ?<([^<>]*)> \d+ [-+]\d{4}", out)
         if m and m.group(1).strip() and m.group(2).strip():
             found.append("%s <%s>" % (m.group(1), m.group(2)))

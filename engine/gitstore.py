@@ -25,7 +25,6 @@ the journal, which the next command settles (:func:`engine.worktree.recover`).
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from pathlib import Path
 from typing import Iterable, Optional
@@ -36,7 +35,7 @@ from .gitlock import BookLock, LockTimeout, state_dir
 from .gitlog import LOG_FORMAT, change_signature, commit_order, find_paths, log_records
 from .gitrepo import (BOOK_FOLDERS, GitError, Repository, _link_above, blob_id, git,
                       identities, identity_env, init_repository, is_repository, list_blobs,
-                      parse_author, read_file)
+                      parse_author, read_file, run_git)
 from .worktree import EditedMeanwhile, Journal, checkout, is_book_path, recover
 
 __all__ = ["BOOK_FOLDERS", "BookLock", "ConcurrentChange", "EditedMeanwhile", "GitError",
@@ -349,11 +348,9 @@ class Store:
                 self._import = None
 
     def _move_branch(self, new: str, old: str) -> None:
-        proc = subprocess.run(
-            ["git", "-C", str(self.root), "update-ref", "-m", "facturier", self.ref, new, old],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        if proc.returncode != 0:
-            text = proc.stderr.decode(errors="replace").strip()
+        code, _out, err = run_git(self.root, "update-ref", "-m", "facturier", self.ref, new, old)
+        if code != 0:
+            text = err.decode(errors="replace").strip()
             if "but expected" in text:
                 raise ConcurrentChange(
                     "the branch %s moved while facturier was working (a commit was made by "

@@ -236,8 +236,17 @@ def _cut_short(repo: Repository, path: str, head_blob: str) -> bool:
 
 
 def _drop_private_refs(repo: Repository) -> None:
+    """Forget the private refs of sessions that ended (and their locks: only
+    facturier writes under refs/facturier/, and it holds the book lock here)."""
     out = git(repo.root, "for-each-ref", "--format=%(refname)", "refs/facturier/", check=False)
     refs = [r for r in out.decode().split() if r.startswith("refs/facturier/import-")]
+    folder = repo.git_dir / "refs" / "facturier"
+    if folder.is_dir():
+        for lock in folder.glob("import-*.lock"):
+            try:
+                lock.unlink()
+            except OSError:
+                pass
     if refs:
         git(repo.root, "update-ref", "--stdin", "-z",
             input=b"".join(b"delete %s\0\0" % r.encode() for r in refs), check=False)

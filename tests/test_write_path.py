@@ -327,3 +327,58 @@ def _numbers(root) -> list[str]:
     out = subprocess.run(["git", "-C", str(root), "grep", "-h", "^number:", "HEAD", "--",
                           "documents"], capture_output=True, text=True).stdout
     return sorted(n.strip('"') for n in out.split()[1::2])
+
+
+def _due_book(root: Path, n: int) -> None:
+    """n recurrences with validate, each with one occurrence due on 2025-06-01."""
+    (root / "contacts").mkdir(parents=True)
+    (root / "documents/2025/01").mkdir(parents=True)
+    (root / "recurrences").mkdir()
+    (root / "facturier.yaml").write_text("currency: CHF\n")
+    (root / ".gitignore").write_text(".facturier/\n")
+    (root / "contacts/acme.yaml").write_text("name: ACME SA\n")
+    (root / "documents/2025/01/inv-tpl.yaml").write_text(
+        "kind: invoice\ncustomer: acme\ndate: 2025-01-05\nlines:\n"
+        "  - description: Hosting {period}\n    quantity: 1\n    unit_price: \"120.00\"\n")
+    for i in range(n):
+        (root / ("recurrences/r%04d.yaml" % i)).write_text(
+            "name: Service %d\ntemplate: inv-tpl\nrule: FREQ=MONTHLY;BYMONTHDAY=1\n"
+            "start: 2025-01-01\nissue: validate\nlast: 2025-05-01\n" % i)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "Book")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("fraction", [0.2, 0.5, 0.8])
+def test_a_signal_during_a_large_run_then_a_rerun_gives_every_number_once(tmp_path, cli, sig,
+                                                                          fraction):
+    """`facturier run` generating and numbering 600 invoices gets SIGINT (a
+    cancelled CI job sends it first) or SIGTERM part-way; the rerun finishes:
+    600 documents, 600 numbers, no gap, no duplicate, nothing left over."""
+    root = tmp_path / "book"
+    _due_book(root, 600)
+    full = time.perf_counter()
+    done = cli("--as-of", "2025-06-01", "run", "--no-send", book=root)
+    full = time.perf_counter() - full
+    assert done.code == 0, done
+    git(root, "reset", "-q", "--hard", "HEAD~%d" % 600)          # the same book, before the run
+    git(root, "reflog", "expire", "--expire=now", "--all")
+    cmd = [sys.executable, "-m", "tui.entry", "--book", str(root), "--as-of", "2025-06-01",
+           "run", "--no-send"]
+    proc = subprocess.Popen(cmd, env=dict(os.environ, PYTHONPATH=str(REPO)), cwd=str(REPO),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(full * fraction)
+    proc.send_signal(sig)
+    _out, err = proc.communicate(timeout=120)
+    assert b"Traceback" not in err
+    fsck(root)
+    made = int(git(root, "rev-list", "--count", "HEAD")) - 1
+    assert clean(root) == "" or made == 0, clean(root)
+    rerun = cli("--as-of", "2025-06-01", "run", "--no-send", book=root)
+    assert rerun.code == 0, rerun
+    fsck(root)
+    assert clean(root) == ""
+    numbers = _numbers(root)
+    assert numbers == ["2025-%04d" % i for i in range(1, 601)]
+    assert int(git(root, "rev-list", "--count", "HEAD")) == 601
