@@ -47,7 +47,11 @@ def act(ctx: Context, plan: Callable, *args, ids: Optional[Iterable[str]] = None
 @main.group("doc")
 def doc_group():
     """Documents: new, show, edit, delete, validate, send, pay, discount,
-    write-off, hold, release, credit, convert, decline, returned."""
+    write-off, hold, release, credit, convert, decline, returned.
+
+    ID is a document's id or its number (`facturier doc pay 2025-0042 50`); an
+    id wins over a number, and a number two documents share is refused, naming
+    them."""
 
 
 # --------------------------------------------------------------------------- new
@@ -82,7 +86,7 @@ def _parse_line(text: str) -> dict:
 @click.option("--line", "lines", multiple=True, metavar='"DESC;QTY;PRICE[;VAT]"',
               help="A line; repeat for more.")
 @click.option("--total", help="Expenses: the total instead of lines.")
-@click.option("--credits", metavar="INVOICE", help="Credit notes: the invoice credited.")
+@click.option("--credits", metavar="INVOICE", help="Credit notes: the invoice credited (id or number).")
 @click.option("--notes", help="Free text.")
 @click.option("--file", "file", type=click.File("rb"),
               help="Read the document as YAML from a file ('-' for stdin).")
@@ -117,7 +121,7 @@ def new_command(ctx: Context, kind, customer, supplier, date, due, currency, lin
         except InvalidOperation:
             fail("--total %r is not an amount" % total, 2)
     if credits:
-        fields["credits"] = credits
+        fields["credits"] = ref_in_field(ctx, credits)
     if notes:
         fields["notes"] = notes
     act(ctx, plan_create_document, fields, ctx.as_of, source="the options", created=True)
@@ -125,15 +129,53 @@ def new_command(ctx: Context, kind, customer, supplier, date, due, currency, lin
 
 # --------------------------------------------------------------------------- show
 
-def _find(book, doc_id: str):
-    doc = book.document(doc_id)
+def resolve_ref(ctx: Context, ref: str) -> str:
+    """The id of the document ``ref`` names: its id or its number (SPEC 6).
+    An id whose file exists is taken as it is, without loading the whole book
+    (a payment in a book of 100,000 documents stays fast); a number needs the
+    book (engine.lookup.resolve_document)."""
+    from ..actions import find_document_path
+    if find_document_path(ctx.book_path, ref) is not None:
+        return ref
+    from ..lookup import document_id
+    return document_id(ctx.book, ref)
+
+
+def ref_in_field(ctx: Context, ref: str) -> str:
+    """For a field that names a document (``--credits``, ``--template``): the
+    id of the document whose number ``ref`` is, else ``ref`` as given (the
+    action then says what is wrong with it)."""
+    from ..actions import find_document_path
+    if find_document_path(ctx.book_path, ref) is not None:
+        return ref
+    from ..lookup import documents_numbered, resolve_document
+    if documents_numbered(ctx.book, ref):
+        return resolve_document(ctx.book, ref).id
+    return ref
+
+
+def _resolved(click_ctx: click.Context, _param, value: str) -> str:
+    ctx = click_ctx.find_object(Context)
+    assert ctx is not None, "the facturier group sets the context"
+    return resolve_ref(ctx, value)
+
+
+def doc_argument(func):
+    """The ``ID`` argument of a document command: an id or a number, resolved
+    to the id before the command runs."""
+    return click.argument("doc_id", metavar="ID", callback=_resolved)(func)
+
+
+def _find(book, ref: str):
+    doc = book.document(ref)
     if doc is None:
         broken = [str(d) for d in book.diagnostics
-                  if d.path.rsplit("/", 1)[-1].lower() == ("%s.yaml" % doc_id).lower()
+                  if d.path.rsplit("/", 1)[-1].lower() == ("%s.yaml" % ref).lower()
                   and d.path.startswith("documents/")]
         if broken:
-            fail("document %s cannot be read:\n%s" % (doc_id, "\n".join(broken)))
-        fail("there is no document %s" % doc_id)
+            fail("document %s cannot be read:\n%s" % (ref, "\n".join(broken)))
+        from ..lookup import resolve_document
+        doc = resolve_document(book, ref)
     return doc
 
 
@@ -178,7 +220,7 @@ def document_view(doc, book, as_of: dt.date) -> dict:
 @doc_group.command("show")
 @click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table",
               show_default=True, help="Output format.")
-@click.argument("doc_id", metavar="ID")
+@doc_argument
 @pass_ctx
 def show_command(ctx: Context, doc_id: str, fmt: str):
     """Everything about one document: fields, lines, totals, status at --as-of."""
@@ -269,7 +311,7 @@ def _save_rejected(ctx: Context, name: str, text: str) -> str:
 
 
 @doc_group.command("edit")
-@click.argument("doc_id", metavar="ID")
+@doc_argument
 @pass_ctx
 def edit_command(ctx: Context, doc_id: str):
     """Edit the document's file in $EDITOR; the result is checked (it must
@@ -292,7 +334,7 @@ def edit_command(ctx: Context, doc_id: str):
 
 
 @doc_group.command("delete")
-@click.argument("doc_id", metavar="ID")
+@doc_argument
 @pass_ctx
 def delete_command(ctx: Context, doc_id: str):
     """Delete a draft (validated documents are legal records: credit them)."""
@@ -303,7 +345,7 @@ def delete_command(ctx: Context, doc_id: str):
 # --------------------------------------------------------------------------- actions
 
 @doc_group.command("validate")
-@click.argument("doc_id", metavar="ID")
+@doc_argument
 @pass_ctx
 def validate_command(ctx: Context, doc_id: str):
     """Give the draft its number and validate it on --as-of."""
@@ -321,7 +363,7 @@ def _money_arg(text: str, what: str) -> Decimal:
 
 
 @doc_group.command("pay")
-@click.argument("doc_id", metavar="ID")
+@doc_argument
 @click.argument("amount")
 @click.option("--date", "date", type=DATE, help="Payment date (default: --as-of).")
 @click.option("--reference", default="", help="Bank reference.")
@@ -334,7 +376,7 @@ def pay_command(ctx: Context, doc_id: str, amount: str, date, reference: str):
 
 
 @doc_group.command("discount")
-@click.argument("doc_id", metavar="ID")
+@doc_argument
 @click.argument("amount")
 @click.option("--date", "date", type=DATE, help="Date (default: --as-of).")
 @click.option("--reason", default="")
@@ -347,7 +389,7 @@ def discount_command(ctx: Context, doc_id: str, amount: str, date, reason: str):
 
 
 @doc_group.command("write-off")
-@click.argument("doc_id", metavar="ID")
+@doc_argument
 @click.option("--date", "date", type=DATE, help="Date (default: --as-of).")
 @click.option("--reason", default="")
 @pass_ctx
@@ -358,7 +400,7 @@ def write_off_command(ctx: Context, doc_id: str, date, reason: str):
 
 
 @doc_group.command("hold")
-@click.argument("doc_id", metavar="ID")
+@doc_argument
 @click.option("--date", "date", type=DATE, help="Start of the hold (default: --as-of).")
 @click.option("--reason", default="")
 @pass_ctx
@@ -369,7 +411,7 @@ def hold_command(ctx: Context, doc_id: str, date, reason: str):
 
 
 @doc_group.command("release")
-@click.argument("doc_id", metavar="ID")
+@doc_argument
 @click.option("--date", "date", type=DATE, help="End of the hold (default: --as-of).")
 @pass_ctx
 def release_command(ctx: Context, doc_id: str, date):
@@ -379,7 +421,7 @@ def release_command(ctx: Context, doc_id: str, date):
 
 
 @doc_group.command("credit")
-@click.argument("doc_id", metavar="ID")
+@doc_argument
 @click.option("--amount", default=None, help="Amount to credit (default: the open amount).")
 @pass_ctx
 def credit_command(ctx: Context, doc_id: str, amount):
@@ -390,7 +432,7 @@ def credit_command(ctx: Context, doc_id: str, amount):
 
 
 @doc_group.command("convert")
-@click.argument("doc_id", metavar="ID")
+@doc_argument
 @click.option("--to", "to", type=click.Choice(["invoice", "work_order"]), default=None,
               help="Kind of the new document (default: invoice).")
 @pass_ctx
@@ -401,7 +443,7 @@ def convert_command(ctx: Context, doc_id: str, to):
 
 
 @doc_group.command("decline")
-@click.argument("doc_id", metavar="ID")
+@doc_argument
 @click.option("--date", "date", type=DATE, help="Date (default: --as-of).")
 @pass_ctx
 def decline_command(ctx: Context, doc_id: str, date):
@@ -411,7 +453,7 @@ def decline_command(ctx: Context, doc_id: str, date):
 
 
 @doc_group.command("returned")
-@click.argument("doc_id", metavar="ID")
+@doc_argument
 @pass_ctx
 def returned_command(ctx: Context, doc_id: str):
     """Record that the post brought the document back (wrong address)."""
@@ -420,7 +462,7 @@ def returned_command(ctx: Context, doc_id: str):
 
 
 @doc_group.command("send")
-@click.argument("doc_id", metavar="ID")
+@doc_argument
 @click.option("--mark-sent", is_flag=True,
               help="The last attempt was left `sending` (a crash) but did reach the server: "
                    "record it as sent, e-mail nothing.")

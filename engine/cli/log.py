@@ -7,6 +7,22 @@ from . import main
 from .common import Context, emit_rows, fail, pass_ctx
 
 
+def _object_id(ctx: Context, ident: str) -> str:
+    """A document's number stands for its id (SPEC 6); an id of a document,
+    recurrence or contact is kept as it is (also when the object is gone: its
+    history remains)."""
+    from ..actions import find_document_path
+    if find_document_path(ctx.book_path, ident) is not None:
+        return ident
+    book = ctx.book
+    if book.recurrence(ident) is not None or book.contact(ident) is not None:
+        return ident
+    from ..lookup import documents_numbered, resolve_document
+    if documents_numbered(book, ident):
+        return resolve_document(book, ident).id
+    return ident
+
+
 @main.command("log")
 @click.argument("ident", metavar="[ID]", required=False)
 @click.option("--action", "actions", multiple=True, metavar="ACTION",
@@ -15,8 +31,8 @@ from .common import Context, emit_rows, fail, pass_ctx
               show_default=True, help="Output format.")
 @pass_ctx
 def log_command(ctx: Context, ident, actions, fmt):
-    """The audit trail, oldest first: of one document, recurrence or contact
-    (commits whose trailers name it, and commits that touched its file; hand
+    """The audit trail, oldest first: of one document (by id or number),
+    recurrence or contact (commits whose trailers name it, and commits that touched its file; hand
     edits show as `manual`), or of the whole book."""
     from ..book import find_root
     from ..history import ACTIONS, MANUAL, book_history, object_history
@@ -31,6 +47,7 @@ def log_command(ctx: Context, ident, actions, fmt):
                     ", ".join(known)), param_hint="--action")
     root = find_root(ctx.book_path)
     if ident:
+        ident = _object_id(ctx, ident)
         entries = object_history(root, ident, actions)
         if not entries and not actions:
             fail("nothing in the history names %s" % ident)

@@ -167,7 +167,7 @@ def repair_command(ctx: Context, rec_id: str, choice):
               help="The recurrence as YAML (SPEC 4); '-' for stdin. Other options are ignored.")
 @click.option("--id", "rec_id", default=None, help="Its id (default: a slug of the name).")
 @click.option("--name", default=None, help="Its name.")
-@click.option("--template", default=None, help="The invoice or expense it copies.")
+@click.option("--template", default=None, help="The invoice or expense it copies (id or number).")
 @click.option("--frequency", type=click.Choice(["weekly", "monthly", "quarterly", "yearly", "last-day"]),
               default=None, help="A frequency anchored on --start (instead of --rule).")
 @click.option("--rule", default=None, help='An RFC 5545 RRULE without DTSTART, e.g. "FREQ=MONTHLY;BYMONTHDAY=1".')
@@ -189,6 +189,8 @@ def new_command(ctx: Context, file, rec_id, name, template, frequency, rule, sta
         return
     if not name or not template:
         raise click.UsageError("--name and --template are required (or give --file)")
+    from .doc import ref_in_field
+    template = ref_in_field(ctx, template)
     start = start or ctx.as_of
     if bool(frequency) == bool(rule):
         raise click.UsageError("give either --frequency or --rule")
