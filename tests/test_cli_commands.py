@@ -97,3 +97,72 @@ def test_resolution_in_the_engine_prefers_an_id_to_a_number():
     assert resolve_document(book, "f-7").id == "inv-c"
     with pytest.raises(ActionRefused, match="no document 'F-8'"):
         resolve_document(book, "F-8")
+
+
+# --------------------------------------------------------------------------- tables
+
+LONG_NAME = "Compagnie Générale des Établissements Industriels du Léman et Environs SA"
+LONG_ID = "inv-20261130-jimx"
+REC_ID = "hosting-and-maintenance-of-the-customer-portal"
+
+
+@pytest.fixture
+def wide(make_book):
+    """A book whose table cells are wider than 80 columns put together."""
+    files = {"facturier.yaml": SETTINGS,
+             "contacts/compagnie-generale.yaml": "name: %s\nemail: ap@cg.example\n" % LONG_NAME,
+             "documents/2026/11/%s.yaml" % LONG_ID:
+                 _invoice("2026-0001").replace("customer: acme", "customer: compagnie-generale")
+                 .replace("2025-01-05", "2026-11-30"),
+             "recurrences/%s.yaml" % REC_ID:
+                 "name: %s\ntemplate: %s\nrule: FREQ=MONTHLY;BYMONTHDAY=1\nstart: 2026-12-01\n"
+                 % (LONG_NAME, LONG_ID)}
+    for i in range(3):
+        files["documents/2026/11/%s-2026-1%d-01.yaml" % (REC_ID, i)] = (
+            "kind: invoice\ncustomer: compagnie-generale\ndate: 2026-11-0%d\nrecurrence: %s\n"
+            "occurrence: 2026-11-0%d\nlines:\n  - {description: Hosting, quantity: 1, "
+            "unit_price: \"10\"}\n" % (i + 1, REC_ID, i + 1))
+    return make_book(files)
+
+
+def _table_lines(out: str) -> list[str]:
+    lines = out.rstrip("\n").split("\n")
+    assert set(lines[1].replace(" ", "")) <= {"-"}, out     # the rule under the headings
+    return lines
+
+
+def test_tables_never_cut_ids_numbers_or_actions_at_80_columns(cli, wide):
+    r = cli("--as-of", "2026-12-20", "doc", "pay", "2026-0001", "10", book=wide)
+    assert r.code == 0, r
+    r = cli("--as-of", "2026-12-20", "status", book=wide)           # piped, COLUMNS=80
+    lines = _table_lines(r.out)
+    assert len(lines) == 2 + 4                                      # one line per document
+    for i in range(3):
+        assert any(line.startswith("%s-2026-1%d-01 ↻ " % (REC_ID, i)) for line in lines), r.out
+    assert any(line.startswith("2026-0001 ") for line in lines), r.out
+    assert all("CHF" in line for line in lines[2:])                # the amount is whole
+    assert "…" in r.out                                             # the contact was shortened
+    r = cli("log", "--format", "table", book=wide)
+    lines = _table_lines(r.out)
+    assert any("document.payment" in line for line in lines), r.out
+    for line in lines[2:]:
+        assert len(line.split()[2]) == 10                           # the commit, whole
+    r = cli("--as-of", "2026-12-20", "recurrence", "list", book=wide)
+    lines = _table_lines(r.out)
+    assert lines[2].startswith(REC_ID + "  "), r.out
+    assert "  2026-12-01  active" in lines[2] and "…" in lines[2]
+    # the id alone takes more than half the width: the other texts give way
+    assert "  Compa…  compa…  " in lines[2]
+
+
+def test_a_table_fits_80_columns_when_the_whole_cells_allow_it(cli, wide):
+    r = cli("--as-of", "2026-12-20", "contact", "list", book=wide)
+    assert all(len(line) <= 80 for line in r.out.splitlines()), r.out
+    assert "compagnie-generale " in r.out
+
+
+def test_piped_without_columns_keeps_every_cell_whole(cli, wide):
+    r = cli("--as-of", "2026-12-20", "status", book=wide, env={"COLUMNS": ""})
+    assert r.code == 0, r
+    assert "…" not in r.out and LONG_NAME in r.out
+    assert len(r.out.rstrip("\n").split("\n")) == 2 + 4

@@ -139,4 +139,6 @@ def _status_table(rows, lang: str) -> None:
         label = (r.number or r.id) + (" ↻" if r.recurrence else "")
         cells.append([label, r.date.isoformat(), r.contact_name or r.contact,
                       format_money(r.open, r.currency, lang), status_label(r.status, lang)])
-    sys.stdout.write(render_table(headings, cells, right={3}))
+    # the document (number or id), its date and amount are never cut: contact and
+    # status are shortened first
+    sys.stdout.write(render_table(headings, cells, right={3}, keep={0, 1, 3}))

@@ -132,11 +132,13 @@ def emit_json(data: Any) -> None:
 
 def emit_rows(rows: Sequence[dict], columns: Sequence[tuple[str, str]], fmt: str,
               *, table_rows: Optional[Sequence[Sequence[str]]] = None,
-              right: Iterable[str] = ()) -> None:
+              right: Iterable[str] = (), keep: Iterable[str] = ()) -> None:
     """Print ``rows`` (dicts) as json, csv or a table.
 
     ``columns`` are (key, heading) pairs for the table and csv. ``table_rows``
     may give already formatted cells for the table (localized money...).
+    ``keep``: the keys of the columns a table never shortens (ids, numbers,
+    dates, action names); the others are shortened first.
     """
     if fmt == "json":
         emit_json(list(rows))
@@ -153,29 +155,60 @@ def emit_rows(rows: Sequence[dict], columns: Sequence[tuple[str, str]], fmt: str
     cells = table_rows if table_rows is not None else [
         ["" if row.get(k) is None else str(to_plain(row.get(k))) for k, _ in columns]
         for row in rows]
+    keys = [k for k, _ in columns]
     sys.stdout.write(render_table([h for _, h in columns], cells,
-                                  right={i for i, (k, _) in enumerate(columns) if k in set(right)}))
+                                  right={i for i, k in enumerate(keys) if k in set(right)},
+                                  keep={i for i, k in enumerate(keys) if k in set(keep)}))
+
+
+def table_width() -> Optional[int]:
+    """How wide a table may be: the terminal's width; when stdout is not a
+    terminal, ``$COLUMNS`` when it is set, else no limit (piped output keeps
+    every cell whole, so that grep finds what the book holds)."""
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size((80, 24)).columns
+    try:
+        columns = int(os.environ.get("COLUMNS", "") or 0)
+    except ValueError:
+        columns = 0
+    return columns if columns > 0 else None
+
+
+MIN_WIDTH = 6       # a shortened column keeps at least this many characters
 
 
 def render_table(headings: Sequence[str], cells: Sequence[Sequence[str]],
-                 right: set = frozenset(), width: Optional[int] = None) -> str:
-    """A plain text table that fits ``width`` columns (the terminal, or 80 when
-    stdout is not a terminal): the widest columns are cut with an ellipsis."""
+                 right: set = frozenset(), width: Optional[int] = None,
+                 keep: set = frozenset()) -> str:
+    """A plain text table, one line per row (a line break inside a cell is
+    shown as a space: a row never wraps), that fits ``width`` columns
+    (:func:`table_width` when None): the widest of the columns not in ``keep``
+    is cut with an ellipsis, one character at a time, down to MIN_WIDTH. The
+    columns in ``keep`` (ids, numbers, dates) are never cut: when they alone
+    are wider than ``width``, the line is longer."""
     if width is None:
-        width = shutil.get_terminal_size((80, 24)).columns if sys.stdout.isatty() else \
-            int(os.environ.get("COLUMNS", "80") or 80)
+        width = table_width()
     n = len(headings)
+    cells = [[" ".join(c.split()) if ("\n" in c or "\r" in c or "\t" in c) else c for c in row]
+             for row in cells]
     widths = [len(h) for h in headings]
     for row in cells:
         for i, cell in enumerate(row):
             if len(cell) > widths[i]:
                 widths[i] = len(cell)
-    budget = width - 2 * (n - 1)
-    while sum(widths) > budget:
-        i = max(range(n), key=lambda j: widths[j])
-        if widths[i] <= 6:
-            break
-        widths[i] -= 1
+    natural = list(widths)
+    if width is not None:
+        budget = width - 2 * (n - 1)
+        excess = sum(widths) - budget
+        while excess > 0:
+            shrinkable = [j for j in range(n) if j not in keep and widths[j] > MIN_WIDTH]
+            if not shrinkable:
+                break
+            i = max(shrinkable, key=lambda j: widths[j])
+            widths[i] -= 1
+            excess -= 1
+    for i in keep:
+        widths[i] = natural[i]
 
     def fit(text: str, w: int, i: int) -> str:
         if len(text) > w:

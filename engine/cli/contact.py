@@ -30,7 +30,8 @@ def list_command(ctx: Context, fmt: str):
             for _, c in sorted(book.contacts.items(), key=lambda kv: kv[0].lower())]
     if fmt == "table":
         emit_rows(rows, [("id", "ID"), ("name", "Name"), ("email", "E-mail"),
-                         ("documents", "Documents")], fmt, right=("documents",))
+                         ("documents", "Documents")], fmt, right=("documents",),
+                  keep=("id", "documents"))
     else:
         emit_rows(rows, [(k, k) for k in ("id", "name", "email", "payment_days", "address",
                                           "documents")], fmt)

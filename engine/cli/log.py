@@ -67,4 +67,5 @@ def log_command(ctx: Context, ident, actions, fmt):
     cells = [[r["date"][:16].replace("T", " "), r["commit"][:10], r["action"],
               r["author"].split(" <")[0], r["subject"]] for r in rows]
     emit_rows(rows, [("date", "Date"), ("commit", "Commit"), ("action", "Action"),
-                     ("author", "Author"), ("subject", "Subject")], "table", table_rows=cells)
+                     ("author", "Author"), ("subject", "Subject")], "table", table_rows=cells,
+              keep=("date", "commit", "action"))

@@ -63,7 +63,8 @@ def list_command(ctx: Context, state, fmt: str):
         cells = [[r["id"], r["name"], r["contact"] or "", r["rule_words"],
                   r["next"].isoformat() if r["next"] else "", _state(r["state"], lang),
                   str(r["generated"])] for r in rows]
-        emit_rows(rows, columns, "table", table_rows=cells, right=("generated",))
+        emit_rows(rows, columns, "table", table_rows=cells, right=("generated",),
+                  keep=("id", "next", "state", "generated"))
         stopped = [r for r in rows if r["state"] == "stopped"]
         for r in stopped:
             say("%s is stopped: %s (repair: facturier recurrence repair %s --skip-missing | "
