@@ -147,18 +147,24 @@ def _commit(ctx: Context, plan, *args, **kwargs):
 
 @recurrence_group.command("repair")
 @click.argument("rec_id", metavar="ID")
-@click.option("--skip-missing", "choice", flag_value="skip-missing",
+@click.option("--skip-missing", is_flag=True,
               help="Reactivate, recording every missing occurrence as skipped.")
-@click.option("--create-missing", "choice", flag_value="create-missing",
+@click.option("--create-missing", is_flag=True,
               help="Reactivate and create the missing document (only when exactly one is missing).")
-@click.option("--end", "choice", flag_value="end", help="End the recurrence (ended = the as-of date).")
+@click.option("--end", is_flag=True, help="End the recurrence (ended = the as-of date).")
 @pass_ctx
-def repair_command(ctx: Context, rec_id: str, choice):
-    """Repair a stopped recurrence: --skip-missing, --create-missing or --end
-    (one commit). If the cause still holds, the next run stops it again."""
+def repair_command(ctx: Context, rec_id: str, skip_missing: bool, create_missing: bool, end: bool):
+    """Repair a stopped recurrence with exactly one of --skip-missing,
+    --create-missing or --end (one commit). If the cause still holds, the next
+    run stops it again."""
     from ..daily import plan_repair
-    if choice is None:
-        raise click.UsageError("choose one of --skip-missing, --create-missing, --end")
+    chosen = [name for name, given in (("skip-missing", skip_missing),
+                                       ("create-missing", create_missing), ("end", end)) if given]
+    if len(chosen) != 1:
+        raise click.UsageError(
+            "choose exactly one of --skip-missing, --create-missing, --end%s"
+            % (" (not %s)" % " and ".join("--" + c for c in chosen) if chosen else ""))
+    choice = chosen[0]
     _find(ctx.book, rec_id)
     _commit(ctx, plan_repair, rec_id, choice, ctx.as_of)
 
