@@ -27,7 +27,7 @@ import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Union
 
@@ -423,9 +423,9 @@ def _edited_text(path: str, text: str, set_fields: Optional[dict] = None,
 
 def _amount(value, what: str, currency: str) -> Decimal:
     from .money import minor_units
-    try:
-        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
+    from .loader import read_decimal       # the book's own reading: no exponent, nan...
+    amount = value if isinstance(value, Decimal) else read_decimal(str(value))[0]
+    if amount is None:
         _refuse("%s %r is not an amount (write it like 120.50)" % (what, value))
     if not amount.is_finite() or amount <= 0:
         _refuse("%s must be more than zero, not %s" % (what, value))

@@ -166,3 +166,54 @@ def test_piped_without_columns_keeps_every_cell_whole(cli, wide):
     assert r.code == 0, r
     assert "…" not in r.out and LONG_NAME in r.out
     assert len(r.out.rstrip("\n").split("\n")) == 2 + 4
+
+
+# --------------------------------------------------------------------------- input
+
+@pytest.mark.parametrize("args, code, said", [
+    (("doc", "pay", "2025-0002", "1e3"), 2, "'1e3' is not a number"),
+    (("doc", "pay", "2025-0002", "1_000"), 2, "'1_000' is not a number"),
+    (("doc", "pay", "2025-0002", "nan"), 2, "'nan' is not a number"),
+    (("doc", "pay", "2025-0002", "1000000000000000"), 2, "too large"),
+    (("doc", "pay", "2025-0002", "-5"), 1, "the payment must be more than zero, not -5"),
+    (("doc", "pay", "2025-0002", "0"), 1, "the payment must be more than zero, not 0"),
+    (("doc", "pay", "2025-0002", "5.001"), 1, "more decimals than CHF allows"),
+    (("doc", "discount", "2025-0002", "-5"), 1, "the discount must be more than zero, not -5"),
+    (("doc", "credit", "2025-0002", "--amount", "-5"), 1, "the credit must be more than zero"),
+    (("doc", "credit", "2025-0002", "--amount", "2E1"), 2, "'2E1' is not a number"),
+    (("doc", "new", "--customer", "acme", "--line", "Work;1e2;5"), 2,
+     "the quantity '1e2' is not a number"),
+    (("doc", "new", "--customer", "acme", "--line", "Work;1;inf"), 2,
+     "the unit price 'inf' is not a number"),
+    (("doc", "new", "--kind", "expense", "--supplier", "acme", "--total", "0x10"), 2,
+     "'0x10' is not a number"),
+    (("doc", "new", "--customer", "acme", "--line", "Work;-1;5"), 1,
+     "field 'lines.1.quantity' must not be negative (-1)"),
+    (("contact", "new", "--name", "Bob", "--email", "not-an-email"), 1,
+     "field 'email': 'not-an-email' is not an e-mail address"),
+    (("contact", "edit", "acme", "--email", "ap@acme.example, bo@acme.example"), 1,
+     "is not an e-mail address"),
+])
+def test_amounts_and_addresses_are_read_as_the_book_reads_them(cli, numbered, args, code, said):
+    head = git(numbered, "rev-parse", "HEAD")
+    r = cli("--as-of", "2025-01-20", *args, book=numbered)
+    assert r.code == code, r
+    assert said in r.err, r
+    assert "No such option" not in r.err and "Traceback" not in r.err
+    assert git(numbered, "rev-parse", "HEAD") == head
+
+
+def test_a_contact_file_with_a_bad_address_is_a_check_error(cli, make_book):
+    root = make_book({"contacts/acme.yaml": "name: ACME\nemail: ap at acme\n"})
+    r = cli("check", book=root)
+    assert r.code == 1
+    assert "contacts/acme.yaml:2:8: field 'email': 'ap at acme' is not an e-mail address" in r.out
+
+
+@pytest.mark.parametrize("text, ok", [("1200.50", True), ("1'200.50", True), ("1 200", True),
+                                      ("1e3", False), ("nan", False), ("0x10", False),
+                                      ("1_000", False), ("-5", False)])
+def test_the_app_reads_amounts_as_the_book_does(text, ok):
+    from tui.forms import FieldSpec, parse_value
+    value, error = parse_value(FieldSpec("amount", "", "money", positive=True), text, "en")
+    assert (error is None) == ok, (text, value, error)

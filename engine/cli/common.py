@@ -239,6 +239,23 @@ def read_text(source, name: str) -> str:
              % (name, line, exc.start + 1))
 
 
+def parse_decimal(text: str, what: str, example: str = "120.50") -> Decimal:
+    """An amount, quantity or rate given on the command line, read as the book
+    reads its files (engine.loader.read_decimal: digits with an optional
+    point; no exponent, '_', hex, nan or inf); a usage error otherwise. The
+    sign is left to the action, which says what it accepts."""
+    from ..loader import MAX_DIGITS, NOT_DECIMAL, read_decimal
+    value, problem = read_decimal(text)
+    if problem == NOT_DECIMAL:
+        raise click.BadParameter("%r is not a number: write digits with an optional decimal "
+                                 "point, e.g. %s (no exponent, '_', hex, nan or inf)"
+                                 % (text, example), param_hint=what)
+    if value is None:
+        raise click.BadParameter("%s is too large (at most %d digits before the decimal point)"
+                                 % (text.strip(), MAX_DIGITS), param_hint=what)
+    return value
+
+
 def parse_date(text: str, what: str = "date") -> dt.date:
     try:
         return dt.date.fromisoformat(text)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
@@ -16,7 +16,8 @@ import click
 
 from ..diagnostics import ActionRefused
 from . import main
-from .common import (DATE, Context, emit_json, fail, now_in, pass_ctx, read_text, say)
+from .common import (DATE, Context, emit_json, fail, now_in, parse_decimal, pass_ctx, read_text,
+                     say)
 
 KINDS = ("invoice", "credit_note", "quote", "work_order", "expense")
 
@@ -66,13 +67,10 @@ def _parse_line(text: str) -> dict:
         if value == "" and key == "vat":
             continue
         try:
-            number = Decimal(value)
-        except InvalidOperation:
-            raise click.BadParameter("%r: %s %r is not a number" % (text, key.replace("_", " "),
-                                                                     value), param_hint="--line")
-        if not number.is_finite():
-            raise click.BadParameter("%r: %s is not a number" % (text, key), param_hint="--line")
-        line[key] = number
+            line[key] = parse_decimal(value, "--line")
+        except click.BadParameter as exc:
+            raise click.BadParameter("%r: the %s %s" % (text, key.replace("_", " "), exc.message),
+                                     param_hint="--line")
     return line
 
 
@@ -116,10 +114,7 @@ def new_command(ctx: Context, kind, customer, supplier, date, due, currency, lin
     if lines:
         fields["lines"] = [_parse_line(line) for line in lines]
     if total is not None:
-        try:
-            fields["total"] = Decimal(total)
-        except InvalidOperation:
-            fail("--total %r is not an amount" % total, 2)
+        fields["total"] = parse_decimal(total, "--total")
     if credits:
         fields["credits"] = ref_in_field(ctx, credits)
     if notes:
@@ -354,15 +349,14 @@ def validate_command(ctx: Context, doc_id: str):
 
 
 def _money_arg(text: str, what: str) -> Decimal:
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise click.BadParameter("%r is not an amount (write it like 120.50)" % text,
-                                 param_hint=what)
-    return value
+    return parse_decimal(text, what)
 
 
-@doc_group.command("pay")
+# an AMOUNT argument may start with '-' (a refusal says why, not "no such option")
+AMOUNT_ARGS = {"ignore_unknown_options": True}
+
+
+@doc_group.command("pay", context_settings=AMOUNT_ARGS)
 @doc_argument
 @click.argument("amount")
 @click.option("--date", "date", type=DATE, help="Payment date (default: --as-of).")
@@ -375,7 +369,7 @@ def pay_command(ctx: Context, doc_id: str, amount: str, date, reference: str):
         ids=[doc_id])
 
 
-@doc_group.command("discount")
+@doc_group.command("discount", context_settings=AMOUNT_ARGS)
 @doc_argument
 @click.argument("amount")
 @click.option("--date", "date", type=DATE, help="Date (default: --as-of).")
