@@ -424,9 +424,10 @@ def _edited_text(path: str, text: str, set_fields: Optional[dict] = None,
 def _amount(value, what: str, currency: str) -> Decimal:
     from .money import minor_units
     from .loader import read_decimal       # the book's own reading: no exponent, nan...
-    amount = value if isinstance(value, Decimal) else read_decimal(str(value))[0]
-    if amount is None:
-        _refuse("%s %r is not an amount (write it like 120.50)" % (what, value))
+    read = value if isinstance(value, Decimal) else read_decimal(str(value))[0]
+    if read is None:
+        raise ActionRefused("%s %r is not an amount (write it like 120.50)" % (what, value))
+    amount = read
     if not amount.is_finite() or amount <= 0:
         _refuse("%s must be more than zero, not %s" % (what, value))
     from .loader import MAX_DIGITS

@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence
+from typing import AbstractSet, Any, Iterable, Optional, Sequence
 
 import click
 
@@ -179,7 +179,7 @@ MIN_WIDTH = 6       # a shortened column keeps at least this many characters
 
 def render_table(headings: Sequence[str], cells: Sequence[Sequence[str]],
                  right: set = frozenset(), width: Optional[int] = None,
-                 keep: set = frozenset()) -> str:
+                 keep: AbstractSet[int] = frozenset()) -> str:
     """A plain text table, one line per row (a line break inside a cell is
     shown as a space: a row never wraps), that fits ``width`` columns
     (:func:`table_width` when None): the widest of the columns not in ``keep``
