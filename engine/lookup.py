@@ -16,10 +16,8 @@ Choices where the SPEC is silent (docs/cli.md repeats them):
 from __future__ import annotations
 
 from .diagnostics import ActionRefused
+from .i18n import Message
 from .model import Book, Document
-
-KIND_WORDS = {"invoice": "invoice", "credit_note": "credit note", "quote": "quote",
-              "work_order": "work order", "expense": "expense"}
 
 
 def documents_numbered(book: Book, number: str) -> list[Document]:
@@ -44,10 +42,10 @@ def resolve_document(book: Book, ref: str) -> Document:
     if len(found) == 1:
         return found[0]
     if not found:
-        raise ActionRefused("there is no document %r" % ref)
-    raise ActionRefused("%s is the number of %d documents: %s; give the id instead" % (
-        ref, len(found), ", ".join("%s %s (%s)" % (KIND_WORDS.get(d.kind, d.kind), d.number, d.id)
-                                   for d in found)))
+        raise ActionRefused("refuse.no_document", id=ref)
+    raise ActionRefused("refuse.ambiguous_number", number=ref, n=len(found), candidates=[
+        Message("doc.label", kind=Message("kind.word.%s" % d.kind), number=d.number, id=d.id)
+        for d in found])
 
 
 def document_id(book: Book, ref: str) -> str:

@@ -60,9 +60,37 @@ class Context:
             return self.as_of_option
         return today_in(self.settings.timezone)
 
+    def __post_init__(self) -> None:
+        _CURRENT[:] = [self]
+
     @property
     def lang(self) -> str:
         return self.lang_option or self.settings.locale or "en"
+
+    def t(self, code: str, **params) -> str:
+        """The catalogue message ``code`` (engine/i18n.py) in the person's language."""
+        from ..i18n import render
+        return render(code, self.lang, **params)
+
+
+_CURRENT: list = []         # the command's context, for the entry point's messages
+
+
+def current_lang() -> str:
+    """The language of the running command's messages (--lang, else the
+    book's locale, else English when even the settings cannot be read)."""
+    for ctx in _CURRENT:
+        try:
+            return ctx.lang
+        except Exception:
+            return ctx.lang_option or "en"
+    return "en"
+
+
+def words(code: str, **params) -> str:
+    """The catalogue message ``code`` in the running command's language."""
+    from ..i18n import render
+    return render(code, current_lang(), **params)
 
 
 def today_in(timezone: str) -> dt.date:
@@ -94,6 +122,22 @@ pass_ctx = click.make_pass_decorator(Context)
 def format_option(func):
     return click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
                         show_default=True, help="Output format.")(func)
+
+
+def diagnostic_text(d, lang: str) -> str:
+    """``path:line:col: message`` (Diagnostic.__str__) in the person's language
+    for the messages the catalogue knows (engine.i18n.translate)."""
+    from ..i18n import language, render, translate
+    if language(lang) == "en":
+        return str(d)
+    where = d.path
+    if d.line:
+        where += ":%d" % d.line
+        if d.col:
+            where += ":%d" % d.col
+    prefix = render("cli.warning", lang) if not d.is_error else ""
+    return render("cli.diagnostic", lang, where=where, prefix=prefix,
+                  message=translate(d.message, lang))
 
 
 def say(message: str) -> None:
@@ -228,39 +272,35 @@ def read_text(source, name: str) -> str:
     try:
         data = source.read() if hasattr(source, "read") else Path(source).read_bytes()
     except OSError as exc:
-        fail("%s cannot be read: %s" % (name, exc.strerror or exc))
+        fail(words("cli.cannot_read", name=name, reason=exc.strerror or exc))
     if isinstance(data, str):
         return data
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
-        fail("%s:%d: the file is not valid UTF-8 text (byte %d); save it as UTF-8"
-             % (name, line, exc.start + 1))
+        fail(words("cli.not_utf8", name=name, line=line, byte=exc.start + 1))
 
 
 def parse_decimal(text: str, what: str, example: str = "120.50") -> Decimal:
     """An amount, quantity or rate given on the command line, read as the book
     reads its files (engine.loader.read_decimal: digits with an optional
-    point; no exponent, '_', hex, nan or inf); a usage error otherwise. The
-    sign is left to the action, which says what it accepts."""
-    from ..loader import MAX_DIGITS, NOT_DECIMAL, read_decimal
+    point; no exponent, '_', hex, nan or inf); a usage error (exit 2)
+    otherwise. What the value may be (its sign, size, decimals) is the
+    action's rule, refused with exit 1."""
+    from ..loader import NOT_DECIMAL, read_decimal
     value, problem = read_decimal(text)
     if problem == NOT_DECIMAL:
-        raise click.BadParameter("%r is not a number: write digits with an optional decimal "
-                                 "point, e.g. %s (no exponent, '_', hex, nan or inf)"
-                                 % (text, example), param_hint=what)
-    if value is None:
-        raise click.BadParameter("%s is too large (at most %d digits before the decimal point)"
-                                 % (text.strip(), MAX_DIGITS), param_hint=what)
-    return value
+        raise click.BadParameter(words("cli.not_number", text=text, example=example),
+                                 param_hint=what)
+    return value if value is not None else Decimal(text.strip())
 
 
 def parse_date(text: str, what: str = "date") -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise click.BadParameter("%r is not a date (YYYY-MM-DD)" % text, param_hint=what)
+        raise click.BadParameter(words("cli.not_date", text=text), param_hint=what)
 
 
 class DateType(click.ParamType):
@@ -272,7 +312,7 @@ class DateType(click.ParamType):
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
-            self.fail("%r is not a date (YYYY-MM-DD)" % value, param, ctx)
+            self.fail(words("cli.not_date", text=value), param, ctx)
 
 
 DATE = DateType()

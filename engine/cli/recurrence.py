@@ -6,7 +6,9 @@ import sys
 import click
 
 from . import main
-from .common import DATE as DATE_TYPE, Context, emit_json, emit_rows, fail, format_option, pass_ctx, say
+from ..i18n import localize
+from .common import (DATE as DATE_TYPE, Context, emit_json, emit_rows, fail, format_option,
+                     pass_ctx, say, words)
 
 STATE_WORDS = {"en": {"active": "active", "stopped": "STOPPED", "ended": "ended"},
                "fr": {"active": "active", "stopped": "ARRÊTÉE", "ended": "terminée"}}
@@ -22,8 +24,8 @@ def _find(book, rec_id: str):
         broken = [str(d) for d in book.diagnostics
                   if d.path.lower() == ("recurrences/%s.yaml" % rec_id).lower()]
         if broken:
-            fail("recurrence %s cannot be read:\n%s" % (rec_id, "\n".join(broken)))
-        fail("there is no recurrence %s (see `facturier recurrence list`)" % rec_id)
+            fail(words("cli.rec.unreadable", id=rec_id, problems="\n".join(broken)))
+        fail(words("cli.rec.none", id=rec_id))
     return rec
 
 
@@ -67,8 +69,7 @@ def list_command(ctx: Context, state, fmt: str):
                   keep=("id", "next", "state", "generated"))
         stopped = [r for r in rows if r["state"] == "stopped"]
         for r in stopped:
-            say("%s is stopped: %s (repair: facturier recurrence repair %s --skip-missing | "
-                "--create-missing | --end)" % (r["id"], r["cause"], r["id"]))
+            say(ctx.t("cli.rec.stopped", id=r["id"], cause=localize(r["cause"], lang)))
 
 
 @recurrence_group.command("show")
@@ -109,7 +110,8 @@ def show_command(ctx: Context, rec_id: str, n_next: int, fmt: str):
     if row["skipped"]:
         lines.append(("Skipped" if not fr else "Sautées", ", ".join(d.isoformat() for d in row["skipped"])))
     if row["state"] == "stopped":
-        lines.append(("Stopped" if not fr else "Arrêtée", "%s — %s" % (row["stopped_at"], row["cause"])))
+        lines.append(("Stopped" if not fr else "Arrêtée",
+                      "%s — %s" % (row["stopped_at"], localize(row["cause"], ctx.lang))))
         lines.append(("Missing" if not fr else "Manquantes",
                       ", ".join(d.isoformat() for d in row["missing"]) or "—"))
     lines.append(("Next" if not fr else "Prochaines",
@@ -121,9 +123,7 @@ def show_command(ctx: Context, rec_id: str, n_next: int, fmt: str):
     sys.stdout.write("\n".join(out) + "\n")
     if row["state"] == "stopped":
         n = len(row["missing"])
-        say("Repair: facturier recurrence repair %s --skip-missing | --end%s"
-            % (row["id"], " | --create-missing" if n == 1 else
-               " (--create-missing needs exactly one missing occurrence; %d are missing)" % n))
+        say(ctx.t("cli.rec.repair_one" if n == 1 else "cli.rec.repair_many", id=row["id"], n=n))
 
 
 # --------------------------------------------------------------------------- changes
@@ -136,12 +136,12 @@ def _commit(ctx: Context, plan, *args, **kwargs):
         try:
             change = plan(w.book, *args, **kwargs)
         except ActionRefused as exc:
-            fail("refused: %s" % exc)
+            fail(ctx.t("cli.refused", message=exc.render(ctx.lang)))
         sha = w.commit(change)
     if sha is None:
-        say("nothing changed")
+        say(ctx.t("cli.nothing_changed"))
     else:
-        say("%s (commit %s)" % (change.subject, sha[:10]))
+        say(ctx.t("cli.committed", subject=localize(change.subject, ctx.lang), commit=sha[:10]))
     return change
 
 
@@ -161,9 +161,9 @@ def repair_command(ctx: Context, rec_id: str, skip_missing: bool, create_missing
     chosen = [name for name, given in (("skip-missing", skip_missing),
                                        ("create-missing", create_missing), ("end", end)) if given]
     if len(chosen) != 1:
-        raise click.UsageError(
-            "choose exactly one of --skip-missing, --create-missing, --end%s"
-            % (" (not %s)" % " and ".join("--" + c for c in chosen) if chosen else ""))
+        raise click.UsageError(ctx.t(
+            "cli.rec.one_choice.not" if chosen else "cli.rec.one_choice",
+            given=ctx.t("cli.and").join("--" + c for c in chosen)))
     choice = chosen[0]
     _find(ctx.book, rec_id)
     _commit(ctx, plan_repair, rec_id, choice, ctx.as_of)
@@ -195,23 +195,23 @@ def new_command(ctx: Context, file, rec_id, name, template, frequency, rule, sta
         _commit(ctx, plan_create_recurrence, file.read(), source=file.name)
         return
     if not name or not template:
-        raise click.UsageError("--name and --template are required (or give --file)")
+        raise click.UsageError(ctx.t("cli.rec.name_template"))
     from .doc import ref_in_field
     template = ref_in_field(ctx, template)
     start = start or ctx.as_of
     if bool(frequency) == bool(rule):
-        raise click.UsageError("give either --frequency or --rule")
+        raise click.UsageError(ctx.t("cli.rec.frequency_or_rule"))
     if frequency:
         try:
             rule = rule_for_frequency(frequency, start, count)
         except RuleError as exc:
-            raise click.UsageError(str(exc))
+            raise click.UsageError(exc.render(ctx.lang))
     elif count:
         rule += ";COUNT=%d" % count
     fields = {"id": rec_id, "name": name, "template": template, "rule": rule, "start": start,
               "until": until, "issue": issue, "lead_days": lead_days or None}
-    change = _commit(ctx, plan_create_recurrence, {k: v for k, v in fields.items() if v is not None})
-    say("rule: %s" % rule_in_words(rule, start, ctx.lang))
+    _commit(ctx, plan_create_recurrence, {k: v for k, v in fields.items() if v is not None})
+    say(ctx.t("cli.rec.rule", words=rule_in_words(rule, start, ctx.lang)))
 
 
 @recurrence_group.command("edit")
@@ -230,12 +230,12 @@ def edit_command(ctx: Context, rec_id, sets, unsets, file):
         _commit(ctx, plan_edit_recurrence, rec_id, text=file.read())
         return
     if not sets and not unsets:
-        raise click.UsageError("give --set KEY=VALUE, --unset KEY or --file")
+        raise click.UsageError(ctx.t("cli.rec.edit_what"))
     fields = {}
     for item in sets:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise click.UsageError("--set takes KEY=VALUE, not %r" % item)
+            raise click.UsageError(ctx.t("cli.rec.set_shape", item=item))
         key, value = key.strip(), value.strip()
         fields[key] = _typed(key, value)
     _commit(ctx, plan_edit_recurrence, rec_id, set_fields=fields, remove=tuple(unsets))
@@ -247,10 +247,10 @@ def _typed(key: str, value: str):
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
-            raise click.UsageError("%s must be a date (YYYY-MM-DD), not %r" % (key, value))
+            raise click.UsageError(words("cli.rec.set_date", key=key, value=value))
     if key == "lead_days":
         if not value.isdigit():
-            raise click.UsageError("lead_days must be a whole number, not %r" % value)
+            raise click.UsageError(words("cli.rec.set_lead_days", value=value))
         return int(value)
     return value
 
