@@ -726,6 +726,48 @@ MESSAGES.update({
     "cli.bounces.no_action": {"en": "no action", "fr": "aucune action"},
 })
 
+# --------------------------------------------------------------------------- schedules that surprise (SPEC 2)
+MESSAGES.update({
+    "schedule.until_before_start": {
+        "en": "until {until} is before start {start}: the recurrence has no occurrence",
+        "fr": "la fin (until) {until} précède le début (start) {start} : la récurrence n'a "
+              "aucune occurrence"},
+    "schedule.no_occurrence": {"en": "the rule {rule!r} from {start} yields no occurrence",
+                               "fr": "la règle {rule!r} à partir du {start} ne donne aucune "
+                                     "occurrence"},
+    "schedule.short_months.count": {
+        "en": "the rule {rule!r} falls on day {day}, which not every month has: RFC 5545 skips "
+              "those months ({months}), so it happens {n} times in a common year, not {expected}; "
+              "write BYMONTHDAY=-1 for the last day of every month, or BYMONTHDAY={days};"
+              "BYSETPOS=-1 for day {day} or the last day of a shorter month",
+        "fr": "la règle {rule!r} tombe le {day} du mois, que tous les mois n'ont pas : la RFC 5545 "
+              "saute ces mois-là ({months}), elle n'a donc lieu que {n} fois dans une année non "
+              "bissextile, pas {expected} ; écrivez BYMONTHDAY=-1 pour le dernier jour de chaque "
+              "mois, ou BYMONTHDAY={days};BYSETPOS=-1 pour le {day} ou le dernier jour d'un mois "
+              "plus court"},
+    "schedule.short_months": {
+        "en": "the rule {rule!r} falls on day {day}, which not every month has: RFC 5545 skips "
+              "those months ({months}); write BYMONTHDAY=-1 for the last day of every month, or "
+              "BYMONTHDAY={days};BYSETPOS=-1 for day {day} or the last day of a shorter month",
+        "fr": "la règle {rule!r} tombe le {day} du mois, que tous les mois n'ont pas : la RFC 5545 "
+              "saute ces mois-là ({months}) ; écrivez BYMONTHDAY=-1 pour le dernier jour de chaque "
+              "mois, ou BYMONTHDAY={days};BYSETPOS=-1 pour le {day} ou le dernier jour d'un mois "
+              "plus court"},
+    "schedule.february_29": {
+        "en": "the rule {rule!r} falls on February 29, which only leap years have: RFC 5545 skips "
+              "the other years (3 out of 4); write BYMONTH=2;BYMONTHDAY=-1 for the last day of "
+              "February",
+        "fr": "la règle {rule!r} tombe le 29 février, que seules les années bissextiles ont : la "
+              "RFC 5545 saute les autres années (3 sur 4) ; écrivez BYMONTH=2;BYMONTHDAY=-1 pour "
+              "le dernier jour de février"},
+    "month.1": {"en": "January", "fr": "janvier"}, "month.2": {"en": "February", "fr": "février"},
+    "month.3": {"en": "March", "fr": "mars"}, "month.4": {"en": "April", "fr": "avril"},
+    "month.5": {"en": "May", "fr": "mai"}, "month.6": {"en": "June", "fr": "juin"},
+    "month.7": {"en": "July", "fr": "juillet"}, "month.8": {"en": "August", "fr": "août"},
+    "month.9": {"en": "September", "fr": "septembre"}, "month.10": {"en": "October", "fr": "octobre"},
+    "month.11": {"en": "November", "fr": "novembre"}, "month.12": {"en": "December", "fr": "décembre"},
+})
+
 
 class Message(str):
     """A message as a value: a catalogue key (``code``) and its parameters,

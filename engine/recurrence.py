@@ -161,6 +161,94 @@ def parse_rule(rule: str, start: dt.date, until: Optional[dt.date] = None) -> _r
     return _parse(rule, start, until)
 
 
+# --------------------------------------------------------------------------- schedules that surprise
+
+_MONTH_LENGTHS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)      # a common year
+NO_OCCURRENCE_YEARS = 30        # a rule with no occurrence in this many years has none
+
+
+def schedule_warnings(rule: str, start: dt.date,
+                      until: Optional[dt.date] = None) -> list[tuple[str, Message]]:
+    """What a schedule does that a person may not expect (SPEC 2, warnings of
+    `facturier check`, shown by the app's form as the rule is typed), as
+    ``(field, message)`` pairs:
+
+    - a monthly or yearly rule whose day does not exist in every month it
+      names (the 29th to 31st): RFC 5545 skips those months (a rule from
+      January 31 gives 7 occurrences a year), so the last day of the month
+      (BYMONTHDAY=-1) or BYSETPOS is suggested;
+    - ``until`` before ``start``;
+    - a rule that yields no occurrence (within NO_OCCURRENCE_YEARS years).
+
+    A rule that does not parse gives none here (it is an error of its own).
+    """
+    try:
+        parsed = parse_rule(rule, start, until)
+        parts = _parts(rule)
+    except RuleError:
+        return []
+    if until is not None and until < start:
+        return [("until", Message("schedule.until_before_start", until=until.isoformat(),
+                                  start=start.isoformat()))]
+    found: list[tuple[str, Message]] = []
+    short = _short_months(parts, start)
+    if short is not None:
+        day, months, per_year, expected = short
+        where = [Message("month.%d" % m) for m in months]
+        days = ",".join(str(d) for d in range(28, day + 1))
+        if parts.get("FREQ") == "YEARLY" and months == [2]:
+            found.append(("rule", Message("schedule.february_29", rule=rule)))
+        elif per_year is not None:
+            found.append(("rule", Message("schedule.short_months.count", rule=rule, day=day,
+                                          months=where, n=per_year, expected=expected,
+                                          days=days)))
+        else:
+            found.append(("rule", Message("schedule.short_months", rule=rule, day=day,
+                                          months=where, days=days)))
+    horizon = dt.datetime(min(start.year + NO_OCCURRENCE_YEARS, dt.MAXYEAR), 12, 31)
+    bounded = parsed.replace(until=horizon) if parsed._count is None and (
+        parsed._until is None or parsed._until > horizon) else parsed
+    first = next(iter(bounded), None)
+    if first is None or (until is not None and first.date() > until):     # COUNT keeps until apart
+        found.append(("rule", Message("schedule.no_occurrence", rule=rule,
+                                      start=start.isoformat())))
+    return found
+
+
+def _short_months(parts: dict[str, str], start: dt.date):
+    """For a monthly or yearly rule on fixed days of the month: (the largest
+    day some month it falls in lacks, those months, occurrences in a common
+    year or None when that varies, months it falls in per year), or None
+    when every month it falls in has its days."""
+    freq = parts.get("FREQ")
+    if freq not in ("MONTHLY", "YEARLY") or any(
+            k in parts for k in ("BYDAY", "BYSETPOS", "BYYEARDAY", "BYWEEKNO", "BYEASTER")):
+        return None
+    days = [int(d) for d in parts["BYMONTHDAY"].split(",")] if "BYMONTHDAY" in parts \
+        else [start.day]
+    days = [abs(d) for d in days]
+    if max(days) <= 28:
+        return None
+    interval = int(parts.get("INTERVAL", "1"))
+    per_year: Optional[int] = None
+    if "BYMONTH" in parts:
+        months = sorted({int(m) for m in parts["BYMONTH"].split(",")})
+    elif freq == "YEARLY":
+        months = [start.month]
+    else:
+        months = sorted({(start.month - 1 + k * interval) % 12 + 1 for k in range(12)})
+    steady = freq == "MONTHLY" and 12 % interval == 0 or freq == "YEARLY" and interval == 1
+    short = [m for m in months if max(days) > _MONTH_LENGTHS[m - 1]]
+    if not short:
+        return None
+    if steady:
+        per_year = sum(1 for m in months for d in set(days) if d <= _MONTH_LENGTHS[m - 1])
+        expected = len(months) * len(set(days))
+    else:
+        expected = 0
+    return max(days), short, per_year, expected
+
+
 def _iter(rec: Recurrence, after: Optional[dt.date], through: Optional[dt.date]):
     rule = parse_rule(rec.rule, rec.start, rec.until)
     end = through

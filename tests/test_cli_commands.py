@@ -220,3 +220,32 @@ def test_the_app_reads_amounts_as_the_book_does(text, ok):
     from tui.forms import FieldSpec, parse_value
     value, error = parse_value(FieldSpec("amount", "", "money", positive=True), text, "en")
     assert (error is None) == ok, (text, value, error)
+
+
+# --------------------------------------------------------------------------- check: schedules
+
+def test_check_warns_about_schedules_that_surprise(cli, numbered):
+    from tests.conftest import write_files
+    write_files(numbered, {
+        "recurrences/end-of-month.yaml": "name: End of month\ntemplate: inv-20250105-aaaa\n"
+                                         "rule: FREQ=MONTHLY\nstart: 2025-01-31\n",
+        "recurrences/backwards.yaml": "name: Backwards\ntemplate: inv-20250105-aaaa\n"
+                                      "rule: FREQ=MONTHLY;BYMONTHDAY=1\nstart: 2025-03-01\n"
+                                      "until: 2025-02-01\n",
+        "recurrences/fine.yaml": "name: Fine\ntemplate: inv-20250105-aaaa\n"
+                                 "rule: FREQ=MONTHLY;BYMONTHDAY=-1\nstart: 2025-01-31\n"})
+    r = cli("check", book=numbered)
+    assert r.code == 0, r                                  # warnings, not errors
+    assert ("recurrences/end-of-month.yaml:3:1: warning: the rule 'FREQ=MONTHLY' falls on day 31, "
+            "which not every month has: RFC 5545 skips those months (February, April, June, "
+            "September, November), so it happens 7 times in a common year, not 12; write "
+            "BYMONTHDAY=-1") in r.out, r
+    assert ("recurrences/backwards.yaml:5:1: warning: until 2025-02-01 is before start "
+            "2025-03-01") in r.out
+    assert "fine.yaml" not in r.out
+    assert "2 warnings" in r.err
+    r = cli("--lang", "fr", "check", book=numbered)
+    assert ("recurrences/end-of-month.yaml:3:1 : avertissement : la règle 'FREQ=MONTHLY' tombe "
+            "le 31 du mois") in r.out, r
+    assert "(février, avril, juin, septembre, novembre)" in r.out
+    assert "2 avertissements" in r.err and "aucune erreur" in r.err

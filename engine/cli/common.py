@@ -127,7 +127,7 @@ def format_option(func):
 def diagnostic_text(d, lang: str) -> str:
     """``path:line:col: message`` (Diagnostic.__str__) in the person's language
     for the messages the catalogue knows (engine.i18n.translate)."""
-    from ..i18n import language, render, translate
+    from ..i18n import language, localize, render
     if language(lang) == "en":
         return str(d)
     where = d.path
@@ -137,7 +137,7 @@ def diagnostic_text(d, lang: str) -> str:
             where += ":%d" % d.col
     prefix = render("cli.warning", lang) if not d.is_error else ""
     return render("cli.diagnostic", lang, where=where, prefix=prefix,
-                  message=translate(d.message, lang))
+                  message=localize(d.message, lang))
 
 
 def say(message: str) -> None:
