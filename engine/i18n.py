@@ -682,16 +682,26 @@ MESSAGES.update({
     "cli.run.nothing": {"en": "nothing to do", "fr": "rien à faire"},
     "cli.run.commits.one": {"en": "; {n} commit", "fr": " ; {n} commit"},
     "cli.run.commits.many": {"en": "; {n} commits", "fr": " ; {n} commits"},
-    "cli.run.count.generated": {"en": "{n} generated", "fr": "{n} générés"},
-    "cli.run.count.validated": {"en": "{n} validated", "fr": "{n} validés"},
-    "cli.run.count.scheduled": {"en": "{n} reached their date", "fr": "{n} arrivés à leur date"},
-    "cli.run.count.sent": {"en": "{n} e-mailed", "fr": "{n} envoyés par e-mail"},
-    "cli.run.count.deferred": {"en": "{n} e-mail deferred (retried next run)",
-                               "fr": "{n} e-mails différés (réessayés au prochain passage)"},
-    "cli.run.count.bounced": {"en": "{n} e-mail bounced", "fr": "{n} e-mails rejetés"},
-    "cli.run.count.reminded": {"en": "{n} reminders recorded", "fr": "{n} rappels enregistrés"},
-    "cli.run.count.stopped_now": {"en": "{n} recurrences stopped now",
-                                  "fr": "{n} récurrences arrêtées maintenant"},
+    "cli.run.count.generated.one": {"en": "{n} generated", "fr": "{n} généré"},
+    "cli.run.count.generated.many": {"en": "{n} generated", "fr": "{n} générés"},
+    "cli.run.count.validated.one": {"en": "{n} validated", "fr": "{n} validé"},
+    "cli.run.count.validated.many": {"en": "{n} validated", "fr": "{n} validés"},
+    "cli.run.count.scheduled.one": {"en": "{n} reached its date", "fr": "{n} arrivé à sa date"},
+    "cli.run.count.scheduled.many": {"en": "{n} reached their date", "fr": "{n} arrivés à leur date"},
+    "cli.run.count.sent.one": {"en": "{n} e-mailed", "fr": "{n} envoyé par e-mail"},
+    "cli.run.count.sent.many": {"en": "{n} e-mailed", "fr": "{n} envoyés par e-mail"},
+    "cli.run.count.deferred.one": {"en": "{n} e-mail deferred (retried next run)",
+                                   "fr": "{n} e-mail différé (réessayé au prochain passage)"},
+    "cli.run.count.deferred.many": {"en": "{n} e-mails deferred (retried next run)",
+                                    "fr": "{n} e-mails différés (réessayés au prochain passage)"},
+    "cli.run.count.bounced.one": {"en": "{n} e-mail bounced", "fr": "{n} e-mail rejeté"},
+    "cli.run.count.bounced.many": {"en": "{n} e-mails bounced", "fr": "{n} e-mails rejetés"},
+    "cli.run.count.reminded.one": {"en": "{n} reminder recorded", "fr": "{n} rappel enregistré"},
+    "cli.run.count.reminded.many": {"en": "{n} reminders recorded", "fr": "{n} rappels enregistrés"},
+    "cli.run.count.stopped_now.one": {"en": "{n} recurrence stopped now",
+                                      "fr": "{n} récurrence arrêtée maintenant"},
+    "cli.run.count.stopped_now.many": {"en": "{n} recurrences stopped now",
+                                       "fr": "{n} récurrences arrêtées maintenant"},
     "cli.run.and_more": {"en": " and {n} more", "fr": " et {n} de plus"},
     "cli.run.sending.one": {"en": "{n} e-mail attempt never finished (a crash?): {ids} — check "
                                   "whether they arrived, then mark them sent or send them again; "
@@ -768,6 +778,81 @@ MESSAGES.update({
     "month.11": {"en": "November", "fr": "novembre"}, "month.12": {"en": "December", "fr": "décembre"},
 })
 
+# --------------------------------------------------------------------------- commit subjects
+# Commits keep English subjects (git's record); `translate` reads them back so
+# that the CLI and `log` show them in the person's language.
+MESSAGES.update({
+    "subject.validate": {"en": "Validate {kind} {id} as {number}",
+                         "fr": "Valider {kind} {id} sous le numéro {number}"},
+    "subject.payment": {"en": "Record payment of {amount} {currency} on {doc}",
+                        "fr": "Enregistrer un paiement de {amount} {currency} sur {doc}"},
+    "subject.discount": {"en": "Grant discount of {amount} {currency} on {doc}",
+                         "fr": "Accorder un escompte de {amount} {currency} sur {doc}"},
+    "subject.write_off": {"en": "Write off {amount} {currency} on {doc}",
+                          "fr": "Passer en perte {amount} {currency} sur {doc}"},
+    "subject.hold": {"en": "Put {doc} on hold", "fr": "Mettre en suspens {doc}"},
+    "subject.hold_reason": {"en": "Put {doc} on hold: {reason}",
+                            "fr": "Mettre en suspens {doc} : {reason}"},
+    "subject.release": {"en": "Release the hold on {doc}", "fr": "Lever la suspension de {doc}"},
+    "subject.release_same_day": {
+        "en": "Release the hold on {doc} (same day: the hold is removed)",
+        "fr": "Lever la suspension de {doc} (le jour même : la suspension est retirée)"},
+    "subject.decline": {"en": "Record that the customer declined {doc}",
+                        "fr": "Enregistrer le refus du client pour {doc}"},
+    "subject.returned": {"en": "Record {doc} returned by the post",
+                         "fr": "Enregistrer le retour postal de {doc}"},
+    "subject.credit": {"en": "Create credit note {id} of {total} {currency} for {doc}",
+                       "fr": "Créer la note de crédit {id} de {total} {currency} pour {doc}"},
+    "subject.convert": {"en": "Convert {doc} to {kind} {id}", "fr": "Convertir {doc} en {kind} {id}"},
+    "subject.delete": {"en": "Delete {doc}", "fr": "Supprimer {doc}"},
+    "subject.edit": {"en": "Edit {doc}", "fr": "Modifier {doc}"},
+    "subject.fix": {"en": "Fix {doc}", "fr": "Corriger {doc}"},
+    "subject.create_for": {"en": "Create {kind} {id} for {contact}",
+                           "fr": "Créer {kind} {id} pour {contact}"},
+    "subject.create_from": {"en": "Create {kind} {id} from {contact}",
+                            "fr": "Créer {kind} {id} de {contact}"},
+    "subject.contact_create": {"en": "Create contact {id} ({name})",
+                               "fr": "Créer le contact {id} ({name})"},
+    "subject.contact_edit": {"en": "Edit contact {id}", "fr": "Modifier le contact {id}"},
+    "subject.contact_delete": {"en": "Delete contact {id} ({name})",
+                               "fr": "Supprimer le contact {id} ({name})"},
+    "subject.contact_fix": {"en": "Fix contact {id}", "fr": "Corriger le contact {id}"},
+    "subject.recurrence_create": {"en": "Create recurrence {id} ({name})",
+                                  "fr": "Créer la récurrence {id} ({name})"},
+    "subject.recurrence_edit": {"en": "Edit recurrence {id}", "fr": "Modifier la récurrence {id}"},
+    "subject.recurrence_fix": {"en": "Fix recurrence {id}", "fr": "Corriger la récurrence {id}"},
+    "subject.recurrence_delete": {"en": "Delete recurrence {id} ({name})",
+                                  "fr": "Supprimer la récurrence {id} ({name})"},
+    "subject.recurrence_delete_kept": {"en": "Delete recurrence {id} ({name}); its {n} documents stay",
+                                       "fr": "Supprimer la récurrence {id} ({name}) ; ses {n} "
+                                             "documents restent"},
+    "subject.recurrence_delete_kept_one": {
+        "en": "Delete recurrence {id} ({name}); its 1 document stays",
+        "fr": "Supprimer la récurrence {id} ({name}) ; son document reste"},
+    "subject.stop": {"en": "Stop recurrence {id}: {cause}", "fr": "Arrêter la récurrence {id} : {cause}"},
+    "subject.generate": {"en": "Generate {id} from recurrence {rec}",
+                         "fr": "Générer {id} depuis la récurrence {rec}"},
+    "subject.generate_number": {"en": "Generate {id} from recurrence {rec} (number {number})",
+                                "fr": "Générer {id} depuis la récurrence {rec} (numéro {number})"},
+    "subject.end": {"en": "End recurrence {id} on {date} (it was stopped: {cause})",
+                    "fr": "Terminer la récurrence {id} le {date} (elle était arrêtée : {cause})"},
+    "subject.skip": {"en": "Reactivate recurrence {id}, skipping {dates}",
+                     "fr": "Réactiver la récurrence {id} en sautant {dates}"},
+    "subject.create_missing": {"en": "Reactivate recurrence {id}, creating the missing {doc}",
+                               "fr": "Réactiver la récurrence {id} en créant le document manquant "
+                                     "{doc}"},
+    "subject.create_missing_number": {
+        "en": "Reactivate recurrence {id}, creating the missing {doc} (number {number})",
+        "fr": "Réactiver la récurrence {id} en créant le document manquant {doc} (numéro {number})"},
+    "subject.bounce": {"en": "E-mail of {number} to {to} bounced: {detail}",
+                       "fr": "E-mail de {number} à {to} rejeté : {detail}"},
+    "subject.send": {"en": "Send {kind} {number} to {contact}",
+                     "fr": "Envoyer {kind} {number} à {contact}"},
+    "subject.mark_sent": {"en": "Mark the e-mail of {kind} {number} as sent",
+                          "fr": "Marquer comme envoyé l'e-mail de {kind} {number}"},
+    "word.nothing": {"en": "nothing", "fr": "rien"},
+})
+
 
 class Message(str):
     """A message as a value: a catalogue key (``code``) and its parameters,
@@ -841,10 +926,15 @@ def localize(text, lang: str | None) -> str:
 
 _PATTERNS: list = []
 _PATTERNS_OF = {"n": -1}
-TRANSLATABLE = ("cause.", "refuse.", "rule.", "schedule.", "run.")     # texts kept as English
+# the keys whose English texts are kept as they are (stop causes in files,
+# commit subjects, run lines, stored refusals) and read back by `translate`
+TRANSLATABLE = ("cause.", "refuse.", "rule.", "schedule.", "run.", "subject.", "doc.label",
+                "kind.word.", "word.nothing", "word.none", "word.not_set")
 
 
 def _pattern_list() -> list:
+    """(literal prefix, literal length, key, regex) of every translatable
+    English text, the most specific first."""
     import re
     if _PATTERNS_OF["n"] == len(MESSAGES):
         return _PATTERNS
@@ -852,7 +942,7 @@ def _pattern_list() -> list:
     field = re.compile(r"\{(\w+)(![rs])?\}")
     for key, texts in MESSAGES.items():
         english = texts.get("en")
-        if not english or not key.startswith(TRANSLATABLE) or "{" not in english:
+        if not english or not key.startswith(TRANSLATABLE):
             continue
         parts, names, pos = [], [], 0
         for m in field.finditer(english):
@@ -866,9 +956,11 @@ def _pattern_list() -> list:
             parts.append("'%s'" % group if conv == "!r" else group)
             pos = m.end()
         parts.append(re.escape(english[pos:]))
+        first = field.search(english)
+        prefix = english[:first.start()] if first else english
         literal = len(field.sub("", english))
-        found.append((literal, key, re.compile("".join(parts) + r"\Z", re.S)))
-    found.sort(key=lambda item: -item[0])          # the most specific text first
+        found.append((prefix, literal, key, re.compile("".join(parts) + r"\Z", re.S)))
+    found.sort(key=lambda item: -item[1])          # the most specific text first
     _PATTERNS[:] = found
     _PATTERNS_OF["n"] = len(MESSAGES)
     return _PATTERNS
@@ -880,7 +972,9 @@ def parse_message(text: str) -> Message | None:
     catalogue text matches."""
     if not text:
         return None
-    for _literal, key, pattern in _pattern_list():
+    for prefix, _literal, key, pattern in _pattern_list():
+        if not text.startswith(prefix):
+            continue
         m = pattern.match(text)
         if m is not None:
             params = {}

@@ -45,7 +45,7 @@ def run_command(ctx: Context, dry_run: bool, no_send: bool, fmt: str, smtp_timeo
         prefix = ctx.t("cli.run.would") if dry_run else ""
         for line in report.messages:
             click.echo(prefix + localize(line, lang))
-        counts = ", ".join(ctx.t("cli.run.count." + key, n=len(getattr(report, key)))
+        counts = ", ".join(plural("cli.run.count." + key, len(getattr(report, key)), lang)
                            for key in _SECTIONS if getattr(report, key))
         click.echo(ctx.t("cli.run.summary", dry=ctx.t("cli.run.dry") if dry_run else "",
                          date=as_of.isoformat(), counts=counts or ctx.t("cli.run.nothing"),
