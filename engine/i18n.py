@@ -853,6 +853,38 @@ MESSAGES.update({
     "word.nothing": {"en": "nothing", "fr": "rien"},
 })
 
+MESSAGES.update({
+    "cli.rec.state.active": {"en": "active", "fr": "active"},
+    "cli.rec.state.stopped": {"en": "STOPPED", "fr": "ARRÊTÉE"},
+    "cli.rec.state.ended": {"en": "ended", "fr": "terminée"},
+    "cli.rec.issue.draft": {"en": "draft", "fr": "brouillon"},
+    "cli.rec.issue.validate": {"en": "validate", "fr": "valider"},
+    "cli.rec.issue.send": {"en": "send", "fr": "envoyer"},
+    "cli.rec.heading.id": {"en": "ID", "fr": "ID"},
+    "cli.rec.heading.name": {"en": "Name", "fr": "Nom"},
+    "cli.rec.heading.contact": {"en": "Contact", "fr": "Contact"},
+    "cli.rec.heading.rule_words": {"en": "Rule", "fr": "Règle"},
+    "cli.rec.heading.next": {"en": "Next", "fr": "Prochaine"},
+    "cli.rec.heading.state": {"en": "State", "fr": "État"},
+    "cli.rec.heading.generated": {"en": "Gen.", "fr": "Gén."},
+    "cli.rec.label.recurrence": {"en": "Recurrence", "fr": "Récurrence"},
+    "cli.rec.label.state": {"en": "State", "fr": "État"},
+    "cli.rec.label.rule": {"en": "Rule", "fr": "Règle"},
+    "cli.rec.label.template": {"en": "Template", "fr": "Modèle"},
+    "cli.rec.label.contact": {"en": "Contact", "fr": "Contact"},
+    "cli.rec.label.start": {"en": "Start", "fr": "Début"},
+    "cli.rec.label.until": {"en": "Until", "fr": "Jusqu'au"},
+    "cli.rec.label.issue": {"en": "Issue", "fr": "Émission"},
+    "cli.rec.label.lead_days": {"en": "Lead days", "fr": "Jours d'avance"},
+    "cli.rec.label.last": {"en": "Last handled", "fr": "Dernière traitée"},
+    "cli.rec.label.ended": {"en": "Ended", "fr": "Terminée le"},
+    "cli.rec.label.skipped": {"en": "Skipped", "fr": "Sautées"},
+    "cli.rec.label.stopped": {"en": "Stopped", "fr": "Arrêtée"},
+    "cli.rec.label.missing": {"en": "Missing", "fr": "Manquantes"},
+    "cli.rec.label.next": {"en": "Next", "fr": "Prochaines"},
+    "cli.rec.label.generated": {"en": "Generated", "fr": "Générés"},
+})
+
 
 class Message(str):
     """A message as a value: a catalogue key (``code``) and its parameters,

@@ -10,12 +10,11 @@ from ..i18n import localize
 from .common import (DATE as DATE_TYPE, Context, emit_json, emit_rows, fail, format_option,
                      pass_ctx, say, words)
 
-STATE_WORDS = {"en": {"active": "active", "stopped": "STOPPED", "ended": "ended"},
-               "fr": {"active": "active", "stopped": "ARRÊTÉE", "ended": "terminée"}}
-
-
 def _state(state: str, lang: str) -> str:
-    return STATE_WORDS["fr" if lang == "fr" else "en"].get(state, state)
+    """The state as the tables show it (a stopped one in capitals)."""
+    from ..i18n import MESSAGES, render
+    code = "cli.rec.state." + state
+    return render(code, lang) if code in MESSAGES else state
 
 
 def _find(book, rec_id: str):
@@ -57,11 +56,8 @@ def list_command(ctx: Context, state, fmt: str):
                   [(k, k) for k in ("id", "name", "state", "next", "generated", "missing", "cause",
                                     "contact", "rule", "issue", "last")], "csv")
     else:
-        columns = [("id", "ID"), ("name", "Name" if lang != "fr" else "Nom"),
-                   ("contact", "Contact"), ("rule_words", "Rule" if lang != "fr" else "Règle"),
-                   ("next", "Next" if lang != "fr" else "Prochaine"),
-                   ("state", "State" if lang != "fr" else "État"),
-                   ("generated", "Gen." if lang != "fr" else "Gén.")]
+        columns = [(k, ctx.t("cli.rec.heading." + k))
+                   for k in ("id", "name", "contact", "rule_words", "next", "state", "generated")]
         cells = [[r["id"], r["name"], r["contact"] or "", r["rule_words"],
                   r["next"].isoformat() if r["next"] else "", _state(r["state"], lang),
                   str(r["generated"])] for r in rows]
@@ -92,31 +88,31 @@ def show_command(ctx: Context, rec_id: str, n_next: int, fmt: str):
         emit_rows([{k: (" ".join(str(x) for x in v) if isinstance(v, list) else v)
                     for k, v in row.items()}], [(k, k) for k in row], "csv")
         return
-    fr = ctx.lang == "fr"
+    t = ctx.t
     lines = [
-        ("Recurrence" if not fr else "Récurrence", "%s — %s" % (row["id"], row["name"])),
-        ("State" if not fr else "État", _state(row["state"], ctx.lang)),
-        ("Rule" if not fr else "Règle", "%s (%s)" % (row["rule_words"], row["rule"])),
-        ("Template" if not fr else "Modèle", row["template"]),
-        ("Contact", row["contact"] or "?"),
-        ("Start" if not fr else "Début", row["start"].isoformat()),
-        ("Until" if not fr else "Jusqu'au", row["until"].isoformat() if row["until"] else "—"),
-        ("Issue" if not fr else "Émission", row["issue"]),
-        ("Lead days" if not fr else "Jours d'avance", str(row["lead_days"])),
-        ("Last handled" if not fr else "Dernière traitée", row["last"].isoformat() if row["last"] else "—"),
+        (t("cli.rec.label.recurrence"), "%s — %s" % (row["id"], row["name"])),
+        (t("cli.rec.label.state"), _state(row["state"], ctx.lang)),
+        (t("cli.rec.label.rule"), "%s (%s)" % (row["rule_words"], row["rule"])),
+        (t("cli.rec.label.template"), row["template"]),
+        (t("cli.rec.label.contact"), row["contact"] or "?"),
+        (t("cli.rec.label.start"), row["start"].isoformat()),
+        (t("cli.rec.label.until"), row["until"].isoformat() if row["until"] else "—"),
+        (t("cli.rec.label.issue"), t("cli.rec.issue." + row["issue"])),
+        (t("cli.rec.label.lead_days"), str(row["lead_days"])),
+        (t("cli.rec.label.last"), row["last"].isoformat() if row["last"] else "—"),
     ]
     if row["ended"]:
-        lines.append(("Ended" if not fr else "Terminée le", row["ended"].isoformat()))
+        lines.append((t("cli.rec.label.ended"), row["ended"].isoformat()))
     if row["skipped"]:
-        lines.append(("Skipped" if not fr else "Sautées", ", ".join(d.isoformat() for d in row["skipped"])))
+        lines.append((t("cli.rec.label.skipped"), ", ".join(d.isoformat() for d in row["skipped"])))
     if row["state"] == "stopped":
-        lines.append(("Stopped" if not fr else "Arrêtée",
+        lines.append((t("cli.rec.label.stopped"),
                       "%s — %s" % (row["stopped_at"], localize(row["cause"], ctx.lang))))
-        lines.append(("Missing" if not fr else "Manquantes",
+        lines.append((t("cli.rec.label.missing"),
                       ", ".join(d.isoformat() for d in row["missing"]) or "—"))
-    lines.append(("Next" if not fr else "Prochaines",
+    lines.append((t("cli.rec.label.next"),
                   ", ".join(d.isoformat() for d in row["next_occurrences"]) or "—"))
-    lines.append(("Generated" if not fr else "Générés", "%d" % row["generated"]))
+    lines.append((t("cli.rec.label.generated"), "%d" % row["generated"]))
     width = max(len(k) for k, _ in lines)
     out = ["%s  %s" % (k.ljust(width), v) for k, v in lines]
     out.extend("  " + " " * width + d for d in row["documents"])
