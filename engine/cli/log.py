@@ -12,9 +12,16 @@ def _object_id(ctx: Context, ident: str) -> str:
     """A document's number stands for its id (SPEC 6); an id of a document,
     recurrence or contact is kept as it is (also when the object is gone: its
     history remains)."""
+    from pathlib import Path
+
     from ..actions import find_document_path
+    from ..loader import is_valid_id
     if find_document_path(ctx.book_path, ident) is not None:
         return ident
+    root = Path(ctx.book_path)
+    if is_valid_id(ident) and any((root / folder / ("%s.yaml" % ident)).is_file()
+                                  for folder in ("recurrences", "contacts")):
+        return ident            # without loading the book
     book = ctx.book
     if book.recurrence(ident) is not None or book.contact(ident) is not None:
         return ident
