@@ -27,7 +27,7 @@ import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Union
 
@@ -192,24 +192,20 @@ class Writer:
 
     def commit(self, change: Change) -> Optional[str]:
         if self._store is None:
-            raise ActionRefused("the writer is closed")
+            raise ActionRefused("refuse.writer_closed")
         taken = [p for p in change.new if self._store.blob_at_head(p) is not None
                  or (self.root / p).exists()]
         if taken:
-            raise ActionRefused("%s already exist%s; nothing was changed" % (
-                ", ".join(taken), "s" if len(taken) == 1 else ""))
+            raise ActionRefused("refuse.exists" if len(taken) == 1 else "refuse.exist",
+                                paths=", ".join(taken))
         dirty = self._store.dirty(change.paths)
         if dirty:
-            raise ActionRefused(
-                "uncommitted edits in %s; commit or discard them first (nothing was changed)"
-                % ", ".join(dirty))
+            raise ActionRefused("refuse.uncommitted", paths=", ".join(dirty))
         # what the change was computed from must be what HEAD holds, or the
         # commit would record a result of edits it does not contain
         dirty = [p for p in self._store.dirty(change.reads) if p not in change.paths]
         if dirty:
-            raise ActionRefused(
-                "uncommitted edits in %s, which this action reads; commit or discard them "
-                "first (nothing was changed)" % ", ".join(dirty))
+            raise ActionRefused("refuse.uncommitted_read", paths=", ".join(dirty))
         sha = self._store.commit(change.writes, change.deletes, change.message)
         if sha is not None:
             self.commits.append(sha)
@@ -289,8 +285,9 @@ def apply_to_book(book: Book, change: Change) -> None:
 
 # =========================================================================== helpers
 
-def _refuse(message: str):
-    raise ActionRefused(message)
+def _refuse(code: str, **params):
+    """Refuse with a catalogue message (engine/i18n.py), rendered at the face."""
+    raise ActionRefused(code, **params)
 
 
 def _file_problems(book: Book, path: str) -> list[Diagnostic]:
@@ -312,23 +309,25 @@ def _doc(book: Book, doc_id: str) -> Document:
     if doc is None:
         broken = _broken(book, "documents", doc_id)
         if broken:
-            _refuse("%s has errors; fix them first (facturier check):\n%s"
-                    % (broken, "\n".join(str(d) for d in _file_problems(book, broken))))
-        _refuse("there is no document %r" % doc_id)
+            _refuse("refuse.has_errors", path=broken,
+                    problems="\n".join(str(d) for d in _file_problems(book, broken)))
+        _refuse("refuse.no_document", id=doc_id)
     return doc
 
 
-def _has_errors(book: Book, broken: str) -> str:
-    return "%s has errors; fix them first (facturier check):\n%s" % (
-        broken, "\n".join(str(d) for d in _file_problems(book, broken)))
+def _has_errors(book: Book, broken: str):
+    from .i18n import Message
+    return Message("refuse.has_errors", path=broken,
+                   problems="\n".join(str(d) for d in _file_problems(book, broken)))
 
 
 def _contact(book: Book, contact_id: str) -> Contact:
     contact = book.contact(contact_id)
     if contact is None:
         broken = _broken(book, "contacts", contact_id)
-        _refuse(_has_errors(book, broken) if broken
-                else "there is no contact %r" % contact_id)
+        if broken:
+            raise ActionRefused(_has_errors(book, broken))
+        _refuse("refuse.no_contact", id=contact_id)
     return contact
 
 
@@ -336,8 +335,9 @@ def _recurrence(book: Book, rec_id: str) -> Recurrence:
     rec = book.recurrence(rec_id)
     if rec is None:
         broken = _broken(book, "recurrences", rec_id)
-        _refuse(_has_errors(book, broken) if broken
-                else "there is no recurrence %r" % rec_id)
+        if broken:
+            raise ActionRefused(_has_errors(book, broken))
+        _refuse("refuse.no_recurrence", id=rec_id)
     return rec
 
 
@@ -366,22 +366,24 @@ def _find_record(table: dict, ident: str):
 
 
 def label(doc: Document) -> str:
-    """'invoice 2025-0042 (inv-20250105-k3f9)' or 'invoice inv-20250105-k3f9'."""
-    word = KIND_WORDS.get(doc.kind, doc.kind)
+    """'invoice 2025-0042 (inv-20250105-k3f9)' or 'invoice inv-20250105-k3f9'
+    (a Message: 'facture 2025-0042 (inv-20250105-k3f9)' in French)."""
+    from .i18n import Message
+    kind = Message("kind.word.%s" % doc.kind)
     if doc.number:
-        return "%s %s (%s)" % (word, doc.number, doc.id)
-    return "%s %s" % (word, doc.id)
+        return Message("doc.label", kind=kind, number=doc.number, id=doc.id)
+    return Message("doc.label.draft", kind=kind, id=doc.id)
 
 
 def _read(book: Book, path: str) -> str:
     if book.root is None:
-        _refuse("the book has no folder to read %s from" % path)
+        _refuse("refuse.no_folder", path=path)
     try:
         return (Path(book.root) / path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        _refuse("%s does not exist any more" % path)
+        _refuse("refuse.gone", path=path)
     except UnicodeDecodeError:
-        _refuse("%s is not UTF-8 text" % path)
+        _refuse("refuse.not_utf8", path=path)
 
 
 def _parse(path: str, text: Union[str, bytes], source: Optional[str] = None,
@@ -399,7 +401,9 @@ def _parse(path: str, text: Union[str, bytes], source: Optional[str] = None,
                 d = Diagnostic(source, d.line if positions else 0, d.col if positions else 0,
                                d.field, d.message, d.severity)
             shown.append(str(d))
-        _refuse("\n".join(shown) or "%s: cannot be read" % (source or path))
+        if not shown:
+            _refuse("refuse.unreadable", path=source or path)
+        _refuse("\n".join(shown))
     return record
 
 
@@ -410,7 +414,7 @@ def _edited(book: Book, path: str, set_fields: Optional[dict] = None, remove: It
     try:
         new = update_yaml(text, set_fields, tuple(remove), append)
     except (ValueError, KeyError, IndexError) as exc:
-        _refuse("%s: cannot be edited: %s" % (path, exc))
+        _refuse("refuse.cannot_edit", path=path, reason=str(exc))
     record = _parse(path, new)
     return new.encode("utf-8"), record
 
@@ -423,21 +427,56 @@ def _edited_text(path: str, text: str, set_fields: Optional[dict] = None,
 
 def _amount(value, what: str, currency: str) -> Decimal:
     from .money import minor_units
-    try:
-        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        _refuse("%s %r is not an amount (write it like 120.50)" % (what, value))
+    from .loader import read_decimal       # the book's own reading: no exponent, nan...
+    read = value if isinstance(value, Decimal) else read_decimal(str(value))[0]
+    if read is None:
+        raise ActionRefused("refuse.amount.not_amount", what=_what(what), value=str(value))
+    amount = read
     if not amount.is_finite() or amount <= 0:
-        _refuse("%s must be more than zero, not %s" % (what, value))
+        _refuse("refuse.amount.not_positive", what=_what(what), value=str(value))
     from .loader import MAX_DIGITS
     if amount.adjusted() >= MAX_DIGITS:
-        _refuse("%s %s is too large (at most %d digits before the decimal point)"
-                % (what, value, MAX_DIGITS))
+        _refuse("refuse.amount.too_large", what=_what(what), value=str(value), digits=MAX_DIGITS)
     places = minor_units(currency)
     quantum = Decimal(1).scaleb(-places)
     if amount != amount.quantize(quantum):
-        _refuse("%s %s has more decimals than %s allows (%d)" % (what, value, currency, places))
+        _refuse("refuse.amount.decimals", what=_what(what), value=str(value), currency=currency,
+                places=places)
     return amount.quantize(quantum)
+
+
+def _message(code: str, **params):
+    from .i18n import Message
+    return Message(code, **params)
+
+
+def _word(word: str):
+    """A word of the catalogue ('customer' -> Message('word.customer')), or the
+    word itself when the catalogue lacks it."""
+    from .i18n import MESSAGES
+    code = "word." + word.replace(" ", "_")
+    return _message(code) if code in MESSAGES else word
+
+
+def _fields(changed: list[str]) -> list:
+    return [_word(w) for w in changed]
+
+
+def _a_kind(kind: str):
+    """'an invoice' / 'une facture'."""
+    return _message("kind.a.%s" % kind)
+
+
+def _or(items: list):
+    """'an invoice or a work order' in the person's language."""
+    if len(items) == 1:
+        return items[0]
+    return _message("word.or", a=items[0], b=_or(items[1:]))
+
+
+def _what(what: str):
+    """'the payment' as a Message ('le paiement'); other words as they are."""
+    return _word(what)
 
 
 def _currency(book: Book, doc: Document) -> str:
@@ -465,24 +504,33 @@ def _change_doc(action: str, subject: str, doc: Document, data: bytes,
         if action == "document.validate":
             changed = [c for c in changed if c not in ("number", "validation")]
         if changed and doc.validated is None:
-            _refuse("%s: the rewritten file would change its %s, which %s must not do; "
-                    "nothing was changed" % (label(doc), ", ".join(changed), action))
+            _refuse("refuse.rewrite_changes", doc=label(doc), fields=_fields(changed),
+                    action=action)
         if changed:
-            _refuse("%s is validated: its %s cannot be changed (a validated document is a "
-                    "legal record; issue a credit note to correct it: facturier doc credit %s)"
-                    % (label(doc), ", ".join(changed), doc.id))
+            _refuse("refuse.validated_protected", doc=label(doc), fields=_fields(changed),
+                    id=doc.id)
     return Change(action=action, subject=subject, writes={doc.path: data},
                   trailers=_trailers_for(doc) + tuple(extra))
 
 
+_DOINGS = {"recording a payment": "payment", "granting a discount": "discount",
+           "writing it off": "write_off", "crediting it": "credit"}
+
+
 def _need_validated(doc: Document, doing: str) -> None:
     if doc.validated is None:
+        if doing in _DOINGS:
+            _refuse("refuse.draft." + _DOINGS[doing], doc=label(doc), id=doc.id)
         _refuse("%s is a draft: validate it before %s (facturier doc validate %s)"
                 % (label(doc), doing, doc.id))
 
 
 def _need_kind(doc: Document, kinds: tuple[str, ...], doing: str) -> None:
     if doc.kind not in kinds:
+        from .i18n import MESSAGES
+        code = "refuse.kind.%s.%s" % ("_".join(kinds), doing.replace(" ", "_"))
+        if code in MESSAGES:
+            _refuse(code, doc=label(doc))
         _refuse("%s: only %s can be %s" % (label(doc), " or ".join(
             KIND_WORDS[k] + "s" for k in kinds), doing))
 
@@ -497,20 +545,18 @@ def plan_validate(book: Book, doc_id: str, as_of: dt.date, issued_late: bool = F
     ``as_of`` (SPEC 4.1: never due before it was issued)."""
     doc = _doc(book, doc_id)
     if doc.validated is not None:
-        _refuse("%s is already validated (on %s)" % (label(doc), doc.validated.isoformat()))
+        _refuse("refuse.already_validated", doc=label(doc), date=doc.validated.isoformat())
     if doc.kind not in NUMBERED_KINDS:
-        _refuse("%s: expenses are not validated (they have no number); record their "
-                "payments directly" % label(doc))
+        _refuse("refuse.expense_not_validated", doc=label(doc))
     if book.contact(doc.contact) is None:
-        _refuse("%s names the contact %r, which does not exist; fix the %s first"
-                % (label(doc), doc.contact, doc.party_key))
+        _refuse("refuse.validate_no_contact", doc=label(doc), contact=doc.contact,
+                party=_word(doc.party_key))
     if doc.kind == "credit_note":
         target = book.document(doc.credits) if doc.credits else None
         if target is None or target.kind != "invoice":
-            _refuse("%s must credit an existing invoice (its `credits:`)" % label(doc))
+            _refuse("refuse.credit_needs_invoice", doc=label(doc))
         if target.validated is None:
-            _refuse("%s credits %s, which is still a draft: validate the invoice first"
-                    % (label(doc), label(target)))
+            _refuse("refuse.credit_draft_invoice", doc=label(doc), invoice=label(target))
         from .checks import foreign_rates
         foreign = foreign_rates(book, doc, target) if target is not None else []
         if foreign and target is not None:
@@ -524,10 +570,10 @@ def plan_validate(book: Book, doc_id: str, as_of: dt.date, issued_late: bool = F
             (document_totals(cn, book.settings).total for cn in book.credit_notes_for(target.id)
              if cn.validated is not None and cn.id != doc.id), Decimal(0))
         if total > left:
-            _refuse("%s would credit %s, more than what is left to credit on %s (%s)"
-                    % (label(doc), total, label(target), left))
+            _refuse("refuse.credit_too_much", doc=label(doc), total=str(total),
+                    invoice=label(target), left=str(left))
     if doc.kind != "expense" and not doc.lines:
-        _refuse("%s has no lines" % label(doc))
+        _refuse("refuse.no_lines", doc=label(doc))
     number = next_number(book, doc.kind, doc.date, validated=as_of)
     fields: dict[str, Any] = {"number": number, "validated": as_of}
     fields.update(_frozen_defaults(book, doc))
@@ -596,10 +642,10 @@ def plan_write_off(book: Book, doc_id: str, date: dt.date, reason: str = "") -> 
     _need_kind(doc, ("invoice",), "written off")
     _need_validated(doc, "writing it off")
     if doc.write_off is not None:
-        _refuse("%s is already written off (on %s)" % (label(doc), doc.write_off.date))
+        _refuse("refuse.already_written_off", doc=label(doc), date=str(doc.write_off.date))
     left = amounts(doc, book, date).open
     if left <= 0:
-        _refuse("%s has nothing left to write off on %s" % (label(doc), date.isoformat()))
+        _refuse("refuse.nothing_to_write_off", doc=label(doc), date=date.isoformat())
     entry = {"date": date}
     if reason:
         entry["reason"] = reason
@@ -612,7 +658,7 @@ def plan_hold(book: Book, doc_id: str, date: dt.date, reason: str = "") -> Chang
     doc = _doc(book, doc_id)
     for hold in doc.holds:
         if hold.end is None or (hold.start <= date < hold.end):
-            _refuse("%s is already on hold (since %s)" % (label(doc), hold.start.isoformat()))
+            _refuse("refuse.already_on_hold", doc=label(doc), date=hold.start.isoformat())
     entry = {"from": date}
     if reason:
         entry["reason"] = reason
@@ -625,11 +671,11 @@ def plan_release(book: Book, doc_id: str, date: dt.date) -> Change:
     doc = _doc(book, doc_id)
     open_holds = [i for i, h in enumerate(doc.holds) if h.end is None]
     if not open_holds:
-        _refuse("%s is not on hold" % label(doc))
+        _refuse("refuse.not_on_hold", doc=label(doc))
     index = open_holds[-1]
     if doc.holds[index].start > date:
-        _refuse("%s is on hold from %s: it cannot be released on %s, before the hold starts"
-                % (label(doc), doc.holds[index].start.isoformat(), date.isoformat()))
+        _refuse("refuse.release_before_hold", doc=label(doc),
+                start=doc.holds[index].start.isoformat(), date=date.isoformat())
     if doc.holds[index].start == date:
         # released the day it started: it covered no day, so it goes (git keeps the trace)
         data, _ = _edited(book, doc.path, remove=("holds.%d" % index,))
@@ -645,9 +691,9 @@ def plan_decline(book: Book, doc_id: str, date: dt.date) -> Change:
     doc = _doc(book, doc_id)
     _need_kind(doc, ("quote",), "declined")
     if doc.converted_to:
-        _refuse("%s was converted to %s: it cannot be declined" % (label(doc), doc.converted_to))
+        _refuse("refuse.decline_converted", doc=label(doc), to=doc.converted_to)
     if doc.declined is not None:
-        _refuse("%s was already declined on %s" % (label(doc), doc.declined.isoformat()))
+        _refuse("refuse.already_declined", doc=label(doc), date=doc.declined.isoformat())
     data, _ = _edited(book, doc.path, {"declined": date})
     return _change_doc("document.decline", "Record that the customer declined %s" % label(doc),
                        doc, data)
@@ -669,7 +715,7 @@ def _new_document(book: Book, record: Document, seed_extra: str = "",
         seed = dump_document(record) + seed_extra
         doc_id = new_document_id(record.kind, record.date, book.documents.keys(), seed)
     elif book.document(doc_id) is not None:
-        _refuse("a document %r already exists" % doc_id)
+        _refuse("refuse.document_exists", id=doc_id)
     record = msgspec.structs.replace(record, id=doc_id, path=document_path(doc_id, record.date))
     data = dump_document(record).encode("utf-8")
     _parse(record.path, data)          # the canonical file must read back
@@ -696,19 +742,17 @@ def plan_credit(book: Book, doc_id: str, as_of: dt.date, amount=None) -> Change:
     sums = amounts(doc, book, as_of)
     drafts = [cn for cn in book.credit_notes_for(doc.id) if cn.validated is None]
     if drafts:
-        _refuse("%s already has a draft credit note, %s: validate or delete it first"
-                % (label(doc), drafts[0].id))
+        _refuse("refuse.credit_draft_exists", doc=label(doc), draft=drafts[0].id)
     asked = amount is not None
     if amount is None:
         amount = sums.open
         if amount <= 0:
-            _refuse("%s has nothing open to credit on %s; give an amount with --amount"
-                    % (label(doc), as_of.isoformat()))
+            _refuse("refuse.nothing_to_credit", doc=label(doc), date=as_of.isoformat())
     else:
         amount = _amount(amount, "the credit", currency)
     if amount > sums.total - sums.credited:
-        _refuse("%s: a credit of %s is more than what is left to credit (%s)"
-                % (label(doc), amount, sums.total - sums.credited))
+        _refuse("refuse.credit_more_than_left", doc=label(doc), amount=str(amount),
+                left=str(sums.total - sums.credited))
     default_rate = book.settings.vat
     if amount == sums.total and sums.credited == 0 and doc.lines:
         lines = tuple(msgspec.structs.replace(
@@ -769,15 +813,15 @@ def plan_convert(book: Book, doc_id: str, as_of: dt.date, to: Optional[str] = No
     doc = _doc(book, doc_id)
     targets = CONVERSIONS.get(doc.kind)
     if not targets:
-        _refuse("%s: only quotes and work orders can be converted" % label(doc))
+        _refuse("refuse.convert_kind", doc=label(doc))
     to = to or "invoice"
     if to not in targets:
-        _refuse("%s can be converted to %s, not to %s" % (
-            label(doc), " or ".join(a_kind(t) for t in targets), a_kind(to)))
+        _refuse("refuse.convert_to", doc=label(doc),
+                targets=_or([_a_kind(t) for t in targets]), to=_a_kind(to))
     if doc.converted_to:
-        _refuse("%s was already converted to %s" % (label(doc), doc.converted_to))
+        _refuse("refuse.already_converted", doc=label(doc), to=doc.converted_to)
     if doc.declined is not None:
-        _refuse("%s was declined on %s" % (label(doc), doc.declined.isoformat()))
+        _refuse("refuse.convert_declined", doc=label(doc), date=doc.declined.isoformat())
     draft = Document(id="new", path="", kind=to, contact=doc.contact, date=as_of,
                      currency=doc.currency,
                      lines=tuple(msgspec.structs.replace(line, line=0) for line in doc.lines),
@@ -799,23 +843,21 @@ def _referrers(book: Book, doc: Document) -> list[str]:
         for key in ("credits", "converted_from", "converted_to"):
             value = getattr(other, key)
             if value and value.lower() == lowered:
-                found.append("%s (its %s)" % (label(other), key))
+                found.append(_message("refuse.referrer", doc=label(other), key=key))
     for rec in book.recurrences.values():
         if rec.template.lower() == lowered:
-            found.append("recurrence %s (its template)" % rec.id)
+            found.append(_message("refuse.referrer_recurrence", id=rec.id))
     return found
 
 
 def plan_delete_document(book: Book, doc_id: str) -> Change:
     doc = _doc(book, doc_id)
     if doc.validated is not None:
-        _refuse("%s is validated: a validated document is a legal record and cannot be "
-                "deleted; issue a credit note instead (facturier doc credit %s)"
-                % (label(doc), doc.id))
+        _refuse("refuse.delete_validated", doc=label(doc), id=doc.id)
     refs = _referrers(book, doc)
     if refs:
-        _refuse("%s cannot be deleted: %s name%s it" % (
-            label(doc), ", ".join(refs), "s" if len(refs) == 1 else ""))
+        _refuse("refuse.delete_referred" if len(refs) == 1 else "refuse.delete_referred.many",
+                doc=label(doc), refs=refs)
     return Change(action="document.delete", subject="Delete %s" % label(doc),
                   deletes=(doc.path,), trailers=_trailers_for(doc))
 
@@ -847,30 +889,28 @@ def _yaml_input(fields: Union[dict, str, bytes], defaults: dict) -> str:
 
 def _check_new_document(book: Book, record: Document) -> None:
     if record.number or record.validated:
-        _refuse("a new %s is a draft: leave out `number` and `validated`, then validate it "
-                "(facturier doc validate)" % KIND_WORDS[record.kind])
+        _refuse("refuse.new_is_draft", kind=_message("kind.word.%s" % record.kind))
     if record.kind != "expense" and record.payments:
-        _refuse("a draft %s cannot have payments: validate it first" % KIND_WORDS[record.kind])
+        _refuse("refuse.draft_payments", kind=_message("kind.word.%s" % record.kind))
     _check_references(book, record)
 
 
 def _check_references(book: Book, record: Document) -> None:
     if book.contact(record.contact) is None:
-        _refuse("there is no contact %r for the %s; create it first (facturier contact new)"
-                % (record.contact, record.party_key))
+        _refuse("refuse.no_contact_for", id=record.contact, party=_word(record.party_key))
     if record.credits:
         target = book.document(record.credits)
         if target is None or target.kind != "invoice":
-            _refuse("`credits` must name an invoice; %r is %s" % (
-                record.credits, "missing" if target is None else a_kind(target.kind)))
+            _refuse("refuse.credits_not_invoice", id=record.credits,
+                    what=_message("word.missing") if target is None else _a_kind(target.kind))
     if record.kind == "credit_note" and not record.credits:
-        _refuse("a credit note names the invoice it credits (`credits:`)")
+        _refuse("refuse.credit_without_invoice")
     for key in ("converted_from", "converted_to"):
         value = getattr(record, key)
         if value and book.document(value) is None:
-            _refuse("`%s` names %r, which does not exist" % (key, value))
+            _refuse("refuse.names_missing", key=key, id=value)
     if record.recurrence and book.recurrence(record.recurrence) is None:
-        _refuse("`recurrence` names %r, which does not exist" % record.recurrence)
+        _refuse("refuse.names_missing", key="recurrence", id=record.recurrence)
 
 
 def plan_create_document(book: Book, fields: Union[dict, str, bytes], as_of: dt.date,
@@ -950,11 +990,10 @@ def plan_edit_document(book: Book, doc_id: str, text: Optional[Union[str, bytes]
     if doc.validated is not None:
         changed = _protected_changes(doc, new, book.settings)
         if changed:
-            _refuse("%s is validated: its %s cannot be changed (a validated document is a legal "
-                    "record; issue a credit note to correct it: facturier doc credit %s)"
-                    % (label(doc), ", ".join(changed), doc.id))
+            _refuse("refuse.validated_protected", doc=label(doc), fields=_fields(changed),
+                    id=doc.id)
     elif new.number or new.validated:
-        _refuse("numbers are given by validation: use facturier doc validate %s" % doc.id)
+        _refuse("refuse.number_by_validation", id=doc.id)
     if new.contact != doc.contact or new.credits != doc.credits or \
             new.recurrence != doc.recurrence:
         _check_references(book, new)
@@ -992,8 +1031,7 @@ def _id_from(text: str, folder: str, source: str) -> Optional[str]:
                     return None
                 from .loader import is_valid_id
                 if not is_valid_id(value):
-                    _refuse("%s: id %r is not a valid id: use 1 to 64 letters, digits, '.', '_' "
-                            "or '-', starting with a letter or digit" % (source, value))
+                    _refuse("refuse.bad_id", source=source, id=value)
                 return value
     return None
 
@@ -1007,7 +1045,7 @@ def plan_create_contact(book: Book, fields: Union[dict, str, bytes],
                     positions=isinstance(fields, (str, bytes)))
     if given:
         if book.contact(given) is not None:
-            _refuse("a contact %r already exists" % given)
+            _refuse("refuse.contact_exists", id=given)
         contact_id = given
     else:
         contact_id = slug_id(record.name, book.contacts.keys(), "contact")
@@ -1049,10 +1087,9 @@ def plan_delete_contact(book: Book, contact_id: str) -> Change:
     docs = documents_of_contact(book, contact.id)
     if docs:
         shown = ", ".join(d.id for d in docs[:5])
-        more = " and %d more" % (len(docs) - 5) if len(docs) > 5 else ""
-        _refuse("contact %s cannot be deleted: %d document%s name%s it (%s%s)" % (
-            contact.id, len(docs), "s" if len(docs) > 1 else "", "" if len(docs) > 1 else "s",
-            shown, more))
+        more = _message("refuse.and_more", n=len(docs) - 5) if len(docs) > 5 else ""
+        _refuse("refuse.contact_in_use.many" if len(docs) > 1 else "refuse.contact_in_use",
+                id=contact.id, n=len(docs), shown=shown, more=more)
     return Change(action="contact.delete", subject="Delete contact %s (%s)"
                   % (contact.id, contact.name), deletes=(contact.path,),
                   trailers=(("Facturier-Contact", contact.id),))
@@ -1064,14 +1101,13 @@ def _check_recurrence_record(book: Book, rec: Recurrence) -> None:
     from .recurrence import RuleError, parse_rule
     template = book.document(rec.template)
     if template is None:
-        _refuse("the template %r does not exist" % rec.template)
+        _refuse("refuse.no_template", id=rec.template)
     if template.kind not in ("invoice", "expense"):
-        _refuse("the template of a recurrence is an invoice or an expense; %s is %s"
-                % (template.id, a_kind(template.kind)))
+        _refuse("refuse.template_kind", id=template.id, kind=_a_kind(template.kind))
     try:
         parse_rule(rec.rule, rec.start, rec.until)
     except (RuleError, ValueError) as exc:
-        _refuse("the rule %r does not parse: %s" % (rec.rule, exc))
+        _refuse("cause.rule", rule=rec.rule, reason=getattr(exc, "message", None) or str(exc))
 
 
 def plan_create_recurrence(book: Book, fields: Union[dict, str, bytes],
@@ -1083,7 +1119,7 @@ def plan_create_recurrence(book: Book, fields: Union[dict, str, bytes],
                     positions=isinstance(fields, (str, bytes)))
     if given:
         if book.recurrence(given) is not None:
-            _refuse("a recurrence %r already exists" % given)
+            _refuse("refuse.recurrence_exists", id=given)
         rec_id = given
     else:
         rec_id = slug_id(record.name, book.recurrences.keys(), "recurrence")

@@ -274,12 +274,14 @@ def check_numbering(book: Book) -> Iterable[Diagnostic]:
 
 
 def check_recurrences(book: Book) -> Iterable[Diagnostic]:
-    from .recurrence import RuleError, parse_rule
+    from .recurrence import RuleError, parse_rule, schedule_warnings
     for rec in book.recurrences.values():
         try:
             parse_rule(rec.rule, rec.start, rec.until)
         except RuleError as exc:
             yield _at(rec, "rule", "the rule does not parse: %s" % exc)
+        for field, message in schedule_warnings(rec.rule, rec.start, rec.until):
+            yield _at(rec, field, message, WARNING)
         template = book.document(rec.template)
         if template is not None and template.kind not in ("invoice", "expense"):
             yield _at(rec, "template", "template %s is %s; a recurrence repeats an invoice "

@@ -313,8 +313,13 @@ def _same_but_last(a: Recurrence, b: Recurrence) -> bool:
     return msgspec.structs.replace(a, **keep) == msgspec.structs.replace(b, **keep)
 
 
+def _message(code: str, **params):
+    from .i18n import Message
+    return Message(code, **params)
+
+
 def _stop(s: _Session, rec: Recurrence, occurrence: Optional[dt.date], cause: str) -> None:
-    stopped = {"at": s.now(), "occurrence": occurrence, "cause": cause}
+    stopped = {"at": s.now(), "occurrence": occurrence, "cause": str(cause)}   # English in the file
     if not s.try_commit(rec, "recurrence.stop", "Stop recurrence %s: %s" % (rec.id, cause),
                         {rec.path: s.edit(rec, set_fields={"stopped": stopped})},
                         _trailers(rec_ids=[rec.id])):
@@ -368,16 +373,15 @@ def run_recurrences(s: _Session) -> None:
                 cause = check_recurrence(rec, s.book)
                 doc = None if cause else _generated(s, rec, occurrence)
             except (ValueError, FacturierError) as exc:
-                cause, doc = "occurrence %s cannot be generated: %s" % (occurrence, exc), None
+                cause, doc = _message("cause.cannot_generate", date=str(occurrence),
+                                      reason=getattr(exc, "message", None) or str(exc)), None
             if doc is not None:
                 existing = s.book.document(doc.id) if s.has_document(doc.id) else None
                 if existing is not None:
-                    cause = ("document %s already exists (%s) although `last` is %s: "
-                             "was `last` moved back by hand?"
-                             % (doc.id, existing.path, rec.last or "not set"))
+                    cause = _message("cause.document_exists", id=doc.id, path=existing.path,
+                                     last=str(rec.last) if rec.last else _message("word.not_set"))
                 elif (s.root / doc.path).exists():
-                    cause = ("the file %s exists but is not part of the book (uncommitted or "
-                             "unreadable): commit or remove it" % doc.path)
+                    cause = _message("cause.file_exists", path=doc.path)
             if cause:
                 _stop(s, rec, occurrence, cause)
                 break
@@ -930,14 +934,14 @@ def plan_repair(book: Book, rec_id: str, choice: str, as_of: dt.date):
     from .recurrence import check_recurrence, missing_occurrences, state_of
     from .writer import dump_document, update_yaml
     if choice not in REPAIRS:
-        raise ActionRefused("unknown repair %r (choose %s)" % (choice, ", ".join(REPAIRS)))
+        raise ActionRefused("refuse.repair.unknown", choice=choice, choices=", ".join(REPAIRS))
     rec = book.recurrence(rec_id)
     if rec is None:
-        raise ActionRefused("there is no recurrence %r" % rec_id)
+        raise ActionRefused("refuse.no_recurrence", id=rec_id)
     state = state_of(rec, as_of)
     if state != "stopped":
-        raise ActionRefused("recurrence %s is %s, not stopped: there is nothing to repair"
-                            % (rec.id, state))
+        raise ActionRefused("refuse.repair.not_stopped", id=rec.id,
+                            state=_message("state.%s" % state))
     missing = missing_occurrences(rec, as_of)
     text = (Path(book.root) / rec.path).read_text(encoding="utf-8")
     trailers = _trailers(rec_ids=[rec.id])
@@ -959,24 +963,22 @@ def plan_repair(book: Book, rec_id: str, choice: str, as_of: dt.date):
                       trailers=trailers)
     # create-missing
     if len(missing) != 1:
-        raise ActionRefused(
-            "recurrence %s has %d missing occurrences (%s): --create-missing creates a missing "
-            "document only when exactly one is missing; choose --skip-missing (then create the "
-            "ones you need by hand) or --end" % (rec.id, len(missing), _dates(missing) or "none"))
+        raise ActionRefused("refuse.repair.create_many", id=rec.id, n=len(missing),
+                            dates=_dates(missing) or _message("word.none"))
     occurrence = missing[0]
     cleared = msgspec_replace(rec, stopped=None)
     cause = check_recurrence(cleared, book)
     if cause:
-        raise ActionRefused("the cause still holds, so the missing document cannot be created: %s"
-                            % cause)
+        raise ActionRefused("refuse.repair.cause_holds", cause=cause)
     session = _Session(DryWriter(book, Path(book.root)), Path(book.root), as_of, lambda: "",
                        RunReport(as_of=as_of), False, None, 0)
     try:
         doc = _generated(session, cleared, occurrence)
     except (ValueError, FacturierError) as exc:
-        raise ActionRefused("occurrence %s cannot be generated: %s" % (occurrence, exc))
+        raise ActionRefused("cause.cannot_generate", date=str(occurrence),
+                            reason=getattr(exc, "message", None) or str(exc))
     if book.document(doc.id) is not None:
-        raise ActionRefused("document %s already exists" % doc.id)
+        raise ActionRefused("refuse.repair.document_exists", id=doc.id)
     data = update_yaml(text, {"last": occurrence}, remove=("stopped",))
     return Change(REPAIRS[choice], "Reactivate recurrence %s, creating the missing %s%s"
                   % (rec.id, doc.id, " (number %s)" % doc.number if doc.number else ""),
@@ -1021,13 +1023,12 @@ def plan_bounce(book: Book, report) -> "Change":
     from .writer import update_yaml
     found = find_delivery(book, report.message_id)
     if found is None:
-        raise ActionRefused("no document has an e-mail with the Message-ID %s"
-                            % (report.message_id or "(none in the report)"))
+        raise ActionRefused("refuse.bounce.unknown",
+                            message_id=report.message_id or _message("refuse.bounce.no_id"))
     doc, index = found
     delivery = doc.deliveries[index]
     if delivery.result == "bounced":
-        raise ActionRefused("the e-mail %s of %s is already recorded as bounced"
-                            % (report.message_id, doc.id))
+        raise ActionRefused("refuse.bounce.already", message_id=report.message_id, id=doc.id)
     detail = " ".join(x for x in (report.status, report.diagnostic) if x) or "bounced"
     text = (Path(book.root) / doc.path).read_text(encoding="utf-8")
     data = update_yaml(text, {"deliveries.%d.result" % index: "bounced",
@@ -1062,15 +1063,14 @@ def send_now(root, doc_id: str, as_of: dt.date, *, now: Callable[[], str],
         s = _Session(writer, Path(root), as_of, now, report, True, environ, smtp_timeout)
         doc = s.book.document(doc_id)
         if doc is None:
-            raise ActionRefused("there is no document %r" % doc_id)
+            raise ActionRefused("refuse.no_document", id=doc_id)
         if doc.is_draft:
-            raise ActionRefused("%s is a draft: validate it before e-mailing it" % doc.id)
+            raise ActionRefused("refuse.send.draft", id=doc.id)
         latest = _latest_email(doc)
         what = doc.kind.replace("_", " ")
         if mark_sent:
             if latest is None or latest.result != "sending":
-                raise ActionRefused("%s has no e-mail attempt left `sending` to mark as sent"
-                                    % doc.id)
+                raise ActionRefused("refuse.send.nothing_to_mark", id=doc.id)
             index = max(i for i, d in enumerate(doc.deliveries) if d is latest)
             s.commit("document.send", "Mark the e-mail of %s %s as sent" % (what, doc.number or doc.id),
                      {doc.path: s.edit(doc, set_fields={"deliveries.%d.result" % index: "sent"})},
@@ -1078,13 +1078,12 @@ def send_now(root, doc_id: str, as_of: dt.date, *, now: Callable[[], str],
             report.sent.append(doc.id)
             return report
         if latest is not None and latest.result == "sent":
-            raise ActionRefused("%s was already e-mailed (%s, message %s); facturier never "
-                                "sends a document twice by accident"
-                                % (doc.id, latest.at, latest.message_id or "?"))
+            raise ActionRefused("refuse.send.already", id=doc.id, at=latest.at,
+                                message_id=latest.message_id or "?")
         try:
             msg = build_message(doc, s.book, as_of)
         except MailError as exc:
-            raise ActionRefused("cannot e-mail %s: %s" % (doc.id, exc))
+            raise ActionRefused("refuse.send.cannot", id=doc.id, reason=str(exc))
         try:
             if not s.smtp_ok():         # nothing was tried: deferred, no `sending` phase
                 _record_postponed(s, [(doc, msg)])

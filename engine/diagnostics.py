@@ -7,6 +7,8 @@ long) is not a diagnostic: it raises :class:`FacturierError` or a subclass.
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import msgspec
 
 ERROR = "error"
@@ -40,11 +42,33 @@ class Diagnostic(msgspec.Struct, frozen=True, array_like=True):
 
 
 class FacturierError(Exception):
-    """The environment or an action failed; the message is for a person."""
+    """The environment or an action failed; the message is for a person.
+
+    ``FacturierError(code, **params)``: a key of the catalogue (engine/i18n.py)
+    and its parameters, rendered at the face in the person's language
+    (``exc.render(lang)``); ``str(exc)`` is the English text. A text that is
+    not a catalogue key is kept as it is.
+    """
+
+    def __init__(self, code: str = "", /, **params):
+        from .i18n import Message
+        self.message = Message(code, **params)
+        super().__init__(str(self.message))
+
+    def render(self, lang: Optional[str]) -> str:
+        return self.message.render(lang)
+
+    def __reduce__(self):
+        return (_rebuild_error, (type(self), self.message.code, self.message.params))
+
+
+def _rebuild_error(cls, code: str, params: dict) -> "FacturierError":
+    return cls(code, **params)
 
 
 class ActionRefused(FacturierError):
-    """An action was refused (validated document, dirty file, bad input...)."""
+    """An action was refused (validated document, dirty file, bad input...):
+    ``ActionRefused("refuse.validated", doc=label)``."""
 
 
 class BookNotFound(FacturierError):

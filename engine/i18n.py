@@ -85,6 +85,962 @@ MESSAGES: dict[str, dict[str, str]] = {
                     "fr": "Crédit sur la facture {number}, TVA {rate} %"},
 }
 
+# --------------------------------------------------------------------------- words
+# Words that messages put together: kinds, fields, "the payment"...
+MESSAGES.update({
+    "kind.word.invoice": {"en": "invoice", "fr": "facture"},
+    "kind.word.credit_note": {"en": "credit note", "fr": "note de crédit"},
+    "kind.word.quote": {"en": "quote", "fr": "offre"},
+    "kind.word.work_order": {"en": "work order", "fr": "bon de travail"},
+    "kind.word.expense": {"en": "expense", "fr": "dépense"},
+    "kind.a.invoice": {"en": "an invoice", "fr": "une facture"},
+    "kind.a.credit_note": {"en": "a credit note", "fr": "une note de crédit"},
+    "kind.a.quote": {"en": "a quote", "fr": "une offre"},
+    "kind.a.work_order": {"en": "a work order", "fr": "un bon de travail"},
+    "kind.a.expense": {"en": "an expense", "fr": "une dépense"},
+    "doc.label": {"en": "{kind} {number} ({id})", "fr": "{kind} {number} ({id})"},
+    "doc.label.draft": {"en": "{kind} {id}", "fr": "{kind} {id}"},
+    "word.or": {"en": "{a} or {b}", "fr": "{a} ou {b}"},
+    "word.missing": {"en": "missing", "fr": "introuvable"},
+    "word.customer": {"en": "customer", "fr": "client"},
+    "word.supplier": {"en": "supplier", "fr": "fournisseur"},
+    "word.lines": {"en": "lines", "fr": "lignes"},
+    "word.kind": {"en": "kind", "fr": "type"},
+    "word.date": {"en": "date", "fr": "date"},
+    "word.currency": {"en": "currency", "fr": "monnaie"},
+    "word.number": {"en": "number", "fr": "numéro"},
+    "word.validation": {"en": "validation", "fr": "validation"},
+    "word.credited_invoice_(`credits`)": {"en": "credited invoice (`credits`)",
+                                          "fr": "facture créditée (`credits`)"},
+    "word.the_payment": {"en": "the payment", "fr": "le paiement"},
+    "word.the_discount": {"en": "the discount", "fr": "l'escompte"},
+    "word.the_credit": {"en": "the credit", "fr": "le crédit"},
+})
+
+# --------------------------------------------------------------------------- refusals
+# What engine/actions.py, engine/daily.py and engine/lookup.py refuse
+# (ActionRefused(code, **params)); ``doc`` is a document's label ("invoice
+# 2025-0042 (inv-20250105-k3f9)"), French sentences say "ce document" after it
+# so that no agreement depends on the kind.
+MESSAGES.update({
+    "refuse.writer_closed": {"en": "the writer is closed", "fr": "l'écriture est fermée"},
+    "refuse.exists": {"en": "{paths} already exists; nothing was changed",
+                      "fr": "{paths} existe déjà ; rien n'a été modifié"},
+    "refuse.exist": {"en": "{paths} already exist; nothing was changed",
+                     "fr": "{paths} existent déjà ; rien n'a été modifié"},
+    "refuse.uncommitted": {
+        "en": "uncommitted edits in {paths}; commit or discard them first (nothing was changed)",
+        "fr": "modifications non enregistrées (commit) dans {paths} : enregistrez-les ou "
+              "annulez-les d'abord (rien n'a été modifié)"},
+    "refuse.uncommitted_read": {
+        "en": "uncommitted edits in {paths}, which this action reads; commit or discard them "
+              "first (nothing was changed)",
+        "fr": "modifications non enregistrées (commit) dans {paths}, que cette action lit : "
+              "enregistrez-les ou annulez-les d'abord (rien n'a été modifié)"},
+    "refuse.has_errors": {"en": "{path} has errors; fix them first (facturier check):\n{problems}",
+                          "fr": "{path} contient des erreurs ; corrigez-les d'abord "
+                                "(facturier check) :\n{problems}"},
+    "refuse.no_document": {"en": "there is no document {id!r}", "fr": "il n'y a pas de document {id!r}"},
+    "refuse.no_contact": {"en": "there is no contact {id!r}", "fr": "il n'y a pas de contact {id!r}"},
+    "refuse.no_recurrence": {"en": "there is no recurrence {id!r}",
+                             "fr": "il n'y a pas de récurrence {id!r}"},
+    "refuse.ambiguous_number": {
+        "en": "{number} is the number of {n} documents: {candidates}; give the id instead",
+        "fr": "{number} est le numéro de {n} documents : {candidates} ; donnez plutôt l'identifiant"},
+    "refuse.no_folder": {"en": "the book has no folder to read {path} from",
+                         "fr": "le livre n'a pas de dossier où lire {path}"},
+    "refuse.gone": {"en": "{path} does not exist any more", "fr": "{path} n'existe plus"},
+    "refuse.not_utf8": {"en": "{path} is not UTF-8 text", "fr": "{path} n'est pas du texte UTF-8"},
+    "refuse.unreadable": {"en": "{path}: cannot be read", "fr": "{path} : illisible"},
+    "refuse.cannot_edit": {"en": "{path}: cannot be edited: {reason}",
+                           "fr": "{path} : modification impossible : {reason}"},
+    "refuse.amount.not_amount": {"en": "{what} {value!r} is not an amount (write it like 120.50)",
+                                 "fr": "{what} {value!r} n'est pas un montant (écrivez-le comme 120.50)"},
+    "refuse.amount.not_positive": {"en": "{what} must be more than zero, not {value}",
+                                   "fr": "{what} doit être supérieur à zéro, pas {value}"},
+    "refuse.amount.too_large": {
+        "en": "{what} {value} is too large (at most {digits} digits before the decimal point)",
+        "fr": "{what} {value} est trop grand (au plus {digits} chiffres avant la virgule)"},
+    "refuse.amount.decimals": {"en": "{what} {value} has more decimals than {currency} allows ({places})",
+                               "fr": "{what} {value} a plus de décimales que {currency} n'en permet "
+                                     "({places})"},
+    "refuse.rewrite_changes": {
+        "en": "{doc}: the rewritten file would change its {fields}, which {action} must not do; "
+              "nothing was changed",
+        "fr": "{doc} : le fichier réécrit changerait ces champs : {fields}, ce que {action} ne doit "
+              "pas faire ; rien n'a été modifié"},
+    "refuse.validated_protected": {
+        "en": "{doc} is validated: its {fields} cannot be changed (a validated document is a legal "
+              "record; issue a credit note to correct it: facturier doc credit {id})",
+        "fr": "{doc} : ce document est validé, ces champs ne peuvent pas changer : {fields} (un "
+              "document validé est une pièce légale ; émettez une note de crédit pour le "
+              "corriger : facturier doc credit {id})"},
+    "refuse.draft.payment": {
+        "en": "{doc} is a draft: validate it before recording a payment (facturier doc validate {id})",
+        "fr": "{doc} : ce document est un brouillon ; validez-le avant d'enregistrer un paiement "
+              "(facturier doc validate {id})"},
+    "refuse.draft.discount": {
+        "en": "{doc} is a draft: validate it before granting a discount (facturier doc validate {id})",
+        "fr": "{doc} : ce document est un brouillon ; validez-le avant d'accorder un escompte "
+              "(facturier doc validate {id})"},
+    "refuse.draft.write_off": {
+        "en": "{doc} is a draft: validate it before writing it off (facturier doc validate {id})",
+        "fr": "{doc} : ce document est un brouillon ; validez-le avant de le passer en perte "
+              "(facturier doc validate {id})"},
+    "refuse.draft.credit": {
+        "en": "{doc} is a draft: validate it before crediting it (facturier doc validate {id})",
+        "fr": "{doc} : ce document est un brouillon ; validez-le avant de le créditer "
+              "(facturier doc validate {id})"},
+    "refuse.kind.invoice_expense.paid": {"en": "{doc}: only invoices or expenses can be paid",
+                                         "fr": "{doc} : seules les factures et les dépenses se paient"},
+    "refuse.kind.invoice_expense.discounted": {
+        "en": "{doc}: only invoices or expenses can be discounted",
+        "fr": "{doc} : seules les factures et les dépenses peuvent recevoir un escompte"},
+    "refuse.kind.invoice.written_off": {"en": "{doc}: only invoices can be written off",
+                                        "fr": "{doc} : seules les factures peuvent passer en perte"},
+    "refuse.kind.invoice.credited": {"en": "{doc}: only invoices can be credited",
+                                     "fr": "{doc} : seules les factures peuvent être créditées"},
+    "refuse.kind.quote.declined": {"en": "{doc}: only quotes can be declined",
+                                   "fr": "{doc} : seules les offres peuvent être refusées"},
+    "refuse.already_validated": {"en": "{doc} is already validated (on {date})",
+                                 "fr": "{doc} : ce document est déjà validé (le {date})"},
+    "refuse.expense_not_validated": {
+        "en": "{doc}: expenses are not validated (they have no number); record their payments "
+              "directly",
+        "fr": "{doc} : les dépenses ne se valident pas (elles n'ont pas de numéro) ; enregistrez "
+              "directement leurs paiements"},
+    "refuse.validate_no_contact": {
+        "en": "{doc} names the contact {contact!r}, which does not exist; fix the {party} first",
+        "fr": "{doc} nomme le contact {contact!r}, qui n'existe pas ; corrigez d'abord le {party}"},
+    "refuse.credit_needs_invoice": {
+        "en": "{doc} must credit an existing invoice (its `credits:`)",
+        "fr": "{doc} : ce document doit créditer une facture existante (son `credits:`)"},
+    "refuse.credit_draft_invoice": {
+        "en": "{doc} credits {invoice}, which is still a draft: validate the invoice first",
+        "fr": "{doc} crédite {invoice}, qui est encore un brouillon : validez d'abord la facture"},
+    "refuse.credit_too_much": {
+        "en": "{doc} would credit {total}, more than what is left to credit on {invoice} ({left})",
+        "fr": "{doc} créditerait {total}, plus que ce qui reste à créditer sur {invoice} ({left})"},
+    "refuse.no_lines": {"en": "{doc} has no lines", "fr": "{doc} : ce document n'a aucune ligne"},
+    "refuse.already_written_off": {"en": "{doc} is already written off (on {date})",
+                                   "fr": "{doc} : ce document est déjà passé en perte (le {date})"},
+    "refuse.nothing_to_write_off": {"en": "{doc} has nothing left to write off on {date}",
+                                    "fr": "{doc} : plus rien à passer en perte au {date}"},
+    "refuse.already_on_hold": {"en": "{doc} is already on hold (since {date})",
+                               "fr": "{doc} : ce document est déjà en suspens (depuis le {date})"},
+    "refuse.not_on_hold": {"en": "{doc} is not on hold",
+                           "fr": "{doc} : ce document n'est pas en suspens"},
+    "refuse.release_before_hold": {
+        "en": "{doc} is on hold from {start}: it cannot be released on {date}, before the hold starts",
+        "fr": "{doc} : ce document est en suspens depuis le {start} ; il ne peut pas reprendre le "
+              "{date}, avant le début de la suspension"},
+    "refuse.decline_converted": {"en": "{doc} was converted to {to}: it cannot be declined",
+                                 "fr": "{doc} a été converti en {to} : ce document ne peut plus "
+                                       "être refusé"},
+    "refuse.already_declined": {"en": "{doc} was already declined on {date}",
+                                "fr": "{doc} : ce document a déjà été refusé le {date}"},
+    "refuse.document_exists": {"en": "a document {id!r} already exists",
+                               "fr": "un document {id!r} existe déjà"},
+    "refuse.credit_draft_exists": {
+        "en": "{doc} already has a draft credit note, {draft}: validate or delete it first",
+        "fr": "{doc} a déjà une note de crédit en brouillon, {draft} : validez-la ou "
+              "supprimez-la d'abord"},
+    "refuse.nothing_to_credit": {
+        "en": "{doc} has nothing open to credit on {date}; give an amount with --amount",
+        "fr": "{doc} : rien d'ouvert à créditer au {date} ; donnez un montant avec --amount"},
+    "refuse.credit_more_than_left": {
+        "en": "{doc}: a credit of {amount} is more than what is left to credit ({left})",
+        "fr": "{doc} : un crédit de {amount} dépasse ce qui reste à créditer ({left})"},
+    "refuse.convert_kind": {"en": "{doc}: only quotes and work orders can be converted",
+                            "fr": "{doc} : seuls les offres et les bons de travail se convertissent"},
+    "refuse.convert_to": {"en": "{doc} can be converted to {targets}, not to {to}",
+                          "fr": "{doc} peut être converti en {targets}, pas en {to}"},
+    "refuse.already_converted": {"en": "{doc} was already converted to {to}",
+                                 "fr": "{doc} : ce document a déjà été converti en {to}"},
+    "refuse.convert_declined": {"en": "{doc} was declined on {date}",
+                                "fr": "{doc} : ce document a été refusé le {date}"},
+    "refuse.referrer": {"en": "{doc} (its {key})", "fr": "{doc} (son {key})"},
+    "refuse.referrer_recurrence": {"en": "recurrence {id} (its template)",
+                                   "fr": "la récurrence {id} (son modèle)"},
+    "refuse.delete_validated": {
+        "en": "{doc} is validated: a validated document is a legal record and cannot be deleted; "
+              "issue a credit note instead (facturier doc credit {id})",
+        "fr": "{doc} : ce document est validé ; un document validé est une pièce légale et ne "
+              "peut pas être supprimé ; émettez plutôt une note de crédit (facturier doc credit {id})"},
+    "refuse.delete_referred": {"en": "{doc} cannot be deleted: {refs} names it",
+                               "fr": "{doc} ne peut pas être supprimé : {refs} le nomme"},
+    "refuse.delete_referred.many": {"en": "{doc} cannot be deleted: {refs} name it",
+                                    "fr": "{doc} ne peut pas être supprimé : {refs} le nomment"},
+    "refuse.new_is_draft": {
+        "en": "a new {kind} is a draft: leave out `number` and `validated`, then validate it "
+              "(facturier doc validate)",
+        "fr": "un nouveau document ({kind}) est un brouillon : omettez `number` et `validated`, "
+              "puis validez-le (facturier doc validate)"},
+    "refuse.draft_payments": {"en": "a draft {kind} cannot have payments: validate it first",
+                              "fr": "un brouillon ({kind}) ne peut pas avoir de paiements : "
+                                    "validez-le d'abord"},
+    "refuse.no_contact_for": {
+        "en": "there is no contact {id!r} for the {party}; create it first (facturier contact new)",
+        "fr": "il n'y a pas de contact {id!r} pour le {party} ; créez-le d'abord "
+              "(facturier contact new)"},
+    "refuse.credits_not_invoice": {"en": "`credits` must name an invoice; {id!r} is {what}",
+                                   "fr": "`credits` doit nommer une facture ; {id!r} est {what}"},
+    "refuse.credit_without_invoice": {
+        "en": "a credit note names the invoice it credits (`credits:`)",
+        "fr": "une note de crédit nomme la facture qu'elle crédite (`credits:`)"},
+    "refuse.names_missing": {"en": "`{key}` names {id!r}, which does not exist",
+                             "fr": "`{key}` nomme {id!r}, qui n'existe pas"},
+    "refuse.number_by_validation": {
+        "en": "numbers are given by validation: use facturier doc validate {id}",
+        "fr": "les numéros sont donnés par la validation : utilisez facturier doc validate {id}"},
+    "refuse.bad_id": {
+        "en": "{source}: id {id!r} is not a valid id: use 1 to 64 letters, digits, '.', '_' or "
+              "'-', starting with a letter or digit",
+        "fr": "{source} : {id!r} n'est pas un identifiant valable : utilisez de 1 à 64 lettres, "
+              "chiffres, '.', '_' ou '-', en commençant par une lettre ou un chiffre"},
+    "refuse.contact_exists": {"en": "a contact {id!r} already exists",
+                              "fr": "un contact {id!r} existe déjà"},
+    "refuse.contact_in_use": {"en": "contact {id} cannot be deleted: {n} document names it "
+                                    "({shown}{more})",
+                              "fr": "le contact {id} ne peut pas être supprimé : {n} document le "
+                                    "nomme ({shown}{more})"},
+    "refuse.contact_in_use.many": {"en": "contact {id} cannot be deleted: {n} documents name it "
+                                         "({shown}{more})",
+                                   "fr": "le contact {id} ne peut pas être supprimé : {n} documents "
+                                         "le nomment ({shown}{more})"},
+    "refuse.and_more": {"en": " and {n} more", "fr": " et {n} de plus"},
+    "refuse.no_template": {"en": "the template {id!r} does not exist",
+                           "fr": "le modèle {id!r} n'existe pas"},
+    "refuse.template_kind": {
+        "en": "the template of a recurrence is an invoice or an expense; {id} is {kind}",
+        "fr": "le modèle d'une récurrence est une facture ou une dépense ; {id} est {kind}"},
+})
+
+# --------------------------------------------------------------------------- recurrences
+# Why a recurrence stops (SPEC 4.3; the English text is what the `stopped.cause`
+# of its file keeps, and `translate` reads it back), and what is wrong with a rule.
+MESSAGES.update({
+    "cause.rule": {"en": "the rule {rule!r} does not parse: {reason}",
+                   "fr": "la règle {rule!r} est illisible : {reason}"},
+    "cause.id_too_long": {
+        "en": "the id {id!r} is too long: the documents it generates would have ids over {max} "
+              "characters",
+        "fr": "l'identifiant {id!r} est trop long : les documents générés auraient des "
+              "identifiants de plus de {max} caractères"},
+    "cause.template_unreadable": {"en": "template {id} cannot be read: {problem}",
+                                  "fr": "le modèle {id} est illisible : {problem}"},
+    "cause.no_template": {"en": "template {id} does not exist",
+                          "fr": "le modèle {id} n'existe pas"},
+    "cause.template_kind": {
+        "en": "template {id} is a {kind}; a recurrence's template must be an invoice or an expense",
+        "fr": "le modèle {id} est de type {kind} ; le modèle d'une récurrence doit être une facture "
+              "ou une dépense"},
+    "cause.contact_unreadable": {"en": "contact {contact} of template {id} cannot be read: {problem}",
+                                 "fr": "le contact {contact} du modèle {id} est illisible : {problem}"},
+    "cause.no_contact": {"en": "contact {contact} of template {id} does not exist",
+                         "fr": "le contact {contact} du modèle {id} n'existe pas"},
+    "cause.placeholder_line": {
+        "en": "line {line} of template {id} uses an unknown placeholder {name} (known: {known})",
+        "fr": "la ligne {line} du modèle {id} utilise un champ inconnu {name} (connus : {known})"},
+    "cause.placeholder_notes": {
+        "en": "the notes of template {id} use an unknown placeholder {name} (known: {known})",
+        "fr": "les notes du modèle {id} utilisent un champ inconnu {name} (connus : {known})"},
+    "cause.no_email": {
+        "en": "contact {contact} has no e-mail address, and this recurrence sends its invoices",
+        "fr": "le contact {contact} n'a pas d'adresse e-mail, et cette récurrence envoie ses "
+              "factures"},
+    "cause.catch_up": {
+        "en": "{n} occurrences are due at once ({first} to {last}), more than max_catch_up "
+              "({limit}): none was generated, so that a person can decide",
+        "fr": "{n} occurrences sont dues à la fois (du {first} au {last}), plus que max_catch_up "
+              "({limit}) : aucune n'a été générée, pour qu'une personne décide"},
+    "cause.cannot_generate": {"en": "occurrence {date} cannot be generated: {reason}",
+                              "fr": "l'occurrence du {date} ne peut pas être générée : {reason}"},
+    "cause.document_exists": {
+        "en": "document {id} already exists ({path}) although `last` is {last}: was `last` moved "
+              "back by hand?",
+        "fr": "le document {id} existe déjà ({path}) alors que `last` vaut {last} : `last` a-t-il "
+              "été reculé à la main ?"},
+    "cause.file_exists": {
+        "en": "the file {path} exists but is not part of the book (uncommitted or unreadable): "
+              "commit or remove it",
+        "fr": "le fichier {path} existe mais ne fait pas partie du livre (non enregistré ou "
+              "illisible) : enregistrez-le (commit) ou supprimez-le"},
+    "word.not_set": {"en": "not set", "fr": "non défini"},
+    "rule.not_part": {"en": "{part!r} is not a NAME=VALUE part",
+                      "fr": "{part!r} n'est pas une partie NOM=VALEUR"},
+    "rule.twice": {"en": "{key} is given twice", "fr": "{key} est donné deux fois"},
+    "rule.empty": {"en": "the rule is empty", "fr": "la règle est vide"},
+    "rule.dtstart": {"en": "give one RRULE without DTSTART (the recurrence's start is DTSTART)",
+                     "fr": "donnez une seule RRULE sans DTSTART (le début de la récurrence est "
+                           "DTSTART)"},
+    "rule.times": {"en": "{key} makes no sense for documents, which have dates, not times",
+                   "fr": "{key} n'a pas de sens pour des documents, qui ont des dates, pas des "
+                         "heures"},
+    "rule.unknown_part": {"en": "unknown rule part {key}", "fr": "partie de règle inconnue : {key}"},
+    "rule.no_freq": {"en": "FREQ is missing (e.g. FREQ=MONTHLY)",
+                     "fr": "FREQ manque (par exemple FREQ=MONTHLY)"},
+    "rule.within_day": {"en": "FREQ={freq} repeats within a day; use DAILY or less often",
+                        "fr": "FREQ={freq} se répète dans la journée ; utilisez DAILY ou moins "
+                              "souvent"},
+    "rule.bad_freq": {"en": "FREQ={freq} is not a frequency (YEARLY, MONTHLY, WEEKLY or DAILY)",
+                      "fr": "FREQ={freq} n'est pas une fréquence (YEARLY, MONTHLY, WEEKLY ou DAILY)"},
+    "rule.count_and_until": {"en": "COUNT and UNTIL cannot both be given (RFC 5545)",
+                             "fr": "COUNT et UNTIL ne peuvent pas être donnés ensemble (RFC 5545)"},
+    "rule.does_not_parse": {"en": "the rule does not parse", "fr": "la règle est illisible"},
+    "rule.one": {"en": "give one RRULE", "fr": "donnez une seule RRULE"},
+    "rule.not_whole": {"en": "{key}={value}: {item!r} is not a whole number",
+                       "fr": "{key}={value} : {item!r} n'est pas un nombre entier"},
+    "rule.out_of_range": {"en": "{key}={value}: {item} is out of range ({sign}{low} to {high})",
+                          "fr": "{key}={value} : {item} est hors limites ({sign}{low} à {high})"},
+    "rule.never": {"en": "no month it names has the day it names ({months}, {days}): the rule "
+                         "never happens",
+                   "fr": "aucun des mois nommés n'a le jour nommé ({months}, {days}) : la règle "
+                         "ne se produit jamais"},
+    "rule.one_or_more": {"en": "{key}={value}: give a whole number of 1 or more",
+                         "fr": "{key}={value} : donnez un nombre entier d'au moins 1"},
+    "rule.unknown_frequency": {"en": "unknown frequency {frequency!r} (choose {choices})",
+                               "fr": "fréquence inconnue {frequency!r} (choisissez {choices})"},
+})
+
+MESSAGES.update({
+    "state.active": {"en": "active", "fr": "active"},
+    "state.stopped": {"en": "stopped", "fr": "arrêtée"},
+    "state.ended": {"en": "ended", "fr": "terminée"},
+    "word.none": {"en": "none", "fr": "aucune"},
+    "refuse.repair.unknown": {"en": "unknown repair {choice!r} (choose {choices})",
+                              "fr": "réparation inconnue {choice!r} (choisissez {choices})"},
+    "refuse.repair.not_stopped": {
+        "en": "recurrence {id} is {state}, not stopped: there is nothing to repair",
+        "fr": "la récurrence {id} est {state}, pas arrêtée : il n'y a rien à réparer"},
+    "refuse.repair.create_many": {
+        "en": "recurrence {id} has {n} missing occurrences ({dates}): --create-missing creates a "
+              "missing document only when exactly one is missing; choose --skip-missing (then "
+              "create the ones you need by hand) or --end",
+        "fr": "la récurrence {id} a {n} occurrences manquantes ({dates}) : --create-missing ne crée "
+              "le document manquant que lorsqu'il en manque exactement un ; choisissez "
+              "--skip-missing (puis créez à la main ceux dont vous avez besoin) ou --end"},
+    "refuse.repair.cause_holds": {
+        "en": "the cause still holds, so the missing document cannot be created: {cause}",
+        "fr": "la cause est toujours là, le document manquant ne peut donc pas être créé : {cause}"},
+    "refuse.repair.document_exists": {"en": "document {id} already exists",
+                                      "fr": "le document {id} existe déjà"},
+    "refuse.bounce.unknown": {"en": "no document has an e-mail with the Message-ID {message_id}",
+                              "fr": "aucun document n'a d'e-mail avec le Message-ID {message_id}"},
+    "refuse.bounce.no_id": {"en": "(none in the report)", "fr": "(absent du rapport)"},
+    "refuse.bounce.already": {"en": "the e-mail {message_id} of {id} is already recorded as bounced",
+                              "fr": "l'e-mail {message_id} de {id} est déjà enregistré comme "
+                                    "rejeté"},
+    "refuse.send.draft": {"en": "{id} is a draft: validate it before e-mailing it",
+                          "fr": "{id} est un brouillon : validez-le avant de l'envoyer par e-mail"},
+    "refuse.send.nothing_to_mark": {
+        "en": "{id} has no e-mail attempt left `sending` to mark as sent",
+        "fr": "{id} n'a pas d'envoi resté `sending` à marquer comme envoyé"},
+    "refuse.send.already": {
+        "en": "{id} was already e-mailed ({at}, message {message_id}); facturier never sends a "
+              "document twice by accident",
+        "fr": "{id} a déjà été envoyé par e-mail ({at}, message {message_id}) ; facturier "
+              "n'envoie jamais un document deux fois par mégarde"},
+    "refuse.send.cannot": {"en": "cannot e-mail {id}: {reason}",
+                           "fr": "impossible d'envoyer {id} par e-mail : {reason}"},
+})
+
+# What `facturier run` reports (engine/daily.py keeps them as English text; the
+# CLI shows them in the person's language through `translate`).
+MESSAGES.update({
+    "run.stopped": {"en": "stopped {id}: {cause}", "fr": "arrêtée : {id} : {cause}"},
+    "run.generated": {"en": "generated {id}", "fr": "généré : {id}"},
+    "run.generated_number": {"en": "generated {id} ({number})", "fr": "généré : {id} ({number})"},
+    "run.reached_date": {"en": "{id} reached its date: waiting for validation",
+                         "fr": "{id} a atteint sa date : en attente de validation"},
+    "run.validated": {"en": "validated {id} as {number}", "fr": "validé : {id}, numéro {number}"},
+    "run.reminders": {"en": "recorded {n} reminders", "fr": "{n} rappels enregistrés"},
+    "run.reminder": {"en": "recorded 1 reminder", "fr": "1 rappel enregistré"},
+    "run.would_email": {"en": "would e-mail {id}", "fr": "enverrait par e-mail : {id}"},
+    "run.cannot_validate": {"en": "cannot validate {id} on its date: {reason}",
+                            "fr": "impossible de valider {id} à sa date : {reason}"},
+})
+
+# --------------------------------------------------------------------------- the command line
+MESSAGES.update({
+    "cli.error": {"en": "error: {message}", "fr": "erreur : {message}"},
+    "cli.aborted": {"en": "Aborted.", "fr": "Abandon."},
+    "cli.interrupted": {"en": "Interrupted.", "fr": "Interrompu."},
+    "cli.internal_error": {"en": "internal error: {type}: {message} (set FACTURIER_DEBUG=1 for details)",
+                           "fr": "erreur interne : {type} : {message} (FACTURIER_DEBUG=1 pour les "
+                                 "détails)"},
+    "cli.not_number": {"en": "{text!r} is not a number: write digits with an optional decimal point, "
+                             "e.g. {example} (no exponent, '_', hex, nan or inf)",
+                       "fr": "{text!r} n'est pas un nombre : écrivez des chiffres avec un point "
+                             "décimal facultatif, par exemple {example} (sans exposant, '_', hexa, "
+                             "nan ni inf)"},
+    "cli.not_date": {"en": "{text!r} is not a date (YYYY-MM-DD)",
+                     "fr": "{text!r} n'est pas une date (AAAA-MM-JJ)"},
+    "cli.cannot_read": {"en": "{name} cannot be read: {reason}", "fr": "{name} est illisible : {reason}"},
+    "cli.not_utf8": {"en": "{name}:{line}: the file is not valid UTF-8 text (byte {byte}); save it as "
+                           "UTF-8",
+                     "fr": "{name}:{line} : le fichier n'est pas du texte UTF-8 valable (octet {byte}) ; "
+                           "enregistrez-le en UTF-8"},
+    "cli.recovered": {"en": "recovered: {message}", "fr": "récupéré : {message}"},
+    "cli.nothing_to_change": {"en": "Nothing to change.", "fr": "Rien à changer."},
+    "cli.nothing_changed": {"en": "nothing changed", "fr": "rien n'a changé"},
+    "cli.no_change": {"en": "No change.", "fr": "Aucune modification."},
+    "cli.committed": {"en": "{subject} (commit {commit})", "fr": "{subject} (commit {commit})"},
+    "cli.refused": {"en": "refused: {message}", "fr": "refusé : {message}"},
+    "cli.edit_kept": {"en": "{message}\nnothing was changed; your edited text is in {path}",
+                      "fr": "{message}\nrien n'a été modifié ; votre texte modifié est dans {path}"},
+    "cli.doc.both_parties": {"en": "give --customer or --supplier, not both",
+                             "fr": "donnez --customer ou --supplier, pas les deux"},
+    "cli.doc.customer_needed": {"en": "name the customer: --customer CONTACT (or give the document "
+                                      "with --file)",
+                                "fr": "nommez le client : --customer CONTACT (ou donnez le document "
+                                      "avec --file)"},
+    "cli.doc.supplier_needed": {"en": "name the supplier: --supplier CONTACT (or give the document "
+                                      "with --file)",
+                                "fr": "nommez le fournisseur : --supplier CONTACT (ou donnez le "
+                                      "document avec --file)"},
+    "cli.doc.line_shape": {"en": "{text!r}: write a line as \"DESCRIPTION;QUANTITY;UNIT PRICE[;VAT %]\"",
+                           "fr": "{text!r} : écrivez une ligne ainsi : \"DESCRIPTION;QUANTITÉ;PRIX "
+                                 "UNITAIRE[;TVA %]\""},
+    "cli.doc.line_quantity": {"en": "{text!r}: the quantity {problem}",
+                              "fr": "{text!r} : la quantité : {problem}"},
+    "cli.doc.line_unit_price": {"en": "{text!r}: the unit price {problem}",
+                                "fr": "{text!r} : le prix unitaire : {problem}"},
+    "cli.doc.line_vat": {"en": "{text!r}: the vat {problem}", "fr": "{text!r} : la TVA : {problem}"},
+    "cli.doc.unreadable": {"en": "document {id} cannot be read:\n{problems}",
+                           "fr": "le document {id} est illisible :\n{problems}"},
+    "cli.send.marked": {"en": "Marked the e-mail of {id} as sent.",
+                        "fr": "L'e-mail de {id} est marqué comme envoyé."},
+    "cli.send.sent": {"en": "Sent {id} (the server accepted it).",
+                      "fr": "{id} envoyé (le serveur l'a accepté)."},
+    "cli.send.deferred": {"en": "The e-mail of {id} was deferred (the server could not take it now); "
+                                "`facturier run` will try again.",
+                          "fr": "L'e-mail de {id} est différé (le serveur ne pouvait pas le prendre "
+                                "maintenant) ; `facturier run` réessaiera."},
+    "cli.send.bounced": {"en": "The server refused the e-mail of {id}: it is recorded as bounced.",
+                         "fr": "Le serveur a refusé l'e-mail de {id} : il est enregistré comme "
+                               "rejeté."},
+    "cli.send.not_sent": {"en": "The e-mail of {id} was not sent; see `facturier doc show {id}`.",
+                          "fr": "L'e-mail de {id} n'a pas été envoyé ; voir `facturier doc show {id}`."},
+    # doc show
+    "show.draft": {"en": "(draft)", "fr": "(brouillon)"},
+    "show.status": {"en": "Status: {status}", "fr": "Statut : {status}"},
+    "show.customer": {"en": "Customer: {contact}", "fr": "Client : {contact}"},
+    "show.supplier": {"en": "Supplier: {contact}", "fr": "Fournisseur : {contact}"},
+    "show.dates": {"en": "Date: {date}   Due: {due}", "fr": "Date : {date}   Échéance : {due}"},
+    "show.validated": {"en": "   Validated: {date}", "fr": "   Validé le : {date}"},
+    "show.description": {"en": "Description", "fr": "Description"},
+    "show.quantity": {"en": "Qty", "fr": "Qté"},
+    "show.unit_price": {"en": "Unit price", "fr": "Prix unit."},
+    "show.vat_rate": {"en": "VAT %", "fr": "TVA %"},
+    "show.totals": {"en": "Net {net}   VAT {vat}   Total {total}",
+                    "fr": "Net {net}   TVA {vat}   Total {total}"},
+    "show.sums": {"en": "Paid {paid}   Discounts {discounted}   Credited {credited}   Open {open}",
+                  "fr": "Payé {paid}   Escomptes {discounted}   Crédité {credited}   Ouvert {open}"},
+    "show.payment": {"en": "  payment {date}  {amount}  {reference}",
+                     "fr": "  paiement {date}  {amount}  {reference}"},
+    "show.discount": {"en": "  discount {date}  {amount}  {reason}",
+                      "fr": "  escompte {date}  {amount}  {reason}"},
+    "show.write_off": {"en": "  written off {date}  {reason}", "fr": "  passé en perte {date}  {reason}"},
+    "show.hold": {"en": "  hold from {start}  {reason}", "fr": "  en suspens dès le {start}  {reason}"},
+    "show.hold_to": {"en": "  hold from {start} to {end}  {reason}",
+                     "fr": "  en suspens du {start} au {end}  {reason}"},
+    "show.delivery": {"en": "  delivery {at} {channel} {result} {to}",
+                      "fr": "  envoi {at} {channel} {result} {to}"},
+    "show.result.sending": {"en": "sending", "fr": "en cours d'envoi"},
+    "show.result.sent": {"en": "sent", "fr": "envoyé"},
+    "show.result.deferred": {"en": "deferred", "fr": "différé"},
+    "show.result.bounced": {"en": "bounced", "fr": "rejeté"},
+    "show.result.returned": {"en": "returned", "fr": "retourné"},
+    "show.reminder": {"en": "  reminder level {level} on {date}", "fr": "  rappel de niveau {level} le {date}"},
+    "show.credits": {"en": "Credits: {value}", "fr": "Crédite : {value}"},
+    "show.converted_from": {"en": "Converted from: {value}", "fr": "Converti depuis : {value}"},
+    "show.converted_to": {"en": "Converted to: {value}", "fr": "Converti en : {value}"},
+    "show.declined": {"en": "Declined on: {value}", "fr": "Refusé le : {value}"},
+    "show.credit_notes": {"en": "Credit notes: {ids}", "fr": "Notes de crédit : {ids}"},
+    "show.generated_by": {"en": "Generated by recurrence {id} (occurrence {occurrence})",
+                          "fr": "Généré par la récurrence {id} (occurrence du {occurrence})"},
+    "show.base_of": {"en": "Base of recurrence {id}", "fr": "Sert de base à la récurrence {id}"},
+    "show.notes": {"en": "Notes: {notes}", "fr": "Notes : {notes}"},
+})
+
+MESSAGES.update({
+    "refuse.recurrence_exists": {"en": "a recurrence {id!r} already exists",
+                                 "fr": "une récurrence {id!r} existe déjà"},
+    "cli.and": {"en": " and ", "fr": " et "},
+    "cli.warning": {"en": "warning: ", "fr": "avertissement : "},
+    "cli.diagnostic": {"en": "{where}: {prefix}{message}", "fr": "{where} : {prefix}{message}"},
+    "cli.init.exists": {"en": "{path} already holds a book (facturier.yaml exists); nothing changed",
+                        "fr": "{path} contient déjà un livre (facturier.yaml existe) ; rien n'a "
+                              "changé"},
+    "cli.init.not_empty": {"en": "{path} is not empty; facturier init makes a new book in a new or "
+                                 "empty folder",
+                           "fr": "{path} n'est pas vide ; facturier init crée un livre dans un "
+                                 "dossier nouveau ou vide"},
+    "cli.init.cannot": {"en": "cannot make a book in {path}: {reason}",
+                        "fr": "impossible de créer un livre dans {path} : {reason}"},
+    "cli.init.made": {"en": "Made a new book in {path} (commit {commit}).",
+                      "fr": "Nouveau livre créé dans {path} (commit {commit})."},
+    "cli.init.next": {"en": "Next: facturier --book {path} status",
+                      "fr": "Ensuite : facturier --book {path} status"},
+    "cli.demo.not_empty": {"en": "{path} is not empty; the demo goes into a new or empty folder",
+                           "fr": "{path} n'est pas vide ; la démo va dans un dossier nouveau ou vide"},
+    "cli.demo.made": {"en": "Made the demo book in {path} (as of {date}).",
+                      "fr": "Livre de démonstration créé dans {path} (au {date})."},
+    "cli.demo.try": {"en": "Try: facturier --book {path} status    (or: check, recurrence list, "
+                           "run --dry-run)",
+                     "fr": "Essayez : facturier --book {path} status    (ou : check, recurrence "
+                           "list, run --dry-run)"},
+    "cli.demo.no_app": {"en": "The terminal app is not available here; open it with: facturier "
+                              "--book {path}",
+                        "fr": "L'application de terminal n'est pas disponible ici ; ouvrez-la "
+                              "avec : facturier --book {path}"},
+    "cli.check.summary": {"en": "{documents} documents, {contacts} contacts, {recurrences} "
+                                "recurrences: {errors}{warnings}",
+                          "fr": "{documents} documents, {contacts} contacts, {recurrences} "
+                                "récurrences : {errors}{warnings}"},
+    "cli.check.no_errors": {"en": "no errors", "fr": "aucune erreur"},
+    "cli.check.errors": {"en": "{errors} in {files}", "fr": "{errors} dans {files}"},
+    "cli.check.n_errors.one": {"en": "{n} error", "fr": "{n} erreur"},
+    "cli.check.n_errors.many": {"en": "{n} errors", "fr": "{n} erreurs"},
+    "cli.check.n_files.one": {"en": "{n} file", "fr": "{n} fichier"},
+    "cli.check.n_files.many": {"en": "{n} files", "fr": "{n} fichiers"},
+    "cli.check.warnings": {"en": ", {warnings}", "fr": ", {warnings}"},
+    "cli.check.n_warnings.one": {"en": "{n} warning", "fr": "{n} avertissement"},
+    "cli.check.n_warnings.many": {"en": "{n} warnings", "fr": "{n} avertissements"},
+    "cli.status.heading.document": {"en": "Document", "fr": "Document"},
+    "cli.status.heading.date": {"en": "Date", "fr": "Date"},
+    "cli.status.heading.contact": {"en": "Contact", "fr": "Contact"},
+    "cli.status.heading.open": {"en": "Open", "fr": "Ouvert"},
+    "cli.status.heading.status": {"en": "Status", "fr": "Statut"},
+    "cli.status.skipped": {"en": "skipped {problem}", "fr": "ignoré : {problem}"},
+    "cli.status.unreadable.one": {"en": "{n} file could not be read; run `facturier check` for "
+                                        "every problem",
+                                  "fr": "{n} fichier n'a pas pu être lu ; lancez `facturier check` "
+                                        "pour voir chaque problème"},
+    "cli.status.unreadable.many": {"en": "{n} files could not be read; run `facturier check` for "
+                                         "every problem",
+                                   "fr": "{n} fichiers n'ont pas pu être lus ; lancez `facturier "
+                                         "check` pour voir chaque problème"},
+    "cli.contact.heading.id": {"en": "ID", "fr": "ID"},
+    "cli.contact.heading.name": {"en": "Name", "fr": "Nom"},
+    "cli.contact.heading.email": {"en": "E-mail", "fr": "E-mail"},
+    "cli.contact.heading.documents": {"en": "Documents", "fr": "Documents"},
+    "cli.contact.name_needed": {"en": "give the contact's --name (or the whole contact with --file)",
+                                "fr": "donnez le --name du contact (ou tout le contact avec --file)"},
+    "cli.log.heading.date": {"en": "Date", "fr": "Date"},
+    "cli.log.heading.commit": {"en": "Commit", "fr": "Commit"},
+    "cli.log.heading.action": {"en": "Action", "fr": "Action"},
+    "cli.log.heading.author": {"en": "Author", "fr": "Auteur"},
+    "cli.log.heading.subject": {"en": "Subject", "fr": "Objet"},
+    "cli.log.not_action": {"en": "{action!r} is not an action (actions: {actions})",
+                           "fr": "{action!r} n'est pas une action (actions : {actions})"},
+    "cli.log.not_action_close": {"en": "{action!r} is not an action — did you mean {close!r}? "
+                                       "(actions: {actions})",
+                                 "fr": "{action!r} n'est pas une action — vouliez-vous dire "
+                                       "{close!r} ? (actions : {actions})"},
+    "cli.log.nothing": {"en": "nothing in the history names {id}",
+                        "fr": "rien dans l'historique ne nomme {id}"},
+    "cli.rec.unreadable": {"en": "recurrence {id} cannot be read:\n{problems}",
+                           "fr": "la récurrence {id} est illisible :\n{problems}"},
+    "cli.rec.none": {"en": "there is no recurrence {id} (see `facturier recurrence list`)",
+                     "fr": "il n'y a pas de récurrence {id} (voir `facturier recurrence list`)"},
+    "cli.rec.stopped": {"en": "{id} is stopped: {cause} (repair: facturier recurrence repair {id} "
+                              "--skip-missing | --create-missing | --end)",
+                        "fr": "{id} est arrêtée : {cause} (réparer : facturier recurrence repair "
+                              "{id} --skip-missing | --create-missing | --end)"},
+    "cli.rec.repair_one": {"en": "Repair: facturier recurrence repair {id} --skip-missing | --end | "
+                                 "--create-missing",
+                           "fr": "Réparer : facturier recurrence repair {id} --skip-missing | --end "
+                                 "| --create-missing"},
+    "cli.rec.repair_many": {"en": "Repair: facturier recurrence repair {id} --skip-missing | --end "
+                                  "(--create-missing needs exactly one missing occurrence; {n} are "
+                                  "missing)",
+                            "fr": "Réparer : facturier recurrence repair {id} --skip-missing | "
+                                  "--end (--create-missing demande exactement une occurrence "
+                                  "manquante ; il en manque {n})"},
+    "cli.rec.one_choice": {"en": "choose exactly one of --skip-missing, --create-missing, --end",
+                           "fr": "choisissez exactement une option parmi --skip-missing, "
+                                 "--create-missing, --end"},
+    "cli.rec.one_choice.not": {"en": "choose exactly one of --skip-missing, --create-missing, --end "
+                                     "(not {given})",
+                               "fr": "choisissez exactement une option parmi --skip-missing, "
+                                     "--create-missing, --end (pas {given})"},
+    "cli.rec.name_template": {"en": "--name and --template are required (or give --file)",
+                              "fr": "--name et --template sont obligatoires (ou donnez --file)"},
+    "cli.rec.frequency_or_rule": {"en": "give either --frequency or --rule",
+                                  "fr": "donnez soit --frequency, soit --rule"},
+    "cli.rec.rule": {"en": "rule: {words}", "fr": "règle : {words}"},
+    "cli.rec.edit_what": {"en": "give --set KEY=VALUE, --unset KEY or --file",
+                          "fr": "donnez --set CLÉ=VALEUR, --unset CLÉ ou --file"},
+    "cli.rec.set_shape": {"en": "--set takes KEY=VALUE, not {item!r}",
+                          "fr": "--set prend CLÉ=VALEUR, pas {item!r}"},
+    "cli.rec.set_date": {"en": "{key} must be a date (YYYY-MM-DD), not {value!r}",
+                         "fr": "{key} doit être une date (AAAA-MM-JJ), pas {value!r}"},
+    "cli.rec.set_lead_days": {"en": "lead_days must be a whole number, not {value!r}",
+                              "fr": "lead_days doit être un nombre entier, pas {value!r}"},
+    "cli.run.would": {"en": "(dry run) would have: ", "fr": "(essai) aurait : "},
+    "cli.run.dry": {"en": "(dry run) ", "fr": "(essai) "},
+    "cli.run.summary": {"en": "{dry}{date}: {counts}{commits}", "fr": "{dry}{date} : {counts}{commits}"},
+    "cli.run.nothing": {"en": "nothing to do", "fr": "rien à faire"},
+    "cli.run.commits.one": {"en": "; {n} commit", "fr": " ; {n} commit"},
+    "cli.run.commits.many": {"en": "; {n} commits", "fr": " ; {n} commits"},
+    "cli.run.count.generated.one": {"en": "{n} generated", "fr": "{n} généré"},
+    "cli.run.count.generated.many": {"en": "{n} generated", "fr": "{n} générés"},
+    "cli.run.count.validated.one": {"en": "{n} validated", "fr": "{n} validé"},
+    "cli.run.count.validated.many": {"en": "{n} validated", "fr": "{n} validés"},
+    "cli.run.count.scheduled.one": {"en": "{n} reached its date", "fr": "{n} arrivé à sa date"},
+    "cli.run.count.scheduled.many": {"en": "{n} reached their date", "fr": "{n} arrivés à leur date"},
+    "cli.run.count.sent.one": {"en": "{n} e-mailed", "fr": "{n} envoyé par e-mail"},
+    "cli.run.count.sent.many": {"en": "{n} e-mailed", "fr": "{n} envoyés par e-mail"},
+    "cli.run.count.deferred.one": {"en": "{n} e-mail deferred (retried next run)",
+                                   "fr": "{n} e-mail différé (réessayé au prochain passage)"},
+    "cli.run.count.deferred.many": {"en": "{n} e-mails deferred (retried next run)",
+                                    "fr": "{n} e-mails différés (réessayés au prochain passage)"},
+    "cli.run.count.bounced.one": {"en": "{n} e-mail bounced", "fr": "{n} e-mail rejeté"},
+    "cli.run.count.bounced.many": {"en": "{n} e-mails bounced", "fr": "{n} e-mails rejetés"},
+    "cli.run.count.reminded.one": {"en": "{n} reminder recorded", "fr": "{n} rappel enregistré"},
+    "cli.run.count.reminded.many": {"en": "{n} reminders recorded", "fr": "{n} rappels enregistrés"},
+    "cli.run.count.stopped_now.one": {"en": "{n} recurrence stopped now",
+                                      "fr": "{n} récurrence arrêtée maintenant"},
+    "cli.run.count.stopped_now.many": {"en": "{n} recurrences stopped now",
+                                       "fr": "{n} récurrences arrêtées maintenant"},
+    "cli.run.and_more": {"en": " and {n} more", "fr": " et {n} de plus"},
+    "cli.run.sending.one": {"en": "{n} e-mail attempt never finished (interrupted, or the server's "
+                                  "answer was lost): {ids} — check whether it arrived, then "
+                                  "`facturier doc send ID --mark-sent` or send it again with "
+                                  "`facturier doc send ID`; facturier never resends it on its own",
+                            "fr": "{n} envoi d'e-mail n'a jamais abouti (interrompu, ou la réponse du "
+                                  "serveur s'est perdue) : {ids} — vérifiez s'il est arrivé, puis "
+                                  "`facturier doc send ID --mark-sent` ou renvoyez-le avec "
+                                  "`facturier doc send ID` ; facturier ne le renvoie jamais de "
+                                  "lui-même"},
+    "cli.run.sending.many": {"en": "{n} e-mail attempts never finished (interrupted, or the "
+                                   "server's answer was lost): {ids} — check whether they arrived, "
+                                   "then `facturier doc send ID --mark-sent` or send them again with "
+                                   "`facturier doc send ID`; facturier never resends them on its own",
+                             "fr": "{n} envois d'e-mail n'ont jamais abouti (interrompus, ou la "
+                                   "réponse du serveur s'est perdue) : {ids} — vérifiez s'ils sont "
+                                   "arrivés, puis `facturier doc send ID --mark-sent` ou renvoyez-les "
+                                   "avec `facturier doc send ID` ; facturier ne les renvoie jamais "
+                                   "de lui-même"},
+    "cli.run.stopped.one": {"en": "{n} recurrence is stopped: {ids} — see `facturier recurrence list "
+                                  "--state stopped`, then `facturier recurrence repair ID "
+                                  "--skip-missing | --create-missing | --end`",
+                            "fr": "{n} récurrence est arrêtée : {ids} — voir `facturier recurrence "
+                                  "list --state stopped`, puis `facturier recurrence repair ID "
+                                  "--skip-missing | --create-missing | --end`"},
+    "cli.run.stopped.many": {"en": "{n} recurrences are stopped: {ids} — see `facturier recurrence "
+                                   "list --state stopped`, then `facturier recurrence repair ID "
+                                   "--skip-missing | --create-missing | --end`",
+                             "fr": "{n} récurrences sont arrêtées : {ids} — voir `facturier "
+                                   "recurrence list --state stopped`, puis `facturier recurrence "
+                                   "repair ID --skip-missing | --create-missing | --end`"},
+    "cli.bounces.not_dsn": {"en": "{path}: not a delivery status notification (RFC 3464); nothing "
+                                  "recorded",
+                            "fr": "{path} : pas un avis de non-distribution (RFC 3464) ; rien "
+                                  "n'est enregistré"},
+    "cli.bounces.not_bounce": {"en": "{action}: not a bounce, nothing recorded",
+                               "fr": "{action} : pas un rejet, rien n'est enregistré"},
+    "cli.bounces.no_action": {"en": "no action", "fr": "aucune action"},
+})
+
+# --------------------------------------------------------------------------- schedules that surprise (SPEC 2)
+MESSAGES.update({
+    "schedule.until_before_start": {
+        "en": "until {until} is before start {start}: the recurrence has no occurrence",
+        "fr": "la fin (until) {until} précède le début (start) {start} : la récurrence n'a "
+              "aucune occurrence"},
+    "schedule.no_occurrence": {"en": "the rule {rule!r} from {start} yields no occurrence",
+                               "fr": "la règle {rule!r} à partir du {start} ne donne aucune "
+                                     "occurrence"},
+    "schedule.short_months.count": {
+        "en": "the rule {rule!r} falls on day {day}, which not every month has: RFC 5545 skips "
+              "those months ({months}), so it happens {n} times in a common year, not {expected}; "
+              "write BYMONTHDAY=-1 for the last day of every month, or BYMONTHDAY={days};"
+              "BYSETPOS=-1 for day {day} or the last day of a shorter month",
+        "fr": "la règle {rule!r} tombe le {day} du mois, que tous les mois n'ont pas : la RFC 5545 "
+              "saute ces mois-là ({months}), elle n'a donc lieu que {n} fois dans une année non "
+              "bissextile, pas {expected} ; écrivez BYMONTHDAY=-1 pour le dernier jour de chaque "
+              "mois, ou BYMONTHDAY={days};BYSETPOS=-1 pour le {day} ou le dernier jour d'un mois "
+              "plus court"},
+    "schedule.short_months": {
+        "en": "the rule {rule!r} falls on day {day}, which not every month has: RFC 5545 skips "
+              "those months ({months}); write BYMONTHDAY=-1 for the last day of every month, or "
+              "BYMONTHDAY={days};BYSETPOS=-1 for day {day} or the last day of a shorter month",
+        "fr": "la règle {rule!r} tombe le {day} du mois, que tous les mois n'ont pas : la RFC 5545 "
+              "saute ces mois-là ({months}) ; écrivez BYMONTHDAY=-1 pour le dernier jour de chaque "
+              "mois, ou BYMONTHDAY={days};BYSETPOS=-1 pour le {day} ou le dernier jour d'un mois "
+              "plus court"},
+    "schedule.february_29": {
+        "en": "the rule {rule!r} falls on February 29, which only leap years have: RFC 5545 skips "
+              "the other years (3 out of 4); write BYMONTH=2;BYMONTHDAY=-1 for the last day of "
+              "February",
+        "fr": "la règle {rule!r} tombe le 29 février, que seules les années bissextiles ont : la "
+              "RFC 5545 saute les autres années (3 sur 4) ; écrivez BYMONTH=2;BYMONTHDAY=-1 pour "
+              "le dernier jour de février"},
+    "month.1": {"en": "January", "fr": "janvier"}, "month.2": {"en": "February", "fr": "février"},
+    "month.3": {"en": "March", "fr": "mars"}, "month.4": {"en": "April", "fr": "avril"},
+    "month.5": {"en": "May", "fr": "mai"}, "month.6": {"en": "June", "fr": "juin"},
+    "month.7": {"en": "July", "fr": "juillet"}, "month.8": {"en": "August", "fr": "août"},
+    "month.9": {"en": "September", "fr": "septembre"}, "month.10": {"en": "October", "fr": "octobre"},
+    "month.11": {"en": "November", "fr": "novembre"}, "month.12": {"en": "December", "fr": "décembre"},
+})
+
+# --------------------------------------------------------------------------- commit subjects
+# Commits keep English subjects (git's record); `translate` reads them back so
+# that the CLI and `log` show them in the person's language.
+MESSAGES.update({
+    "subject.validate": {"en": "Validate {kind} {id} as {number}",
+                         "fr": "Valider {kind} {id} sous le numéro {number}"},
+    "subject.payment": {"en": "Record payment of {amount} {currency} on {doc}",
+                        "fr": "Enregistrer un paiement de {amount} {currency} sur {doc}"},
+    "subject.discount": {"en": "Grant discount of {amount} {currency} on {doc}",
+                         "fr": "Accorder un escompte de {amount} {currency} sur {doc}"},
+    "subject.write_off": {"en": "Write off {amount} {currency} on {doc}",
+                          "fr": "Passer en perte {amount} {currency} sur {doc}"},
+    "subject.hold": {"en": "Put {doc} on hold", "fr": "Mettre en suspens {doc}"},
+    "subject.hold_reason": {"en": "Put {doc} on hold: {reason}",
+                            "fr": "Mettre en suspens {doc} : {reason}"},
+    "subject.release": {"en": "Release the hold on {doc}", "fr": "Lever la suspension de {doc}"},
+    "subject.release_same_day": {
+        "en": "Release the hold on {doc} (same day: the hold is removed)",
+        "fr": "Lever la suspension de {doc} (le jour même : la suspension est retirée)"},
+    "subject.decline": {"en": "Record that the customer declined {doc}",
+                        "fr": "Enregistrer le refus du client pour {doc}"},
+    "subject.returned": {"en": "Record {doc} returned by the post",
+                         "fr": "Enregistrer le retour postal de {doc}"},
+    "subject.credit": {"en": "Create credit note {id} of {total} {currency} for {doc}",
+                       "fr": "Créer la note de crédit {id} de {total} {currency} pour {doc}"},
+    "subject.convert": {"en": "Convert {doc} to {kind} {id}", "fr": "Convertir {doc} en {kind} {id}"},
+    "subject.delete": {"en": "Delete {doc}", "fr": "Supprimer {doc}"},
+    "subject.edit": {"en": "Edit {doc}", "fr": "Modifier {doc}"},
+    "subject.fix": {"en": "Fix {doc}", "fr": "Corriger {doc}"},
+    "subject.create_for": {"en": "Create {kind} {id} for {contact}",
+                           "fr": "Créer {kind} {id} pour {contact}"},
+    "subject.create_from": {"en": "Create {kind} {id} from {contact}",
+                            "fr": "Créer {kind} {id} de {contact}"},
+    "subject.contact_create": {"en": "Create contact {id} ({name})",
+                               "fr": "Créer le contact {id} ({name})"},
+    "subject.contact_edit": {"en": "Edit contact {id}", "fr": "Modifier le contact {id}"},
+    "subject.contact_delete": {"en": "Delete contact {id} ({name})",
+                               "fr": "Supprimer le contact {id} ({name})"},
+    "subject.contact_fix": {"en": "Fix contact {id}", "fr": "Corriger le contact {id}"},
+    "subject.recurrence_create": {"en": "Create recurrence {id} ({name})",
+                                  "fr": "Créer la récurrence {id} ({name})"},
+    "subject.recurrence_edit": {"en": "Edit recurrence {id}", "fr": "Modifier la récurrence {id}"},
+    "subject.recurrence_fix": {"en": "Fix recurrence {id}", "fr": "Corriger la récurrence {id}"},
+    "subject.recurrence_delete": {"en": "Delete recurrence {id} ({name})",
+                                  "fr": "Supprimer la récurrence {id} ({name})"},
+    "subject.recurrence_delete_kept": {"en": "Delete recurrence {id} ({name}); its {n} documents stay",
+                                       "fr": "Supprimer la récurrence {id} ({name}) ; ses {n} "
+                                             "documents restent"},
+    "subject.recurrence_delete_kept_one": {
+        "en": "Delete recurrence {id} ({name}); its 1 document stays",
+        "fr": "Supprimer la récurrence {id} ({name}) ; son document reste"},
+    "subject.stop": {"en": "Stop recurrence {id}: {cause}", "fr": "Arrêter la récurrence {id} : {cause}"},
+    "subject.generate": {"en": "Generate {id} from recurrence {rec}",
+                         "fr": "Générer {id} depuis la récurrence {rec}"},
+    "subject.generate_number": {"en": "Generate {id} from recurrence {rec} (number {number})",
+                                "fr": "Générer {id} depuis la récurrence {rec} (numéro {number})"},
+    "subject.end": {"en": "End recurrence {id} on {date} (it was stopped: {cause})",
+                    "fr": "Terminer la récurrence {id} le {date} (elle était arrêtée : {cause})"},
+    "subject.skip": {"en": "Reactivate recurrence {id}, skipping {dates}",
+                     "fr": "Réactiver la récurrence {id} en sautant {dates}"},
+    "subject.create_missing": {"en": "Reactivate recurrence {id}, creating the missing {doc}",
+                               "fr": "Réactiver la récurrence {id} en créant le document manquant "
+                                     "{doc}"},
+    "subject.create_missing_number": {
+        "en": "Reactivate recurrence {id}, creating the missing {doc} (number {number})",
+        "fr": "Réactiver la récurrence {id} en créant le document manquant {doc} (numéro {number})"},
+    "subject.bounce": {"en": "E-mail of {number} to {to} bounced: {detail}",
+                       "fr": "E-mail de {number} à {to} rejeté : {detail}"},
+    "subject.send": {"en": "Send {kind} {number} to {contact}",
+                     "fr": "Envoyer {kind} {number} à {contact}"},
+    "subject.mark_sent": {"en": "Mark the e-mail of {kind} {number} as sent",
+                          "fr": "Marquer comme envoyé l'e-mail de {kind} {number}"},
+    "word.nothing": {"en": "nothing", "fr": "rien"},
+})
+
+MESSAGES.update({
+    "cli.rec.state.active": {"en": "active", "fr": "active"},
+    "cli.rec.state.stopped": {"en": "STOPPED", "fr": "ARRÊTÉE"},
+    "cli.rec.state.ended": {"en": "ended", "fr": "terminée"},
+    "cli.rec.issue.draft": {"en": "draft", "fr": "brouillon"},
+    "cli.rec.issue.validate": {"en": "validate", "fr": "valider"},
+    "cli.rec.issue.send": {"en": "send", "fr": "envoyer"},
+    "cli.rec.heading.id": {"en": "ID", "fr": "ID"},
+    "cli.rec.heading.name": {"en": "Name", "fr": "Nom"},
+    "cli.rec.heading.contact": {"en": "Contact", "fr": "Contact"},
+    "cli.rec.heading.rule_words": {"en": "Rule", "fr": "Règle"},
+    "cli.rec.heading.next": {"en": "Next", "fr": "Prochaine"},
+    "cli.rec.heading.state": {"en": "State", "fr": "État"},
+    "cli.rec.heading.generated": {"en": "Gen.", "fr": "Gén."},
+    "cli.rec.label.recurrence": {"en": "Recurrence", "fr": "Récurrence"},
+    "cli.rec.label.state": {"en": "State", "fr": "État"},
+    "cli.rec.label.rule": {"en": "Rule", "fr": "Règle"},
+    "cli.rec.label.template": {"en": "Template", "fr": "Modèle"},
+    "cli.rec.label.contact": {"en": "Contact", "fr": "Contact"},
+    "cli.rec.label.start": {"en": "Start", "fr": "Début"},
+    "cli.rec.label.until": {"en": "Until", "fr": "Jusqu'au"},
+    "cli.rec.label.issue": {"en": "Issue", "fr": "Émission"},
+    "cli.rec.label.lead_days": {"en": "Lead days", "fr": "Jours d'avance"},
+    "cli.rec.label.last": {"en": "Last handled", "fr": "Dernière traitée"},
+    "cli.rec.label.ended": {"en": "Ended", "fr": "Terminée le"},
+    "cli.rec.label.skipped": {"en": "Skipped", "fr": "Sautées"},
+    "cli.rec.label.stopped": {"en": "Stopped", "fr": "Arrêtée"},
+    "cli.rec.label.missing": {"en": "Missing", "fr": "Manquantes"},
+    "cli.rec.label.next": {"en": "Next", "fr": "Prochaines"},
+    "cli.rec.label.generated": {"en": "Generated", "fr": "Générés"},
+})
+
+
+class Message(str):
+    """A message as a value: a catalogue key (``code``) and its parameters,
+    rendered in a language at the face (``message.render("fr")``).
+
+    It *is* its English text (a ``str``), so code that stores, compares or
+    joins messages keeps working, and a message written to a file or a commit
+    reads as English; :func:`translate` finds the key and parameters of such
+    a stored text again. A parameter may itself be a Message (rendered in the
+    same language) or a list of them (joined with ", "). A ``code`` that is
+    not a catalogue key is shown as it is (prose from older code).
+    """
+    __slots__ = ("code", "params")
+    code: str
+    params: dict
+
+    def __new__(cls, code: str, /, **params) -> "Message":
+        self = super().__new__(cls, render(code, "en", **params))
+        self.code = code
+        self.params = params
+        return self
+
+    def render(self, lang: str | None) -> str:
+        return render(self.code, lang, **self.params)
+
+    def __reduce__(self):
+        return (_rebuild, (self.code, self.params))
+
+    def __repr__(self) -> str:
+        return "Message(%r, %s)" % (self.code, ", ".join(
+            "%s=%r" % kv for kv in self.params.items()))
+
+
+def _rebuild(code: str, params: dict) -> Message:
+    return Message(code, **params)
+
+
+def _param(value, lang: str | None):
+    if isinstance(value, Message):
+        return value.render(lang)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(_param(v, lang)) for v in value)
+    return value
+
+
+def render(code: str, lang: str | None, **params) -> str:
+    """The catalogue text of ``code`` in ``lang`` with ``params`` filled in
+    (Messages among them rendered in ``lang`` too); ``code`` itself when it is
+    not in the catalogue (prose)."""
+    texts = MESSAGES.get(code)
+    if texts is None:
+        return code
+    text = texts.get(language(lang)) or texts.get("en") or code
+    if not params:
+        return text
+    return text.format(**{k: _param(v, lang) for k, v in params.items()})
+
+
+def localize(text, lang: str | None) -> str:
+    """Any message for people in ``lang``: a Message is rendered, an exception
+    carrying one too, and other text goes through :func:`translate`."""
+    message = getattr(text, "message", None)
+    if isinstance(message, Message):
+        return message.render(lang)
+    if isinstance(text, Message):
+        return text.render(lang)
+    return translate(str(text), lang)
+
+
+# --------------------------------------------------------------------------- stored messages
+
+_PATTERNS: list = []
+_PATTERNS_OF = {"n": -1}
+# the keys whose English texts are kept as they are (stop causes in files,
+# commit subjects, run lines, stored refusals) and read back by `translate`
+TRANSLATABLE = ("cause.", "refuse.", "rule.", "schedule.", "run.", "subject.", "doc.label",
+                "kind.word.", "word.nothing", "word.none", "word.not_set")
+
+
+def _pattern_list() -> list:
+    """(literal prefix, literal length, key, regex) of every translatable
+    English text, the most specific first."""
+    import re
+    if _PATTERNS_OF["n"] == len(MESSAGES):
+        return _PATTERNS
+    found = []
+    field = re.compile(r"\{(\w+)(![rs])?\}")
+    for key, texts in MESSAGES.items():
+        english = texts.get("en")
+        if not english or not key.startswith(TRANSLATABLE):
+            continue
+        parts, names, pos = [], [], 0
+        for m in field.finditer(english):
+            parts.append(re.escape(english[pos:m.start()]))
+            name, conv = m.group(1), m.group(2)
+            if name in names:
+                group = "(?P=%s)" % name
+            else:
+                group = "(?P<%s>.+?)" % name
+                names.append(name)
+            parts.append("'%s'" % group if conv == "!r" else group)
+            pos = m.end()
+        parts.append(re.escape(english[pos:]))
+        first = field.search(english)
+        prefix = english[:first.start()] if first else english
+        literal = len(field.sub("", english))
+        found.append((prefix, literal, key, re.compile("".join(parts) + r"\Z", re.S)))
+    found.sort(key=lambda item: -item[1])          # the most specific text first
+    _PATTERNS[:] = found
+    _PATTERNS_OF["n"] = len(MESSAGES)
+    return _PATTERNS
+
+
+def parse_message(text: str) -> Message | None:
+    """The Message whose English text is ``text`` (a cause stored in a file),
+    its parameters parsed again as messages when they are; None when no
+    catalogue text matches."""
+    if not text:
+        return None
+    for prefix, _literal, key, pattern in _pattern_list():
+        if not text.startswith(prefix):
+            continue
+        m = pattern.match(text)
+        if m is not None:
+            params = {}
+            for name, value in m.groupdict().items():
+                inner = parse_message(value) if value else None
+                params[name] = inner if inner is not None else value
+            return Message(key, **params)
+    return None
+
+
+def translate(text: str, lang: str | None) -> str:
+    """A stored English message (a recurrence's stop cause, a refusal kept as
+    text) in ``lang``; the text unchanged when it is not one of ours."""
+    if language(lang) == "en" or not text:
+        return text
+    message = parse_message(text)
+    return message.render(lang) if message is not None else text
+
+
+def plural(code: str, n: int, lang: str | None, **params) -> str:
+    """``code + ".one"`` for one (French: 0 or 1), ``code + ".many"`` otherwise,
+    rendered with ``n`` and ``params``."""
+    one = n <= 1 if language(lang) == "fr" else n == 1
+    return render(code + (".one" if one else ".many"), lang, n=n, **params)
+
 
 def register(messages: dict[str, dict[str, str]]) -> None:
     """Add (or replace) catalogue entries: ``{key: {"en": ..., "fr": ...}}``."""

@@ -47,8 +47,6 @@ SMTP_USER_VAR = "FACTURIER_SMTP_USER"
 SMTP_PASSWORD_VAR = "FACTURIER_SMTP_PASSWORD"
 DEFAULT_TIMEOUT = 30.0
 
-_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
 
 i18n.register({
@@ -130,7 +128,8 @@ def clean_header_text(text: str) -> str:
 
 
 def valid_address(addr: str) -> bool:
-    return bool(addr) and len(addr) <= 254 and bool(_ADDRESS.match(addr))
+    from .loader import is_email_address      # one rule for the book, the CLI and sending
+    return bool(addr) and is_email_address(addr)
 
 
 def sender_address(settings_email) -> tuple[str, str]:

@@ -23,6 +23,7 @@ from typing import Optional
 
 from dateutil import rrule as _rr
 
+from .i18n import Message
 from .model import Book, Document, Line, Recurrence
 
 TEMPLATE_KINDS = ("invoice", "expense")
@@ -32,7 +33,18 @@ _MAX_ID = 64
 
 
 class RuleError(ValueError):
-    """The rule does not parse; the message says why, for a person."""
+    """The rule does not parse; the message says why, for a person:
+    ``RuleError("rule.empty")``, a catalogue key and its parameters
+    (engine/i18n.py), rendered with ``exc.render(lang)``; ``str(exc)`` is
+    English."""
+
+    def __init__(self, code: str, /, **params):
+        from .i18n import Message
+        self.message = Message(code, **params)
+        super().__init__(str(self.message))
+
+    def render(self, lang: Optional[str]) -> str:
+        return self.message.render(lang)
 
 
 class PlaceholderError(ValueError):
@@ -62,9 +74,9 @@ def _parts(rule: str) -> dict[str, str]:
         key, sep, value = item.partition("=")
         key = key.strip().upper()
         if not sep or not value.strip():
-            raise RuleError("%r is not a NAME=VALUE part" % item.strip())
+            raise RuleError("rule.not_part", part=item.strip())
         if key in parts:
-            raise RuleError("%s is given twice" % key)
+            raise RuleError("rule.twice", key=key)
         parts[key] = value.strip().upper()
     return parts
 
@@ -72,33 +84,33 @@ def _parts(rule: str) -> dict[str, str]:
 @lru_cache(maxsize=16384)
 def _parse(rule: str, start: dt.date, until: Optional[dt.date]) -> _rr.rrule:
     if not isinstance(rule, str) or not rule.strip():
-        raise RuleError("the rule is empty")
+        raise RuleError("rule.empty")
     if "\n" in rule.strip() or "DTSTART" in rule.upper():
-        raise RuleError("give one RRULE without DTSTART (the recurrence's start is DTSTART)")
+        raise RuleError("rule.dtstart")
     parts = _parts(rule)
     for key in parts:
         if key not in _KNOWN_PARTS:
             if key in ("BYHOUR", "BYMINUTE", "BYSECOND"):
-                raise RuleError("%s makes no sense for documents, which have dates, not times" % key)
-            raise RuleError("unknown rule part %s" % key)
+                raise RuleError("rule.times", key=key)
+            raise RuleError("rule.unknown_part", key=key)
     freq = parts.get("FREQ")
     if freq is None:
-        raise RuleError("FREQ is missing (e.g. FREQ=MONTHLY)")
+        raise RuleError("rule.no_freq")
     if freq not in _FREQS:
         if freq in ("HOURLY", "MINUTELY", "SECONDLY"):
-            raise RuleError("FREQ=%s repeats within a day; use DAILY or less often" % freq)
-        raise RuleError("FREQ=%s is not a frequency (YEARLY, MONTHLY, WEEKLY or DAILY)" % freq)
+            raise RuleError("rule.within_day", freq=freq)
+        raise RuleError("rule.bad_freq", freq=freq)
     if "COUNT" in parts and "UNTIL" in parts:
-        raise RuleError("COUNT and UNTIL cannot both be given (RFC 5545)")
+        raise RuleError("rule.count_and_until")
     _check_ranges(parts)
     text = ";".join("%s=%s" % kv for kv in parts.items())
     dtstart = dt.datetime(start.year, start.month, start.day)
     try:
         result = _rr.rrulestr(text, dtstart=dtstart, ignoretz=True, cache=True)
     except (ValueError, TypeError, KeyError, IndexError) as exc:
-        raise RuleError(str(exc) or "the rule does not parse") from None
+        raise RuleError(str(exc) or "rule.does_not_parse") from None
     if not isinstance(result, _rr.rrule):
-        raise RuleError("give one RRULE")
+        raise RuleError("rule.one")
     if until is not None and result._count is None:
         limit = dt.datetime(until.year, until.month, until.day)
         if result._until is None or result._until > limit:
@@ -121,22 +133,22 @@ def _check_ranges(parts: dict[str, str]) -> None:
             try:
                 value = int(item)
             except ValueError:
-                raise RuleError("%s=%s: %r is not a whole number" % (key, parts[key], item)) from None
+                raise RuleError("rule.not_whole", key=key, value=parts[key], item=item) from None
             signed = key != "BYMONTH"
             if not (low <= value <= high or (signed and -high <= value <= -low)):
-                raise RuleError("%s=%s: %d is out of range (%s%d to %d)"
-                                % (key, parts[key], value, "±" if signed else "", low, high))
+                raise RuleError("rule.out_of_range", key=key, value=parts[key], item=value,
+                                sign="±" if signed else "", low=low, high=high)
             values.append(value)
         numbers[key] = values
     months, days = numbers.get("BYMONTH"), numbers.get("BYMONTHDAY")
     if months and days and all(d > 0 for d in days):
         if not any(d <= _MONTH_DAYS[m - 1] for m in months for d in days):
-            raise RuleError("no month it names has the day it names (%s, %s): the rule never "
-                            "happens" % ("BYMONTH=" + parts["BYMONTH"], "BYMONTHDAY=" + parts["BYMONTHDAY"]))
+            raise RuleError("rule.never", months="BYMONTH=" + parts["BYMONTH"],
+                            days="BYMONTHDAY=" + parts["BYMONTHDAY"])
     for key in ("INTERVAL", "COUNT"):
         if key in parts:
             if not parts[key].isdigit() or int(parts[key]) < 1:
-                raise RuleError("%s=%s: give a whole number of 1 or more" % (key, parts[key]))
+                raise RuleError("rule.one_or_more", key=key, value=parts[key])
 
 
 def parse_rule(rule: str, start: dt.date, until: Optional[dt.date] = None) -> _rr.rrule:
@@ -147,6 +159,94 @@ def parse_rule(rule: str, start: dt.date, until: Optional[dt.date] = None) -> _r
     Raises :class:`RuleError` with a reason a person understands.
     """
     return _parse(rule, start, until)
+
+
+# --------------------------------------------------------------------------- schedules that surprise
+
+_MONTH_LENGTHS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)      # a common year
+NO_OCCURRENCE_YEARS = 30        # a rule with no occurrence in this many years has none
+
+
+def schedule_warnings(rule: str, start: dt.date,
+                      until: Optional[dt.date] = None) -> list[tuple[str, Message]]:
+    """What a schedule does that a person may not expect (SPEC 2, warnings of
+    `facturier check`, shown by the app's form as the rule is typed), as
+    ``(field, message)`` pairs:
+
+    - a monthly or yearly rule whose day does not exist in every month it
+      names (the 29th to 31st): RFC 5545 skips those months (a rule from
+      January 31 gives 7 occurrences a year), so the last day of the month
+      (BYMONTHDAY=-1) or BYSETPOS is suggested;
+    - ``until`` before ``start``;
+    - a rule that yields no occurrence (within NO_OCCURRENCE_YEARS years).
+
+    A rule that does not parse gives none here (it is an error of its own).
+    """
+    try:
+        parsed = parse_rule(rule, start, until)
+        parts = _parts(rule)
+    except RuleError:
+        return []
+    if until is not None and until < start:
+        return [("until", Message("schedule.until_before_start", until=until.isoformat(),
+                                  start=start.isoformat()))]
+    found: list[tuple[str, Message]] = []
+    short = _short_months(parts, start)
+    if short is not None:
+        day, months, per_year, expected = short
+        where = [Message("month.%d" % m) for m in months]
+        days = ",".join(str(d) for d in range(28, day + 1))
+        if parts.get("FREQ") == "YEARLY" and months == [2]:
+            found.append(("rule", Message("schedule.february_29", rule=rule)))
+        elif per_year is not None:
+            found.append(("rule", Message("schedule.short_months.count", rule=rule, day=day,
+                                          months=where, n=per_year, expected=expected,
+                                          days=days)))
+        else:
+            found.append(("rule", Message("schedule.short_months", rule=rule, day=day,
+                                          months=where, days=days)))
+    horizon = dt.datetime(min(start.year + NO_OCCURRENCE_YEARS, dt.MAXYEAR), 12, 31)
+    bounded = parsed.replace(until=horizon) if parsed._count is None and (
+        parsed._until is None or parsed._until > horizon) else parsed
+    first = next(iter(bounded), None)
+    if first is None or (until is not None and first.date() > until):     # COUNT keeps until apart
+        found.append(("rule", Message("schedule.no_occurrence", rule=rule,
+                                      start=start.isoformat())))
+    return found
+
+
+def _short_months(parts: dict[str, str], start: dt.date):
+    """For a monthly or yearly rule on fixed days of the month: (the largest
+    day some month it falls in lacks, those months, occurrences in a common
+    year or None when that varies, months it falls in per year), or None
+    when every month it falls in has its days."""
+    freq = parts.get("FREQ")
+    if freq not in ("MONTHLY", "YEARLY") or any(
+            k in parts for k in ("BYDAY", "BYSETPOS", "BYYEARDAY", "BYWEEKNO", "BYEASTER")):
+        return None
+    days = [int(d) for d in parts["BYMONTHDAY"].split(",")] if "BYMONTHDAY" in parts \
+        else [start.day]
+    days = [abs(d) for d in days]
+    if max(days) <= 28:
+        return None
+    interval = int(parts.get("INTERVAL", "1"))
+    per_year: Optional[int] = None
+    if "BYMONTH" in parts:
+        months = sorted({int(m) for m in parts["BYMONTH"].split(",")})
+    elif freq == "YEARLY":
+        months = [start.month]
+    else:
+        months = sorted({(start.month - 1 + k * interval) % 12 + 1 for k in range(12)})
+    steady = freq == "MONTHLY" and 12 % interval == 0 or freq == "YEARLY" and interval == 1
+    short = [m for m in months if max(days) > _MONTH_LENGTHS[m - 1]]
+    if not short:
+        return None
+    if steady:
+        per_year = sum(1 for m in months for d in set(days) if d <= _MONTH_LENGTHS[m - 1])
+        expected = len(months) * len(set(days))
+    else:
+        expected = 0
+    return max(days), short, per_year, expected
 
 
 def _iter(rec: Recurrence, after: Optional[dt.date], through: Optional[dt.date]):
@@ -346,52 +446,52 @@ def generate_document(rec: Recurrence, template: Document, occurrence: dt.date, 
         notes=expand_placeholders(template.notes, occurrence, lang))
 
 
-def check_recurrence(rec: Recurrence, book: Book, as_of: Optional[dt.date] = None) -> Optional[str]:
+def check_recurrence(rec: Recurrence, book: Book, as_of: Optional[dt.date] = None) -> Optional[Message]:
     """Why the next occurrence cannot be generated, in words a person
-    understands, or None (SPEC 4.3). With ``as_of``, also refuses more than
-    ``max_catch_up`` due occurrences at once."""
+    understands (a Message: English as a ``str``, ``.render(lang)`` for
+    another language), or None (SPEC 4.3). With ``as_of``, also refuses more
+    than ``max_catch_up`` due occurrences at once."""
     try:
         parse_rule(rec.rule, rec.start, rec.until)
     except RuleError as exc:
-        return "the rule %r does not parse: %s" % (rec.rule, exc)
+        return Message("cause.rule", rule=rec.rule, reason=exc.message)
     if len(generated_id(rec.id, rec.start)) > _MAX_ID:
-        return ("the id %r is too long: the documents it generates would have ids over %d "
-                "characters" % (rec.id, _MAX_ID))
+        return Message("cause.id_too_long", id=rec.id, max=_MAX_ID)
     template = book.document(rec.template)
     if template is None:
         broken = _broken_file(book, "documents/", rec.template)
         if broken:
-            return "template %s cannot be read: %s" % (rec.template, broken)
-        return "template %s does not exist" % rec.template
+            return Message("cause.template_unreadable", id=rec.template, problem=broken)
+        return Message("cause.no_template", id=rec.template)
     if template.kind not in TEMPLATE_KINDS:
-        return ("template %s is a %s; a recurrence's template must be an invoice or an expense"
-                % (template.id, template.kind.replace("_", " ")))
+        return Message("cause.template_kind", id=template.id,
+                       kind=Message("kind.word.%s" % template.kind))
     contact = book.contact(template.contact)
     if contact is None:
         broken = _broken_file(book, "contacts/", template.contact)
         if broken:
-            return "contact %s of template %s cannot be read: %s" % (template.contact, template.id, broken)
-        return "contact %s of template %s does not exist" % (template.contact, template.id)
+            return Message("cause.contact_unreadable", contact=template.contact, id=template.id,
+                           problem=broken)
+        return Message("cause.no_contact", contact=template.contact, id=template.id)
+    known = ", ".join("{%s}" % p for p in PLACEHOLDERS)
     for i, line in enumerate(template.lines, 1):
         for name in placeholders_in(line.description):
             if name.strip() not in PLACEHOLDERS:
-                return ("line %d of template %s uses an unknown placeholder {%s} (known: %s)"
-                        % (i, template.id, name, ", ".join("{%s}" % p for p in PLACEHOLDERS)))
+                return Message("cause.placeholder_line", line=i, id=template.id,
+                               name="{%s}" % name, known=known)
     for name in placeholders_in(template.notes):
         if name.strip() not in PLACEHOLDERS:
-            return ("the notes of template %s use an unknown placeholder {%s} (known: %s)"
-                    % (template.id, name, ", ".join("{%s}" % p for p in PLACEHOLDERS)))
+            return Message("cause.placeholder_notes", id=template.id, name="{%s}" % name,
+                           known=known)
     if rec.issue == "send" and not (contact.email or "").strip():
-        return ("contact %s has no e-mail address, and this recurrence sends its invoices"
-                % contact.id)
+        return Message("cause.no_email", contact=contact.id)
     if as_of is not None:
         limit = book.settings.max_catch_up
         due = due_occurrences(rec, as_of, limit=limit + 1)
         if len(due) > limit:
             everything = due_occurrences(rec, as_of)
-            return ("%d occurrences are due at once (%s to %s), more than max_catch_up (%d): "
-                    "none was generated, so that a person can decide"
-                    % (len(everything), everything[0].isoformat(), everything[-1].isoformat(), limit))
+            return Message("cause.catch_up", n=len(everything), first=everything[0].isoformat(),
+                           last=everything[-1].isoformat(), limit=limit)
     return None
 
 
@@ -594,7 +694,8 @@ def rule_for_frequency(frequency: str, start: dt.date, count: Optional[int] = No
              "yearly": "FREQ=YEARLY",
              "last-day": "FREQ=MONTHLY;BYMONTHDAY=-1"}
     if frequency not in rules:
-        raise RuleError("unknown frequency %r (choose %s)" % (frequency, ", ".join(FREQUENCIES)))
+        raise RuleError("rule.unknown_frequency", frequency=frequency,
+                        choices=", ".join(FREQUENCIES))
     rule = rules[frequency]
     if count:
         rule += ";COUNT=%d" % count

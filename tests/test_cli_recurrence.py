@@ -150,3 +150,19 @@ def test_new_edit_delete_each_one_commit(make_book):
     assert proc.returncode == 0, proc.stderr
     assert actions(root)[:3] == ["recurrence.delete", "recurrence.modify", "recurrence.create"]
     assert commits(root) == before + 3
+
+
+def test_repair_takes_exactly_one_choice(make_book):
+    root = stopped_book(make_book)
+    before = commits(root)
+    for flags, named in ((("--end", "--skip-missing"), "not --skip-missing and --end"),
+                         (("--skip-missing", "--create-missing", "--end"),
+                          "not --skip-missing and --create-missing and --end"),
+                         ((), "")):
+        proc = facturier(root, "--as-of", "2025-05-01", "recurrence", "repair", "hosting", *flags)
+        assert proc.returncode == 2, proc.stderr
+        assert "choose exactly one of --skip-missing, --create-missing, --end" in proc.stderr
+        assert named in proc.stderr and "Traceback" not in proc.stderr
+    assert commits(root) == before
+    (row,) = js(root, "recurrence", "list")
+    assert row["state"] == "stopped"

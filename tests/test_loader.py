@@ -3,6 +3,7 @@ problem reported with file, line, column and field (SPEC 1, 1.1-1.4, 4)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import textwrap
 from decimal import Decimal
 
@@ -146,10 +147,10 @@ def test_a_full_document_reads_every_field():
 # --------------------------------------------------------------------------- typing by field
 
 def test_text_fields_keep_what_yaml_would_retype():
-    contact, diagnostics = parse_contact(b"name: NO\naddress: 0123\nemail: 'yes'\n",
+    contact, diagnostics = parse_contact(b"name: NO\naddress: 0123\nemail: yes@no\n",
                                          "contacts/norway.yaml")
     assert diagnostics == []
-    assert contact.name == "NO" and contact.address == "0123" and contact.email == "yes"
+    assert contact.name == "NO" and contact.address == "0123" and contact.email == "yes@no"
     doc, diagnostics = parse_document(invoice("number: 0123\nnotes: 8.10\n"), INVOICE)
     assert diagnostics == [] and doc.number == "0123" and doc.notes == "8.10"
 
@@ -705,3 +706,22 @@ def test_settings_with_an_unknown_key():
 def test_settings_that_are_not_a_mapping():
     settings_, diagnostics = parse_settings(b"- a\n")
     assert settings_ == Settings() and only_error(diagnostics).line == 1
+
+
+@pytest.mark.parametrize("address, ok", [
+    ("ap@acme.example", True), ("a.b+billing@sub.acme-corp.example", True), ("x@localhost", True),
+    ("", True),                                         # no address: the contact is not e-mailed
+    ("not-an-email", False), ("ap@", False), ("@acme.example", False), ("a b@acme.example", False),
+    ("ACME <ap@acme.example>", False), ("ap@acme.example, bo@acme.example", False),
+    ("ap@acme.example\nBcc: x@evil.example", False), ("ap@-acme.example", False),
+    ("ap@acme..example", False), ("é@acme.example", False),
+])
+def test_a_contact_email_is_one_address(address, ok):
+    text = "name: ACME\nemail: %s\n" % json.dumps(address)
+    contact, diagnostics = parse_contact(text.encode(), "contacts/acme.yaml")
+    if ok:
+        assert diagnostics == [] and contact.email == address
+    else:
+        (d,) = diagnostics
+        assert (d.line, d.field) == (2, "email")
+        assert "is not an e-mail address" in d.message and contact is None

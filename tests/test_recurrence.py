@@ -305,3 +305,57 @@ def test_causes_a_person_understands():
 def test_rule_in_words(rule, en, fr):
     assert rule_in_words(rule, D(2025, 3, 1), "en") == en
     assert rule_in_words(rule, D(2025, 3, 1), "fr") == fr
+
+
+# --------------------------------------------------------------------------- schedules that surprise
+
+@pytest.mark.parametrize("rule, start, until, expected", [
+    ("FREQ=MONTHLY", D(2025, 1, 31), None, [("rule", "schedule.short_months.count", 7, 12)]),
+    ("FREQ=MONTHLY;BYMONTHDAY=31", D(2025, 1, 1), None,
+     [("rule", "schedule.short_months.count", 7, 12)]),
+    ("FREQ=MONTHLY;BYMONTHDAY=30", D(2025, 1, 1), None,
+     [("rule", "schedule.short_months.count", 11, 12)]),
+    ("FREQ=MONTHLY;BYMONTHDAY=29", D(2025, 1, 1), None,
+     [("rule", "schedule.short_months.count", 11, 12)]),
+    ("FREQ=MONTHLY;INTERVAL=3", D(2025, 1, 31), None,
+     [("rule", "schedule.short_months.count", 3, 4)]),
+    ("FREQ=MONTHLY;INTERVAL=5", D(2025, 1, 31), None, [("rule", "schedule.short_months", None, None)]),
+    ("FREQ=MONTHLY;BYMONTH=1,2;BYMONTHDAY=31", D(2025, 1, 1), None,
+     [("rule", "schedule.short_months.count", 1, 2)]),
+    ("FREQ=YEARLY", D(2024, 2, 29), None, [("rule", "schedule.february_29", None, None)]),
+    ("FREQ=MONTHLY;BYMONTHDAY=-31", D(2025, 1, 1), None,
+     [("rule", "schedule.short_months.count", 7, 12)]),
+    # what the warnings suggest, and rules that are fine
+    ("FREQ=MONTHLY;BYMONTHDAY=-1", D(2025, 1, 31), None, []),
+    ("FREQ=MONTHLY;BYMONTHDAY=28,29,30,31;BYSETPOS=-1", D(2025, 1, 31), None, []),
+    ("FREQ=MONTHLY", D(2025, 1, 28), None, []),
+    ("FREQ=MONTHLY;BYMONTH=1,3,5;BYMONTHDAY=31", D(2025, 1, 1), None, []),
+    ("FREQ=YEARLY", D(2025, 1, 31), None, []),
+    ("FREQ=WEEKLY", D(2025, 1, 31), None, []),
+    ("FREQ=MONTHLY;BYDAY=-1FR", D(2025, 1, 31), None, []),
+    # until before start, no occurrence at all
+    ("FREQ=MONTHLY", D(2025, 1, 15), D(2025, 1, 14), [("until", "schedule.until_before_start",
+                                                      None, None)]),
+    ("FREQ=MONTHLY;UNTIL=20240101", D(2025, 1, 15), None,
+     [("rule", "schedule.no_occurrence", None, None)]),
+    ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;BYDAY=SU;COUNT=1", D(2025, 3, 1), D(2030, 1, 1),
+     [("rule", "schedule.no_occurrence", None, None)]),
+    ("FREQ=SOMETIMES", D(2025, 1, 1), None, []),          # an error of its own, not a warning
+])
+def test_schedules_that_surprise(rule, start, until, expected):
+    from engine.recurrence import schedule_warnings
+    found = [(field, m.code, m.params.get("n"), m.params.get("expected"))
+             for field, m in schedule_warnings(rule, start, until)]
+    assert found == expected
+
+
+def test_the_suggested_rules_do_what_the_warning_says():
+    from engine.recurrence import schedule_warnings
+    (_, warning), = schedule_warnings("FREQ=MONTHLY", D(2025, 1, 31))
+    assert warning.params["days"] == "28,29,30,31"
+    assert "BYMONTHDAY=-1" in warning and "7 times in a common year, not 12" in warning
+    for suggested in ("FREQ=MONTHLY;BYMONTHDAY=-1", "FREQ=MONTHLY;BYMONTHDAY=28,29,30,31;BYSETPOS=-1"):
+        got = occurrences(rec(suggested, start=D(2025, 1, 31)), limit=4)
+        assert got == [D(2025, 1, 31), D(2025, 2, 28), D(2025, 3, 31), D(2025, 4, 30)]
+    assert len(occurrences(rec("FREQ=MONTHLY", start=D(2025, 1, 31)),
+                           through=D(2025, 12, 31))) == 7

@@ -233,3 +233,33 @@ def test_send_by_email_through_a_real_smtp_server(book):
     assert row.number.encode() in received[0][1]
     assert commits(book) > before
     assert "Facturier-Action: document.send" in trailers(book)
+
+
+def test_recurrence_form_warns_as_you_type_about_days_short_months_lack(book):
+    app = app_for(book, lang="fr")
+
+    async def run():
+        async with app.run_test(size=(100, 40)) as pilot:
+            await until(pilot, lambda: app.snapshot is not None and app.snapshot.complete)
+            await pilot.press("R")
+            await until(pilot, lambda: isinstance(app.screen, RecurrenceListScreen))
+            await pilot.press("n")
+            await until(pilot, lambda: isinstance(app.screen, RecurrenceForm))
+            form = app.screen
+            form.query_one("#start").value = "2026-01-31"
+            form.query_one("#frequency").value = "monthly"
+            await pilot.pause()
+            preview = str(form.query_one("#preview").render())
+            # the same words as `facturier --lang fr check`
+            assert "tombe le 31 du mois" in preview and "7 fois" in preview, preview
+            assert "BYMONTHDAY=-1" in preview
+            form.query_one("#frequency").value = "last_day"       # what the warning suggests
+            await pilot.pause()
+            preview = str(form.query_one("#preview").render())
+            assert "2026-08-31, 2026-09-30" in preview and "RFC 5545" not in preview
+            form.query_one("#until").value = "2025-12-31"
+            await pilot.pause()
+            assert "précède le début" in str(form.query_one("#preview").render())
+            await pilot.press("escape")
+
+    asyncio.run(run())

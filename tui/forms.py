@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any, Optional, Sequence
 
 from textual import on
@@ -37,11 +36,9 @@ def parse_value(spec: FieldSpec, text: str, lang: str) -> tuple[Any, Optional[st
             return None, tr("form.required", lang)
         return None, None
     if spec.kind == "money":
-        try:
-            value = Decimal(text.replace("'", "").replace("\u202f", "").replace(" ", ""))
-        except InvalidOperation:
-            return None, tr("form.bad_amount", lang)
-        if not value.is_finite():
+        from engine.loader import read_decimal      # as the book and the CLI read amounts
+        value, _problem = read_decimal(text.replace("'", "").replace("\u202f", "").replace(" ", ""))
+        if value is None:
             return None, tr("form.bad_amount", lang)
         if spec.positive and value <= 0:
             return None, tr("form.positive", lang)

@@ -1,6 +1,9 @@
 """The recurrence form: name, template, frequency (presets or a raw RRULE),
 start, end date or count, issue mode, lead days, with a live preview of the
-next occurrences. Dismisses with a dict of values or None.
+next occurrences and, under it, the warnings `facturier check` gives about
+schedules that surprise (engine.recurrence.schedule_warnings: the 31st that
+skips short months...); the "Last day of the month" frequency is
+BYMONTHDAY=-1. Dismisses with a dict of values or None.
 
 The preview asks the App (``app.preview_occurrences``), which calls the
 engine's own occurrence rules, so what the form shows is what the run does.
@@ -18,8 +21,16 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
+from engine.i18n import localize
+from engine.recurrence import schedule_warnings
+
 from .forms import FieldSpec, parse_value
 from .strings import tr
+
+
+def _said(exc: Exception, lang: str) -> str:
+    """An engine error (a RuleError...) in the person's language."""
+    return localize(exc, lang)
 
 PRESETS = {
     "weekly": "FREQ=WEEKLY",
@@ -183,11 +194,17 @@ class RecurrenceForm(ModalScreen):
         try:
             dates = self.app.preview_occurrences(rule, start, until, self.as_of)
         except Exception as exc:       # the engine's RuleError: a reason a person reads
-            preview.update(Text(tr("form.preview.bad", self.lang, message=str(exc)), style="red"))
+            preview.update(Text(tr("form.preview.bad", self.lang, message=_said(exc, self.lang)),
+                                style="red"))
             return
         words = getattr(self.app, "rule_words", lambda r, s: r)(rule, start)
-        preview.update(Text.assemble((tr("form.preview", self.lang), "bold"), " (%s): " % words,
-                                     ", ".join(d.isoformat() for d in dates) or "—"))
+        shown = Text.assemble((tr("form.preview", self.lang), "bold"), " (%s): " % words,
+                              ", ".join(d.isoformat() for d in dates) or "—")
+        for _field, warning in schedule_warnings(rule, start, until):
+            # what `facturier check` warns about, said as the rule is typed
+            shown.append("\n")
+            shown.append(warning.render(self.lang), style="yellow")
+        preview.update(shown)
 
     @on(Button.Pressed, "#ok")
     def action_submit(self) -> None:
@@ -198,7 +215,7 @@ class RecurrenceForm(ModalScreen):
             self.app.preview_occurrences(values["rule"], values["start"], values.get("until"), self.as_of)
         except Exception as exc:
             self.query_one("#preview", Static).update(
-                Text(tr("form.preview.bad", self.lang, message=str(exc)), style="red"))
+                Text(tr("form.preview.bad", self.lang, message=_said(exc, self.lang)), style="red"))
             return
         self.dismiss(values)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from ..diagnostics import FacturierError
-from .common import DATE, CommandFailed, Context
+from .common import DATE, CommandFailed, Context, current_lang, words
 
 
 
@@ -71,30 +71,29 @@ def entry_point(args=None) -> int:
     except click.exceptions.Abort as exc:
         interrupt = exc.__cause__ or exc.__context__
         if isinstance(interrupt, KeyboardInterrupt):     # click turns Ctrl-C into Abort
-            click.echo("Interrupted.", err=True)
+            click.echo(words("cli.interrupted"), err=True)
             return 143 if isinstance(interrupt, Terminated) else 130
-        click.echo("Aborted.", err=True)
+        click.echo(words("cli.aborted"), err=True)
         return 1
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
     except CommandFailed as exc:
         if str(exc):
-            click.echo(str(exc), err=True)
+            click.echo(exc.render(current_lang()), err=True)
         return exc.code
     except FacturierError as exc:
-        click.echo("error: %s" % exc, err=True)
+        click.echo(words("cli.error", message=exc.render(current_lang())), err=True)
         return 1
     except KeyboardInterrupt as exc:
-        click.echo("Interrupted.", err=True)
+        click.echo(words("cli.interrupted"), err=True)
         return 143 if isinstance(exc, Terminated) else 130
     except BrokenPipeError:
         return 0
     except Exception as exc:  # the last guard: no traceback reaches a user
         if os.environ.get("FACTURIER_DEBUG"):
             raise
-        click.echo("internal error: %s: %s (set FACTURIER_DEBUG=1 for details)"
-                   % (type(exc).__name__, exc), err=True)
+        click.echo(words("cli.internal_error", type=type(exc).__name__, message=exc), err=True)
         return 1
 
 

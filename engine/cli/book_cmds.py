@@ -8,7 +8,9 @@ import click
 
 from ..status import CATEGORIES, STATUSES
 from . import main
-from .common import Context, emit_json, emit_rows, fail, format_option, pass_ctx, say
+from ..i18n import plural
+from .common import (Context, diagnostic_text, emit_json, emit_rows, fail, format_option, pass_ctx,
+                     say, words)
 
 
 @main.command("init")
@@ -25,12 +27,11 @@ def init_command(ctx: Context, path: Path, demo: bool):
     from ..newbook import new_book_files
     try:
         if (path / "facturier.yaml").exists():
-            fail("%s already holds a book (facturier.yaml exists); nothing changed" % path)
+            fail(words("cli.init.exists", path=path))
         if path.exists() and any(path.iterdir()):
-            fail("%s is not empty; facturier init makes a new book in a new or empty folder"
-                 % path)
+            fail(words("cli.init.not_empty", path=path))
     except OSError as exc:
-        fail("cannot make a book in %s: %s" % (path, exc.strerror or exc))
+        fail(words("cli.init.cannot", path=path, reason=exc.strerror or exc))
     files = new_book_files()
     files.update(_editor_files())
     message = "Create the book"
@@ -47,9 +48,9 @@ def init_command(ctx: Context, path: Path, demo: bool):
         if not existed:
             import shutil
             shutil.rmtree(path, ignore_errors=True)     # no half-made book left behind
-        fail("cannot make a book in %s: %s" % (path, exc.strerror or exc))
-    say("Made a new book in %s (commit %s)." % (path, sha[:10]))
-    say("Next: facturier --book %s status" % path)
+        fail(words("cli.init.cannot", path=path, reason=exc.strerror or exc))
+    say(words("cli.init.made", path=path, commit=sha[:10]))
+    say(words("cli.init.next", path=path))
 
 
 def _editor_files() -> dict:
@@ -77,13 +78,17 @@ def check_command(ctx: Context, fmt: str):
                   [(k, k) for k in ("file", "line", "col", "field", "severity", "message")], "csv")
     else:
         for d in found:
-            click.echo(str(d))
+            click.echo(diagnostic_text(d, ctx.lang))
     files = len({d.path for d in errors})
-    say("%d documents, %d contacts, %d recurrences: %s%s" % (
-        len(book.documents), len(book.contacts), len(book.recurrences),
-        "%d error%s in %d file%s" % (len(errors), "" if len(errors) == 1 else "s",
-                                     files, "" if files == 1 else "s") if errors else "no errors",
-        ", %d warning%s" % (len(warnings), "" if len(warnings) == 1 else "s") if warnings else ""))
+    lang = ctx.lang
+    say(ctx.t("cli.check.summary", documents=len(book.documents), contacts=len(book.contacts),
+              recurrences=len(book.recurrences),
+              errors=(ctx.t("cli.check.errors", errors=plural("cli.check.n_errors", len(errors), lang),
+                            files=plural("cli.check.n_files", files, lang))
+                      if errors else ctx.t("cli.check.no_errors")),
+              warnings=(ctx.t("cli.check.warnings",
+                              warnings=plural("cli.check.n_warnings", len(warnings), lang))
+                        if warnings else "")))
     if errors:
         sys.exit(1)
 
@@ -123,20 +128,22 @@ def status_command(ctx: Context, category, statuses, recurring, search, fmt):
         files = sorted({d.path for d in errors})
         for path in files:
             first = next(d for d in errors if d.path == path)
-            say("skipped %s" % first)
-        say("%d file%s could not be read; run `facturier check` for every problem"
-            % (len(files), "" if len(files) == 1 else "s"))
+            say(ctx.t("cli.status.skipped", problem=diagnostic_text(first, ctx.lang)))
+        say(plural("cli.status.unreadable", len(files), ctx.lang))
         sys.exit(1)
 
 
 def _status_table(rows, lang: str) -> None:
     from ..i18n import format_money, status_label
     from .common import render_table
-    headings = {"en": ("Document", "Date", "Contact", "Open", "Status"),
-                "fr": ("Document", "Date", "Contact", "Ouvert", "Statut")}[lang]
+    from ..i18n import render
+    headings = [render("cli.status.heading.%s" % k, lang)
+                for k in ("document", "date", "contact", "open", "status")]
     cells = []
     for r in rows:
         label = (r.number or r.id) + (" ↻" if r.recurrence else "")
         cells.append([label, r.date.isoformat(), r.contact_name or r.contact,
                       format_money(r.open, r.currency, lang), status_label(r.status, lang)])
-    sys.stdout.write(render_table(headings, cells, right={3}))
+    # the document (number or id), its date and amount are never cut: contact and
+    # status are shortened first
+    sys.stdout.write(render_table(headings, cells, right={3}, keep={0, 1, 3}))

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from ..i18n import localize
 from . import main
 from .common import Context, emit_json, fail, pass_ctx, say
 
@@ -33,11 +34,11 @@ def bounces_command(ctx: Context, files, fmt: str):
             try:
                 reports = parse_dsn(path.read_bytes())
             except OSError as exc:
-                say("%s: cannot be read: %s" % (path, exc.strerror))
+                say(ctx.t("cli.cannot_read", name=path, reason=exc.strerror))
                 problems += 1
                 continue
             if not reports:
-                say("%s: not a delivery status notification (RFC 3464); nothing recorded" % path)
+                say(ctx.t("cli.bounces.not_dsn", path=path))
                 problems += 1
                 continue
             for report in reports:
@@ -46,16 +47,17 @@ def bounces_command(ctx: Context, files, fmt: str):
                        "status": report.status, "diagnostic": report.diagnostic,
                        "document": None, "recorded": False, "note": ""}
                 if not report.failed:
-                    row["note"] = "%s: not a bounce, nothing recorded" % (report.action or "no action")
+                    row["note"] = ctx.t("cli.bounces.not_bounce",
+                                        action=report.action or ctx.t("cli.bounces.no_action"))
                 else:
                     try:
                         change = plan_bounce(w.book, report)
                         w.commit(change)
                         row.update(document=change.ids("Facturier-Document")[0], recorded=True,
-                                   note=change.subject)
+                                   note=localize(change.subject, ctx.lang))
                     except ActionRefused as exc:
-                        row["note"] = str(exc)
-                        problems += "already recorded" not in str(exc)
+                        row["note"] = exc.render(ctx.lang)
+                        problems += exc.message.code != "refuse.bounce.already"
                 rows.append(row)
     if fmt == "json":
         emit_json(rows)

@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence
+from typing import AbstractSet, Any, Iterable, Optional, Sequence
 
 import click
 
@@ -60,9 +60,37 @@ class Context:
             return self.as_of_option
         return today_in(self.settings.timezone)
 
+    def __post_init__(self) -> None:
+        _CURRENT[:] = [self]
+
     @property
     def lang(self) -> str:
         return self.lang_option or self.settings.locale or "en"
+
+    def t(self, code: str, **params) -> str:
+        """The catalogue message ``code`` (engine/i18n.py) in the person's language."""
+        from ..i18n import render
+        return render(code, self.lang, **params)
+
+
+_CURRENT: list = []         # the command's context, for the entry point's messages
+
+
+def current_lang() -> str:
+    """The language of the running command's messages (--lang, else the
+    book's locale, else English when even the settings cannot be read)."""
+    for ctx in _CURRENT:
+        try:
+            return ctx.lang
+        except Exception:
+            return ctx.lang_option or "en"
+    return "en"
+
+
+def words(code: str, **params) -> str:
+    """The catalogue message ``code`` in the running command's language."""
+    from ..i18n import render
+    return render(code, current_lang(), **params)
 
 
 def today_in(timezone: str) -> dt.date:
@@ -94,6 +122,22 @@ pass_ctx = click.make_pass_decorator(Context)
 def format_option(func):
     return click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
                         show_default=True, help="Output format.")(func)
+
+
+def diagnostic_text(d, lang: str) -> str:
+    """``path:line:col: message`` (Diagnostic.__str__) in the person's language
+    for the messages the catalogue knows (engine.i18n.translate)."""
+    from ..i18n import language, localize, render
+    if language(lang) == "en":
+        return str(d)
+    where = d.path
+    if d.line:
+        where += ":%d" % d.line
+        if d.col:
+            where += ":%d" % d.col
+    prefix = render("cli.warning", lang) if not d.is_error else ""
+    return render("cli.diagnostic", lang, where=where, prefix=prefix,
+                  message=localize(d.message, lang))
 
 
 def say(message: str) -> None:
@@ -132,11 +176,13 @@ def emit_json(data: Any) -> None:
 
 def emit_rows(rows: Sequence[dict], columns: Sequence[tuple[str, str]], fmt: str,
               *, table_rows: Optional[Sequence[Sequence[str]]] = None,
-              right: Iterable[str] = ()) -> None:
+              right: Iterable[str] = (), keep: Iterable[str] = ()) -> None:
     """Print ``rows`` (dicts) as json, csv or a table.
 
     ``columns`` are (key, heading) pairs for the table and csv. ``table_rows``
     may give already formatted cells for the table (localized money...).
+    ``keep``: the keys of the columns a table never shortens (ids, numbers,
+    dates, action names); the others are shortened first.
     """
     if fmt == "json":
         emit_json(list(rows))
@@ -153,29 +199,60 @@ def emit_rows(rows: Sequence[dict], columns: Sequence[tuple[str, str]], fmt: str
     cells = table_rows if table_rows is not None else [
         ["" if row.get(k) is None else str(to_plain(row.get(k))) for k, _ in columns]
         for row in rows]
+    keys = [k for k, _ in columns]
     sys.stdout.write(render_table([h for _, h in columns], cells,
-                                  right={i for i, (k, _) in enumerate(columns) if k in set(right)}))
+                                  right={i for i, k in enumerate(keys) if k in set(right)},
+                                  keep={i for i, k in enumerate(keys) if k in set(keep)}))
+
+
+def table_width() -> Optional[int]:
+    """How wide a table may be: the terminal's width; when stdout is not a
+    terminal, ``$COLUMNS`` when it is set, else no limit (piped output keeps
+    every cell whole, so that grep finds what the book holds)."""
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size((80, 24)).columns
+    try:
+        columns = int(os.environ.get("COLUMNS", "") or 0)
+    except ValueError:
+        columns = 0
+    return columns if columns > 0 else None
+
+
+MIN_WIDTH = 6       # a shortened column keeps at least this many characters
 
 
 def render_table(headings: Sequence[str], cells: Sequence[Sequence[str]],
-                 right: set = frozenset(), width: Optional[int] = None) -> str:
-    """A plain text table that fits ``width`` columns (the terminal, or 80 when
-    stdout is not a terminal): the widest columns are cut with an ellipsis."""
+                 right: set = frozenset(), width: Optional[int] = None,
+                 keep: AbstractSet[int] = frozenset()) -> str:
+    """A plain text table, one line per row (a line break inside a cell is
+    shown as a space: a row never wraps), that fits ``width`` columns
+    (:func:`table_width` when None): the widest of the columns not in ``keep``
+    is cut with an ellipsis, one character at a time, down to MIN_WIDTH. The
+    columns in ``keep`` (ids, numbers, dates) are never cut: when they alone
+    are wider than ``width``, the line is longer."""
     if width is None:
-        width = shutil.get_terminal_size((80, 24)).columns if sys.stdout.isatty() else \
-            int(os.environ.get("COLUMNS", "80") or 80)
+        width = table_width()
     n = len(headings)
+    cells = [[" ".join(c.split()) if ("\n" in c or "\r" in c or "\t" in c) else c for c in row]
+             for row in cells]
     widths = [len(h) for h in headings]
     for row in cells:
         for i, cell in enumerate(row):
             if len(cell) > widths[i]:
                 widths[i] = len(cell)
-    budget = width - 2 * (n - 1)
-    while sum(widths) > budget:
-        i = max(range(n), key=lambda j: widths[j])
-        if widths[i] <= 6:
-            break
-        widths[i] -= 1
+    natural = list(widths)
+    if width is not None:
+        budget = width - 2 * (n - 1)
+        excess = sum(widths) - budget
+        while excess > 0:
+            shrinkable = [j for j in range(n) if j not in keep and widths[j] > MIN_WIDTH]
+            if not shrinkable:
+                break
+            i = max(shrinkable, key=lambda j: widths[j])
+            widths[i] -= 1
+            excess -= 1
+    for i in keep:
+        widths[i] = natural[i]
 
     def fit(text: str, w: int, i: int) -> str:
         if len(text) > w:
@@ -195,22 +272,35 @@ def read_text(source, name: str) -> str:
     try:
         data = source.read() if hasattr(source, "read") else Path(source).read_bytes()
     except OSError as exc:
-        fail("%s cannot be read: %s" % (name, exc.strerror or exc))
+        fail(words("cli.cannot_read", name=name, reason=exc.strerror or exc))
     if isinstance(data, str):
         return data
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
-        fail("%s:%d: the file is not valid UTF-8 text (byte %d); save it as UTF-8"
-             % (name, line, exc.start + 1))
+        fail(words("cli.not_utf8", name=name, line=line, byte=exc.start + 1))
+
+
+def parse_decimal(text: str, what: str, example: str = "120.50") -> Decimal:
+    """An amount, quantity or rate given on the command line, read as the book
+    reads its files (engine.loader.read_decimal: digits with an optional
+    point; no exponent, '_', hex, nan or inf); a usage error (exit 2)
+    otherwise. What the value may be (its sign, size, decimals) is the
+    action's rule, refused with exit 1."""
+    from ..loader import NOT_DECIMAL, read_decimal
+    value, problem = read_decimal(text)
+    if problem == NOT_DECIMAL:
+        raise click.BadParameter(words("cli.not_number", text=text, example=example),
+                                 param_hint=what)
+    return value if value is not None else Decimal(text.strip())
 
 
 def parse_date(text: str, what: str = "date") -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise click.BadParameter("%r is not a date (YYYY-MM-DD)" % text, param_hint=what)
+        raise click.BadParameter(words("cli.not_date", text=text), param_hint=what)
 
 
 class DateType(click.ParamType):
@@ -222,7 +312,7 @@ class DateType(click.ParamType):
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
-            self.fail("%r is not a date (YYYY-MM-DD)" % value, param, ctx)
+            self.fail(words("cli.not_date", text=value), param, ctx)
 
 
 DATE = DateType()

@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from ..diagnostics import ActionRefused
+from ..i18n import localize
 from . import main
 from .common import Context, emit_rows, fail, format_option, pass_ctx, read_text, say
 from .doc import _save_rejected, act, edit_text
@@ -29,8 +30,9 @@ def list_command(ctx: Context, fmt: str):
              "address": c.address, "documents": counts.get(c.id.lower(), 0)}
             for _, c in sorted(book.contacts.items(), key=lambda kv: kv[0].lower())]
     if fmt == "table":
-        emit_rows(rows, [("id", "ID"), ("name", "Name"), ("email", "E-mail"),
-                         ("documents", "Documents")], fmt, right=("documents",))
+        emit_rows(rows, [(k, ctx.t("cli.contact.heading." + k))
+                         for k in ("id", "name", "email", "documents")], fmt, right=("documents",),
+                  keep=("id", "documents"))
     else:
         emit_rows(rows, [(k, k) for k in ("id", "name", "email", "payment_days", "address",
                                           "documents")], fmt)
@@ -66,7 +68,7 @@ def new_command(ctx: Context, contact_id, name, email, address, payment_days, fi
         _act_contact(ctx, plan_create_contact, read_text(file, source), source=source)
         return
     if not name:
-        fail("give the contact's --name (or the whole contact with --file)", 2)
+        fail(ctx.t("cli.contact.name_needed"), 2)
     fields = _contact_fields(name, email, address, payment_days)
     if contact_id:
         fields = {"id": contact_id, **fields}
@@ -77,13 +79,13 @@ def _act_contact(ctx, plan, *args, **kwargs):
     from ..actions import open_writer
     with open_writer(ctx.book_path, author=ctx.author) as w:
         for message in w.recovered:
-            say("recovered: %s" % message)
+            say(ctx.t("cli.recovered", message=message))
         change = plan(w.book, *args, **kwargs)
         sha = w.commit(change)
     if sha is None:
-        say("Nothing to change.")
+        say(ctx.t("cli.nothing_to_change"))
         return
-    say("%s (commit %s)" % (change.subject, sha[:10]))
+    say(ctx.t("cli.committed", subject=localize(change.subject, ctx.lang), commit=sha[:10]))
     ids = [v for k, v in change.trailers if k == "Facturier-Contact"]
     click.echo(ids[0] if ids else sha)
 
@@ -109,17 +111,17 @@ def edit_command(ctx: Context, contact_id, name, email, address, payment_days):
     if contact is not None:
         path = Path(ctx.book_path) / contact.path
     if not path.is_file():
-        fail("there is no contact %s" % contact_id)
+        fail(ctx.t("refuse.no_contact", id=contact_id))
     original = read_text(path, str(path.relative_to(Path(ctx.book_path))))
     edited = edit_text(ctx, str(path), original)
     if edited is None:
-        say("No change.")
+        say(ctx.t("cli.no_change"))
         return
     try:
         act(ctx, plan_edit_contact, contact_id, text=edited, base=original)
     except ActionRefused as exc:
         kept = _save_rejected(ctx, contact_id, edited)
-        fail("%s\nnothing was changed; your edited text is in %s" % (exc, kept))
+        fail(ctx.t("cli.edit_kept", message=exc.render(ctx.lang), path=kept))
 
 
 @contact_group.command("delete")

@@ -8,7 +8,7 @@ from typing import Optional
 import click
 
 from . import main
-from .common import Context, fail, say, today_in
+from .common import Context, fail, say, today_in, words
 
 
 def make_demo_book(path: Path, as_of, author: Optional[str]) -> str:
@@ -44,13 +44,13 @@ def demo_command(click_ctx: click.Context, path: Optional[Path], open_app: bool)
     if path is None:
         path = Path(tempfile.mkdtemp(prefix="facturier-demo-"))
     elif (path / "facturier.yaml").exists():
-        fail("%s already holds a book (facturier.yaml exists); nothing changed" % path)
+        fail(words("cli.init.exists", path=path))
     elif path.exists() and any(path.iterdir()):
-        fail("%s is not empty; the demo goes into a new or empty folder" % path)
+        fail(words("cli.demo.not_empty", path=path))
     as_of = ctx.as_of_option or today_in(DEMO_TIMEZONE)
     make_demo_book(path, as_of, ctx.author)
-    say("Made the demo book in %s (as of %s)." % (path, as_of.isoformat()))
-    say("Try: facturier --book %s status    (or: check, recurrence list, run --dry-run)" % path)
+    say(words("cli.demo.made", path=path, date=as_of.isoformat()))
+    say(words("cli.demo.try", path=path))
     ctx.book_path = path
     ctx._book = None
     ctx._settings = None
@@ -58,6 +58,6 @@ def demo_command(click_ctx: click.Context, path: Optional[Path], open_app: bool)
         return
     tui = main.get_command(click_ctx, "tui")
     if tui is None:
-        say("The terminal app is not available here; open it with: facturier --book %s" % path)
+        say(words("cli.demo.no_app", path=path))
         return
     click_ctx.invoke(tui)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
@@ -16,7 +16,9 @@ import click
 
 from ..diagnostics import ActionRefused
 from . import main
-from .common import (DATE, Context, emit_json, fail, now_in, pass_ctx, read_text, say)
+from ..i18n import localize
+from .common import (DATE, Context, emit_json, fail, now_in, parse_decimal, pass_ctx, read_text,
+                     say, words)
 
 KINDS = ("invoice", "credit_note", "quote", "work_order", "expense")
 
@@ -28,14 +30,14 @@ def act(ctx: Context, plan: Callable, *args, ids: Optional[Iterable[str]] = None
     from ..actions import open_writer
     with open_writer(ctx.book_path, author=ctx.author) as w:
         for message in w.recovered:
-            say("recovered: %s" % message)
+            say(ctx.t("cli.recovered", message=message))
         book = w.load_documents(ids) if ids is not None else w.book
         change = plan(book, *args, **kwargs)
         sha = w.commit(change)
     if sha is None:
-        say("Nothing to change.")
+        say(ctx.t("cli.nothing_to_change"))
         return None, change
-    say("%s (commit %s)" % (change.subject, sha[:10]))
+    say(ctx.t("cli.committed", subject=localize(change.subject, ctx.lang), commit=sha[:10]))
     if created:
         new = [v for k, v in change.trailers if k == "Facturier-Document"]
         click.echo(new[0] if new else sha)
@@ -47,7 +49,11 @@ def act(ctx: Context, plan: Callable, *args, ids: Optional[Iterable[str]] = None
 @main.group("doc")
 def doc_group():
     """Documents: new, show, edit, delete, validate, send, pay, discount,
-    write-off, hold, release, credit, convert, decline, returned."""
+    write-off, hold, release, credit, convert, decline, returned.
+
+    ID is a document's id or its number (`facturier doc pay 2025-0042 50`); an
+    id wins over a number, and a number two documents share is refused, naming
+    them."""
 
 
 # --------------------------------------------------------------------------- new
@@ -55,20 +61,16 @@ def doc_group():
 def _parse_line(text: str) -> dict:
     parts = [p.strip() for p in text.split(";")]
     if len(parts) < 3 or len(parts) > 4 or not parts[0]:
-        raise click.BadParameter('%r: write a line as "DESCRIPTION;QUANTITY;UNIT PRICE[;VAT %%]"'
-                                 % text, param_hint="--line")
+        raise click.BadParameter(words("cli.doc.line_shape", text=text), param_hint="--line")
     line = {"description": parts[0]}
     for key, value in zip(("quantity", "unit_price", "vat"), parts[1:]):
         if value == "" and key == "vat":
             continue
         try:
-            number = Decimal(value)
-        except InvalidOperation:
-            raise click.BadParameter("%r: %s %r is not a number" % (text, key.replace("_", " "),
-                                                                     value), param_hint="--line")
-        if not number.is_finite():
-            raise click.BadParameter("%r: %s is not a number" % (text, key), param_hint="--line")
-        line[key] = number
+            line[key] = parse_decimal(value, "--line")
+        except click.BadParameter as exc:
+            raise click.BadParameter(words("cli.doc.line_" + key, text=text, problem=exc.message),
+                                     param_hint="--line")
     return line
 
 
@@ -82,7 +84,7 @@ def _parse_line(text: str) -> dict:
 @click.option("--line", "lines", multiple=True, metavar='"DESC;QTY;PRICE[;VAT]"',
               help="A line; repeat for more.")
 @click.option("--total", help="Expenses: the total instead of lines.")
-@click.option("--credits", metavar="INVOICE", help="Credit notes: the invoice credited.")
+@click.option("--credits", metavar="INVOICE", help="Credit notes: the invoice credited (id or number).")
 @click.option("--notes", help="Free text.")
 @click.option("--file", "file", type=click.File("rb"),
               help="Read the document as YAML from a file ('-' for stdin).")
@@ -98,11 +100,10 @@ def new_command(ctx: Context, kind, customer, supplier, date, due, currency, lin
         act(ctx, plan_create_document, text, ctx.as_of, source=source, created=True)
         return
     if customer and supplier:
-        fail("give --customer or --supplier, not both", 2)
+        fail(ctx.t("cli.doc.both_parties"), 2)
     party = supplier or customer
     if not party:
-        fail("name the %s: --%s CONTACT (or give the document with --file)"
-             % (("supplier", "supplier") if kind == "expense" else ("customer", "customer")), 2)
+        fail(ctx.t("cli.doc.supplier_needed" if kind == "expense" else "cli.doc.customer_needed"), 2)
     fields = {"kind": kind, "supplier" if kind == "expense" else "customer": party}
     fields["date"] = date or ctx.as_of
     if due:
@@ -112,12 +113,9 @@ def new_command(ctx: Context, kind, customer, supplier, date, due, currency, lin
     if lines:
         fields["lines"] = [_parse_line(line) for line in lines]
     if total is not None:
-        try:
-            fields["total"] = Decimal(total)
-        except InvalidOperation:
-            fail("--total %r is not an amount" % total, 2)
+        fields["total"] = parse_decimal(total, "--total")
     if credits:
-        fields["credits"] = credits
+        fields["credits"] = ref_in_field(ctx, credits)
     if notes:
         fields["notes"] = notes
     act(ctx, plan_create_document, fields, ctx.as_of, source="the options", created=True)
@@ -125,15 +123,53 @@ def new_command(ctx: Context, kind, customer, supplier, date, due, currency, lin
 
 # --------------------------------------------------------------------------- show
 
-def _find(book, doc_id: str):
-    doc = book.document(doc_id)
+def resolve_ref(ctx: Context, ref: str) -> str:
+    """The id of the document ``ref`` names: its id or its number (SPEC 6).
+    An id whose file exists is taken as it is, without loading the whole book
+    (a payment in a book of 100,000 documents stays fast); a number needs the
+    book (engine.lookup.resolve_document)."""
+    from ..actions import find_document_path
+    if find_document_path(ctx.book_path, ref) is not None:
+        return ref
+    from ..lookup import document_id
+    return document_id(ctx.book, ref)
+
+
+def ref_in_field(ctx: Context, ref: str) -> str:
+    """For a field that names a document (``--credits``, ``--template``): the
+    id of the document whose number ``ref`` is, else ``ref`` as given (the
+    action then says what is wrong with it)."""
+    from ..actions import find_document_path
+    if find_document_path(ctx.book_path, ref) is not None:
+        return ref
+    from ..lookup import documents_numbered, resolve_document
+    if documents_numbered(ctx.book, ref):
+        return resolve_document(ctx.book, ref).id
+    return ref
+
+
+def _resolved(click_ctx: click.Context, _param, value: str) -> str:
+    ctx = click_ctx.find_object(Context)
+    assert ctx is not None, "the facturier group sets the context"
+    return resolve_ref(ctx, value)
+
+
+def doc_argument(func):
+    """The ``ID`` argument of a document command: an id or a number, resolved
+    to the id before the command runs."""
+    return click.argument("doc_id", metavar="ID", callback=_resolved)(func)
+
+
+def _find(book, ref: str):
+    doc = book.document(ref)
     if doc is None:
         broken = [str(d) for d in book.diagnostics
-                  if d.path.rsplit("/", 1)[-1].lower() == ("%s.yaml" % doc_id).lower()
+                  if d.path.rsplit("/", 1)[-1].lower() == ("%s.yaml" % ref).lower()
                   and d.path.startswith("documents/")]
         if broken:
-            fail("document %s cannot be read:\n%s" % (doc_id, "\n".join(broken)))
-        fail("there is no document %s" % doc_id)
+            fail(words("cli.doc.unreadable", id=ref, problems="\n".join(broken)))
+        from ..lookup import resolve_document
+        doc = resolve_document(book, ref)
     return doc
 
 
@@ -152,9 +188,10 @@ def document_view(doc, book, as_of: dt.date) -> dict:
         "net": totals.net, "vat": totals.vat, "total": totals.total,
         "credited": sums.credited, "paid": sums.paid, "discounted": sums.discounted,
         "open": sums.open,
-        "lines": [{"description": l.description, "quantity": l.quantity,
-                   "unit_price": l.unit_price,
-                   "vat": l.vat if l.vat is not None else book.settings.vat} for l in doc.lines],
+        "lines": [{"description": line.description, "quantity": line.quantity,
+                   "unit_price": line.unit_price,
+                   "vat": line.vat if line.vat is not None else book.settings.vat}
+                  for line in doc.lines],
         "payments": [{"date": p.date, "amount": p.amount, "reference": p.reference}
                      for p in doc.payments],
         "discounts": [{"date": d.date, "amount": d.amount, "reason": d.reason}
@@ -178,11 +215,11 @@ def document_view(doc, book, as_of: dt.date) -> dict:
 @doc_group.command("show")
 @click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table",
               show_default=True, help="Output format.")
-@click.argument("doc_id", metavar="ID")
+@doc_argument
 @pass_ctx
 def show_command(ctx: Context, doc_id: str, fmt: str):
     """Everything about one document: fields, lines, totals, status at --as-of."""
-    from ..i18n import format_money, status_label
+    from ..i18n import format_money, render, status_label
     book = ctx.book
     doc = _find(book, doc_id)
     data = document_view(doc, book, ctx.as_of)
@@ -194,59 +231,59 @@ def show_command(ctx: Context, doc_id: str, fmt: str):
     def money(value):
         return format_money(value, cur, lang)
 
+    def w(code: str, **params) -> str:
+        return render("show." + code, lang, **params)
+
     out = []
     # expenses have no number and are never validated: not drafts
-    title = " ".join(filter(None, (doc.kind.replace("_", " ").capitalize(),
-                                   doc.number or ("" if doc.kind == "expense" else "(draft)"))))
+    title = " ".join(filter(None, (render("kind.%s" % doc.kind, lang),
+                                   doc.number or ("" if doc.kind == "expense" else w("draft")))))
     out.append("%s  —  %s" % (title, doc.id))
-    out.append("Status: %s" % status_label(data["status"], lang))
-    out.append("%s: %s" % ("Supplier" if doc.kind == "expense" else "Customer", doc.contact))
-    out.append("Date: %s   Due: %s%s" % (doc.date, data["due"],
-                                         ("   Validated: %s" % doc.validated)
-                                         if doc.validated else ""))
+    out.append(w("status", status=status_label(data["status"], lang)))
+    out.append(w("supplier" if doc.kind == "expense" else "customer", contact=doc.contact))
+    out.append(w("dates", date=doc.date, due=data["due"]) +
+               (w("validated", date=doc.validated) if doc.validated else ""))
     if doc.lines:
         out.append("")
-        width = max(len(l["description"]) for l in data["lines"])
-        width = min(max(width, 11), 40)
-        out.append("%-*s  %8s  %12s  %6s" % (width, "Description", "Qty", "Unit price", "VAT %"))
-        for l in data["lines"]:
-            desc = l["description"] if len(l["description"]) <= width else \
-                l["description"][:width - 1] + "…"
-            out.append("%-*s  %8s  %12s  %6s" % (width, desc, l["quantity"], l["unit_price"],
-                                                 l["vat"]))
+        heads = (w("description"), w("quantity"), w("unit_price"), w("vat_rate"))
+        width = max(len(line["description"]) for line in data["lines"])
+        width = min(max(width, len(heads[0])), 40)
+        out.append("%-*s  %8s  %12s  %6s" % (width, *heads))
+        for line in data["lines"]:
+            desc = line["description"] if len(line["description"]) <= width else \
+                line["description"][:width - 1] + "…"
+            out.append("%-*s  %8s  %12s  %6s" % (width, desc, line["quantity"],
+                                                 line["unit_price"], line["vat"]))
     out.append("")
-    out.append("Net %s   VAT %s   Total %s" % (money(data["net"]), money(data["vat"]),
-                                               money(data["total"])))
+    out.append(w("totals", net=money(data["net"]), vat=money(data["vat"]),
+                 total=money(data["total"])))
     if doc.kind in ("invoice", "expense"):
-        out.append("Paid %s   Discounts %s   Credited %s   Open %s" % (
-            money(data["paid"]), money(data["discounted"]), money(data["credited"]),
-            money(data["open"])))
+        out.append(w("sums", paid=money(data["paid"]), discounted=money(data["discounted"]),
+                     credited=money(data["credited"]), open=money(data["open"])))
     for p in doc.payments:
-        out.append("  payment %s  %s  %s" % (p.date, money(p.amount), p.reference))
+        out.append(w("payment", date=p.date, amount=money(p.amount), reference=p.reference))
     for d in doc.discounts:
-        out.append("  discount %s  %s  %s" % (d.date, money(d.amount), d.reason))
+        out.append(w("discount", date=d.date, amount=money(d.amount), reason=d.reason))
     if doc.write_off:
-        out.append("  written off %s  %s" % (doc.write_off.date, doc.write_off.reason))
+        out.append(w("write_off", date=doc.write_off.date, reason=doc.write_off.reason))
     for h in doc.holds:
-        out.append("  hold from %s%s  %s" % (h.start, (" to %s" % h.end) if h.end else "",
-                                             h.reason))
+        out.append(w("hold_to" if h.end else "hold", start=h.start, end=h.end, reason=h.reason))
     for d in doc.deliveries:
-        out.append("  delivery %s %s %s %s" % (d.at, d.channel, d.result, d.to))
+        out.append(w("delivery", at=d.at, channel=d.channel, result=w("result." + d.result),
+                     to=d.to))
     for r in doc.reminders:
-        out.append("  reminder level %d on %s" % (r.level, r.date))
-    for key, words in (("credits", "Credits"), ("converted_from", "Converted from"),
-                       ("converted_to", "Converted to"), ("declined", "Declined on")):
+        out.append(w("reminder", level=r.level, date=r.date))
+    for key in ("credits", "converted_from", "converted_to", "declined"):
         if data[key]:
-            out.append("%s: %s" % (words, data[key]))
+            out.append(w(key, value=data[key]))
     if data["credit_notes"]:
-        out.append("Credit notes: %s" % ", ".join(data["credit_notes"]))
+        out.append(w("credit_notes", ids=", ".join(data["credit_notes"])))
     if doc.recurrence:
-        out.append("Generated by recurrence %s (occurrence %s)" % (doc.recurrence,
-                                                                   doc.occurrence))
+        out.append(w("generated_by", id=doc.recurrence, occurrence=doc.occurrence))
     for rec in data["template_of"]:
-        out.append("Base of recurrence %s" % rec)
+        out.append(w("base_of", id=rec))
     if doc.notes:
-        out.append("Notes: %s" % doc.notes)
+        out.append(w("notes", notes=doc.notes))
     sys.stdout.write("\n".join(out) + "\n")
 
 
@@ -269,7 +306,7 @@ def _save_rejected(ctx: Context, name: str, text: str) -> str:
 
 
 @doc_group.command("edit")
-@click.argument("doc_id", metavar="ID")
+@doc_argument
 @pass_ctx
 def edit_command(ctx: Context, doc_id: str):
     """Edit the document's file in $EDITOR; the result is checked (it must
@@ -278,21 +315,21 @@ def edit_command(ctx: Context, doc_id: str):
     from ..actions import find_document_path, plan_edit_document
     path = find_document_path(ctx.book_path, doc_id)
     if path is None:
-        fail("there is no document %s" % doc_id)
+        fail(ctx.t("refuse.no_document", id=doc_id))
     original = read_text(Path(ctx.book_path) / path, path)
     edited = edit_text(ctx, path, original)
     if edited is None:
-        say("No change.")
+        say(ctx.t("cli.no_change"))
         return
     try:
         act(ctx, plan_edit_document, doc_id, text=edited, base=original)
     except ActionRefused as exc:
         kept = _save_rejected(ctx, doc_id, edited)
-        fail("%s\nnothing was changed; your edited text is in %s" % (exc, kept))
+        fail(ctx.t("cli.edit_kept", message=exc.render(ctx.lang), path=kept))
 
 
 @doc_group.command("delete")
-@click.argument("doc_id", metavar="ID")
+@doc_argument
 @pass_ctx
 def delete_command(ctx: Context, doc_id: str):
     """Delete a draft (validated documents are legal records: credit them)."""
@@ -303,7 +340,7 @@ def delete_command(ctx: Context, doc_id: str):
 # --------------------------------------------------------------------------- actions
 
 @doc_group.command("validate")
-@click.argument("doc_id", metavar="ID")
+@doc_argument
 @pass_ctx
 def validate_command(ctx: Context, doc_id: str):
     """Give the draft its number and validate it on --as-of."""
@@ -312,16 +349,15 @@ def validate_command(ctx: Context, doc_id: str):
 
 
 def _money_arg(text: str, what: str) -> Decimal:
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise click.BadParameter("%r is not an amount (write it like 120.50)" % text,
-                                 param_hint=what)
-    return value
+    return parse_decimal(text, what)
 
 
-@doc_group.command("pay")
-@click.argument("doc_id", metavar="ID")
+# an AMOUNT argument may start with '-' (a refusal says why, not "no such option")
+AMOUNT_ARGS = {"ignore_unknown_options": True}
+
+
+@doc_group.command("pay", context_settings=AMOUNT_ARGS)
+@doc_argument
 @click.argument("amount")
 @click.option("--date", "date", type=DATE, help="Payment date (default: --as-of).")
 @click.option("--reference", default="", help="Bank reference.")
@@ -333,8 +369,8 @@ def pay_command(ctx: Context, doc_id: str, amount: str, date, reference: str):
         ids=[doc_id])
 
 
-@doc_group.command("discount")
-@click.argument("doc_id", metavar="ID")
+@doc_group.command("discount", context_settings=AMOUNT_ARGS)
+@doc_argument
 @click.argument("amount")
 @click.option("--date", "date", type=DATE, help="Date (default: --as-of).")
 @click.option("--reason", default="")
@@ -347,7 +383,7 @@ def discount_command(ctx: Context, doc_id: str, amount: str, date, reason: str):
 
 
 @doc_group.command("write-off")
-@click.argument("doc_id", metavar="ID")
+@doc_argument
 @click.option("--date", "date", type=DATE, help="Date (default: --as-of).")
 @click.option("--reason", default="")
 @pass_ctx
@@ -358,7 +394,7 @@ def write_off_command(ctx: Context, doc_id: str, date, reason: str):
 
 
 @doc_group.command("hold")
-@click.argument("doc_id", metavar="ID")
+@doc_argument
 @click.option("--date", "date", type=DATE, help="Start of the hold (default: --as-of).")
 @click.option("--reason", default="")
 @pass_ctx
@@ -369,7 +405,7 @@ def hold_command(ctx: Context, doc_id: str, date, reason: str):
 
 
 @doc_group.command("release")
-@click.argument("doc_id", metavar="ID")
+@doc_argument
 @click.option("--date", "date", type=DATE, help="End of the hold (default: --as-of).")
 @pass_ctx
 def release_command(ctx: Context, doc_id: str, date):
@@ -379,7 +415,7 @@ def release_command(ctx: Context, doc_id: str, date):
 
 
 @doc_group.command("credit")
-@click.argument("doc_id", metavar="ID")
+@doc_argument
 @click.option("--amount", default=None,
               help="Gross amount to credit, VAT included (default: the open amount).")
 @pass_ctx
@@ -397,7 +433,7 @@ def credit_command(ctx: Context, doc_id: str, amount):
 
 
 @doc_group.command("convert")
-@click.argument("doc_id", metavar="ID")
+@doc_argument
 @click.option("--to", "to", type=click.Choice(["invoice", "work_order"]), default=None,
               help="Kind of the new document (default: invoice).")
 @pass_ctx
@@ -408,7 +444,7 @@ def convert_command(ctx: Context, doc_id: str, to):
 
 
 @doc_group.command("decline")
-@click.argument("doc_id", metavar="ID")
+@doc_argument
 @click.option("--date", "date", type=DATE, help="Date (default: --as-of).")
 @pass_ctx
 def decline_command(ctx: Context, doc_id: str, date):
@@ -418,7 +454,7 @@ def decline_command(ctx: Context, doc_id: str, date):
 
 
 @doc_group.command("returned")
-@click.argument("doc_id", metavar="ID")
+@doc_argument
 @pass_ctx
 def returned_command(ctx: Context, doc_id: str):
     """Record that the post brought the document back (wrong address)."""
@@ -427,7 +463,7 @@ def returned_command(ctx: Context, doc_id: str):
 
 
 @doc_group.command("send")
-@click.argument("doc_id", metavar="ID")
+@doc_argument
 @click.option("--mark-sent", is_flag=True,
               help="The last attempt was left `sending` (a crash) but did reach the server: "
                    "record it as sent, e-mail nothing.")
@@ -451,8 +487,7 @@ def send_command(ctx: Context, doc_id: str, mark_sent: bool, smtp_timeout: float
                       now=lambda: now_in(settings.timezone, as_of), smtp_timeout=smtp_timeout,
                       mark_sent=mark_sent)
     if report.sent:
-        say("Marked the e-mail of %s as sent." % doc_id if mark_sent else
-            "Sent %s (the server accepted it)." % doc_id)
+        say(ctx.t("cli.send.marked" if mark_sent else "cli.send.sent", id=doc_id))
         return
     for line in report.messages:
         say(line)
@@ -463,8 +498,7 @@ def send_command(ctx: Context, doc_id: str, mark_sent: bool, smtp_timeout: float
              "arrived. Check, then `facturier doc send %s --mark-sent`, or send it again."
              % (doc_id, doc_id))
     if report.deferred:
-        fail("The e-mail of %s was deferred (the server could not take it now); "
-             "`facturier run` will try again." % doc_id)
+        fail(ctx.t("cli.send.deferred", id=doc_id))
     if report.bounced:
-        fail("The server refused the e-mail of %s: it is recorded as bounced." % doc_id)
-    fail("The e-mail of %s was not sent; see `facturier doc show %s`." % (doc_id, doc_id))
+        fail(ctx.t("cli.send.bounced", id=doc_id))
+    fail(ctx.t("cli.send.not_sent", id=doc_id))

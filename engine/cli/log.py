@@ -3,8 +3,32 @@ from __future__ import annotations
 
 import click
 
+from ..i18n import localize
 from . import main
 from .common import Context, emit_rows, fail, pass_ctx
+
+
+def _object_id(ctx: Context, ident: str) -> str:
+    """A document's number stands for its id (SPEC 6); an id of a document,
+    recurrence or contact is kept as it is (also when the object is gone: its
+    history remains)."""
+    from pathlib import Path
+
+    from ..actions import find_document_path
+    from ..loader import is_valid_id
+    if find_document_path(ctx.book_path, ident) is not None:
+        return ident
+    root = Path(ctx.book_path)
+    if is_valid_id(ident) and any((root / folder / ("%s.yaml" % ident)).is_file()
+                                  for folder in ("recurrences", "contacts")):
+        return ident            # without loading the book
+    book = ctx.book
+    if book.recurrence(ident) is not None or book.contact(ident) is not None:
+        return ident
+    from ..lookup import documents_numbered, resolve_document
+    if documents_numbered(book, ident):
+        return resolve_document(book, ident).id
+    return ident
 
 
 @main.command("log")
@@ -15,9 +39,9 @@ from .common import Context, emit_rows, fail, pass_ctx
               show_default=True, help="Output format.")
 @pass_ctx
 def log_command(ctx: Context, ident, actions, fmt):
-    """The audit trail, oldest first: of one document, recurrence or contact
-    (commits whose trailers name it, and commits that touched its file; hand
-    edits show as `manual`), or of the whole book."""
+    """The audit trail, oldest first: of one document (by id or number),
+    recurrence or contact (commits whose trailers name it, and commits that
+    touched its file; hand edits show as `manual`), or of the whole book."""
     from ..book import find_root
     from ..history import ACTIONS, MANUAL, book_history, object_history
     known = ACTIONS + (MANUAL,)
@@ -25,15 +49,15 @@ def log_command(ctx: Context, ident, actions, fmt):
         if action not in known:
             import difflib
             close = difflib.get_close_matches(action, known, n=1, cutoff=0.6)
-            raise click.BadParameter(
-                "%r is not an action%s (actions: %s)" % (
-                    action, " — did you mean %r?" % close[0] if close else "",
-                    ", ".join(known)), param_hint="--action")
+            raise click.BadParameter(ctx.t(
+                "cli.log.not_action_close" if close else "cli.log.not_action", action=action,
+                close=close[0] if close else "", actions=", ".join(known)), param_hint="--action")
     root = find_root(ctx.book_path)
     if ident:
+        ident = _object_id(ctx, ident)
         entries = object_history(root, ident, actions)
         if not entries and not actions:
-            fail("nothing in the history names %s" % ident)
+            fail(ctx.t("cli.log.nothing", id=ident))
     else:
         entries = book_history(root, actions)
     rows = [e.as_json() for e in entries]
@@ -48,6 +72,8 @@ def log_command(ctx: Context, ident, actions, fmt):
                                     "recurrences", "contacts", "subject")], "csv")
         return
     cells = [[r["date"][:16].replace("T", " "), r["commit"][:10], r["action"],
-              r["author"].split(" <")[0], r["subject"]] for r in rows]
-    emit_rows(rows, [("date", "Date"), ("commit", "Commit"), ("action", "Action"),
-                     ("author", "Author"), ("subject", "Subject")], "table", table_rows=cells)
+              r["author"].split(" <")[0], localize(r["subject"], ctx.lang)] for r in rows]
+    emit_rows(rows, [(k, ctx.t("cli.log.heading." + k))
+                     for k in ("date", "commit", "action", "author", "subject")],
+              "table", table_rows=cells,
+              keep=("date", "commit", "action"))

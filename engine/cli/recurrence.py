@@ -6,14 +6,15 @@ import sys
 import click
 
 from . import main
-from .common import DATE as DATE_TYPE, Context, emit_json, emit_rows, fail, format_option, pass_ctx, say
-
-STATE_WORDS = {"en": {"active": "active", "stopped": "STOPPED", "ended": "ended"},
-               "fr": {"active": "active", "stopped": "ARRÊTÉE", "ended": "terminée"}}
-
+from ..i18n import localize
+from .common import (DATE as DATE_TYPE, Context, emit_json, emit_rows, fail, format_option,
+                     pass_ctx, say, words)
 
 def _state(state: str, lang: str) -> str:
-    return STATE_WORDS["fr" if lang == "fr" else "en"].get(state, state)
+    """The state as the tables show it (a stopped one in capitals)."""
+    from ..i18n import MESSAGES, render
+    code = "cli.rec.state." + state
+    return render(code, lang) if code in MESSAGES else state
 
 
 def _find(book, rec_id: str):
@@ -22,8 +23,8 @@ def _find(book, rec_id: str):
         broken = [str(d) for d in book.diagnostics
                   if d.path.lower() == ("recurrences/%s.yaml" % rec_id).lower()]
         if broken:
-            fail("recurrence %s cannot be read:\n%s" % (rec_id, "\n".join(broken)))
-        fail("there is no recurrence %s (see `facturier recurrence list`)" % rec_id)
+            fail(words("cli.rec.unreadable", id=rec_id, problems="\n".join(broken)))
+        fail(words("cli.rec.none", id=rec_id))
     return rec
 
 
@@ -55,19 +56,16 @@ def list_command(ctx: Context, state, fmt: str):
                   [(k, k) for k in ("id", "name", "state", "next", "generated", "missing", "cause",
                                     "contact", "rule", "issue", "last")], "csv")
     else:
-        columns = [("id", "ID"), ("name", "Name" if lang != "fr" else "Nom"),
-                   ("contact", "Contact"), ("rule_words", "Rule" if lang != "fr" else "Règle"),
-                   ("next", "Next" if lang != "fr" else "Prochaine"),
-                   ("state", "State" if lang != "fr" else "État"),
-                   ("generated", "Gen." if lang != "fr" else "Gén.")]
+        columns = [(k, ctx.t("cli.rec.heading." + k))
+                   for k in ("id", "name", "contact", "rule_words", "next", "state", "generated")]
         cells = [[r["id"], r["name"], r["contact"] or "", r["rule_words"],
                   r["next"].isoformat() if r["next"] else "", _state(r["state"], lang),
                   str(r["generated"])] for r in rows]
-        emit_rows(rows, columns, "table", table_rows=cells, right=("generated",))
+        emit_rows(rows, columns, "table", table_rows=cells, right=("generated",),
+                  keep=("id", "next", "state", "generated"))
         stopped = [r for r in rows if r["state"] == "stopped"]
         for r in stopped:
-            say("%s is stopped: %s (repair: facturier recurrence repair %s --skip-missing | "
-                "--create-missing | --end)" % (r["id"], r["cause"], r["id"]))
+            say(ctx.t("cli.rec.stopped", id=r["id"], cause=localize(r["cause"], lang)))
 
 
 @recurrence_group.command("show")
@@ -90,39 +88,38 @@ def show_command(ctx: Context, rec_id: str, n_next: int, fmt: str):
         emit_rows([{k: (" ".join(str(x) for x in v) if isinstance(v, list) else v)
                     for k, v in row.items()}], [(k, k) for k in row], "csv")
         return
-    fr = ctx.lang == "fr"
+    t = ctx.t
     lines = [
-        ("Recurrence" if not fr else "Récurrence", "%s — %s" % (row["id"], row["name"])),
-        ("State" if not fr else "État", _state(row["state"], ctx.lang)),
-        ("Rule" if not fr else "Règle", "%s (%s)" % (row["rule_words"], row["rule"])),
-        ("Template" if not fr else "Modèle", row["template"]),
-        ("Contact", row["contact"] or "?"),
-        ("Start" if not fr else "Début", row["start"].isoformat()),
-        ("Until" if not fr else "Jusqu'au", row["until"].isoformat() if row["until"] else "—"),
-        ("Issue" if not fr else "Émission", row["issue"]),
-        ("Lead days" if not fr else "Jours d'avance", str(row["lead_days"])),
-        ("Last handled" if not fr else "Dernière traitée", row["last"].isoformat() if row["last"] else "—"),
+        (t("cli.rec.label.recurrence"), "%s — %s" % (row["id"], row["name"])),
+        (t("cli.rec.label.state"), _state(row["state"], ctx.lang)),
+        (t("cli.rec.label.rule"), "%s (%s)" % (row["rule_words"], row["rule"])),
+        (t("cli.rec.label.template"), row["template"]),
+        (t("cli.rec.label.contact"), row["contact"] or "?"),
+        (t("cli.rec.label.start"), row["start"].isoformat()),
+        (t("cli.rec.label.until"), row["until"].isoformat() if row["until"] else "—"),
+        (t("cli.rec.label.issue"), t("cli.rec.issue." + row["issue"])),
+        (t("cli.rec.label.lead_days"), str(row["lead_days"])),
+        (t("cli.rec.label.last"), row["last"].isoformat() if row["last"] else "—"),
     ]
     if row["ended"]:
-        lines.append(("Ended" if not fr else "Terminée le", row["ended"].isoformat()))
+        lines.append((t("cli.rec.label.ended"), row["ended"].isoformat()))
     if row["skipped"]:
-        lines.append(("Skipped" if not fr else "Sautées", ", ".join(d.isoformat() for d in row["skipped"])))
+        lines.append((t("cli.rec.label.skipped"), ", ".join(d.isoformat() for d in row["skipped"])))
     if row["state"] == "stopped":
-        lines.append(("Stopped" if not fr else "Arrêtée", "%s — %s" % (row["stopped_at"], row["cause"])))
-        lines.append(("Missing" if not fr else "Manquantes",
+        lines.append((t("cli.rec.label.stopped"),
+                      "%s — %s" % (row["stopped_at"], localize(row["cause"], ctx.lang))))
+        lines.append((t("cli.rec.label.missing"),
                       ", ".join(d.isoformat() for d in row["missing"]) or "—"))
-    lines.append(("Next" if not fr else "Prochaines",
+    lines.append((t("cli.rec.label.next"),
                   ", ".join(d.isoformat() for d in row["next_occurrences"]) or "—"))
-    lines.append(("Generated" if not fr else "Générés", "%d" % row["generated"]))
+    lines.append((t("cli.rec.label.generated"), "%d" % row["generated"]))
     width = max(len(k) for k, _ in lines)
     out = ["%s  %s" % (k.ljust(width), v) for k, v in lines]
     out.extend("  " + " " * width + d for d in row["documents"])
     sys.stdout.write("\n".join(out) + "\n")
     if row["state"] == "stopped":
         n = len(row["missing"])
-        say("Repair: facturier recurrence repair %s --skip-missing | --end%s"
-            % (row["id"], " | --create-missing" if n == 1 else
-               " (--create-missing needs exactly one missing occurrence; %d are missing)" % n))
+        say(ctx.t("cli.rec.repair_one" if n == 1 else "cli.rec.repair_many", id=row["id"], n=n))
 
 
 # --------------------------------------------------------------------------- changes
@@ -135,29 +132,35 @@ def _commit(ctx: Context, plan, *args, **kwargs):
         try:
             change = plan(w.book, *args, **kwargs)
         except ActionRefused as exc:
-            fail("refused: %s" % exc)
+            fail(ctx.t("cli.refused", message=exc.render(ctx.lang)))
         sha = w.commit(change)
     if sha is None:
-        say("nothing changed")
+        say(ctx.t("cli.nothing_changed"))
     else:
-        say("%s (commit %s)" % (change.subject, sha[:10]))
+        say(ctx.t("cli.committed", subject=localize(change.subject, ctx.lang), commit=sha[:10]))
     return change
 
 
 @recurrence_group.command("repair")
 @click.argument("rec_id", metavar="ID")
-@click.option("--skip-missing", "choice", flag_value="skip-missing",
+@click.option("--skip-missing", is_flag=True,
               help="Reactivate, recording every missing occurrence as skipped.")
-@click.option("--create-missing", "choice", flag_value="create-missing",
+@click.option("--create-missing", is_flag=True,
               help="Reactivate and create the missing document (only when exactly one is missing).")
-@click.option("--end", "choice", flag_value="end", help="End the recurrence (ended = the as-of date).")
+@click.option("--end", is_flag=True, help="End the recurrence (ended = the as-of date).")
 @pass_ctx
-def repair_command(ctx: Context, rec_id: str, choice):
-    """Repair a stopped recurrence: --skip-missing, --create-missing or --end
-    (one commit). If the cause still holds, the next run stops it again."""
+def repair_command(ctx: Context, rec_id: str, skip_missing: bool, create_missing: bool, end: bool):
+    """Repair a stopped recurrence with exactly one of --skip-missing,
+    --create-missing or --end (one commit). If the cause still holds, the next
+    run stops it again."""
     from ..daily import plan_repair
-    if choice is None:
-        raise click.UsageError("choose one of --skip-missing, --create-missing, --end")
+    chosen = [name for name, given in (("skip-missing", skip_missing),
+                                       ("create-missing", create_missing), ("end", end)) if given]
+    if len(chosen) != 1:
+        raise click.UsageError(ctx.t(
+            "cli.rec.one_choice.not" if chosen else "cli.rec.one_choice",
+            given=ctx.t("cli.and").join("--" + c for c in chosen)))
+    choice = chosen[0]
     _find(ctx.book, rec_id)
     _commit(ctx, plan_repair, rec_id, choice, ctx.as_of)
 
@@ -167,7 +170,7 @@ def repair_command(ctx: Context, rec_id: str, choice):
               help="The recurrence as YAML (SPEC 4); '-' for stdin. Other options are ignored.")
 @click.option("--id", "rec_id", default=None, help="Its id (default: a slug of the name).")
 @click.option("--name", default=None, help="Its name.")
-@click.option("--template", default=None, help="The invoice or expense it copies.")
+@click.option("--template", default=None, help="The invoice or expense it copies (id or number).")
 @click.option("--frequency", type=click.Choice(["weekly", "monthly", "quarterly", "yearly", "last-day"]),
               default=None, help="A frequency anchored on --start (instead of --rule).")
 @click.option("--rule", default=None, help='An RFC 5545 RRULE without DTSTART, e.g. "FREQ=MONTHLY;BYMONTHDAY=1".')
@@ -188,21 +191,23 @@ def new_command(ctx: Context, file, rec_id, name, template, frequency, rule, sta
         _commit(ctx, plan_create_recurrence, file.read(), source=file.name)
         return
     if not name or not template:
-        raise click.UsageError("--name and --template are required (or give --file)")
+        raise click.UsageError(ctx.t("cli.rec.name_template"))
+    from .doc import ref_in_field
+    template = ref_in_field(ctx, template)
     start = start or ctx.as_of
     if bool(frequency) == bool(rule):
-        raise click.UsageError("give either --frequency or --rule")
+        raise click.UsageError(ctx.t("cli.rec.frequency_or_rule"))
     if frequency:
         try:
             rule = rule_for_frequency(frequency, start, count)
         except RuleError as exc:
-            raise click.UsageError(str(exc))
+            raise click.UsageError(exc.render(ctx.lang))
     elif count:
         rule += ";COUNT=%d" % count
     fields = {"id": rec_id, "name": name, "template": template, "rule": rule, "start": start,
               "until": until, "issue": issue, "lead_days": lead_days or None}
-    change = _commit(ctx, plan_create_recurrence, {k: v for k, v in fields.items() if v is not None})
-    say("rule: %s" % rule_in_words(rule, start, ctx.lang))
+    _commit(ctx, plan_create_recurrence, {k: v for k, v in fields.items() if v is not None})
+    say(ctx.t("cli.rec.rule", words=rule_in_words(rule, start, ctx.lang)))
 
 
 @recurrence_group.command("edit")
@@ -221,12 +226,12 @@ def edit_command(ctx: Context, rec_id, sets, unsets, file):
         _commit(ctx, plan_edit_recurrence, rec_id, text=file.read())
         return
     if not sets and not unsets:
-        raise click.UsageError("give --set KEY=VALUE, --unset KEY or --file")
+        raise click.UsageError(ctx.t("cli.rec.edit_what"))
     fields = {}
     for item in sets:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise click.UsageError("--set takes KEY=VALUE, not %r" % item)
+            raise click.UsageError(ctx.t("cli.rec.set_shape", item=item))
         key, value = key.strip(), value.strip()
         fields[key] = _typed(key, value)
     _commit(ctx, plan_edit_recurrence, rec_id, set_fields=fields, remove=tuple(unsets))
@@ -238,10 +243,10 @@ def _typed(key: str, value: str):
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
-            raise click.UsageError("%s must be a date (YYYY-MM-DD), not %r" % (key, value))
+            raise click.UsageError(words("cli.rec.set_date", key=key, value=value))
     if key == "lead_days":
         if not value.isdigit():
-            raise click.UsageError("lead_days must be a whole number, not %r" % value)
+            raise click.UsageError(words("cli.rec.set_lead_days", value=value))
         return int(value)
     return value
 

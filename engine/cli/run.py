@@ -5,17 +5,16 @@ from __future__ import annotations
 import click
 
 from . import main
-from .common import Context, emit_json, fail, now_in, pass_ctx, say
+from ..i18n import localize, plural
+from .common import Context, emit_json, fail, now_in, pass_ctx, say, words
 
-_SECTIONS = (("generated", "generated"), ("validated", "validated"), ("scheduled", "reached their date"),
-             ("sent", "e-mailed"), ("deferred", "e-mail deferred (retried next run)"),
-             ("bounced", "e-mail bounced"), ("reminded", "reminders recorded"),
-             ("stopped_now", "recurrences stopped now"))
+_SECTIONS = ("generated", "validated", "scheduled", "sent", "deferred", "bounced", "reminded",
+             "stopped_now")          # counted in the summary line (cli.run.count.* in engine/i18n.py)
 
 
 def _some(ids, shown: int = 10) -> str:
     text = ", ".join(ids[:shown])
-    return text + (" and %d more" % (len(ids) - shown) if len(ids) > shown else "")
+    return text + (words("cli.run.and_more", n=len(ids) - shown) if len(ids) > shown else "")
 
 
 @main.command("run")
@@ -57,27 +56,23 @@ def run_command(ctx: Context, dry_run: bool, no_send: bool, fmt: str, smtp_timeo
     if fmt == "json":
         emit_json(report.as_json())
     else:
-        prefix = "(dry run) would have: " if dry_run else ""
+        lang = ctx.lang
+        prefix = ctx.t("cli.run.would") if dry_run else ""
         for line in report.messages:
-            click.echo(prefix + line)
-        counts = ", ".join("%d %s" % (len(getattr(report, key)), words)
-                           for key, words in _SECTIONS if getattr(report, key))
-        click.echo("%s%s: %s%s" % ("(dry run) " if dry_run else "", as_of.isoformat(),
-                                   counts or "nothing to do",
-                                   "; %d commit%s" % (report.commits, "" if report.commits == 1 else "s")
-                                   if report.commits else ""))
+            click.echo(prefix + localize(line, lang))
+        counts = ", ".join(plural("cli.run.count." + key, len(getattr(report, key)), lang)
+                           for key in _SECTIONS if getattr(report, key))
+        click.echo(ctx.t("cli.run.summary", dry=ctx.t("cli.run.dry") if dry_run else "",
+                         date=as_of.isoformat(), counts=counts or ctx.t("cli.run.nothing"),
+                         commits=plural("cli.run.commits", report.commits, lang)
+                         if report.commits else ""))
     for error in report.errors:
         where = error["file"] + (":%d" % error["line"] if error["line"] else "")
-        say("%s: %s" % (where, error["message"]) if where else error["message"])
+        message = localize(error["message"], ctx.lang)
+        say("%s: %s" % (where, message) if where else message)
     if report.sending:
-        say("%d e-mail attempt%s never finished (interrupted, or the server's answer was lost): %s "
-            "— check whether they arrived, then `facturier doc send ID --mark-sent` or send them "
-            "again with `facturier doc send ID`; facturier never resends them on its own"
-            % (len(report.sending), "" if len(report.sending) == 1 else "s", _some(report.sending)))
+        say(plural("cli.run.sending", len(report.sending), ctx.lang, ids=_some(report.sending)))
     if report.stopped:
-        say("%d recurrence%s stopped: %s — see `facturier recurrence list --state stopped`, then "
-            "`facturier recurrence repair ID --skip-missing | --create-missing | --end`"
-            % (len(report.stopped), " is" if len(report.stopped) == 1 else "s are",
-               _some(report.stopped)))
+        say(plural("cli.run.stopped", len(report.stopped), ctx.lang, ids=_some(report.stopped)))
     if report.exit_code:
         fail("", report.exit_code)      # the messages are out already
