@@ -14,8 +14,11 @@ from .common import Context, emit_json, emit_rows, fail, format_option, pass_ctx
 @main.command("init")
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--demo", is_flag=True, help="Fill the book with the demo data (dated relative to --as-of).")
+@click.option("--locale", type=click.Choice(["en", "fr"]), default=None,
+              help="The book's language (default: --lang, else en); a French book gets the "
+                   "legal mentions of French invoices as editable legal_notes.")
 @pass_ctx
-def init_command(ctx: Context, path: Path, demo: bool):
+def init_command(ctx: Context, path: Path, demo: bool, locale):
     """Make a new book in PATH: a git repository with settings, folders,
     .gitignore and a first commit.
 
@@ -31,7 +34,7 @@ def init_command(ctx: Context, path: Path, demo: bool):
                  % path)
     except OSError as exc:
         fail("cannot make a book in %s: %s" % (path, exc.strerror or exc))
-    files = new_book_files()
+    files = new_book_files(locale or ctx.lang_option or "en")
     files.update(_editor_files())
     message = "Create the book"
     if demo:
