@@ -100,7 +100,8 @@ def entry_point(args=None) -> int:
 
 def _register() -> None:
     import importlib
-    for name in ("book_cmds", "doc", "contact", "recurrence", "run", "log", "bounces", "demo"):
+    for name in ("book_cmds", "doc", "contact", "recurrence", "run", "log", "bounces", "demo",
+                 "issue"):
         try:
             importlib.import_module("%s.%s" % (__name__, name))
         except ModuleNotFoundError as exc:
