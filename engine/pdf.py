@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Optional
@@ -149,14 +150,125 @@ def _attach_source(attachments: dict) -> bytes:
     return "".join(lines).encode("utf-8")
 
 
+FACTURX_NAME = "factur-x.xml"
+FACTURX_NS = "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#"
+_FACTURX_SCHEMA = (
+    '<rdf:li rdf:parseType="Resource"><pdfaSchema:schema>Factur-X PDFA Extension Schema'
+    '</pdfaSchema:schema><pdfaSchema:namespaceURI>%s</pdfaSchema:namespaceURI>'
+    '<pdfaSchema:prefix>fx</pdfaSchema:prefix><pdfaSchema:property><rdf:Seq>%s</rdf:Seq>'
+    '</pdfaSchema:property></rdf:li>') % (FACTURX_NS, "".join(
+        '<rdf:li rdf:parseType="Resource"><pdfaProperty:name>%s</pdfaProperty:name>'
+        '<pdfaProperty:valueType>Text</pdfaProperty:valueType><pdfaProperty:category>external'
+        '</pdfaProperty:category><pdfaProperty:description>%s</pdfaProperty:description>'
+        '</rdf:li>' % pair for pair in (
+            ("DocumentFileName", "The name of the embedded XML document"),
+            ("DocumentType", "The type of the hybrid document in capital letters, e.g. INVOICE"),
+            ("Version", "The actual version of the standard applying to the embedded XML "
+                        "document"),
+            ("ConformanceLevel", "The conformance level of the embedded XML document"))))
+_FACTURX_VALUES = (
+    '<rdf:Description rdf:about="" xmlns:fx="%s"><fx:DocumentType>INVOICE</fx:DocumentType>'
+    '<fx:DocumentFileName>%s</fx:DocumentFileName><fx:Version>1.0</fx:Version>'
+    '<fx:ConformanceLevel>EN 16931</fx:ConformanceLevel></rdf:Description>'
+    % (FACTURX_NS, FACTURX_NAME))
+
+
+def facturx_xmp(xmp: bytes) -> bytes:
+    """Typst's XMP with the Factur-X extension schema and values added (the
+    Factur-X 1.0 specification, section 6.2.2). Only text is added: the
+    dates stay those Typst wrote, the document's own."""
+    text = xmp.decode("utf-8")
+    bag = "<pdfaExtension:schemas><rdf:Bag>"
+    if bag not in text or "</rdf:RDF>" not in text:     # pragma: no cover - Typst's own layout
+        raise RenderError("the PDF's XMP metadata has no PDF/A extension schemas to extend")
+    text = text.replace(bag, bag + _FACTURX_SCHEMA, 1)
+    text = text.replace("</rdf:RDF>", _FACTURX_VALUES + "</rdf:RDF>", 1)
+    return text.encode("utf-8")
+
+
+_TRAILER = re.compile(rb"trailer\s*<<(.*?)>>\s*startxref\s*(\d+)\s*%%EOF\s*$", re.S)
+_METADATA_REF = re.compile(rb"/Metadata\s+(\d+)\s+0\s+R")
+
+
+def _with_facturx_metadata(pdf: bytes) -> bytes:
+    """The PDF with the Factur-X XMP, as an incremental update (PDF 1.7,
+    7.5.6, allowed by PDF/A-3): the metadata stream is written again after the
+    file with a new cross-reference section. Plain byte work on Typst's
+    output (a classic cross-reference table, an uncompressed XMP stream): no
+    clock, a fraction of a millisecond."""
+    trailer = _TRAILER.search(pdf)
+    root_ref = re.search(rb"/Root\s+(\d+)\s+0\s+R", trailer.group(1)) if trailer else None
+    if trailer is None or root_ref is None:    # pragma: no cover - Typst's own layout
+        raise RenderError("cannot add the Factur-X metadata: unexpected PDF trailer")
+    previous = int(trailer.group(2))
+    offsets = _xref_offsets(pdf, previous)
+    catalog = _object_body(pdf, offsets[int(root_ref.group(1))])
+    metadata_ref = _METADATA_REF.search(catalog)
+    if metadata_ref is None:                    # pragma: no cover - PDF/A always has it
+        raise RenderError("cannot add the Factur-X metadata: the PDF has no XMP")
+    number = int(metadata_ref.group(1))
+    body = _object_body(pdf, offsets[number])
+    head, _, rest = body.partition(b"stream\n")
+    xmp = rest[:int(re.search(rb"/Length\s+(\d+)", head).group(1))]
+    new_xmp = facturx_xmp(xmp)
+    update = bytearray(pdf)
+    if not update.endswith(b"\n"):
+        update += b"\n"
+    at = len(update)
+    update += b"%d 0 obj\n<</Length %d/Type/Metadata/Subtype/XML>>\nstream\n" % (
+        number, len(new_xmp))
+    update += new_xmp + b"\nendstream\nendobj\n"
+    xref = len(update)
+    update += b"xref\n0 1\n0000000000 65535 f\r\n%d 1\n%010d 00000 n\r\n" % (number, at)
+    update += b"trailer\n<<%s/Prev %d>>\nstartxref\n%d\n%%%%EOF\n" % (
+        trailer.group(1).strip(), previous, xref)
+    return bytes(update)
+
+
+def _xref_offsets(pdf: bytes, at: int) -> dict[int, int]:
+    """Object number -> offset, from the classic cross-reference table at ``at``."""
+    if pdf[at:at + 4] != b"xref":                # pragma: no cover - Typst's own layout
+        raise RenderError("cannot add the Factur-X metadata: no cross-reference table")
+    offsets: dict[int, int] = {}
+    lines = pdf[at:pdf.index(b"trailer", at)].split(b"\n")[1:]
+    index = 0
+    while index < len(lines):
+        fields = lines[index].split()
+        index += 1
+        if len(fields) != 2:
+            continue
+        first, count = int(fields[0]), int(fields[1])
+        for number in range(first, first + count):
+            entry = lines[index].split()
+            index += 1
+            if entry[2] == b"n":
+                offsets[number] = int(entry[0])
+    return offsets
+
+
+def _object_body(pdf: bytes, offset: int) -> bytes:
+    end = pdf.index(b"endobj", offset)
+    return pdf[pdf.index(b"obj", offset) + 3:end]
+
+
 def render_document(book: Book, doc: Document, lang: Optional[str] = None,
                     renderer: Optional[Renderer] = None) -> bytes:
-    """The PDF of ``doc`` as the customer receives it (SPEC 8.1-8.3)."""
+    """The PDF of ``doc`` as the customer receives it (SPEC 8.1-8.3): invoices
+    and credit notes are PDF/A-3b and, with ``einvoice: facturx``, carry the
+    Factur-X XML as ``factur-x.xml``."""
     from .sheet import document_sheet
     renderer = renderer or Renderer.for_book(book)
     sheet = document_sheet(book, doc, lang)
     pdfa = doc.kind in PDFA_KINDS
-    return renderer.render_sheet(sheet, timestamp_of(doc), pdfa=pdfa)
+    attachments = None
+    if pdfa and book.settings.einvoice == "facturx":
+        from .einvoice import cii_xml
+        xml = cii_xml(book, doc)
+        attachments = {FACTURX_NAME: (xml, "text/xml", "alternative", "Factur-X invoice")}
+    pdf = renderer.render_sheet(sheet, timestamp_of(doc), pdfa=pdfa, attachments=attachments)
+    if attachments:
+        pdf = _with_facturx_metadata(pdf)
+    return pdf
 
 
 def pdf_name(doc: Document) -> str:

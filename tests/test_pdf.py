@@ -74,8 +74,9 @@ OTHERS = {
 }
 
 
-@pytest.fixture
-def book(make_book):
+def issuing_book(make_book):
+    """A French book with one invoice, its credit note, a draft and one document
+    of each other kind."""
     files = {"facturier.yaml": SETTINGS, "contacts/bright.yaml": CONTACT,
              "documents/2025/03/inv-42.yaml": INVOICE,
              "documents/2025/03/cn-1.yaml": CREDIT,
@@ -83,6 +84,11 @@ def book(make_book):
     for doc_id, text in OTHERS.items():
         files["documents/2025/01/%s.yaml" % doc_id] = text
     return make_book(files)
+
+
+@pytest.fixture
+def book(make_book):
+    return issuing_book(make_book)
 
 
 def facturier(*args, cwd=REPO, book=None) -> subprocess.CompletedProcess:

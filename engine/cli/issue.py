@@ -50,3 +50,24 @@ def pdf_command(ctx: Context, doc_id: str, output: Optional[str]):
     except RenderError as exc:
         fail(str(exc))
     _write_output(data, output, pdf_name(doc))
+
+
+@doc_group.command("export")
+@click.argument("doc_id", metavar="ID")
+@click.option("--format", "fmt", type=click.Choice(["cii", "xrechnung"]), default="cii",
+              show_default=True, help="cii: UN/CEFACT CII, EN 16931 (the XML of Factur-X); "
+                                      "xrechnung: the German CIUS on CII.")
+@click.option("-o", "--output", default=None, metavar="FILE",
+              help="Where to write it ('-' for stdout; default <number or id>.xml here).")
+@pass_ctx
+def export_command(ctx: Context, doc_id: str, fmt: str, output: Optional[str]):
+    """Write the e-invoice of invoice or credit note ID (SPEC 8.2)."""
+    from ..einvoice import EINVOICE_KINDS, cii_xml
+    from ..pdf import pdf_name
+    book = ctx.book
+    doc = _find(book, doc_id)
+    if doc.kind not in EINVOICE_KINDS:
+        fail("%s is a %s: only invoices and credit notes have an e-invoice"
+             % (doc.id, doc.kind.replace("_", " ")))
+    data = cii_xml(book, doc, flavor="facturx" if fmt == "cii" else "xrechnung")
+    _write_output(data, output, pdf_name(doc)[:-4] + ".xml")
