@@ -123,8 +123,9 @@ def _party(parent: ET.Element, tag: str, name: str, address, vat_id: str,
 
 
 def cii_xml(book: Book, doc: Document, flavor: str = "facturx",
-            payment_reference: str = "") -> bytes:
-    """The CII XML of an invoice or credit note (SPEC 8.2)."""
+            payment_reference: Optional[str] = None) -> bytes:
+    """The CII XML of an invoice or credit note (SPEC 8.2); the payment
+    reference is the document's own (engine/payref.py) unless given."""
     from .money import currency_of, document_totals, round_money
     from .status import due_date
     if doc.kind not in EINVOICE_KINDS:
@@ -132,6 +133,9 @@ def cii_xml(book: Book, doc: Document, flavor: str = "facturx",
     settings = book.settings
     company = settings.company
     contact = book.contact(doc.contact)
+    if payment_reference is None:
+        from .payref import payment_reference as reference_of
+        payment_reference = reference_of(doc, settings) or ""
     currency = currency_of(doc, settings)
     totals = document_totals(doc, settings)
 

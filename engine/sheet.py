@@ -169,8 +169,10 @@ def document_sheet(book: Book, doc: Document, lang: Optional[str] = None,
         pay.append([t("sheet.iban"), group_iban(company.iban)])
         if company.bic:
             pay.append([t("sheet.bic"), company.bic])
-        if payment and payment.get("reference_text"):
-            pay.append([t("sheet.reference"), payment["reference_text"]])
+        from .payref import format_reference, payment_reference
+        reference = payment_reference(doc, settings)
+        if reference:
+            pay.append([t("sheet.reference"), format_reference(reference)])
 
     return {
         "lang": lang,

@@ -58,6 +58,7 @@ def test_the_invoice_pdf_carries_a_valid_en16931_xml_with_the_pdf_totals(book):
     assert seller.findtext(".//ram:CountryID", namespaces=NS) == "FR"
     assert tree.findtext(".//ram:BuyerReference", namespaces=NS) == "PO-7781"
     assert tree.findtext(".//ram:IBANID", namespaces=NS) == "FR7630006000011234567890189"
+    assert tree.findtext(".//ram:PaymentReference", namespaces=NS) == "RF4020250042"
     # the factur-x package finds it in the PDF as a Factur-X invoice
     name, _ = facturx.get_facturx_xml_from_pdf(pdf_of(book, "inv-42"), check_xsd=True)
     assert name == "factur-x.xml"

@@ -124,7 +124,7 @@ def test_an_invoice_shows_everything_spec_8_1_lists(book):
         "Total HT 1 030,00 €", "Total TTC 1 231,65 €",
         "Paiement du 20 mars 2025 -300,00 €",
         "Note de crédit CN-2025-0001 -120,00 €", "Reste à payer 811,65 €",
-        "FR76 3000 6000 0112 3456 7890 189", "AGRIFRPP",                # payment details
+        "FR76 3000 6000 0112 3456 7890 189", "AGRIFRPP", "RF40 2025 0042",  # payment details
         "Indemnité forfaitaire pour frais de recouvrement : 40 €.",     # legal notes (fr)
     ]:
         assert expected in text, expected
