@@ -209,7 +209,10 @@ def _with_facturx_metadata(pdf: bytes) -> bytes:
     number = int(metadata_ref.group(1))
     body = _object_body(pdf, offsets[number])
     head, _, rest = body.partition(b"stream\n")
-    xmp = rest[:int(re.search(rb"/Length\s+(\d+)", head).group(1))]
+    length = re.search(rb"/Length\s+(\d+)", head)
+    if length is None:                          # pragma: no cover - Typst's own layout
+        raise RenderError("cannot add the Factur-X metadata: the XMP stream has no length")
+    xmp = rest[:int(length.group(1))]
     new_xmp = facturx_xmp(xmp)
     update = bytearray(pdf)
     if not update.endswith(b"\n"):
