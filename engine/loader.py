@@ -39,10 +39,10 @@ from typing import Callable, Optional, Union
 
 from . import yamlsafe
 from .diagnostics import Diagnostic
-from .model import (DELIVERY_RESULTS, DOCUMENT_KINDS, ISSUE_MODES, Accounts, Company, Contact,
-                    Delivery,
-                    Discount, Document, EmailSettings, Hold, Line, Numbering, Payment,
-                    Recurrence, Reminder, Settings, Stopped, Terms, WriteOff)
+from .model import (CONTACT_EINVOICE, DELIVERY_RESULTS, DOCUMENT_KINDS, EINVOICE_SETTINGS,
+                    ISSUE_MODES, PAYMENT_QR, Accounts, Address, Company, Contact, Delivery, Discount,
+                    Document, EmailSettings, Hold, Line, Numbering, Payment, Recurrence,
+                    Reminder, Settings, Stopped, Terms, WriteOff)
 from .yamlsafe import MappingNode, ScalarNode, SequenceNode
 
 __all__ = ["kind_of_path", "parse_file", "parse_settings", "parse_contact", "parse_document",
@@ -352,6 +352,78 @@ def number_format_problem(text: str) -> Optional[str]:
     return format_problem(text)
 
 
+_COUNTRY = re.compile(r"[A-Z]{2}", re.ASCII)
+_IBAN = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}", re.ASCII)
+_BIC = re.compile(r"[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?", re.ASCII)
+LOCALES = ("en", "fr")
+
+
+def _country(ctx, node, field):
+    text = _scalar(ctx, node, field, "a country code")
+    if text is None:
+        return BAD
+    if text and _COUNTRY.fullmatch(text) is None:
+        return ctx.error(node, field, "field '%s': '%s' is not a country code; write two "
+                                      "capital letters (ISO 3166), e.g. FR or CH" % (field, text))
+    return text
+
+
+def iban_problem(text: str) -> Optional[str]:
+    """Why a compact IBAN (no spaces) is not one, or None (ISO 13616: shape and
+    the mod-97 check digits)."""
+    if _IBAN.fullmatch(text) is None:
+        return "'%s' is not an IBAN (two letters, two check digits, then 11 to 30 letters " \
+               "or digits)" % text
+    digits = "".join(str(int(c, 36)) for c in text[4:] + text[:4])
+    if int(digits) % 97 != 1:
+        return "'%s' is not an IBAN: its check digits are wrong (a typo?)" % text
+    return None
+
+
+def _iban(ctx, node, field):
+    text = _scalar(ctx, node, field, "an IBAN")
+    if text is None:
+        return BAD
+    compact = "".join(text.split()).upper()
+    if not compact:
+        return ""
+    problem = iban_problem(compact)
+    if problem:
+        return ctx.error(node, field, "field '%s': %s" % (field, problem))
+    return compact
+
+
+def _bic(ctx, node, field):
+    text = _scalar(ctx, node, field, "a BIC")
+    if text is None:
+        return BAD
+    compact = text.strip().upper()
+    if compact and _BIC.fullmatch(compact) is None:
+        return ctx.error(node, field, "field '%s': '%s' is not a BIC (8 or 11 letters and "
+                                      "digits, e.g. POFICHBEXXX)" % (field, text))
+    return compact
+
+
+def _postal_address(ctx, node, field):
+    """Free lines (text) or the structured mapping of SPEC 1.3."""
+    if node.__class__ is MappingNode:
+        return _ADDRESS_READER(ctx, node, field)
+    text = _scalar(ctx, node, field, "text or a mapping {street, number, postcode, city, "
+                                     "country}")
+    return BAD if text is None else text
+
+
+def _legal_notes(ctx, node, field):
+    """{locale: [line, ...]}: the legal mentions printed on invoices per locale."""
+    if node.__class__ is not MappingNode:
+        return ctx.error(node, field, "field '%s' must be a mapping of locale to lines, e.g. "
+                                      "{fr: [\"...\"]}, not %s" % (field, _shape(node)))
+    schema = {locale: (locale, _list_reader(_text), False) for locale in LOCALES}
+    values: dict = {}
+    _read_map(ctx, node, field + ".", schema, values, {})
+    return values
+
+
 # --------------------------------------------------------------------------- mappings
 # A schema is {key: (attribute, reader, required)}.
 
@@ -524,8 +596,11 @@ _CONTACT = {
     "id": ("id", _text, False),
     "name": ("name", _required_text, True),
     "email": ("email", _email, False),
-    "address": ("address", _text, False),
+    "address": ("address", _postal_address, False),
     "payment_days": ("payment_days", _int_reader(0), False),
+    "vat_id": ("vat_id", _text, False),
+    "buyer_reference": ("buyer_reference", _text, False),
+    "einvoice": ("einvoice", _enum_reader(CONTACT_EINVOICE), False),
 }
 
 _STOPPED = {
@@ -548,7 +623,14 @@ _RECURRENCE = {
     "ended": ("ended", _date, False),
 }
 
-_COMPANY = {name: (name, _text, False) for name in ("name", "address", "email", "vat_id")}
+_ADDRESS = {name: (name, _text, False) for name in ("street", "number", "postcode", "city")}
+_ADDRESS["country"] = ("country", _country, False)
+_ADDRESS_READER = _record_reader(Address, _ADDRESS, with_line=False)
+_COMPANY = {name: (name, _text, False)
+            for name in ("name", "email", "phone", "vat_id", "registration")}
+_COMPANY["address"] = ("address", _postal_address, False)
+_COMPANY["iban"] = ("iban", _iban, False)
+_COMPANY["bic"] = ("bic", _bic, False)
 _TERMS = {name: (name, _int_reader(0), False)
           for name in ("payment_days", "first_reminder_days", "second_reminder_days")}
 _NUMBERING = {name: (name, _number_format, False)
@@ -591,6 +673,9 @@ _SETTINGS = {
               False),
     "accounts": ("accounts", _record_reader(Accounts, _ACCOUNTS, partial=True, with_line=False),
                  False),
+    "payment_qr": ("payment_qr", _enum_reader(PAYMENT_QR), False),
+    "einvoice": ("einvoice", _enum_reader(EINVOICE_SETTINGS), False),
+    "legal_notes": ("legal_notes", _legal_notes, False),
 }
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Optional
+from typing import Optional, Union
 
 import msgspec
 
@@ -37,11 +37,51 @@ class _Record(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=Fal
 
 # --------------------------------------------------------------------------- settings
 
+class Address(_Record, kw_only=True, gc=False):
+    """A structured postal address (SPEC 1.2, 1.3): what e-invoices and QR-bills
+    need. ``country`` is ISO 3166 alpha-2."""
+    street: str = ""
+    number: str = ""
+    postcode: str = ""
+    city: str = ""
+    country: str = ""
+
+    def lines(self) -> list[str]:
+        street = " ".join(p for p in (self.street, self.number) if p)
+        town = " ".join(p for p in (self.postcode, self.city) if p)
+        return [p for p in (street, town, self.country) if p]
+
+
+# A postal address as written: free lines (text) or the structured mapping.
+PostalAddress = Union[str, Address]
+
+
+def address_lines(address: PostalAddress) -> list[str]:
+    """The lines to print for an address, free lines as written."""
+    if isinstance(address, Address):
+        return address.lines()
+    return [line.strip() for line in address.splitlines() if line.strip()]
+
+
+def structured(address: PostalAddress) -> Optional[Address]:
+    """The structured address, or None when it is free lines (or absent)."""
+    return address if isinstance(address, Address) else None
+
+
+PAYMENT_QR = ("auto", "swiss", "epc", "none")
+EINVOICE_SETTINGS = ("facturx", "none")
+CONTACT_EINVOICE = ("pdf", "facturx", "xrechnung", "ubl")
+
+
 class Company(_Record, kw_only=True, gc=False):
     name: str = ""
-    address: str = ""
+    address: PostalAddress = ""
     email: str = ""
+    phone: str = ""
     vat_id: str = ""
+    registration: str = ""              # SIREN/SIRET, Handelsregister, UID...
+    iban: str = ""                      # compact form (no spaces), checked by the loader
+    bic: str = ""
 
 
 class Terms(_Record, kw_only=True, gc=False):
@@ -95,6 +135,12 @@ class Settings(_Record, kw_only=True, gc=False):
     max_catch_up: int = 3               # the `recurrences: {max_catch_up:}` key
     email: EmailSettings = EmailSettings()
     accounts: Accounts = Accounts()
+    payment_qr: str = "auto"            # one of PAYMENT_QR (SPEC 8.3)
+    einvoice: str = "facturx"           # one of EINVOICE_SETTINGS (SPEC 8.2)
+    legal_notes: dict[str, tuple[str, ...]] = {}   # locale -> lines (SPEC 8.1)
+
+    def legal_notes_for(self, locale: str) -> tuple[str, ...]:
+        return tuple(self.legal_notes.get(locale, ()))
 
 
 # --------------------------------------------------------------------------- contacts
@@ -106,8 +152,11 @@ class Contact(_Record, kw_only=True, gc=False):
     fields: dict = {}
     name: str
     email: str = ""
-    address: str = ""
+    address: PostalAddress = ""
     payment_days: Optional[int] = None
+    vat_id: str = ""
+    buyer_reference: str = ""           # the customer's reference (Leitweg-ID, PO)
+    einvoice: str = "pdf"               # one of CONTACT_EINVOICE: what e-mails attach
 
 
 # --------------------------------------------------------------------------- documents

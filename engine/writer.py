@@ -26,7 +26,7 @@ import unicodedata
 from decimal import Decimal
 from typing import Any, Iterable, Optional
 
-from .model import ID_PREFIX, Contact, Document, Recurrence
+from .model import ID_PREFIX, Address, Contact, Document, Recurrence
 
 # --------------------------------------------------------------------------- scalars
 
@@ -180,10 +180,19 @@ def dump_contact(contact: Contact) -> str:
     out.field("name", contact.name)
     if contact.email:
         out.field("email", contact.email)
-    if contact.address:
+    if isinstance(contact.address, Address):
+        out.mapping("address", [(k, getattr(contact.address, k)) for k in
+                                ("street", "number", "postcode", "city", "country")
+                                if getattr(contact.address, k)])
+    elif contact.address:
         out.field("address", contact.address)
     if contact.payment_days is not None:
         out.field("payment_days", contact.payment_days)
+    for key in ("vat_id", "buyer_reference"):
+        if getattr(contact, key):
+            out.field(key, getattr(contact, key))
+    if contact.einvoice != "pdf":
+        out.field("einvoice", contact.einvoice)
     return out.text()
 
 

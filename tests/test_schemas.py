@@ -122,6 +122,19 @@ BAD = [
     ("facturier.yaml", "terms: {payment_days: 30, reminder_days: 10}\n", "unknown term"),
     ("facturier.yaml", 'vat: "-8.1"\n', "negative vat"),
     ("facturier.yaml", "numbering: {invoice: '{year}'}\n", "format without seq"),
+    ("facturier.yaml", "payment_qr: swis\n", "bad payment_qr"),
+    ("facturier.yaml", "einvoice: xrechnung\n", "bad settings einvoice"),
+    ("facturier.yaml", "legal_notes: {de: [a]}\n", "legal notes of an unknown locale"),
+    ("facturier.yaml", "legal_notes: {fr: one line}\n", "legal notes not a list"),
+    ("facturier.yaml", "company: {address: {street: A, contry: FR}}\n", "misspelt address key"),
+    ("facturier.yaml", "company: {address: {country: fr}}\n", "lowercase country"),
+    ("facturier.yaml", "company: {iban: '12345'}\n", "not an IBAN"),
+    ("facturier.yaml", "company: {bic: 'PO-FI'}\n", "not a BIC"),
+    ("facturier.yaml", "company: {fax: '123'}\n", "unknown company key"),
+    ("contacts/acme.yaml", "name: ACME\neinvoice: pdfa\n", "bad contact einvoice"),
+    ("contacts/acme.yaml", "name: ACME\naddress: {city: Lyon, zip: '69001'}\n",
+     "unknown address key"),
+    ("contacts/acme.yaml", "name: ACME\naddress: [Rue, Lyon]\n", "address as a list"),
 ]
 
 
@@ -142,6 +155,15 @@ GOOD = [
                            "start: 2025-01-31\nskipped: [2025-02-28]\nlead_days: 5\n"),
     ("facturier.yaml", ""),
     ("facturier.yaml", "company: {name: Pixel, x-logo: logo.png}\nvat: 8.1\n"),
+    ("facturier.yaml", "company:\n  name: Pixel\n  address: {street: Rue du Lac, number: '1', "
+                       "postcode: '1000', city: Lausanne, country: CH}\n  phone: '+41 21 000'\n"
+                       "  vat_id: CHE-123.456.789 MWST\n  registration: CHE-123.456.789\n"
+                       "  iban: CH93 0076 2011 6238 5295 7\n  bic: POFICHBEXXX\n"
+                       "payment_qr: swiss\neinvoice: none\nlegal_notes: {fr: [a, b], en: []}\n"),
+    ("facturier.yaml", "company: {address: \"Rue du Lac 1\\n1000 Lausanne\"}\n"),
+    ("contacts/acme.yaml", "name: ACME\naddress: {street: Hauptstr., number: '5', postcode: "
+                           "'10115', city: Berlin, country: DE}\nvat_id: DE123456789\n"
+                           "buyer_reference: 04011000-1234512345-06\neinvoice: xrechnung\n"),
 ]
 
 

@@ -16,8 +16,11 @@ from .common import (Context, diagnostic_text, emit_json, emit_rows, fail, forma
 @main.command("init")
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--demo", is_flag=True, help="Fill the book with the demo data (dated relative to --as-of).")
+@click.option("--locale", type=click.Choice(["en", "fr"]), default=None,
+              help="The book's language (default: --lang, else en); a French book gets the "
+                   "legal mentions of French invoices as editable legal_notes.")
 @pass_ctx
-def init_command(ctx: Context, path: Path, demo: bool):
+def init_command(ctx: Context, path: Path, demo: bool, locale):
     """Make a new book in PATH: a git repository with settings, folders,
     .gitignore and a first commit.
 
@@ -32,7 +35,7 @@ def init_command(ctx: Context, path: Path, demo: bool):
             fail(words("cli.init.not_empty", path=path))
     except OSError as exc:
         fail(words("cli.init.cannot", path=path, reason=exc.strerror or exc))
-    files = new_book_files()
+    files = new_book_files(locale or ctx.lang_option or "en")
     files.update(_editor_files())
     message = "Create the book"
     if demo:

@@ -22,12 +22,13 @@ def contact_group():
 @pass_ctx
 def list_command(ctx: Context, fmt: str):
     """One row per contact, with how many documents name it."""
+    from ..model import address_lines
     book = ctx.book
     counts: dict[str, int] = {}
     for doc in book.documents.values():
         counts[doc.contact.lower()] = counts.get(doc.contact.lower(), 0) + 1
     rows = [{"id": c.id, "name": c.name, "email": c.email, "payment_days": c.payment_days,
-             "address": c.address, "documents": counts.get(c.id.lower(), 0)}
+             "address": "\n".join(address_lines(c.address)), "documents": counts.get(c.id.lower(), 0)}
             for _, c in sorted(book.contacts.items(), key=lambda kv: kv[0].lower())]
     if fmt == "table":
         emit_rows(rows, [(k, ctx.t("cli.contact.heading." + k))
