@@ -68,6 +68,10 @@ class Change:
     trailers: tuple[tuple[str, str], ...] = ()    # ("Facturier-Document", id)...
     new: tuple[str, ...] = ()                     # paths that must not exist yet
     reads: tuple[str, ...] = ()                   # other files the change depends on
+    # path -> (bytes, kind, record, diagnostics): what the planner already got
+    # by parsing exactly those bytes, so the check before the commit need not
+    # parse them again (a run's tens of thousands of reminders)
+    parsed: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -210,12 +214,39 @@ class Writer:
             raise ActionRefused(
                 "uncommitted edits in %s, which this action reads; commit or discard them "
                 "first (nothing was changed)" % ", ".join(dirty))
+        parsed = parse_writes(change)
         sha = self._store.commit(change.writes, change.deletes, change.message)
         if sha is not None:
             self.commits.append(sha)
             if self._book is not None:
-                apply_to_book(self._book, change)
+                apply_to_book(self._book, change, parsed)
         return sha
+
+
+def parse_writes(change: Change) -> dict:
+    """Every book file the change writes, parsed back with the loader before
+    anything is written: ``{path: (kind, record, diagnostics)}``. Refuses
+    (ActionRefused, nothing changed) when one does not load — a file
+    facturier would commit broken."""
+    from .loader import parse_file
+    out = {}
+    broken = []
+    for path, data in change.writes.items():
+        known = change.parsed.get(path)
+        if known is not None and known[0] is data:
+            kind, record, diagnostics = known[1:]
+        else:
+            kind, record, diagnostics = parse_file(path, data)
+        if kind is not None and (record is None or any(d.is_error for d in diagnostics)):
+            broken.extend(str(d) for d in diagnostics if d.is_error)
+            if record is None and not diagnostics:
+                broken.append("%s: cannot be read" % path)
+        out[path] = (kind, record, diagnostics)
+    if broken:
+        raise ActionRefused("the file%s written would not load (%s); nothing was changed:\n%s"
+                            % ("" if len(change.writes) == 1 else "s", change.subject,
+                               "\n".join(broken)))
+    return out
 
 
 _DATED_ID = (re.compile(r"-(\d{4})(\d{2})\d{2}-[a-z2-7]{4}\Z"),
@@ -254,9 +285,9 @@ def perform(root, plan_fn: Callable[..., Change], *args, author: Optional[str] =
         return w.commit(change), change
 
 
-def apply_to_book(book: Book, change: Change) -> None:
+def apply_to_book(book: Book, change: Change, parsed: Optional[dict] = None) -> None:
     """Bring an in-memory book in line with a committed change (parsing only
-    the files it wrote)."""
+    the files it wrote, unless ``parsed`` by :func:`parse_writes`)."""
     from .loader import parse_file
     touched = set(change.paths)
     book.diagnostics = [d for d in book.diagnostics if d.path not in touched]
@@ -270,7 +301,8 @@ def apply_to_book(book: Book, change: Change) -> None:
                 del table[stem]
     written = []
     for path, data in change.writes.items():
-        kind, record, diagnostics = parse_file(path, data)
+        known = parsed.get(path) if parsed else None
+        kind, record, diagnostics = known if known is not None else parse_file(path, data)
         book.diagnostics.extend(diagnostics)
         if record is None:
             continue
@@ -417,7 +449,10 @@ def _edited(book: Book, path: str, set_fields: Optional[dict] = None, remove: It
 
 def _edited_text(path: str, text: str, set_fields: Optional[dict] = None,
                  remove: Iterable[str] = ()) -> tuple[bytes, Any]:
-    new = update_yaml(text, set_fields, tuple(remove))
+    try:
+        new = update_yaml(text, set_fields, tuple(remove))
+    except (ValueError, KeyError, IndexError) as exc:
+        _refuse("%s: cannot be edited: %s" % (path, exc))
     return new.encode("utf-8"), _parse(path, new)
 
 
@@ -787,7 +822,10 @@ def _yaml_input(fields: Union[dict, str, bytes], defaults: dict) -> str:
             return fields
     data = {k: v for k, v in defaults.items() if v is not None and k not in fields}
     data.update({k: v for k, v in fields.items() if v is not None})
-    return update_yaml("", data)
+    try:
+        return update_yaml("", data)
+    except ValueError as exc:
+        _refuse("cannot write these fields: %s" % exc)
 
 
 def _check_new_document(book: Book, record: Document) -> None:

@@ -150,6 +150,37 @@ def _appended(text: str, append: dict) -> Optional[str]:
     return text
 
 
+_ITEM_RECORDS: dict = {}
+
+
+def _is_appended(old, new, append: dict) -> bool:
+    """Is ``new`` the record ``old`` with the items of ``append`` added at the
+    end of their lists, and nothing else changed (lines of the old part
+    included: a text append moves nothing)?"""
+    import msgspec
+
+    from .model import Delivery, Discount, Payment, Reminder
+    if not _ITEM_RECORDS:
+        _ITEM_RECORDS.update(reminders=Reminder, deliveries=Delivery, payments=Payment,
+                             discounts=Discount)
+    changes: dict = {"line": new.line, "fields": new.fields}
+    for key, items in append.items():
+        cls = _ITEM_RECORDS.get(key)
+        before, after = getattr(old, key, None), getattr(new, key, None)
+        if cls is None or before is None or after is None \
+                or len(after) != len(before) + len(items):
+            return False
+        added = []
+        for item, written in zip(items, after[len(before):]):
+            try:
+                added.append(cls(line=written.line, **{k: v for k, v in item.items()
+                                                       if v is not None and v != ""}))
+            except (TypeError, msgspec.ValidationError):
+                return False
+        changes[key] = before + tuple(added)
+    return msgspec.structs.replace(old, **changes) == new
+
+
 class _Session:
     """The state shared by the steps of one run."""
 
@@ -166,6 +197,7 @@ class _Session:
         self.to_send: set[str] = set()
         self._lower_ids: Optional[set] = None
         self.smtp_problem: Optional[str] = None     # why the SMTP server cannot be used
+        self.parsed: dict = {}          # path -> (bytes, kind, record, diagnostics) of edit()
         self._probed = False
 
     def smtp_ok(self) -> bool:
@@ -196,20 +228,37 @@ class _Session:
         person's comments and order. Items appended to a list the file lacks,
         or to a block list that ends the file (where facturier puts them), are
         written as text (what the round trip would write, a hundred times
-        faster: a first run can remind tens of thousands of invoices);
-        anything else goes through the ruamel round trip."""
+        faster: a first run can remind tens of thousands of invoices), kept
+        only when the loader reads it back as ``record`` with exactly those
+        items added; anything else goes through the ruamel round trip, itself
+        checked (writer.check_edit). Raises ValueError when the file cannot be
+        edited so (it is then left as it is)."""
+        from .loader import parse_file
         from .writer import update_yaml
         text = self.read(record.path)
         if append and not set_fields and not remove:
             fast = _appended(text, append)
             if fast is not None:
-                return fast.encode("utf-8")
-        text = update_yaml(text, set_fields=set_fields, remove=remove, append=append)
-        return text.encode("utf-8")
+                data = fast.encode("utf-8")
+                kind, new, diagnostics = parse_file(record.path, data)
+                if new is not None and _is_appended(record, new, append) \
+                        and not any(d.is_error for d in diagnostics):
+                    self.parsed[record.path] = (data, kind, new, diagnostics)
+                    return data
+        try:
+            data = update_yaml(text, set_fields=set_fields, remove=remove,
+                               append=append).encode("utf-8")
+        except (ValueError, KeyError, IndexError) as exc:
+            from .diagnostics import ActionRefused
+            raise ActionRefused("%s: cannot be edited: %s" % (record.path, exc))
+        self.parsed[record.path] = (data,) + parse_file(record.path, data)
+        return data
 
     def commit(self, action: str, subject: str, writes: dict, trailers=(), new=()) -> None:
         from .actions import Change
-        self.w.commit(Change(action, subject, writes, trailers=trailers, new=tuple(new)))
+        parsed = {p: self.parsed.pop(p) for p in writes if p in self.parsed}
+        self.w.commit(Change(action, subject, writes, trailers=trailers, new=tuple(new),
+                             parsed=parsed))
         self.report.commits += 1
 
     def has_document(self, doc_id: str) -> bool:
@@ -220,11 +269,15 @@ class _Session:
             self._lower_ids = {k.lower() for k in self.book.documents}
         return doc_id.lower() in self._lower_ids
 
-    def try_commit(self, record, action: str, subject: str, writes: dict, trailers=(),
+    def try_commit(self, record, action: str, subject: str, writes, trailers=(),
                    new=()) -> bool:
         """commit, or report why it was refused (a file with uncommitted
-        edits...) against ``record`` and go on with the rest of the run."""
+        edits, one that cannot be edited safely...) against ``record`` and go
+        on with the rest of the run. ``writes``: a dict, or a function making
+        it (so that a file that cannot be edited is reported the same way)."""
         try:
+            if callable(writes):
+                writes = writes()
             self.commit(action, subject, writes, trailers, new)
             return True
         except (FacturierError, ValueError) as exc:
@@ -278,7 +331,7 @@ def _same_but_last(a: Recurrence, b: Recurrence) -> bool:
 def _stop(s: _Session, rec: Recurrence, occurrence: Optional[dt.date], cause: str) -> None:
     stopped = {"at": s.now(), "occurrence": occurrence, "cause": cause}
     if not s.try_commit(rec, "recurrence.stop", "Stop recurrence %s: %s" % (rec.id, cause),
-                        {rec.path: s.edit(rec, set_fields={"stopped": stopped})},
+                        lambda: {rec.path: s.edit(rec, set_fields={"stopped": stopped})},
                         _trailers(rec_ids=[rec.id])):
         return
     s.report.stopped_now.append(rec.id)
@@ -347,8 +400,8 @@ def run_recurrences(s: _Session) -> None:
             if doc.validated is not None:
                 subject += " (number %s)" % doc.number
             if not s.try_commit(rec, "document.generate", subject,
-                                {doc.path: dump_document(doc).encode("utf-8"),
-                                 rec.path: _with_last(s, rec, occurrence)},
+                                lambda: {doc.path: dump_document(doc).encode("utf-8"),
+                                         rec.path: _with_last(s, rec, occurrence)},
                                 _trailers([doc.id], [rec.id]), new=(doc.path,)):
                 break
             if s._lower_ids is not None:
@@ -380,7 +433,7 @@ def run_scheduled(s: _Session) -> None:
             mode = "draft"
         if mode == "draft" or doc.kind not in NUMBERED_KINDS:
             if not s.try_commit(doc, "document.modify", "%s reached its date: waiting for validation" % doc.id,
-                     {doc.path: s.edit(doc, remove=("scheduled",))}, _trailers([doc.id])):
+                     lambda: {doc.path: s.edit(doc, remove=("scheduled",))}, _trailers([doc.id])):
                 continue
             s.report.scheduled.append(doc.id)
             s.report.say("%s reached its date: waiting for validation" % doc.id)
@@ -459,7 +512,7 @@ def _finish_attempt(s: _Session, doc_id: str, msg, index: int, what: str) -> Non
         subject, action = "E-mail of %s %s bounced: %s" % (what, number, outcome.detail), "document.bounce"
     else:
         subject, action = "E-mail of %s %s deferred: %s" % (what, number, outcome.detail), "document.send"
-    if not s.try_commit(doc, action, subject[:200], {doc.path: s.edit(doc, set_fields=fields)},
+    if not s.try_commit(doc, action, subject[:200], lambda: {doc.path: s.edit(doc, set_fields=fields)},
                         _trailers([doc.id])):
         s.report.sending.append(doc.id)
         return
@@ -494,7 +547,7 @@ def run_sending(s: _Session) -> None:
         index = len(doc.deliveries)
         if not s.try_commit(doc, "document.send", "Send %s %s to %s"
                             % (what, doc.number or doc.id, doc.contact),
-                            {doc.path: s.edit(doc, append={"deliveries": [_attempt_entry(s, msg)]})},
+                            lambda: {doc.path: s.edit(doc, append={"deliveries": [_attempt_entry(s, msg)]})},
                             _trailers([doc.id])):
             continue
         _finish_attempt(s, doc.id, msg, index, what)
@@ -511,8 +564,15 @@ def _record_postponed(s: _Session, postponed) -> None:
     for doc, msg in postponed:
         entry = {"channel": "email", "at": s.now(), "to": recipient_of(msg), "result": "deferred",
                  "detail": "not sent: %s" % s.smtp_problem}
-        writes[doc.path] = s.edit(doc, append={"deliveries": [entry]})
+        try:
+            writes[doc.path] = s.edit(doc, append={"deliveries": [entry]})
+        except FacturierError as exc:
+            s.report.error(doc.path, doc.line, "deferred e-mail of %s not recorded: %s"
+                           % (doc.id, exc))
+            continue
         ids.append(doc.id)
+    if not writes:
+        return
     try:
         s.commit("document.send", "E-mail of %d document%s deferred: %s"
                  % (len(ids), "" if len(ids) == 1 else "s", s.smtp_problem), writes, _trailers(ids))
@@ -560,15 +620,11 @@ def reminders_due(book: Book, as_of: dt.date) -> list[tuple[Document, int]]:
     return out
 
 
-def _note_reminders(book: Book, due, as_of: dt.date, entries: dict) -> None:
-    import msgspec
-
-    from .model import Delivery, Reminder
-    for doc, level in due:
-        changes = {"reminders": doc.reminders + (Reminder(level=level, date=as_of),)}
-        if doc.id in entries:
-            changes["deliveries"] = doc.deliveries + (Delivery(**entries[doc.id]),)
-        book.documents[doc.id] = msgspec.structs.replace(doc, **changes)
+def _note_reminders(book: Book, records: dict) -> None:
+    """Put the reminded documents, as parsed back from what was committed,
+    in the book."""
+    for doc_id, record in records.items():
+        book.documents[doc_id] = record
 
 
 def run_reminders(s: _Session) -> None:
@@ -601,12 +657,14 @@ def _record_reminders(s: _Session, due) -> None:
     from .mail import MailError, build_message
     writes: dict[str, bytes] = {}
     mails = []
-    entries: dict[str, dict] = {}
     problems = []
+    records = {}
+    recorded = []
     for doc, level in due:
         append = {"reminders": [{"level": level, "date": s.as_of}]}
         latest = _latest_email(doc)
         contact = s.book.contact(doc.contact)
+        mail = deferred = None
         if s.send and contact is not None and (contact.email or "").strip() \
                 and not (latest is not None and latest.result == "sending"):
             try:
@@ -615,21 +673,36 @@ def _record_reminders(s: _Session, due) -> None:
                 problems.append((doc.path, doc.line, "cannot e-mail reminder %d of %s: %s"
                                  % (level, doc.id, exc)))
             else:
-                entries[doc.id] = _attempt_entry(s, msg)
+                entry = _attempt_entry(s, msg)
                 if s.smtp_ok():
-                    mails.append((doc.id, msg, len(doc.deliveries), "reminder %d of" % level))
+                    mail = (doc.id, msg, len(doc.deliveries), "reminder %d of" % level)
                 else:       # never tried: recorded as deferred, retried by the next run
-                    entries[doc.id].update(result="deferred",
-                                           detail="not sent: %s" % s.smtp_problem)
-                    s.report.deferred.append(doc.id)
-                append["deliveries"] = [entries[doc.id]]
-        writes[doc.path] = s.edit(doc, append=append)
+                    entry.update(result="deferred", detail="not sent: %s" % s.smtp_problem)
+                    deferred = doc.id
+                append["deliveries"] = [entry]
+        try:
+            writes[doc.path] = s.edit(doc, append=append)
+        except FacturierError as exc:
+            problems.append((doc.path, doc.line, "reminder %d of %s not recorded: %s"
+                             % (level, doc.id, exc)))
+            continue
+        records[doc.id] = s.parsed[doc.path][2]
+        recorded.append((doc, level))
+        if mail is not None:
+            mails.append(mail)
+        if deferred is not None:
+            s.report.deferred.append(deferred)
+    due = recorded
+    if not due:
+        for problem in problems:
+            s.report.error(*problem)
+        return
     ids = [doc.id for doc, _ in due]
     subject = ("Record reminder %d of %s" % (due[0][1], due[0][0].id) if len(due) == 1
                else "Record %d reminders due on %s" % (len(due), s.as_of.isoformat()))
-    # Tens of thousands of reminders on a first run: rather than have the
-    # writer read every file back, the records are updated here (they differ
-    # from the old ones by the entries appended).
+    # Tens of thousands of reminders on a first run: each file was parsed
+    # back once by s.edit (to check it reads as intended); those records go
+    # into the book here, rather than the writer's bookkeeping of every file.
     book = s.book
     detached = getattr(s.w, "_book", None) is book
     if detached:
@@ -640,7 +713,7 @@ def _record_reminders(s: _Session, due) -> None:
         if detached:
             s.w._book = book
     if detached:
-        _note_reminders(book, due, s.as_of, entries)
+        _note_reminders(book, records)
     for problem in problems:
         s.report.error(*problem)
     s.report.reminded.extend(ids)
@@ -658,10 +731,17 @@ def _defer_untried(s: _Session, mails) -> None:
     writes, ids = {}, []
     for doc_id, msg, index, what in mails:
         doc = s.book.documents[doc_id]
-        writes[doc.path] = s.edit(doc, set_fields={
-            "deliveries.%d.result" % index: "deferred",
-            "deliveries.%d.detail" % index: "not sent: %s" % s.smtp_problem})
+        try:
+            writes[doc.path] = s.edit(doc, set_fields={
+                "deliveries.%d.result" % index: "deferred",
+                "deliveries.%d.detail" % index: "not sent: %s" % s.smtp_problem})
+        except FacturierError as exc:
+            s.report.error(doc.path, doc.line, "%s: %s" % (doc_id, exc))
+            s.report.sending.append(doc_id)
+            continue
         ids.append(doc_id)
+    if not writes:
+        return
     try:
         s.commit("document.send", "E-mail of %d reminders deferred: %s" % (len(ids), s.smtp_problem),
                  writes, _trailers(ids))
