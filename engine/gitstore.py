@@ -151,7 +151,7 @@ def parse_author(text: str) -> tuple[str, str]:
     text = text.strip()
     if text.endswith(">") and "<" in text:
         name, _, mail = text[:-1].rpartition("<")
-        if name.strip() and "@" in mail and "\n" not in text:
+        if name.strip() and "@" in mail:
             return name.strip(), mail.strip()
     raise FacturierError('--author must look like "Name <email>", not %r' % text)
 
@@ -328,9 +328,10 @@ class Store:
         self.head = head
         env = identity_env(self.root, author)
         tz = _tz_offset()
-        self._author = "%s <%s>" % (env.get("GIT_AUTHOR_NAME") or os.environ["GIT_AUTHOR_NAME"],
-                                    env.get("GIT_AUTHOR_EMAIL") or os.environ["GIT_AUTHOR_EMAIL"])
-        self._committer = "%s <%s>" % (
+        from .identity import identity_line      # cleaned as git cleans it (fsck --strict)
+        self._author = identity_line(env.get("GIT_AUTHOR_NAME") or os.environ["GIT_AUTHOR_NAME"],
+                                     env.get("GIT_AUTHOR_EMAIL") or os.environ["GIT_AUTHOR_EMAIL"])
+        self._committer = identity_line(
             env.get("GIT_COMMITTER_NAME") or os.environ["GIT_COMMITTER_NAME"],
             env.get("GIT_COMMITTER_EMAIL") or os.environ["GIT_COMMITTER_EMAIL"])
         self._tz = tz

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -57,7 +58,7 @@ NOTES_TEXT = "Paid by transfer. Earlier reminders: - were sent by post"
 def facturier(root, *args):
     return subprocess.run([sys.executable, "-m", "tui.entry", "--book", str(root), *args],
                           capture_output=True, text=True, cwd=str(REPO),
-                          env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
 
 
 def shown(root, doc_id, as_of="2025-04-01") -> dict:
@@ -197,7 +198,9 @@ def documents(draw):
     notes = draw(st.sampled_from(["", "reminders:", "a\nreminders:\n  - x", "- level: 9",
                                   "deliveries: []", "# not a comment"]))
     earlier = draw(st.integers(0, 2))
-    k = (lambda key: "%s%s%s" % (quote, key, quote))
+
+    def k(key):
+        return "%s%s%s" % (quote, key, quote)
     pairs = [(k("kind"), "invoice"), (k("customer"), "acme"), (k("date"), "2025-01-05"),
              (k("number"), "2025-0001"), (k("validated"), "2025-01-05"),
              (k("lines"), '[{description: x, quantity: 1, unit_price: "10"}]')]
