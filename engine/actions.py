@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterable, Optional, Union
 
 import msgspec
 
-from . import gitstore
+from . import gitstore, safepath
 from .diagnostics import ActionRefused, Diagnostic
 from .model import DOCUMENT_KINDS, Book, Contact, Document, Line, Recurrence
 from .numbering import NUMBERED_KINDS, next_number
@@ -158,8 +158,8 @@ class Writer:
             if path is None:
                 continue
             try:
-                data = (self.root / path).read_bytes()
-            except OSError:
+                data = safepath.read_bytes(self.root, path)
+            except (OSError, safepath.UnsafePath):
                 continue
             _kind, record, diagnostics = parse_file(path, data)
             book.diagnostics.extend(diagnostics)
@@ -214,6 +214,10 @@ class Writer:
             raise ActionRefused(
                 "uncommitted edits in %s, which this action reads; commit or discard them "
                 "first (nothing was changed)" % ", ".join(dirty))
+        from .safepath import check_writable
+        checked: set = set()
+        for path in change.paths:           # never through a link, never out of the book
+            check_writable(self.root, path, checked)
         parsed = parse_writes(change)
         sha = self._store.commit(change.writes, change.deletes, change.message)
         if sha is not None:
@@ -264,10 +268,10 @@ def find_document_path(root, doc_id: str) -> Optional[str]:
         m = pattern.search(doc_id)
         if m:
             guess = "documents/%s/%s/%s.yaml" % (m.group(1), m.group(2), doc_id)
-            if (root / guess).is_file():
+            if safepath.is_file(root, guess):
                 return guess
     found = gitstore.find_paths(root, ":(glob,icase)documents/**/%s.yaml" % doc_id)
-    found = [p for p in found if (root / p).is_file()]
+    found = [p for p in found if safepath.is_file(root, p)]
     return found[0] if found else None
 
 
@@ -409,7 +413,9 @@ def _read(book: Book, path: str) -> str:
     if book.root is None:
         _refuse("the book has no folder to read %s from" % path)
     try:
-        return (Path(book.root) / path).read_text(encoding="utf-8")
+        # as Path.read_text did: universal newlines
+        return safepath.read_bytes(book.root, path).decode("utf-8").replace(
+            "\r\n", "\n").replace("\r", "\n")
     except FileNotFoundError:
         _refuse("%s does not exist any more" % path)
     except UnicodeDecodeError:

@@ -153,32 +153,78 @@ def _appended(text: str, append: dict) -> Optional[str]:
 _ITEM_RECORDS: dict = {}
 
 
-def _is_appended(old, new, append: dict) -> bool:
-    """Is ``new`` the record ``old`` with the items of ``append`` added at the
-    end of their lists, and nothing else changed (lines of the old part
-    included: a text append moves nothing)?"""
+def _with_items(old, append: dict, written=None):
+    """The record ``old`` with the items of ``append`` added at the end of
+    their lists (their ``line`` taken from the same items of ``written``, else
+    0), or None when an item does not make a record."""
     import msgspec
 
     from .model import Delivery, Discount, Payment, Reminder
     if not _ITEM_RECORDS:
         _ITEM_RECORDS.update(reminders=Reminder, deliveries=Delivery, payments=Payment,
                              discounts=Discount)
-    changes: dict = {"line": new.line, "fields": new.fields}
+    changes: dict = {} if written is None else {"line": written.line, "fields": written.fields}
     for key, items in append.items():
         cls = _ITEM_RECORDS.get(key)
-        before, after = getattr(old, key, None), getattr(new, key, None)
-        if cls is None or before is None or after is None \
-                or len(after) != len(before) + len(items):
-            return False
+        before = getattr(old, key, None)
+        after = getattr(written, key, None) if written is not None else None
+        if cls is None or before is None or (written is not None and (
+                after is None or len(after) != len(before) + len(items))):
+            return None
         added = []
-        for item, written in zip(items, after[len(before):]):
+        for n, item in enumerate(items):
+            line = after[len(before) + n].line if after is not None else 0
             try:
-                added.append(cls(line=written.line, **{k: v for k, v in item.items()
-                                                       if v is not None and v != ""}))
+                added.append(cls(line=line, **{k: v for k, v in item.items()
+                                               if v is not None and v != ""}))
             except (TypeError, msgspec.ValidationError):
-                return False
+                return None
         changes[key] = before + tuple(added)
-    return msgspec.structs.replace(old, **changes) == new
+    return msgspec.structs.replace(old, **changes)
+
+
+def _reads_as_appended(old, data: bytes, append: dict) -> bool:
+    """Does ``data``, parsed back with the real loader, read as the record
+    ``old`` with exactly the items of ``append`` added, nothing else changed
+    (lines of the old part included: a text append moves nothing)?"""
+    from .loader import parse_file
+    _kind, new, diagnostics = parse_file(old.path, data)
+    if new is None or any(d.is_error for d in diagnostics):
+        return False
+    return _with_items(old, append, new) == new
+
+
+_CHECKING: list = []        # what forked workers of _check_appends read
+
+
+def _check_chunk(indices) -> list[int]:
+    return [i for i in indices if not _reads_as_appended(*_CHECKING[i])]
+
+
+def _check_appends(items: list, processes: Optional[int] = None) -> list[bool]:
+    """_reads_as_appended for each (old record, bytes, append): on every core
+    when there are many (a first run reminds tens of thousands of invoices;
+    each file is parsed back before the commit)."""
+    import os
+    if processes is None:
+        processes = os.cpu_count() or 1
+    if processes < 2 or len(items) < 2000:
+        return [_reads_as_appended(*item) for item in items]
+    import multiprocessing
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:
+        return [_reads_as_appended(*item) for item in items]
+    _CHECKING[:] = items                # the workers see them through fork
+    try:
+        parts = processes * 4
+        with context.Pool(processes) as pool:
+            bad = {i for found in pool.map(_check_chunk, [range(k, len(items), parts)
+                                                          for k in range(parts)])
+                   for i in found}
+    finally:
+        _CHECKING[:] = []
+    return [i not in bad for i in range(len(items))]
 
 
 class _Session:
@@ -220,7 +266,8 @@ class _Session:
         if reader is not None:
             data = reader(path)
         else:
-            data = (self.root / path).read_bytes()
+            from .safepath import read_bytes
+            data = read_bytes(self.root, path)
         return data.decode("utf-8") if isinstance(data, bytes) else data
 
     def edit(self, record, set_fields=None, remove=(), append=None) -> bytes:
@@ -231,22 +278,25 @@ class _Session:
         faster: a first run can remind tens of thousands of invoices), kept
         only when the loader reads it back as ``record`` with exactly those
         items added; anything else goes through the ruamel round trip, itself
-        checked (writer.check_edit). Raises ValueError when the file cannot be
-        edited so (it is then left as it is)."""
+        checked (writer.check_edit). Raises ActionRefused when the file cannot
+        be edited so (it is then left as it is)."""
+        if append and not set_fields and not remove:
+            data = self.appended(record, append)
+            if data is not None and _reads_as_appended(record, data, append):
+                self.parsed[record.path] = (data, "document", _with_items(record, append), [])
+                return data
+        return self.round_trip(record, set_fields, remove, append)
+
+    def appended(self, record, append: dict) -> Optional[bytes]:
+        """The text append of :meth:`edit`, unchecked (None when it does not apply)."""
+        fast = _appended(self.read(record.path), append)
+        return fast.encode("utf-8") if fast is not None else None
+
+    def round_trip(self, record, set_fields=None, remove=(), append=None) -> bytes:
         from .loader import parse_file
         from .writer import update_yaml
-        text = self.read(record.path)
-        if append and not set_fields and not remove:
-            fast = _appended(text, append)
-            if fast is not None:
-                data = fast.encode("utf-8")
-                kind, new, diagnostics = parse_file(record.path, data)
-                if new is not None and _is_appended(record, new, append) \
-                        and not any(d.is_error for d in diagnostics):
-                    self.parsed[record.path] = (data, kind, new, diagnostics)
-                    return data
         try:
-            data = update_yaml(text, set_fields=set_fields, remove=remove,
+            data = update_yaml(self.read(record.path), set_fields=set_fields, remove=remove,
                                append=append).encode("utf-8")
         except (ValueError, KeyError, IndexError) as exc:
             from .diagnostics import ActionRefused
@@ -658,8 +708,7 @@ def _record_reminders(s: _Session, due) -> None:
     writes: dict[str, bytes] = {}
     mails = []
     problems = []
-    records = {}
-    recorded = []
+    prepared = []
     for doc, level in due:
         append = {"reminders": [{"level": level, "date": s.as_of}]}
         latest = _latest_email(doc)
@@ -680,13 +729,30 @@ def _record_reminders(s: _Session, due) -> None:
                     entry.update(result="deferred", detail="not sent: %s" % s.smtp_problem)
                     deferred = doc.id
                 append["deliveries"] = [entry]
-        try:
-            writes[doc.path] = s.edit(doc, append=append)
-        except FacturierError as exc:
-            problems.append((doc.path, doc.line, "reminder %d of %s not recorded: %s"
-                             % (level, doc.id, exc)))
-            continue
-        records[doc.id] = s.parsed[doc.path][2]
+        prepared.append((doc, level, append, mail, deferred, s.appended(doc, append)))
+    # every text append is parsed back (on every core) before the commit
+    fast = [(doc, data, append) for doc, _, append, _, _, data in prepared if data is not None]
+    good = {id(item[1]) for item, ok in zip(fast, _check_appends(fast)) if ok}
+    records = {}
+    recorded = []
+    for doc, level, append, mail, deferred, data in prepared:
+        if data is not None and id(data) in good:
+            records[doc.id] = _with_items(doc, append)
+            s.parsed[doc.path] = (data, "document", records[doc.id], [])
+        else:
+            try:
+                data = s.round_trip(doc, append=append)
+            except FacturierError as exc:
+                problems.append((doc.path, doc.line, "reminder %d of %s not recorded: %s"
+                                 % (level, doc.id, exc)))
+                continue
+            record = s.parsed[doc.path][2]
+            if record is None:
+                problems.append((doc.path, doc.line, "reminder %d of %s not recorded: the "
+                                 "edited file would not load" % (level, doc.id)))
+                continue
+            records[doc.id] = record
+        writes[doc.path] = data
         recorded.append((doc, level))
         if mail is not None:
             mails.append(mail)
@@ -701,8 +767,8 @@ def _record_reminders(s: _Session, due) -> None:
     subject = ("Record reminder %d of %s" % (due[0][1], due[0][0].id) if len(due) == 1
                else "Record %d reminders due on %s" % (len(due), s.as_of.isoformat()))
     # Tens of thousands of reminders on a first run: each file was parsed
-    # back once by s.edit (to check it reads as intended); those records go
-    # into the book here, rather than the writer's bookkeeping of every file.
+    # back once (it reads as the old record plus the reminder); those records
+    # go into the book here, rather than the writer's bookkeeping of every file.
     book = s.book
     detached = getattr(s.w, "_book", None) is book
     if detached:
@@ -772,7 +838,8 @@ class DryWriter:
     def read(self, path: str) -> bytes:
         if path in self._texts:
             return self._texts[path]
-        return (self.root / path).read_bytes()
+        from .safepath import read_bytes
+        return read_bytes(self.root, path)
 
     def commit(self, change) -> None:
         from .actions import apply_to_book
@@ -853,6 +920,22 @@ REPAIRS = {"skip-missing": "recurrence.skip-missing", "end": "recurrence.end",
            "create-missing": "recurrence.create-missing"}
 
 
+def _read_text(book: Book, path: str) -> str:
+    from .actions import _read
+    return _read(book, path)
+
+
+def _update(path: str, text: str, set_fields=None, remove=()) -> str:
+    """writer.update_yaml, refused (ActionRefused) when the file cannot be
+    edited so that it reads back as intended."""
+    from .diagnostics import ActionRefused
+    from .writer import update_yaml
+    try:
+        return update_yaml(text, set_fields, remove=remove)
+    except (ValueError, KeyError, IndexError) as exc:
+        raise ActionRefused("%s: cannot be edited: %s" % (path, exc))
+
+
 def plan_repair(book: Book, rec_id: str, choice: str, as_of: dt.date):
     """The one commit that repairs a stopped recurrence (SPEC 4.4):
 
@@ -868,7 +951,7 @@ def plan_repair(book: Book, rec_id: str, choice: str, as_of: dt.date):
     from .actions import Change
     from .diagnostics import ActionRefused
     from .recurrence import check_recurrence, missing_occurrences, state_of
-    from .writer import dump_document, update_yaml
+    from .writer import dump_document
     if choice not in REPAIRS:
         raise ActionRefused("unknown repair %r (choose %s)" % (choice, ", ".join(REPAIRS)))
     rec = book.recurrence(rec_id)
@@ -879,10 +962,10 @@ def plan_repair(book: Book, rec_id: str, choice: str, as_of: dt.date):
         raise ActionRefused("recurrence %s is %s, not stopped: there is nothing to repair"
                             % (rec.id, state))
     missing = missing_occurrences(rec, as_of)
-    text = (Path(book.root) / rec.path).read_text(encoding="utf-8")
+    text = _read_text(book, rec.path)
     trailers = _trailers(rec_ids=[rec.id])
     if choice == "end":
-        data = update_yaml(text, {"ended": as_of}, remove=("stopped",))
+        data = _update(rec.path, text, {"ended": as_of}, remove=("stopped",))
         return Change(REPAIRS[choice], "End recurrence %s on %s (it was stopped: %s)"
                       % (rec.id, as_of.isoformat(), rec.stopped.cause), {rec.path: data.encode()},
                       trailers=trailers)
@@ -893,7 +976,7 @@ def plan_repair(book: Book, rec_id: str, choice: str, as_of: dt.date):
             # and an alias, which facturier's loader (rightly) refuses
             fields["skipped"] = [_fresh(d) for d in sorted(set(rec.skipped) | set(missing))]
             fields["last"] = _fresh(max(missing[-1], rec.last) if rec.last else missing[-1])
-        data = update_yaml(text, fields, remove=("stopped",))
+        data = _update(rec.path, text, fields, remove=("stopped",))
         return Change(REPAIRS[choice], "Reactivate recurrence %s, skipping %s"
                       % (rec.id, _dates(missing) or "nothing"), {rec.path: data.encode()},
                       trailers=trailers)
@@ -917,7 +1000,7 @@ def plan_repair(book: Book, rec_id: str, choice: str, as_of: dt.date):
         raise ActionRefused("occurrence %s cannot be generated: %s" % (occurrence, exc))
     if book.document(doc.id) is not None:
         raise ActionRefused("document %s already exists" % doc.id)
-    data = update_yaml(text, {"last": occurrence}, remove=("stopped",))
+    data = _update(rec.path, text, {"last": occurrence}, remove=("stopped",))
     return Change(REPAIRS[choice], "Reactivate recurrence %s, creating the missing %s%s"
                   % (rec.id, doc.id, " (number %s)" % doc.number if doc.number else ""),
                   {doc.path: dump_document(doc).encode("utf-8"), rec.path: data.encode()},
@@ -958,7 +1041,6 @@ def plan_bounce(book: Book, report) -> "Change":
     delivery has that Message-ID or it is already recorded as bounced."""
     from .actions import Change
     from .diagnostics import ActionRefused
-    from .writer import update_yaml
     found = find_delivery(book, report.message_id)
     if found is None:
         raise ActionRefused("no document has an e-mail with the Message-ID %s"
@@ -969,8 +1051,8 @@ def plan_bounce(book: Book, report) -> "Change":
         raise ActionRefused("the e-mail %s of %s is already recorded as bounced"
                             % (report.message_id, doc.id))
     detail = " ".join(x for x in (report.status, report.diagnostic) if x) or "bounced"
-    text = (Path(book.root) / doc.path).read_text(encoding="utf-8")
-    data = update_yaml(text, {"deliveries.%d.result" % index: "bounced",
+    text = _read_text(book, doc.path)
+    data = _update(doc.path, text, {"deliveries.%d.result" % index: "bounced",
                               "deliveries.%d.detail" % index: "delivery report: %s" % detail})
     return Change("document.bounce", "E-mail of %s to %s bounced: %s"
                   % (doc.number or doc.id, delivery.to or report.recipient, detail)[:200],

@@ -20,6 +20,7 @@ from .diagnostics import FacturierError
 BOOK_FOLDERS = ("contacts", "documents", "recurrences")
 # `git ls-files -s -z` entries: "<mode> <blob> <stage>\t<path>\0"
 _LS_FILES = re.compile(r"[0-7]+ ([0-9a-f]{40,64}) [0-3]\t([^\0]*?\.yaml)\0")
+_LS_LINKS = re.compile(r"120000 [0-9a-f]{40,64} [0-3]\t([^\0]*)\0")     # symbolic links
 
 
 class GitError(FacturierError):
@@ -50,18 +51,29 @@ def blob_id(data: bytes) -> str:
     return h.hexdigest()
 
 
-def list_blobs(root, folders: Iterable[str] = BOOK_FOLDERS) -> dict[str, str]:
+def list_blobs(root, folders: Iterable[str] = BOOK_FOLDERS,
+               untrusted: Optional[dict] = None) -> dict[str, str]:
     """``{relative path: blob id}`` for every ``*.yaml`` file under ``folders``
     and ``facturier.yaml``, as they are in the work tree.
 
     Tracked and unmodified files take their id from the index (no read);
     modified and untracked files are read and hashed here. Deleted files are
     absent. Outside a git repository every file is read and hashed.
+
+    Symbolic links are never listed nor read (SPEC 1.5). When ``untrusted``
+    (a dict) is given, it receives ``links``: every symbolic link, tracked or
+    not, under ``folders`` or as ``facturier.yaml``; and ``state``: every
+    tracked path under ``.facturier/`` (any case).
     """
+    from .safepath import UnsafePath, read_bytes
     root = Path(root)
     wanted = ["facturier.yaml", *folders]
+    links: list[str] = []
+    state: list[str] = []
+    if untrusted is not None:
+        untrusted["links"], untrusted["state"] = links, state
     if not is_repository(root):
-        return _hash_tree(root, wanted)
+        return _hash_tree(root, wanted, links)
     # Both questions at once, on both cores: status (lstat of every file) is
     # the slow one.
     try:
@@ -71,9 +83,24 @@ def list_blobs(root, folders: Iterable[str] = BOOK_FOLDERS) -> dict[str, str]:
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except FileNotFoundError:
         raise GitError("git is not installed (facturier needs the git command)")
-    out = _git(root, "--no-optional-locks", "ls-files", "-s", "-z", "--", *wanted)
+    listed = wanted + [":(icase).facturier"] if untrusted is not None else wanted
+    out = _git(root, "--no-optional-locks", "ls-files", "-s", "-z", "--", *listed)
     text = out.decode("utf-8", "surrogateescape")
     blobs: dict[str, str] = {path: blob for blob, path in _LS_FILES.findall(text)}
+    if "120000 " in text:
+        for path in _LS_LINKS.findall(text):
+            blobs.pop(path, None)
+            links.append(path)
+    # sorted output: `.facturier` entries come first, before any book folder
+    start = 0
+    while untrusted is not None:
+        end = text.find("\0", start)
+        path = text[text.find("\t", start, end) + 1:end] if end > 0 else ""
+        if not path.startswith("."):
+            break
+        state.append(path)
+        blobs.pop(path, None)
+        start = end + 1
     status, error = pending.communicate()
     if pending.returncode != 0:
         raise GitError("git status failed: %s" % error.decode(errors="replace").strip())
@@ -82,29 +109,43 @@ def list_blobs(root, folders: Iterable[str] = BOOK_FOLDERS) -> dict[str, str]:
             continue
         code, p = entry[:2], entry[3:].decode("utf-8", "surrogateescape")
         if not p.endswith(".yaml"):
+            if code in (b"??", b" T", b"T ") and os.path.islink(root / p) and p not in links:
+                links.append(p)
             continue
-        full = root / p
         try:
-            data = full.read_bytes()
+            data = read_bytes(root, p)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             blobs.pop(p, None)
+            continue
+        except UnsafePath as exc:
+            blobs.pop(p, None)
+            if exc.path not in links:
+                links.append(exc.path)
             continue
         blobs[p] = blob_id(data)
     return blobs
 
 
-def _hash_tree(root: Path, wanted) -> dict[str, str]:
+def _hash_tree(root: Path, wanted, links: list) -> dict[str, str]:
     blobs = {}
     for name in wanted:
         top = root / name
+        if top.is_symlink():
+            links.append(name)
+            continue
         if top.is_file():
             blobs[name] = blob_id(top.read_bytes())
             continue
         for dirpath, dirnames, filenames in os.walk(top):
+            for d in dirnames:
+                if os.path.islink(os.path.join(dirpath, d)):
+                    links.append((Path(dirpath) / d).relative_to(root).as_posix())
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
             for f in filenames:
-                if f.endswith(".yaml"):
-                    full = Path(dirpath) / f
+                full = Path(dirpath) / f
+                if full.is_symlink():
+                    links.append(full.relative_to(root).as_posix())
+                elif f.endswith(".yaml"):
                     blobs[full.relative_to(root).as_posix()] = blob_id(full.read_bytes())
     return blobs
 

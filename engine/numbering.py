@@ -182,9 +182,9 @@ def next_number(book: Book, kind: str, date: dt.date) -> str:
                             "(facturier check)")
     if unknown:
         raise ActionRefused(
-            "cannot give a number while %s cannot be read: a number %s holds could be given "
+            "cannot give a number while %s cannot be read: a number %s could be given "
             "twice; fix %s first (facturier check)" % (
-                ", ".join(unknown), "it" if len(unknown) == 1 else "they",
+                ", ".join(unknown), "it holds" if len(unknown) == 1 else "they hold",
                 "it" if len(unknown) == 1 else "them"))
     return format_number(fmt, date.year, highest_seq(book, kind, date.year) + 1)
 

@@ -244,3 +244,20 @@ def test_a_run_reminds_any_style_of_document(tmp_path_factory, drawn):
         (old.kind, old.contact, old.number, old.validated)
     assert [(x.description, x.unit_price) for x in new.lines] == \
         [(x.description, x.unit_price) for x in old.lines]
+
+
+def test_appends_are_checked_alike_on_one_core_and_on_several():
+    """A first run parses tens of thousands of appended files back, on every
+    core: the verdicts are those of the one-core check, item by item."""
+    from engine.daily import _appended, _check_appends
+    path = "documents/2025/01/inv-x.yaml"
+    items = []
+    for text in (FLOW, QUOTED, NOTES):
+        _k, old, _d = parse_file(path, text)
+        good = update_yaml(text, append=REMINDER).encode()
+        naive = _appended(text, REMINDER).encode()          # the text append alone
+        items += [(old, good, REMINDER), (old, naive, REMINDER)]
+    items = (items * 400)[:2400]
+    serial = _check_appends(items, processes=1)
+    assert serial[:6] == [True, False, True, False, True, False]
+    assert _check_appends(items, processes=2) == serial
