@@ -197,6 +197,10 @@ class Writer:
     def commit(self, change: Change) -> Optional[str]:
         if self._store is None:
             raise ActionRefused("the writer is closed")
+        from .safepath import check_writable
+        checked: set = set()
+        for path in change.paths:           # never through a link, never out of the book
+            check_writable(self.root, path, checked)
         taken = [p for p in change.new if self._store.blob_at_head(p) is not None
                  or (self.root / p).exists()]
         if taken:
@@ -214,10 +218,6 @@ class Writer:
             raise ActionRefused(
                 "uncommitted edits in %s, which this action reads; commit or discard them "
                 "first (nothing was changed)" % ", ".join(dirty))
-        from .safepath import check_writable
-        checked: set = set()
-        for path in change.paths:           # never through a link, never out of the book
-            check_writable(self.root, path, checked)
         parsed = parse_writes(change)
         sha = self._store.commit(change.writes, change.deletes, change.message)
         if sha is not None:
