@@ -104,7 +104,7 @@ def untrusted_diagnostics(links, state) -> list[Diagnostic]:
     """What the book never trusts (SPEC 1.5), as errors naming each path:
     symbolic links, anything committed under .facturier/, a .facturier that
     is a link."""
-    out = [Diagnostic(path, 0, 0, "", safepath.link_message(path)) for path in links]
+    out = [Diagnostic(path, 0, 0, "", safepath.link_message()) for path in links]
     for path in state:
         out.append(Diagnostic(path, 0, 0, "", "committed under .facturier/, which is facturier's "
                                               "own local state: it came with the repository, so "

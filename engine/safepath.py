@@ -48,9 +48,11 @@ class UnsafePath(ActionRefused):
         self.path = path
 
 
-def link_message(path: str) -> str:
-    return ("%s is a symbolic link: facturier never follows a link in a book (SPEC 1.5); "
-            "put the file itself there (or remove the link)" % path)
+def link_message(path: str = "") -> str:
+    """Why a link is refused; without ``path`` for a diagnostic (which names it)."""
+    return ("%s a symbolic link: facturier never follows a link in a book (it may point "
+            "anywhere); put the file or folder itself there, or remove the link"
+            % ("%s is" % path if path else "this is"))
 
 
 def _parts(rel: str) -> list[str]:
