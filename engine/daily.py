@@ -671,8 +671,8 @@ def reminders_due(book: Book, as_of: dt.date) -> list[tuple[Document, int]]:
 
 
 def _note_reminders(book: Book, records: dict) -> None:
-    """Put the reminded documents, as parsed back from what was committed,
-    in the book."""
+    """Put the reminded documents in the book: each the old record with its
+    new entries, which the committed file was parsed back to agree with."""
     for doc_id, record in records.items():
         book.documents[doc_id] = record
 
@@ -842,11 +842,12 @@ class DryWriter:
         return read_bytes(self.root, path)
 
     def commit(self, change) -> None:
-        from .actions import apply_to_book
+        from .actions import apply_to_book, parse_writes
+        parsed = parse_writes(change)       # refused as the real commit would be
         for path, data in change.writes.items():
             self._texts[path] = data
         if self._book is not None:
-            apply_to_book(self._book, change)
+            apply_to_book(self._book, change, parsed)
 
 
 def run(root, as_of: dt.date, *, now: Callable[[], str], author: Optional[str] = None,
