@@ -107,6 +107,7 @@ class Writer:
     def __enter__(self) -> "Writer":
         from .book import find_root
         find_root(self.root)
+        safepath.state_dir(self.root)   # the lock and journal never go through a link
         self._lock = gitstore.BookLock(self.root, self.timeout).acquire()
         try:
             self._store = gitstore.Store(self.root, self.author)

@@ -68,7 +68,10 @@ def _load(root: Path, use_cache: bool, processes: Optional[int]) -> Book:
         blobs.setdefault(SETTINGS_FILE, "")
     # The cache is facturier's own, in a .facturier/ it made: one that came
     # with a clone (committed) could hide documents; never read nor written.
-    use_cache = use_cache and not untrusted["state"] and _own_state_dir(root)
+    own = _own_state_dir(root)
+    if not own and not untrusted["state"]:
+        links.append(safepath.STATE_DIR)
+    use_cache = use_cache and not untrusted["state"] and own
     snapshot = cache.read_snapshot(root) if use_cache else cache.Snapshot()
     cached = snapshot.entries
     entries: dict[str, object] = {}
@@ -102,8 +105,8 @@ def _own_state_dir(root: Path) -> bool:
 
 def untrusted_diagnostics(links, state) -> list[Diagnostic]:
     """What the book never trusts (SPEC 1.5), as errors naming each path:
-    symbolic links, anything committed under .facturier/, a .facturier that
-    is a link."""
+    symbolic links (a .facturier that is one included), anything committed
+    under .facturier/."""
     out = [Diagnostic(path, 0, 0, "", safepath.link_message()) for path in links]
     for path in state:
         out.append(Diagnostic(path, 0, 0, "", "committed under .facturier/, which is facturier's "

@@ -177,7 +177,11 @@ def test_a_linked_state_folder_is_never_written(tmp_path, make_book):
     root = make_book({"contacts/acme.yaml": ACME})
     os.symlink(elsewhere, root / ".facturier")
     proc = facturier(root, "check")
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1
+    assert ".facturier: this is a symbolic link" in proc.stdout + proc.stderr
+    proc = facturier(root, "contact", "new", "--name", "Beta SA")
+    assert proc.returncode == 1
+    assert ".facturier is a symbolic link" in proc.stderr and "Traceback" not in proc.stderr
     assert list(elsewhere.iterdir()) == []
 
 
