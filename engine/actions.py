@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterable, Optional, Union
 
 import msgspec
 
-from . import gitstore
+from . import gitstore, safepath
 from .diagnostics import ActionRefused, Diagnostic
 from .model import Book, Contact, Document, Line, Recurrence
 from .numbering import NUMBERED_KINDS, next_number
@@ -68,6 +68,10 @@ class Change:
     trailers: tuple[tuple[str, str], ...] = ()    # ("Facturier-Document", id)...
     new: tuple[str, ...] = ()                     # paths that must not exist yet
     reads: tuple[str, ...] = ()                   # other files the change depends on
+    # path -> (bytes, kind, record, diagnostics): what the planner already got
+    # by parsing exactly those bytes, so the check before the commit need not
+    # parse them again (a run's tens of thousands of reminders)
+    parsed: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -103,6 +107,7 @@ class Writer:
     def __enter__(self) -> "Writer":
         from .book import find_root
         find_root(self.root)
+        safepath.state_dir(self.root)   # the lock and journal never go through a link
         self._lock = gitstore.BookLock(self.root, self.timeout).acquire()
         try:
             self._store = gitstore.Store(self.root, self.author)
@@ -154,8 +159,8 @@ class Writer:
             if path is None:
                 continue
             try:
-                data = (self.root / path).read_bytes()
-            except OSError:
+                data = safepath.read_bytes(self.root, path)
+            except (OSError, safepath.UnsafePath):
                 continue
             _kind, record, diagnostics = parse_file(path, data)
             book.diagnostics.extend(diagnostics)
@@ -193,6 +198,10 @@ class Writer:
     def commit(self, change: Change) -> Optional[str]:
         if self._store is None:
             raise ActionRefused("refuse.writer_closed")
+        from .safepath import check_writable
+        checked: set = set()
+        for path in change.paths:           # never through a link, never out of the book
+            check_writable(self.root, path, checked)
         taken = [p for p in change.new if self._store.blob_at_head(p) is not None
                  or (self.root / p).exists()]
         if taken:
@@ -206,12 +215,39 @@ class Writer:
         dirty = [p for p in self._store.dirty(change.reads) if p not in change.paths]
         if dirty:
             raise ActionRefused("refuse.uncommitted_read", paths=", ".join(dirty))
+        parsed = parse_writes(change)
         sha = self._store.commit(change.writes, change.deletes, change.message)
         if sha is not None:
             self.commits.append(sha)
             if self._book is not None:
-                apply_to_book(self._book, change)
+                apply_to_book(self._book, change, parsed)
         return sha
+
+
+def parse_writes(change: Change) -> dict:
+    """Every book file the change writes, parsed back with the loader before
+    anything is written: ``{path: (kind, record, diagnostics)}``. Refuses
+    (ActionRefused, nothing changed) when one does not load — a file
+    facturier would commit broken."""
+    from .loader import parse_file
+    out = {}
+    broken = []
+    for path, data in change.writes.items():
+        known = change.parsed.get(path)
+        if known is not None and known[0] is data:
+            kind, record, diagnostics = known[1:]
+        else:
+            kind, record, diagnostics = parse_file(path, data)
+        if kind is not None and (record is None or any(d.is_error for d in diagnostics)):
+            broken.extend(str(d) for d in diagnostics if d.is_error)
+            if record is None and not diagnostics:
+                broken.append("%s: cannot be read" % path)
+        out[path] = (kind, record, diagnostics)
+    if broken:
+        raise ActionRefused("the file%s written would not load (%s); nothing was changed:\n%s"
+                            % ("" if len(change.writes) == 1 else "s", change.subject,
+                               "\n".join(broken)))
+    return out
 
 
 _DATED_ID = (re.compile(r"-(\d{4})(\d{2})\d{2}-[A-Za-z0-9]{1,12}\Z"),
@@ -229,10 +265,10 @@ def find_document_path(root, doc_id: str) -> Optional[str]:
         m = pattern.search(doc_id)
         if m:
             guess = "documents/%s/%s/%s.yaml" % (m.group(1), m.group(2), doc_id)
-            if (root / guess).is_file():
+            if safepath.is_file(root, guess):
                 return guess
     found = gitstore.find_paths(root, ":(glob,icase)documents/**/%s.yaml" % doc_id)
-    found = [p for p in found if (root / p).is_file()]
+    found = [p for p in found if safepath.is_file(root, p)]
     return found[0] if found else None
 
 
@@ -250,9 +286,9 @@ def perform(root, plan_fn: Callable[..., Change], *args, author: Optional[str] =
         return w.commit(change), change
 
 
-def apply_to_book(book: Book, change: Change) -> None:
+def apply_to_book(book: Book, change: Change, parsed: Optional[dict] = None) -> None:
     """Bring an in-memory book in line with a committed change (parsing only
-    the files it wrote)."""
+    the files it wrote, unless ``parsed`` by :func:`parse_writes`)."""
     from .loader import parse_file
     touched = set(change.paths)
     book.diagnostics = [d for d in book.diagnostics if d.path not in touched]
@@ -266,7 +302,8 @@ def apply_to_book(book: Book, change: Change) -> None:
                 del table[stem]
     written = []
     for path, data in change.writes.items():
-        kind, record, diagnostics = parse_file(path, data)
+        known = parsed.get(path) if parsed else None
+        kind, record, diagnostics = known if known is not None else parse_file(path, data)
         book.diagnostics.extend(diagnostics)
         if record is None:
             continue
@@ -379,7 +416,9 @@ def _read(book: Book, path: str) -> str:
     if book.root is None:
         _refuse("refuse.no_folder", path=path)
     try:
-        return (Path(book.root) / path).read_text(encoding="utf-8")
+        # as Path.read_text did: universal newlines
+        return safepath.read_bytes(book.root, path).decode("utf-8").replace(
+            "\r\n", "\n").replace("\r", "\n")
     except FileNotFoundError:
         _refuse("refuse.gone", path=path)
     except UnicodeDecodeError:
@@ -421,7 +460,10 @@ def _edited(book: Book, path: str, set_fields: Optional[dict] = None, remove: It
 
 def _edited_text(path: str, text: str, set_fields: Optional[dict] = None,
                  remove: Iterable[str] = ()) -> tuple[bytes, Any]:
-    new = update_yaml(text, set_fields, tuple(remove))
+    try:
+        new = update_yaml(text, set_fields, tuple(remove))
+    except (ValueError, KeyError, IndexError) as exc:
+        _refuse("%s: cannot be edited: %s" % (path, exc))
     return new.encode("utf-8"), _parse(path, new)
 
 
@@ -884,7 +926,10 @@ def _yaml_input(fields: Union[dict, str, bytes], defaults: dict) -> str:
             return fields
     data = {k: v for k, v in defaults.items() if v is not None and k not in fields}
     data.update({k: v for k, v in fields.items() if v is not None})
-    return update_yaml("", data)
+    try:
+        return update_yaml("", data)
+    except ValueError as exc:
+        _refuse("cannot write these fields: %s" % exc)
 
 
 def _check_new_document(book: Book, record: Document) -> None:

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Optional
 
-from . import cache, gitstore
+from . import cache, gitstore, safepath
 from .diagnostics import BookNotFound, Diagnostic
 from .model import Book, Settings
 
@@ -24,9 +24,10 @@ PARALLEL_THRESHOLD = 2000      # below this many files to parse, one process is 
 
 
 def find_root(path) -> Path:
-    """The book at ``path`` (which must hold facturier.yaml)."""
+    """The book at ``path`` (which must hold facturier.yaml; a link there is
+    a book whose settings are an error, SPEC 1.5)."""
     root = Path(path).expanduser()
-    if not (root / SETTINGS_FILE).is_file():
+    if not (root / SETTINGS_FILE).is_file() and not (root / SETTINGS_FILE).is_symlink():
         raise BookNotFound("%s is not a facturier book (no %s there); make one with "
                            "`facturier init DIR`, or point --book / $FACTURIER_BOOK at one"
                            % (root, SETTINGS_FILE))
@@ -37,7 +38,11 @@ def load_settings(root) -> Settings:
     """Only the settings (cheap): for the timezone and locale of a command."""
     from .loader import parse_settings
     root = find_root(root)
-    settings, _ = parse_settings((root / SETTINGS_FILE).read_bytes(), SETTINGS_FILE)
+    try:
+        data = safepath.read_bytes(root, SETTINGS_FILE)
+    except safepath.UnsafePath:
+        return Settings()           # a link: the defaults (load_book reports it)
+    settings, _ = parse_settings(data, SETTINGS_FILE)
     return settings
 
 
@@ -58,8 +63,17 @@ def load_book(root, *, use_cache: bool = True, processes: Optional[int] = None) 
 def _load(root: Path, use_cache: bool, processes: Optional[int]) -> Book:
     # a publish a kill interrupted is settled first: never read a half-moved work tree
     recovered = gitstore.recover_book(root) if gitstore.is_repository(root) else []
-    blobs = gitstore.list_blobs(root)
-    blobs.setdefault(SETTINGS_FILE, "")
+    untrusted: dict = {}
+    blobs = gitstore.list_blobs(root, untrusted=untrusted)
+    links = untrusted["links"] + safepath.links_under(root, "templates")
+    if SETTINGS_FILE not in links:
+        blobs.setdefault(SETTINGS_FILE, "")
+    # The cache is facturier's own, in a .facturier/ it made: one that came
+    # with a clone (committed) could hide documents; never read nor written.
+    own = _own_state_dir(root)
+    if not own and not untrusted["state"]:
+        links.append(safepath.STATE_DIR)
+    use_cache = use_cache and not untrusted["state"] and own
     snapshot = cache.read_snapshot(root) if use_cache else cache.Snapshot()
     cached = snapshot.entries
     entries: dict[str, object] = {}
@@ -78,11 +92,33 @@ def _load(root: Path, use_cache: bool, processes: Optional[int]) -> Book:
     for message in recovered:
         path, _, text = message.partition(": ")
         book.diagnostics.append(Diagnostic(path, 0, 0, "", text, "warning"))
+    book.diagnostics.extend(untrusted_diagnostics(links, untrusted["state"]))
     key = cache.totals_key(book.settings)
     computed = _remember_totals(book, entries, snapshot.totals_key == key)
     if use_cache and (todo or computed or len(entries) != len(cached)):
         cache.write(root, entries, snapshot, key)
     return book
+
+
+def _own_state_dir(root: Path) -> bool:
+    try:
+        safepath.state_dir(root)
+        return True
+    except safepath.UnsafePath:
+        return False
+
+
+def untrusted_diagnostics(links, state) -> list[Diagnostic]:
+    """What the book never trusts (SPEC 1.5), as errors naming each path:
+    symbolic links (a .facturier that is one included), anything committed
+    under .facturier/."""
+    out = [Diagnostic(path, 0, 0, "", safepath.link_message()) for path in links]
+    for path in state:
+        out.append(Diagnostic(path, 0, 0, "", "committed under .facturier/, which is facturier's "
+                                              "own local state: it came with the repository, so "
+                                              "it is ignored; remove it from git (git rm -r "
+                                              "--cached .facturier)"))
+    return out
 
 
 def _remember_totals(book: Book, entries: dict, trusted: bool) -> bool:
@@ -153,7 +189,8 @@ def _parse_all(root: Path, todo: list[tuple[str, str]], processes: Optional[int]
 
 def _parse_chunk(args) -> list:
     root, todo = args
-    return [_parse_one(Path(root), path, blob) for path, blob in todo]
+    checked: set = set()        # folders found not to be links
+    return [_parse_one(Path(root), path, blob, checked) for path, blob in todo]
 
 
 def _parse_chunk_packed(args) -> bytes:
@@ -162,15 +199,18 @@ def _parse_chunk_packed(args) -> bytes:
     return cache.pack_entries(_parse_chunk(args))
 
 
-def _parse_one(root: Path, path: str, blob: str):
+def _parse_one(root: Path, path: str, blob: str, checked: Optional[set] = None):
     from .loader import parse_file
     try:
-        data = (root / path).read_bytes()
+        data = safepath.read_bytes(root, path, checked)
     except FileNotFoundError:
         if path == SETTINGS_FILE:
             data = b""
         else:
             return None
+    except safepath.UnsafePath as exc:
+        return cache.ENTRY_TYPES[_kind_guess(path)](path, blob, None, [
+            Diagnostic(path, 0, 0, "", str(exc))])
     except OSError as exc:
         kind = _kind_guess(path)
         return cache.ENTRY_TYPES[kind](path, blob, None, [

@@ -13,7 +13,10 @@ rewritten when the delta grows past a twentieth of the book.
 
 The cache is a convenience, never a source of truth: a file that does not
 decode, or that was written by another version of the engine (the key includes
-a digest of the parsing code), is ignored and rebuilt. Files are written to a
+a digest of the parsing code), is ignored and rebuilt. It is facturier's own
+(SPEC 1.5): when anything under ``.facturier/`` is tracked by git (it came
+with a clone, and could hide documents) or ``.facturier`` is a link, the book
+is loaded without it and none is written (engine/book.py). Files are written to a
 temporary name and renamed into place, so a crash never leaves half a cache.
 """
 from __future__ import annotations
@@ -190,9 +193,12 @@ def write(root, entries: dict[str, object], previous: Optional[Snapshot] = None,
     """Store ``entries``: as a small delta over the previous base when few
     changed since it (and the totals' settings did not), else as a new base.
     Failure to write is not an error of the book: the next run parses again."""
-    folder = Path(root) / CACHE_DIR
+    from .safepath import UnsafePath, state_dir
     try:
-        folder.mkdir(exist_ok=True)
+        folder = state_dir(root, create=True)       # never through a link
+    except (UnsafePath, OSError):
+        return
+    try:
         ignore = folder / ".gitignore"
         if not ignore.exists():
             # A book made by hand may lack facturier's .gitignore: the cache

@@ -160,6 +160,83 @@ def _appended(text: str, append: dict) -> Optional[str]:
     return text
 
 
+_ITEM_RECORDS: dict = {}
+
+
+def _with_items(old, append: dict, written=None):
+    """The record ``old`` with the items of ``append`` added at the end of
+    their lists (their ``line`` taken from the same items of ``written``, else
+    0), or None when an item does not make a record."""
+    import msgspec
+
+    from .model import Delivery, Discount, Payment, Reminder
+    if not _ITEM_RECORDS:
+        _ITEM_RECORDS.update(reminders=Reminder, deliveries=Delivery, payments=Payment,
+                             discounts=Discount)
+    changes: dict = {} if written is None else {"line": written.line, "fields": written.fields}
+    for key, items in append.items():
+        cls = _ITEM_RECORDS.get(key)
+        before = getattr(old, key, None)
+        after = getattr(written, key, None) if written is not None else None
+        if cls is None or before is None or (written is not None and (
+                after is None or len(after) != len(before) + len(items))):
+            return None
+        added = []
+        for n, item in enumerate(items):
+            line = after[len(before) + n].line if after is not None else 0
+            try:
+                added.append(cls(line=line, **{k: v for k, v in item.items()
+                                               if v is not None and v != ""}))
+            except (TypeError, msgspec.ValidationError):
+                return None
+        changes[key] = before + tuple(added)
+    return msgspec.structs.replace(old, **changes)
+
+
+def _reads_as_appended(old, data: bytes, append: dict) -> bool:
+    """Does ``data``, parsed back with the real loader, read as the record
+    ``old`` with exactly the items of ``append`` added, nothing else changed
+    (lines of the old part included: a text append moves nothing)?"""
+    from .loader import parse_file
+    _kind, new, diagnostics = parse_file(old.path, data)
+    if new is None or any(d.is_error for d in diagnostics):
+        return False
+    return _with_items(old, append, new) == new
+
+
+_CHECKING: list = []        # what forked workers of _check_appends read
+
+
+def _check_chunk(indices) -> list[int]:
+    return [i for i in indices if not _reads_as_appended(*_CHECKING[i])]
+
+
+def _check_appends(items: list, processes: Optional[int] = None) -> list[bool]:
+    """_reads_as_appended for each (old record, bytes, append): on every core
+    when there are many (a first run reminds tens of thousands of invoices;
+    each file is parsed back before the commit)."""
+    import os
+    if processes is None:
+        processes = os.cpu_count() or 1
+    if processes < 2 or len(items) < 2000:
+        return [_reads_as_appended(*item) for item in items]
+    import multiprocessing
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:
+        return [_reads_as_appended(*item) for item in items]
+    _CHECKING[:] = items                # the workers see them through fork
+    try:
+        parts = processes * 4
+        with context.Pool(processes) as pool:
+            bad = {i for found in pool.map(_check_chunk, [range(k, len(items), parts)
+                                                          for k in range(parts)])
+                   for i in found}
+    finally:
+        _CHECKING[:] = []
+    return [i not in bad for i in range(len(items))]
+
+
 class _Session:
     """The state shared by the steps of one run."""
 
@@ -177,6 +254,7 @@ class _Session:
         self._lower_ids: Optional[set] = None
         self.mailer: Optional["SmtpSession"] = None     # the run's, opened at its first e-mail
         self._fault_reported = False
+        self.parsed: dict = {}          # path -> (bytes, kind, record, diagnostics) of edit()
 
     def smtp_ok(self) -> bool:
         """Can the run's SMTP session be used for the next e-mail? It is
@@ -226,7 +304,8 @@ class _Session:
         if reader is not None:
             data = reader(path)
         else:
-            data = (self.root / path).read_bytes()
+            from .safepath import read_bytes
+            data = read_bytes(self.root, path)
         return data.decode("utf-8") if isinstance(data, bytes) else data
 
     def edit(self, record, set_fields=None, remove=(), append=None) -> bytes:
@@ -234,20 +313,40 @@ class _Session:
         person's comments and order. Items appended to a list the file lacks,
         or to a block list that ends the file (where facturier puts them), are
         written as text (what the round trip would write, a hundred times
-        faster: a first run can remind tens of thousands of invoices);
-        anything else goes through the ruamel round trip."""
-        from .writer import update_yaml
-        text = self.read(record.path)
+        faster: a first run can remind tens of thousands of invoices), kept
+        only when the loader reads it back as ``record`` with exactly those
+        items added; anything else goes through the ruamel round trip, itself
+        checked (writer.check_edit). Raises ActionRefused when the file cannot
+        be edited so (it is then left as it is)."""
         if append and not set_fields and not remove:
-            fast = _appended(text, append)
-            if fast is not None:
-                return fast.encode("utf-8")
-        text = update_yaml(text, set_fields=set_fields, remove=remove, append=append)
-        return text.encode("utf-8")
+            data = self.appended(record, append)
+            if data is not None and _reads_as_appended(record, data, append):
+                self.parsed[record.path] = (data, "document", _with_items(record, append), [])
+                return data
+        return self.round_trip(record, set_fields, remove, append)
+
+    def appended(self, record, append: dict) -> Optional[bytes]:
+        """The text append of :meth:`edit`, unchecked (None when it does not apply)."""
+        fast = _appended(self.read(record.path), append)
+        return fast.encode("utf-8") if fast is not None else None
+
+    def round_trip(self, record, set_fields=None, remove=(), append=None) -> bytes:
+        from .loader import parse_file
+        from .writer import update_yaml
+        try:
+            data = update_yaml(self.read(record.path), set_fields=set_fields, remove=remove,
+                               append=append).encode("utf-8")
+        except (ValueError, KeyError, IndexError) as exc:
+            from .diagnostics import ActionRefused
+            raise ActionRefused("%s: cannot be edited: %s" % (record.path, exc))
+        self.parsed[record.path] = (data,) + parse_file(record.path, data)
+        return data
 
     def commit(self, action: str, subject: str, writes: dict, trailers=(), new=()) -> None:
         from .actions import Change
-        self.w.commit(Change(action, subject, writes, trailers=trailers, new=tuple(new)))
+        parsed = {p: self.parsed.pop(p) for p in writes if p in self.parsed}
+        self.w.commit(Change(action, subject, writes, trailers=trailers, new=tuple(new),
+                             parsed=parsed))
         self.report.commits += 1
 
     def has_document(self, doc_id: str) -> bool:
@@ -258,11 +357,15 @@ class _Session:
             self._lower_ids = {k.lower() for k in self.book.documents}
         return doc_id.lower() in self._lower_ids
 
-    def try_commit(self, record, action: str, subject: str, writes: dict, trailers=(),
+    def try_commit(self, record, action: str, subject: str, writes, trailers=(),
                    new=()) -> bool:
         """commit, or report why it was refused (a file with uncommitted
-        edits...) against ``record`` and go on with the rest of the run."""
+        edits, one that cannot be edited safely...) against ``record`` and go
+        on with the rest of the run. ``writes``: a dict, or a function making
+        it (so that a file that cannot be edited is reported the same way)."""
         try:
+            if callable(writes):
+                writes = writes()
             self.commit(action, subject, writes, trailers, new)
             return True
         except (FacturierError, ValueError) as exc:
@@ -321,7 +424,7 @@ def _message(code: str, **params):
 def _stop(s: _Session, rec: Recurrence, occurrence: Optional[dt.date], cause: str) -> None:
     stopped = {"at": s.now(), "occurrence": occurrence, "cause": str(cause)}   # English in the file
     if not s.try_commit(rec, "recurrence.stop", "Stop recurrence %s: %s" % (rec.id, cause),
-                        {rec.path: s.edit(rec, set_fields={"stopped": stopped})},
+                        lambda: {rec.path: s.edit(rec, set_fields={"stopped": stopped})},
                         _trailers(rec_ids=[rec.id])):
         return
     s.report.stopped_now.append(rec.id)
@@ -389,8 +492,8 @@ def run_recurrences(s: _Session) -> None:
             if doc.validated is not None:
                 subject += " (number %s)" % doc.number
             if not s.try_commit(rec, "document.generate", subject,
-                                {doc.path: dump_document(doc).encode("utf-8"),
-                                 rec.path: _with_last(s, rec, occurrence)},
+                                lambda: {doc.path: dump_document(doc).encode("utf-8"),
+                                         rec.path: _with_last(s, rec, occurrence)},
                                 _trailers([doc.id], [rec.id]), new=(doc.path,)):
                 break
             if s._lower_ids is not None:
@@ -422,7 +525,7 @@ def run_scheduled(s: _Session) -> None:
             mode = "draft"
         if mode == "draft" or doc.kind not in NUMBERED_KINDS:
             if not s.try_commit(doc, "document.modify", "%s reached its date: waiting for validation" % doc.id,
-                     {doc.path: s.edit(doc, remove=("scheduled",))}, _trailers([doc.id])):
+                     lambda: {doc.path: s.edit(doc, remove=("scheduled",))}, _trailers([doc.id])):
                 continue
             s.report.scheduled.append(doc.id)
             s.report.say("%s reached its date: waiting for validation" % doc.id)
@@ -504,7 +607,7 @@ def _finish_attempt(s: _Session, doc_id: str, msg, index: int, what: str) -> Non
         subject, action = "E-mail of %s %s: outcome unknown" % (what, number), "document.send"
     else:
         subject, action = "E-mail of %s %s deferred: %s" % (what, number, outcome.detail), "document.send"
-    if not s.try_commit(doc, action, subject[:200], {doc.path: s.edit(doc, set_fields=fields)},
+    if not s.try_commit(doc, action, subject[:200], lambda: {doc.path: s.edit(doc, set_fields=fields)},
                         _trailers([doc.id])):
         s.report.sending.append(doc.id)
         return
@@ -539,7 +642,7 @@ def run_sending(s: _Session) -> None:
         index = len(doc.deliveries)
         if not s.try_commit(doc, "document.send", "Send %s %s to %s"
                             % (what, doc.number or doc.id, doc.contact),
-                            {doc.path: s.edit(doc, append={"deliveries": [_attempt_entry(s, msg)]})},
+                            lambda: {doc.path: s.edit(doc, append={"deliveries": [_attempt_entry(s, msg)]})},
                             _trailers([doc.id])):
             continue
         _finish_attempt(s, doc.id, msg, index, what)
@@ -556,8 +659,15 @@ def _record_postponed(s: _Session, postponed) -> None:
     for doc, msg in postponed:
         entry = {"channel": "email", "at": s.now(), "to": recipient_of(msg), "result": "deferred",
                  "detail": "not sent: %s" % s.smtp_problem}
-        writes[doc.path] = s.edit(doc, append={"deliveries": [entry]})
+        try:
+            writes[doc.path] = s.edit(doc, append={"deliveries": [entry]})
+        except FacturierError as exc:
+            s.report.error(doc.path, doc.line, "deferred e-mail of %s not recorded: %s"
+                           % (doc.id, exc))
+            continue
         ids.append(doc.id)
+    if not writes:
+        return
     try:
         s.commit("document.send", "E-mail of %d document%s deferred: %s"
                  % (len(ids), "" if len(ids) == 1 else "s", s.smtp_problem), writes, _trailers(ids))
@@ -827,14 +937,16 @@ class DryWriter:
     def read(self, path: str) -> bytes:
         if path in self._texts:
             return self._texts[path]
-        return (self.root / path).read_bytes()
+        from .safepath import read_bytes
+        return read_bytes(self.root, path)
 
     def commit(self, change) -> None:
-        from .actions import apply_to_book
+        from .actions import apply_to_book, parse_writes
+        parsed = parse_writes(change)       # refused as the real commit would be
         for path, data in change.writes.items():
             self._texts[path] = data
         if self._book is not None:
-            apply_to_book(self._book, change)
+            apply_to_book(self._book, change, parsed)
 
 
 def run(root, as_of: dt.date, *, now: Callable[[], str], author: Optional[str] = None,
@@ -917,6 +1029,22 @@ REPAIRS = {"skip-missing": "recurrence.skip-missing", "end": "recurrence.end",
            "create-missing": "recurrence.create-missing"}
 
 
+def _read_text(book: Book, path: str) -> str:
+    from .actions import _read
+    return _read(book, path)
+
+
+def _update(path: str, text: str, set_fields=None, remove=()) -> str:
+    """writer.update_yaml, refused (ActionRefused) when the file cannot be
+    edited so that it reads back as intended."""
+    from .diagnostics import ActionRefused
+    from .writer import update_yaml
+    try:
+        return update_yaml(text, set_fields, remove=remove)
+    except (ValueError, KeyError, IndexError) as exc:
+        raise ActionRefused("%s: cannot be edited: %s" % (path, exc))
+
+
 def plan_repair(book: Book, rec_id: str, choice: str, as_of: dt.date):
     """The one commit that repairs a stopped recurrence (SPEC 4.4):
 
@@ -932,7 +1060,7 @@ def plan_repair(book: Book, rec_id: str, choice: str, as_of: dt.date):
     from .actions import Change
     from .diagnostics import ActionRefused
     from .recurrence import check_recurrence, missing_occurrences, state_of
-    from .writer import dump_document, update_yaml
+    from .writer import dump_document
     if choice not in REPAIRS:
         raise ActionRefused("refuse.repair.unknown", choice=choice, choices=", ".join(REPAIRS))
     rec = book.recurrence(rec_id)
@@ -943,10 +1071,10 @@ def plan_repair(book: Book, rec_id: str, choice: str, as_of: dt.date):
         raise ActionRefused("refuse.repair.not_stopped", id=rec.id,
                             state=_message("state.%s" % state))
     missing = missing_occurrences(rec, as_of)
-    text = (Path(book.root) / rec.path).read_text(encoding="utf-8")
+    text = _read_text(book, rec.path)
     trailers = _trailers(rec_ids=[rec.id])
     if choice == "end":
-        data = update_yaml(text, {"ended": as_of}, remove=("stopped",))
+        data = _update(rec.path, text, {"ended": as_of}, remove=("stopped",))
         return Change(REPAIRS[choice], "End recurrence %s on %s (it was stopped: %s)"
                       % (rec.id, as_of.isoformat(), rec.stopped.cause), {rec.path: data.encode()},
                       trailers=trailers)
@@ -957,7 +1085,7 @@ def plan_repair(book: Book, rec_id: str, choice: str, as_of: dt.date):
             # and an alias, which facturier's loader (rightly) refuses
             fields["skipped"] = [_fresh(d) for d in sorted(set(rec.skipped) | set(missing))]
             fields["last"] = _fresh(max(missing[-1], rec.last) if rec.last else missing[-1])
-        data = update_yaml(text, fields, remove=("stopped",))
+        data = _update(rec.path, text, fields, remove=("stopped",))
         return Change(REPAIRS[choice], "Reactivate recurrence %s, skipping %s"
                       % (rec.id, _dates(missing) or "nothing"), {rec.path: data.encode()},
                       trailers=trailers)
@@ -979,7 +1107,7 @@ def plan_repair(book: Book, rec_id: str, choice: str, as_of: dt.date):
                             reason=getattr(exc, "message", None) or str(exc))
     if book.document(doc.id) is not None:
         raise ActionRefused("refuse.repair.document_exists", id=doc.id)
-    data = update_yaml(text, {"last": occurrence}, remove=("stopped",))
+    data = _update(rec.path, text, {"last": occurrence}, remove=("stopped",))
     return Change(REPAIRS[choice], "Reactivate recurrence %s, creating the missing %s%s"
                   % (rec.id, doc.id, " (number %s)" % doc.number if doc.number else ""),
                   {doc.path: dump_document(doc).encode("utf-8"), rec.path: data.encode()},
@@ -1020,7 +1148,6 @@ def plan_bounce(book: Book, report) -> "Change":
     delivery has that Message-ID or it is already recorded as bounced."""
     from .actions import Change
     from .diagnostics import ActionRefused
-    from .writer import update_yaml
     found = find_delivery(book, report.message_id)
     if found is None:
         raise ActionRefused("refuse.bounce.unknown",
@@ -1030,8 +1157,8 @@ def plan_bounce(book: Book, report) -> "Change":
     if delivery.result == "bounced":
         raise ActionRefused("refuse.bounce.already", message_id=report.message_id, id=doc.id)
     detail = " ".join(x for x in (report.status, report.diagnostic) if x) or "bounced"
-    text = (Path(book.root) / doc.path).read_text(encoding="utf-8")
-    data = update_yaml(text, {"deliveries.%d.result" % index: "bounced",
+    text = _read_text(book, doc.path)
+    data = _update(doc.path, text, {"deliveries.%d.result" % index: "bounced",
                               "deliveries.%d.detail" % index: "delivery report: %s" % detail})
     return Change("document.bounce", "E-mail of %s to %s bounced: %s"
                   % (doc.number or doc.id, delivery.to or report.recipient, detail)[:200],

@@ -19,6 +19,7 @@ from .diagnostics import FacturierError
 BOOK_FOLDERS = ("contacts", "documents", "recurrences")
 # `git ls-files -s -z` entries: "<mode> <blob> <stage>\t<path>\0"
 _LS_FILES = re.compile(r"[0-7]+ ([0-9a-f]{40,64}) [0-3]\t([^\0]*?\.yaml)\0")
+_LS_LINKS = re.compile(r"120000 [0-9a-f]{40,64} [0-3]\t([^\0]*)\0")     # symbolic links
 ZERO = "0" * 40
 
 
@@ -200,19 +201,29 @@ def read_file(root, path: str) -> Optional[bytes]:
         return None
 
 
-def list_blobs(root, folders: Iterable[str] = BOOK_FOLDERS) -> dict[str, str]:
+def list_blobs(root, folders: Iterable[str] = BOOK_FOLDERS,
+               untrusted: Optional[dict] = None) -> dict[str, str]:
     """``{relative path: blob id}`` for every ``*.yaml`` file under ``folders``
     and ``facturier.yaml``, as they are in the work tree.
 
     Tracked and unmodified files take their id from the index (no read);
-    modified and untracked files are read and hashed here (the id is only a
-    cache key for what was parsed). Deleted files are absent. Outside a git
-    repository every file is read and hashed.
+    modified and untracked files are read and hashed here. Deleted files are
+    absent. Outside a git repository every file is read and hashed.
+
+    Symbolic links are never listed nor read (SPEC 1.5). When ``untrusted``
+    (a dict) is given, it receives ``links``: every symbolic link, tracked or
+    not, under ``folders`` or as ``facturier.yaml``; and ``state``: every
+    tracked path under ``.facturier/`` (any case).
     """
+    from .safepath import UnsafePath, read_bytes
     root = Path(root)
     wanted = ["facturier.yaml", *folders]
+    links: list[str] = []
+    state: list[str] = []
+    if untrusted is not None:
+        untrusted["links"], untrusted["state"] = links, state
     if not is_repository(root):
-        return _hash_tree(root, wanted)
+        return _hash_tree(root, wanted, links)
     # Both questions at once, on both cores: status (lstat of every file) is
     # the slow one.
     try:
@@ -222,40 +233,69 @@ def list_blobs(root, folders: Iterable[str] = BOOK_FOLDERS) -> dict[str, str]:
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except FileNotFoundError:
         raise GitError("git is not installed (facturier needs the git command)") from None
-    out = git(root, "--no-optional-locks", "ls-files", "-s", "-z", "--", *wanted)
+    listed = wanted + [":(icase).facturier"] if untrusted is not None else wanted
+    out = git(root, "--no-optional-locks", "ls-files", "-s", "-z", "--", *listed)
     text = out.decode("utf-8", "surrogateescape")
     blobs: dict[str, str] = {path: blob for blob, path in _LS_FILES.findall(text)}
+    if "120000 " in text:
+        for path in _LS_LINKS.findall(text):
+            blobs.pop(path, None)
+            links.append(path)
+    # sorted output: `.facturier` entries come first, before any book folder
+    start = 0
+    while untrusted is not None:
+        end = text.find("\0", start)
+        path = text[text.find("\t", start, end) + 1:end] if end > 0 else ""
+        if not path.startswith("."):
+            break
+        state.append(path)
+        blobs.pop(path, None)
+        start = end + 1
     status, error = pending.communicate()
     if pending.returncode != 0:
         raise GitError("git status failed: %s" % error.decode(errors="replace").strip())
     for entry in status.split(b"\0"):
         if len(entry) < 4:
             continue
-        p = entry[3:].decode("utf-8", "surrogateescape")
+        code, p = entry[:2], entry[3:].decode("utf-8", "surrogateescape")
         if not p.endswith(".yaml"):
+            if code in (b"??", b" T", b"T ") and os.path.islink(root / p) and p not in links:
+                links.append(p)
             continue
-        full = root / p
         try:
-            data = full.read_bytes()
+            data = read_bytes(root, p)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             blobs.pop(p, None)
+            continue
+        except UnsafePath as exc:
+            blobs.pop(p, None)
+            if exc.path not in links:
+                links.append(exc.path)
             continue
         blobs[p] = blob_id(data)
     return blobs
 
 
-def _hash_tree(root: Path, wanted) -> dict[str, str]:
+def _hash_tree(root: Path, wanted, links: list) -> dict[str, str]:
     blobs = {}
     for name in wanted:
         top = root / name
+        if top.is_symlink():
+            links.append(name)
+            continue
         if top.is_file():
             blobs[name] = blob_id(top.read_bytes())
             continue
         for dirpath, dirnames, filenames in os.walk(top):
+            for d in dirnames:
+                if os.path.islink(os.path.join(dirpath, d)):
+                    links.append((Path(dirpath) / d).relative_to(root).as_posix())
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
             for f in filenames:
-                if f.endswith(".yaml"):
-                    full = Path(dirpath) / f
+                full = Path(dirpath) / f
+                if full.is_symlink():
+                    links.append(full.relative_to(root).as_posix())
+                elif f.endswith(".yaml"):
                     blobs[full.relative_to(root).as_posix()] = blob_id(full.read_bytes())
     return blobs
 
@@ -309,21 +349,34 @@ def identities(root, author: Optional[str]) -> tuple[str, str]:
         env["GIT_AUTHOR_NAME"], env["GIT_AUTHOR_EMAIL"] = parse_author(author)
     found = []
     for role in ("AUTHOR", "COMMITTER"):
-        code, stdout, _err = run_git(root, "var", "GIT_%s_IDENT" % role, env=env)
+        code, stdout, err = run_git(root, "var", "GIT_%s_IDENT" % role, env=env)
         out = stdout.decode("utf-8", "replace").strip() if code == 0 else ""
         m = re.fullmatch(r"(.*?) ?<([^<>]*)> \d+ [-+]\d{4}", out)
         if m and m.group(1).strip() and m.group(2).strip():
             found.append("%s <%s>" % (m.group(1), m.group(2)))
-        else:   # no identity, or one git cannot clean (a name of crud only)
-            found.append("facturier <facturier@localhost>")
+            continue
+        text = err.decode("utf-8", "replace")
+        if "empty ident name" in text or "name consists only of disallowed" in text:
+            # a name git refuses once cleaned: say so rather than commit as someone else
+            raise FacturierError(
+                "git refuses the %s name %r (nothing is left of it once git removes the "
+                "characters a commit cannot hold): set user.name (git config user.name "
+                "\"Your Name\") or give --author \"Name <email>\"" % (
+                    role.lower(), env.get("GIT_%s_NAME" % role) or _config(root, "user.name")))
+        found.append("facturier <facturier@localhost>")     # no identity at all (a fresh CI machine)
     return found[0], found[1]
 
 
+def _config(root, key: str) -> str:
+    return git(root, "config", key, check=False).decode("utf-8", "replace").strip()
+
+
 def parse_author(text: str) -> tuple[str, str]:
-    """'Name <email>' -> (name, email); raises FacturierError otherwise."""
+    """'Name <email>' -> (name, email) (git then cleans both as it cleans any
+    identity); raises FacturierError otherwise."""
     text = text.strip()
     if text.endswith(">") and "<" in text:
         name, _, mail = text[:-1].rpartition("<")
-        if name.strip() and "@" in mail and "\n" not in text:
+        if name.strip() and "@" in mail:
             return name.strip(), mail.strip()
     raise FacturierError('--author must look like "Name <email>", not %r' % text)

@@ -316,9 +316,9 @@ def next_number(book: Book, kind: str, date: dt.date,
                 "\n".join(str(d) for d in (numbering or errors)) or "it"))
     if unknown:
         raise ActionRefused(
-            "cannot give a number while %s cannot be read: a number %s holds could be given "
+            "cannot give a number while %s cannot be read: a number %s could be given "
             "twice; fix %s first (facturier check)" % (
-                ", ".join(unknown), "it" if len(unknown) == 1 else "they",
+                ", ".join(unknown), "it holds" if len(unknown) == 1 else "they hold",
                 "it" if len(unknown) == 1 else "them"))
     found = series(book, kind, date.year)
     if validated is not None and found.last_validated is not None \

@@ -237,10 +237,11 @@ _VERBATIM: list = []
 
 
 def _verbatim_classes():
-    """A round trip that keeps plain floats and timestamps as the person wrote
-    them. ruamel reads ``0.33333333333333333333`` through a binary float and
-    writes back ``0.33333333333333331483`` (and ``1e400`` as ``.inf``): an
-    unrelated edit, a payment, would change a line of a validated invoice."""
+    """A round trip that keeps plain floats, timestamps, integers and booleans
+    as the person wrote them. ruamel reads ``0.33333333333333333333`` through
+    a binary float and writes back ``0.33333333333333331483`` (and ``1e400`` as
+    ``.inf``), ``number: +1`` as ``1`` and ``True`` as ``true``: an unrelated
+    edit, a payment, would change a line or the number of a validated invoice."""
     if not _VERBATIM:
         from ruamel.yaml.constructor import RoundTripConstructor
         from ruamel.yaml.representer import RoundTripRepresenter
@@ -265,7 +266,8 @@ def _verbatim_classes():
                 return value
             return build
 
-        for tag in ("tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp"):
+        for tag in ("tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp",
+                    "tag:yaml.org,2002:int", "tag:yaml.org,2002:bool"):
             Constructor.add_constructor(tag, construct(tag))
         Representer.add_representer(
             Verbatim, lambda self, data: self.represent_scalar(data.tag, str(data)))
@@ -378,12 +380,141 @@ def update_yaml(text: str, set_fields: Optional[dict] = None, remove: Iterable[s
         current = container.get(last) if not isinstance(container, list) else container[last]
         if current is None:
             container[last] = _to_node(list(items))
+        elif not isinstance(current, list):
+            raise ValueError("'%s' is not a list" % key)
         else:
             for item in items:
                 current.append(_to_node(item))
     out = io.StringIO()
     y.dump(data, out)
-    return out.getvalue()
+    new = out.getvalue()
+    check_edit(text, new, set_fields, remove, append)
+    return new
+
+
+# --------------------------------------------------------------------------- the edit, checked
+
+_SKIPPED = object()         # a node yamlsafe already refused (an alias...)
+
+
+def plain_data(text: str) -> Any:
+    """What facturier's loader sees in ``text``: mappings as dicts, lists,
+    every scalar as its text (None for a null), read with the real loader's
+    first stage (engine/yamlsafe). Raises ValueError when it does not parse."""
+    from . import yamlsafe
+    root, diagnostics = yamlsafe.compose(text, "")
+    errors = [d for d in diagnostics if d.is_error]
+    if errors:
+        raise ValueError(errors[0].message)
+    return {} if root is None else _plain(root)
+
+
+def _plain(node) -> Any:
+    from . import yamlsafe
+    cls = node.__class__
+    if cls is yamlsafe.MappingNode:
+        return {key.value: _plain(value) for key, value in node.value}
+    if cls is yamlsafe.SequenceNode:
+        return [_plain(value) for value in node.value]
+    if yamlsafe.is_skip(node):
+        return _SKIPPED
+    if yamlsafe.is_null(node):
+        return None
+    return node.value
+
+
+def _plain_value(value: Any) -> Any:
+    """A python value as :func:`plain_data` reads it once written."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return decimal_text(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain_value(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_plain_value(v) for v in value]
+    return str(value)
+
+
+def _plain_walk(data: Any, dotted: str, create: bool = False):
+    keys = dotted.split(".")
+    node = data
+    for key in keys[:-1]:
+        if isinstance(node, list):
+            node = node[int(key)]
+        else:
+            if key not in node and create:
+                node[key] = {}
+            node = node[key]
+    last = keys[-1]
+    return node, (int(last) if isinstance(node, list) else last)
+
+
+def intended_data(old: Any, set_fields: Optional[dict] = None, remove: Iterable[str] = (),
+                  append: Optional[dict] = None) -> Any:
+    """``old`` (as :func:`plain_data` gives it) with the edit of
+    :func:`update_yaml` applied: what the edited file must read as."""
+    import copy
+    data = copy.deepcopy(old) if old is not None else {}
+    for key, value in (set_fields or {}).items():
+        container, last = _plain_walk(data, key, create=True)
+        container[last] = _plain_value(value)
+    for key in remove:
+        try:
+            container, last = _plain_walk(data, key)
+        except (KeyError, IndexError, TypeError, ValueError):
+            continue
+        if isinstance(container, list):
+            if 0 <= last < len(container):
+                del container[last]
+        elif isinstance(container, dict) and last in container:
+            del container[last]
+    for key, items in (append or {}).items():
+        container, last = _plain_walk(data, key, create=True)
+        current = container.get(last) if isinstance(container, dict) else container[last]
+        if current is None:
+            container[last] = _plain_value(list(items))
+        else:
+            current.extend(_plain_value(list(items)))
+    return data
+
+
+def check_edit(old_text: str, new_text: str, set_fields: Optional[dict] = None,
+               remove: Iterable[str] = (), append: Optional[dict] = None) -> None:
+    """Raise ValueError unless ``new_text`` reads (as facturier's loader reads
+    it) as ``old_text`` with exactly this edit: nothing else changed, nothing
+    lost, whatever the style of the file (flow mappings, quoted keys, strings
+    that look like keys)."""
+    try:
+        expected = intended_data(plain_data(old_text), set_fields, remove, append)
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise ValueError("the edit cannot be checked: %s" % exc)
+    try:
+        written = plain_data(new_text)
+    except ValueError as exc:
+        raise ValueError("the edited file would not be valid YAML (%s); edit it by hand, or "
+                         "rewrite it in block style" % exc)
+    if written != expected:
+        raise ValueError("the edited file would not read back as intended (%s); edit it "
+                         "by hand, or rewrite it in block style" % _first_difference(expected,
+                                                                                      written))
+
+
+def _first_difference(expected: Any, written: Any, where: str = "") -> str:
+    if isinstance(expected, dict) and isinstance(written, dict):
+        for key in list(expected) + [k for k in written if k not in expected]:
+            if expected.get(key, _SKIPPED) != written.get(key, _SKIPPED):
+                return _first_difference(expected.get(key), written.get(key),
+                                         "%s.%s" % (where, key) if where else str(key))
+    if isinstance(expected, list) and isinstance(written, list) and len(expected) == len(written):
+        for i, (a, b) in enumerate(zip(expected, written)):
+            if a != b:
+                return _first_difference(a, b, "%s.%d" % (where, i))
+    return "field '%s'" % where if where else "the whole file"
 
 
 # --------------------------------------------------------------------------- paths and ids
