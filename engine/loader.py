@@ -588,6 +588,7 @@ def parse_file(path: str, data: Union[bytes, str]) -> tuple[Optional[str], objec
     kind = kind_of_path(path)
     if kind is None:
         return None, None, []
+    record: object
     if kind == "settings":
         record, diagnostics = parse_settings(data, path)
     elif kind == "document":
@@ -665,6 +666,7 @@ def parse_contact(data, path: str) -> tuple[Optional[Contact], list[Diagnostic]]
     _check_id_key(ctx, values, keys, file_id)
     if ctx.errors:
         return None, ctx.sorted()
+    assert file_id is not None          # a bad file name is an error
     return Contact(id=file_id, path=path, line=root.start_mark.line + 1, fields=_fields(root),
                    **values), ctx.sorted()
 
@@ -681,6 +683,7 @@ def parse_recurrence(data, path: str) -> tuple[Optional[Recurrence], list[Diagno
     _check_id_key(ctx, values, keys, file_id)
     if ctx.errors:
         return None, ctx.sorted()
+    assert file_id is not None          # a bad file name is an error
     return Recurrence(id=file_id, path=path, line=root.start_mark.line + 1,
                       fields=_fields(root), **values), ctx.sorted()
 
@@ -698,6 +701,7 @@ def parse_document(data, path: str) -> tuple[Optional[Document], list[Diagnostic
     _check_document(ctx, root, values, keys, nulls)
     if ctx.errors:
         return None, ctx.sorted()
+    assert file_id is not None          # a bad file name is an error
     return Document(id=file_id, path=path, line=root.start_mark.line + 1, fields=_fields(root),
                     **values), ctx.sorted()
 
