@@ -974,7 +974,7 @@ def plan_repair(book: Book, rec_id: str, choice: str, as_of: dt.date):
     try:
         doc = _generated(session, cleared, occurrence)
     except (ValueError, FacturierError) as exc:
-        raise ActionRefused("occurrence %s cannot be generated: %s" % (occurrence, exc))
+        raise ActionRefused("occurrence %s cannot be generated: %s" % (occurrence, exc)) from None
     if book.document(doc.id) is not None:
         raise ActionRefused("document %s already exists" % doc.id)
     data = update_yaml(text, {"last": occurrence}, remove=("stopped",))
@@ -1084,7 +1084,7 @@ def send_now(root, doc_id: str, as_of: dt.date, *, now: Callable[[], str],
         try:
             msg = build_message(doc, s.book, as_of)
         except MailError as exc:
-            raise ActionRefused("cannot e-mail %s: %s" % (doc.id, exc))
+            raise ActionRefused("cannot e-mail %s: %s" % (doc.id, exc)) from None
         try:
             if not s.smtp_ok():         # nothing was tried: deferred, no `sending` phase
                 _record_postponed(s, [(doc, msg)])

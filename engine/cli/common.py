@@ -210,7 +210,7 @@ def parse_date(text: str, what: str = "date") -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise click.BadParameter("%r is not a date (YYYY-MM-DD)" % text, param_hint=what)
+        raise click.BadParameter("%r is not a date (YYYY-MM-DD)" % text, param_hint=what) from None
 
 
 class DateType(click.ParamType):

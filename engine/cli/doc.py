@@ -65,7 +65,7 @@ def _parse_line(text: str) -> dict:
             number = Decimal(value)
         except InvalidOperation:
             raise click.BadParameter("%r: %s %r is not a number" % (text, key.replace("_", " "),
-                                                                     value), param_hint="--line")
+                                                                     value), param_hint="--line") from None
         if not number.is_finite():
             raise click.BadParameter("%r: %s is not a number" % (text, key), param_hint="--line")
         line[key] = number
@@ -316,7 +316,7 @@ def _money_arg(text: str, what: str) -> Decimal:
         value = Decimal(text.strip())
     except InvalidOperation:
         raise click.BadParameter("%r is not an amount (write it like 120.50)" % text,
-                                 param_hint=what)
+                                 param_hint=what) from None
     return value
 
 

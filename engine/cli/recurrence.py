@@ -196,7 +196,7 @@ def new_command(ctx: Context, file, rec_id, name, template, frequency, rule, sta
         try:
             rule = rule_for_frequency(frequency, start, count)
         except RuleError as exc:
-            raise click.UsageError(str(exc))
+            raise click.UsageError(str(exc)) from None
     elif count:
         rule += ";COUNT=%d" % count
     fields = {"id": rec_id, "name": name, "template": template, "rule": rule, "start": start,
@@ -238,7 +238,7 @@ def _typed(key: str, value: str):
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
-            raise click.UsageError("%s must be a date (YYYY-MM-DD), not %r" % (key, value))
+            raise click.UsageError("%s must be a date (YYYY-MM-DD), not %r" % (key, value)) from None
     if key == "lead_days":
         if not value.isdigit():
             raise click.UsageError("lead_days must be a whole number, not %r" % value)
