@@ -605,10 +605,11 @@ def parse_dsn(data: bytes) -> list[DeliveryReport]:
         elif ctype in ("message/rfc822", "message/global") and not original_id:
             payload = part.get_payload()
             inner = payload[0] if isinstance(payload, list) and payload else None
-            if inner is not None and inner.get("Message-ID"):
-                original_id = inner.get("Message-ID")
+            if isinstance(inner, email.message.Message) and inner.get("Message-ID"):
+                original_id = str(inner.get("Message-ID"))
         elif ctype in ("text/rfc822-headers", "message/global-headers") and not original_id:
-            headers = email.message_from_bytes(part.get_payload(decode=True) or b"",
+            raw = part.get_payload(decode=True)
+            headers = email.message_from_bytes(raw if isinstance(raw, bytes) else b"",
                                                policy=email.policy.compat32)
             original_id = headers.get("Message-ID") or ""
     if status_part is None:
