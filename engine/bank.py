@@ -347,7 +347,7 @@ def read_csv(text: str, mapping: Mapping[str, str], currency: str) -> Statement:
         line = reader.line_num
         where = "line %d" % line
 
-        def get(key: str) -> str:
+        def get(key: str, row: dict = row) -> str:
             column = mapping.get(key)
             return " ".join((row.get(column) or "").split()) if column else ""
         try:
