@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence
+from typing import AbstractSet, Any, Iterable, NoReturn, Optional, Sequence
 
 import click
 
@@ -80,7 +80,7 @@ def now_in(timezone: str, as_of: dt.date) -> str:
     time of day in the book's zone, on the as_of date."""
     try:
         from zoneinfo import ZoneInfo
-        zone = ZoneInfo(timezone)
+        zone: dt.tzinfo = ZoneInfo(timezone)
     except Exception:
         zone = dt.timezone.utc
     now = dt.datetime.now(zone)
@@ -101,7 +101,7 @@ def say(message: str) -> None:
     click.echo(message, err=True)
 
 
-def fail(message: str, code: int = 1):
+def fail(message: str, code: int = 1) -> NoReturn:
     """Stop the command with a message and an exit status."""
     raise CommandFailed(message, code)
 
@@ -158,7 +158,7 @@ def emit_rows(rows: Sequence[dict], columns: Sequence[tuple[str, str]], fmt: str
 
 
 def render_table(headings: Sequence[str], cells: Sequence[Sequence[str]],
-                 right: set = frozenset(), width: Optional[int] = None) -> str:
+                 right: AbstractSet[int] = frozenset(), width: Optional[int] = None) -> str:
     """A plain text table that fits ``width`` columns (the terminal, or 80 when
     stdout is not a terminal): the widest columns are cut with an ellipsis."""
     if width is None:

@@ -57,7 +57,7 @@ def _parse_line(text: str) -> dict:
     if len(parts) < 3 or len(parts) > 4 or not parts[0]:
         raise click.BadParameter('%r: write a line as "DESCRIPTION;QUANTITY;UNIT PRICE[;VAT %%]"'
                                  % text, param_hint="--line")
-    line = {"description": parts[0]}
+    line: dict[str, object] = {"description": parts[0]}
     for key, value in zip(("quantity", "unit_price", "vat"), parts[1:]):
         if value == "" and key == "vat":
             continue
@@ -152,9 +152,9 @@ def document_view(doc, book, as_of: dt.date) -> dict:
         "net": totals.net, "vat": totals.vat, "total": totals.total,
         "credited": sums.credited, "paid": sums.paid, "discounted": sums.discounted,
         "open": sums.open,
-        "lines": [{"description": l.description, "quantity": l.quantity,
-                   "unit_price": l.unit_price,
-                   "vat": l.vat if l.vat is not None else book.settings.vat} for l in doc.lines],
+        "lines": [{"description": ln.description, "quantity": ln.quantity,
+                   "unit_price": ln.unit_price,
+                   "vat": ln.vat if ln.vat is not None else book.settings.vat} for ln in doc.lines],
         "payments": [{"date": p.date, "amount": p.amount, "reference": p.reference}
                      for p in doc.payments],
         "discounts": [{"date": d.date, "amount": d.amount, "reason": d.reason}
@@ -206,14 +206,14 @@ def show_command(ctx: Context, doc_id: str, fmt: str):
                                          if doc.validated else ""))
     if doc.lines:
         out.append("")
-        width = max(len(l["description"]) for l in data["lines"])
+        width = max(len(ln["description"]) for ln in data["lines"])
         width = min(max(width, 11), 40)
         out.append("%-*s  %8s  %12s  %6s" % (width, "Description", "Qty", "Unit price", "VAT %"))
-        for l in data["lines"]:
-            desc = l["description"] if len(l["description"]) <= width else \
-                l["description"][:width - 1] + "…"
-            out.append("%-*s  %8s  %12s  %6s" % (width, desc, l["quantity"], l["unit_price"],
-                                                 l["vat"]))
+        for ln in data["lines"]:
+            desc = ln["description"] if len(ln["description"]) <= width else \
+                ln["description"][:width - 1] + "…"
+            out.append("%-*s  %8s  %12s  %6s" % (width, desc, ln["quantity"], ln["unit_price"],
+                                                 ln["vat"]))
     out.append("")
     out.append("Net %s   VAT %s   Total %s" % (money(data["net"]), money(data["vat"]),
                                                money(data["total"])))

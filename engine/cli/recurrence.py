@@ -201,7 +201,7 @@ def new_command(ctx: Context, file, rec_id, name, template, frequency, rule, sta
         rule += ";COUNT=%d" % count
     fields = {"id": rec_id, "name": name, "template": template, "rule": rule, "start": start,
               "until": until, "issue": issue, "lead_days": lead_days or None}
-    change = _commit(ctx, plan_create_recurrence, {k: v for k, v in fields.items() if v is not None})
+    _commit(ctx, plan_create_recurrence, {k: v for k, v in fields.items() if v is not None})
     say("rule: %s" % rule_in_words(rule, start, ctx.lang))
 
 
