@@ -43,6 +43,7 @@ from .diagnostics import ActionRefused, FacturierError
 from .model import Book, Document, Recurrence
 
 if TYPE_CHECKING:
+    from .actions import Change
     from .mail import SmtpSession
 
 _SMTP_VARS = ("FACTURIER_SMTP_USER", "FACTURIER_SMTP_PASSWORD")
@@ -301,7 +302,7 @@ def _with_last(s: _Session, rec: Recurrence, occurrence: dt.date) -> bytes:
         new = (text if text.endswith("\n") or not text else text + "\n") + "last: %s\n" % occurrence.isoformat()
     if new is not None:
         _, record, diagnostics = parse_file(rec.path, new.encode("utf-8"))
-        if record is not None and not any(d.is_error for d in diagnostics) and \
+        if isinstance(record, Recurrence) and not any(d.is_error for d in diagnostics) and \
                 record.last == occurrence and _same_but_last(record, rec):
             return new.encode("utf-8")
     return s.edit(rec, set_fields={"last": occurrence})
@@ -333,6 +334,8 @@ def _generated(s: _Session, rec: Recurrence, occurrence: dt.date) -> Document:
     from .recurrence import generate_document
     book = s.book
     template = book.document(rec.template)
+    if template is None:        # check_recurrence says so first; never an AttributeError here
+        raise ValueError("template %s does not exist" % rec.template)
     doc = generate_document(rec, template, occurrence, book, s.as_of)
     if rec.issue in ("validate", "send") and not doc.scheduled and doc.kind in NUMBERED_KINDS:
         number = next_number(book, doc.kind, doc.date, validated=s.as_of)
@@ -362,6 +365,7 @@ def run_recurrences(s: _Session) -> None:
         if cause:
             _stop(s, rec, due[0] if due else None, cause)
             continue
+        assert due is not None          # a rule that does not parse is a cause above
         for occurrence in due:
             rec = s.book.recurrences[rec_id]
             try:
@@ -381,6 +385,7 @@ def run_recurrences(s: _Session) -> None:
             if cause:
                 _stop(s, rec, occurrence, cause)
                 break
+            assert doc is not None      # no cause: the document was generated
             subject = "Generate %s from recurrence %s" % (doc.id, rec.id)
             if doc.validated is not None:
                 subject += " (number %s)" % doc.number
@@ -938,6 +943,7 @@ def plan_repair(book: Book, rec_id: str, choice: str, as_of: dt.date):
     if state != "stopped":
         raise ActionRefused("recurrence %s is %s, not stopped: there is nothing to repair"
                             % (rec.id, state))
+    assert rec.stopped is not None and book.root is not None    # stopped; a book on disk
     missing = missing_occurrences(rec, as_of)
     text = (Path(book.root) / rec.path).read_text(encoding="utf-8")
     trailers = _trailers(rec_ids=[rec.id])
@@ -1029,6 +1035,7 @@ def plan_bounce(book: Book, report) -> "Change":
         raise ActionRefused("the e-mail %s of %s is already recorded as bounced"
                             % (report.message_id, doc.id))
     detail = " ".join(x for x in (report.status, report.diagnostic) if x) or "bounced"
+    assert book.root is not None        # a book on disk
     text = (Path(book.root) / doc.path).read_text(encoding="utf-8")
     data = update_yaml(text, {"deliveries.%d.result" % index: "bounced",
                               "deliveries.%d.detail" % index: "delivery report: %s" % detail})
