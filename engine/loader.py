@@ -582,13 +582,14 @@ def kind_of_path(path: str) -> Optional[str]:
     return None
 
 
-def parse_file(path: str, data: Union[bytes, str]) -> tuple[Optional[str], object, list[Diagnostic]]:
+def parse_file(path: str, data: Union[bytes, str]
+               ) -> tuple[Optional[str], Union[Settings, Document, Contact, Recurrence, None], list[Diagnostic]]:
     """(kind, record or None, diagnostics) for one file; path is relative to the
     book root with '/'. Files that are not book files give (None, None, [])."""
     kind = kind_of_path(path)
     if kind is None:
         return None, None, []
-    record: object
+    record: Union[Settings, Document, Contact, Recurrence, None]
     if kind == "settings":
         record, diagnostics = parse_settings(data, path)
     elif kind == "document":
