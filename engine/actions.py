@@ -29,13 +29,13 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Union
+from typing import Any, Callable, Iterable, NoReturn, Optional, Union
 
 import msgspec
 
 from . import gitstore, safepath
 from .diagnostics import ActionRefused, Diagnostic
-from .model import Book, Contact, Document, Line, Recurrence
+from .model import Book, Contact, Document, Line, Recurrence, Settings
 from .numbering import NUMBERED_KINDS, next_number
 from .writer import (contact_path, document_path, dump_contact, dump_document, dump_recurrence,
                      new_document_id, recurrence_path, slug_id, update_yaml)
@@ -134,9 +134,14 @@ class Writer:
         """What the recovery of an interrupted session did (messages)."""
         return list(self._store.recovered) if self._store else []
 
+    def _opened(self) -> gitstore.Store:
+        if self._store is None:
+            raise ActionRefused("the writer is closed")
+        return self._store
+
     @property
     def head(self) -> str:
-        return self._store.head
+        return self._opened().head
 
     @property
     def book(self) -> Book:
@@ -164,18 +169,18 @@ class Writer:
                 continue
             _kind, record, diagnostics = parse_file(path, data)
             book.diagnostics.extend(diagnostics)
-            if record is not None:
+            if isinstance(record, Document):
                 book.documents[record.id] = record
         self._book = book
         return book
 
     def dirty(self, paths: Iterable[str]) -> list[str]:
-        return self._store.dirty(paths)
+        return self._opened().dirty(paths)
 
     def read(self, path: str) -> bytes:
         """The bytes of ``path`` as this session's last commit left it
         (raises FileNotFoundError when it does not exist)."""
-        data = self._store.read(path)
+        data = self._opened().read(path)
         if data is None:
             raise FileNotFoundError(path)
         return data
@@ -292,10 +297,10 @@ def apply_to_book(book: Book, change: Change, parsed: Optional[dict] = None) -> 
     from .loader import parse_file
     touched = set(change.paths)
     book.diagnostics = [d for d in book.diagnostics if d.path not in touched]
-    tables = {"document": book.documents, "contact": book.contacts,
-              "recurrence": book.recurrences}
+    tables: dict[str, dict[str, Any]] = {"document": book.documents, "contact": book.contacts,
+                                         "recurrence": book.recurrences}
     for path in touched:
-        stem = path.rsplit("/", 1)[-1][:-5] if path.endswith(".yaml") else None
+        stem = path.rsplit("/", 1)[-1][:-5] if path.endswith(".yaml") else ""
         for table in tables.values():
             record = table.get(stem) if stem else None
             if record is not None and record.path == path:
@@ -305,9 +310,9 @@ def apply_to_book(book: Book, change: Change, parsed: Optional[dict] = None) -> 
         known = parsed.get(path) if parsed else None
         kind, record, diagnostics = known if known is not None else parse_file(path, data)
         book.diagnostics.extend(diagnostics)
-        if record is None:
+        if record is None or kind is None:
             continue
-        if kind == "settings":
+        if isinstance(record, Settings):
             book.settings = record
             book.__dict__.pop("_facturier_series", None)
         else:
@@ -383,7 +388,8 @@ def _fix_of_broken(book: Book, folder: str, ident: str, text, action: str,
     """A new text for a file of ``folder`` that does not load: the change that
     fixes it when the text loads (a person fixing a typo with `edit`), else
     None (the caller refuses as usual)."""
-    table = {"contacts": book.contacts, "recurrences": book.recurrences}[folder]
+    tables: dict[str, dict[str, Any]] = {"contacts": book.contacts, "recurrences": book.recurrences}
+    table = tables[folder]
     if text is None or _find_record(table, ident) is not None:
         return None
     broken = _broken(book, folder, ident)
@@ -628,7 +634,7 @@ def plan_validate(book: Book, doc_id: str, as_of: dt.date, issued_late: bool = F
                          settings=book.settings)
     # the number follows the series format of the settings; the frozen due
     # date, the contact's payment days
-    return dataclasses.replace(change, reads=("facturier.yaml", book.contact(doc.contact).path))
+    return dataclasses.replace(change, reads=("facturier.yaml", _contact(book, doc.contact).path))
 
 
 def _frozen_defaults(book: Book, doc: Document) -> dict[str, Any]:
@@ -982,8 +988,8 @@ def _protected_changes(old: Document, new: Document, settings=None) -> list[str]
     does not change)."""
     def lines(doc):
         default = settings.vat if settings is not None else None
-        return [(l.description, l.quantity, l.unit_price, default if l.vat is None else l.vat)
-                for l in doc.lines]
+        return [(ln.description, ln.quantity, ln.unit_price, default if ln.vat is None else ln.vat)
+                for ln in doc.lines]
     changed = []
     for key in PROTECTED:
         if key == "lines":

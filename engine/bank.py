@@ -133,14 +133,14 @@ def parse_xml(data: bytes):
         guard.Parse(data, True)
         return ET.fromstring(data)
     except (expat.ExpatError, ET.ParseError) as exc:
-        raise StatementError("not well-formed XML: %s" % exc)
+        raise StatementError("not well-formed XML: %s" % exc) from None
 
 
 def _amount(el, where: str) -> tuple[Decimal, str]:
     try:
         value = Decimal((el.text or "").strip())
     except InvalidOperation:
-        raise StatementError("%s: amount %r is not a number" % (where, el.text))
+        raise StatementError("%s: amount %r is not a number" % (where, el.text)) from None
     if not value.is_finite() or value < 0:
         raise StatementError("%s: amount %r is not a positive number" % (where, el.text))
     return value, el.get("Ccy", "")
@@ -152,7 +152,7 @@ def _date(el, where: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise StatementError("%s: no booking date (BookgDt) to date the payment" % where)
+        raise StatementError("%s: no booking date (BookgDt) to date the payment" % where) from None
 
 
 def _status(entry) -> str:
@@ -347,18 +347,18 @@ def read_csv(text: str, mapping: Mapping[str, str], currency: str) -> Statement:
         line = reader.line_num
         where = "line %d" % line
 
-        def get(key: str) -> str:
+        def get(key: str, row: dict = row) -> str:
             column = mapping.get(key)
             return " ".join((row.get(column) or "").split()) if column else ""
         try:
             amount = _csv_amount(get("amount"))
         except (InvalidOperation, ValueError):
-            raise StatementError("%s: amount %r is not a number" % (where, get("amount")))
+            raise StatementError("%s: amount %r is not a number" % (where, get("amount"))) from None
         try:
             day = _csv_date(get("date"))
         except ValueError:
             raise StatementError("%s: date %r is not a date (YYYY-MM-DD, DD.MM.YYYY or "
-                                 "DD/MM/YYYY)" % (where, get("date")))
+                                 "DD/MM/YYYY)" % (where, get("date"))) from None
         if amount <= 0:
             statement.skipped.append("%s: a debit" % where)
             continue

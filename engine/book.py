@@ -13,11 +13,13 @@ from __future__ import annotations
 import gc
 import os
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional, Union
 
 from . import cache, gitstore, safepath
 from .diagnostics import BookNotFound, Diagnostic
 from .model import Book, Settings
+
+_Entry = Union[cache.DocumentEntry, cache.ContactEntry, cache.RecurrenceEntry, cache.SettingsEntry]
 
 SETTINGS_FILE = "facturier.yaml"
 PARALLEL_THRESHOLD = 2000      # below this many files to parse, one process is faster
@@ -76,7 +78,7 @@ def _load(root: Path, use_cache: bool, processes: Optional[int]) -> Book:
     use_cache = use_cache and not untrusted["state"] and own
     snapshot = cache.read_snapshot(root) if use_cache else cache.Snapshot()
     cached = snapshot.entries
-    entries: dict[str, object] = {}
+    entries: dict[str, _Entry] = {}
     todo: list[tuple[str, str]] = []
     for path, blob in blobs.items():
         entry = cached.get(path)
@@ -140,21 +142,22 @@ def _remember_totals(book: Book, entries: dict, trusted: bool) -> bool:
     return computed
 
 
-def assemble(entries: dict[str, object], root: Optional[str] = None) -> Book:
+def assemble(entries: dict[str, _Entry], root: Optional[str] = None) -> Book:
     """Build the Book from parsed entries; ids must be unique per kind,
     compared case-insensitively (SPEC 1)."""
     book = Book(root=root)
     diagnostics: list[Diagnostic] = []
     seen: dict[tuple[str, str], str] = {}
-    tables = {cache.DocumentEntry: book.documents, cache.ContactEntry: book.contacts,
-              cache.RecurrenceEntry: book.recurrences}
+    tables: dict[type, dict[str, Any]] = {
+        cache.DocumentEntry: book.documents, cache.ContactEntry: book.contacts,
+        cache.RecurrenceEntry: book.recurrences}
     for path in sorted(entries):
         entry = entries[path]
         diagnostics.extend(entry.diagnostics)
         record = entry.record
         if record is None:
             continue
-        if isinstance(entry, cache.SettingsEntry):
+        if isinstance(record, Settings):
             book.settings = record
             continue
         table = tables[type(entry)]
@@ -176,6 +179,8 @@ def _parse_all(root: Path, todo: list[tuple[str, str]], processes: Optional[int]
         processes = os.cpu_count() or 1
     if processes > 1 and len(todo) >= PARALLEL_THRESHOLD:
         import multiprocessing
+        import multiprocessing.context
+        context: multiprocessing.context.BaseContext
         try:
             context = multiprocessing.get_context("fork")
         except ValueError:
@@ -212,8 +217,7 @@ def _parse_one(root: Path, path: str, blob: str, checked: Optional[set] = None):
         return cache.ENTRY_TYPES[_kind_guess(path)](path, blob, None, [
             Diagnostic(path, 0, 0, "", str(exc))])
     except OSError as exc:
-        kind = _kind_guess(path)
-        return cache.ENTRY_TYPES[kind](path, blob, None, [
+        return cache.ENTRY_TYPES[_kind_guess(path)](path, blob, None, [
             Diagnostic(path, 0, 0, "", "cannot read the file: %s" % exc.strerror)])
     kind, record, diagnostics = parse_file(path, data)
     if kind is None:

@@ -27,7 +27,7 @@ import secrets
 import tempfile
 from decimal import Decimal
 from pathlib import Path
-from typing import Optional
+from typing import Mapping, Optional
 
 import msgspec
 
@@ -188,7 +188,7 @@ def _payload(entries, **keys) -> CacheFile:
                      settings=groups[SettingsEntry], **keys)
 
 
-def write(root, entries: dict[str, object], previous: Optional[Snapshot] = None,
+def write(root, entries: Mapping[str, object], previous: Optional[Snapshot] = None,
           totals: str = "") -> None:
     """Store ``entries``: as a small delta over the previous base when few
     changed since it (and the totals' settings did not), else as a new base.

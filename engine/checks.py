@@ -29,10 +29,10 @@ silent (docs/book-format.md repeats them):
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Union
 
 from .diagnostics import ERROR, WARNING, Diagnostic
-from .model import Book, Document
+from .model import Book, Discount, Document, Payment
 
 NUMBERED_KINDS = ("invoice", "credit_note", "quote", "work_order")
 KIND_WORDS = {"invoice": "invoice", "credit_note": "credit note", "quote": "quote",
@@ -151,7 +151,9 @@ def document_money(book: Book, doc: Document) -> Iterable[Diagnostic]:
         return "%s %s has more decimals than %s allows (%d)" % (what, amount, currency, places)
     if doc.total is not None and too_fine(doc.total):
         yield _at(doc, "total", message("the total", doc.total))
-    for key, entries in (("payments", doc.payments), ("discounts", doc.discounts)):
+    amounts: tuple[tuple[str, tuple[Union[Payment, Discount], ...]], ...] = (
+        ("payments", doc.payments), ("discounts", doc.discounts))
+    for key, entries in amounts:
         for i, entry in enumerate(entries):
             if too_fine(entry.amount):
                 line = entry.line or (doc.fields or {}).get(key, doc.line)
@@ -264,7 +266,7 @@ def check_numbering(book: Book) -> Iterable[Diagnostic]:
                           % (word, of_year, missing, doc.number))
             expected = max(expected, seq + 1)
         previous = None
-        for seq, doc in members:
+        for _, doc in members:
             if previous is not None and doc.validated and previous.validated \
                     and doc.validated < previous.validated:
                 yield _at(doc, "number", "number %s was validated on %s, before %s (validated "

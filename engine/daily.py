@@ -43,6 +43,7 @@ from .diagnostics import ActionRefused, FacturierError
 from .model import Book, Document, Recurrence
 
 if TYPE_CHECKING:
+    from .actions import Change
     from .mail import SmtpSession
 
 _SMTP_VARS = ("FACTURIER_SMTP_USER", "FACTURIER_SMTP_PASSWORD")
@@ -404,7 +405,7 @@ def _with_last(s: _Session, rec: Recurrence, occurrence: dt.date) -> bytes:
         new = (text if text.endswith("\n") or not text else text + "\n") + "last: %s\n" % occurrence.isoformat()
     if new is not None:
         _, record, diagnostics = parse_file(rec.path, new.encode("utf-8"))
-        if record is not None and not any(d.is_error for d in diagnostics) and \
+        if isinstance(record, Recurrence) and not any(d.is_error for d in diagnostics) and \
                 record.last == occurrence and _same_but_last(record, rec):
             return new.encode("utf-8")
     return s.edit(rec, set_fields={"last": occurrence})
@@ -441,6 +442,8 @@ def _generated(s: _Session, rec: Recurrence, occurrence: dt.date) -> Document:
     from .recurrence import generate_document
     book = s.book
     template = book.document(rec.template)
+    if template is None:        # check_recurrence says so first; never an AttributeError here
+        raise ValueError("template %s does not exist" % rec.template)
     doc = generate_document(rec, template, occurrence, book, s.as_of)
     if rec.issue in ("validate", "send") and not doc.scheduled and doc.kind in NUMBERED_KINDS:
         number = next_number(book, doc.kind, doc.date, validated=s.as_of)
@@ -470,6 +473,7 @@ def run_recurrences(s: _Session) -> None:
         if cause:
             _stop(s, rec, due[0] if due else None, cause)
             continue
+        assert due is not None          # a rule that does not parse is a cause above
         for occurrence in due:
             rec = s.book.recurrences[rec_id]
             try:
@@ -488,6 +492,7 @@ def run_recurrences(s: _Session) -> None:
             if cause:
                 _stop(s, rec, occurrence, cause)
                 break
+            assert doc is not None      # no cause: the document was generated
             subject = "Generate %s from recurrence %s" % (doc.id, rec.id)
             if doc.validated is not None:
                 subject += " (number %s)" % doc.number

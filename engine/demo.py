@@ -125,6 +125,13 @@ def _date(text: Optional[str]) -> Optional[dt.date]:
     return dt.date.fromisoformat(text) if text else None
 
 
+def _required_date(text: Optional[str], where: str, field: str) -> dt.date:
+    day = _date(text)
+    if day is None:
+        raise DemoDataError("%s: no %s" % (where, field))
+    return day
+
+
 _ID_LINE = re.compile(r"^id: *(\S+) *\n", re.MULTILINE)
 
 
@@ -139,7 +146,8 @@ def _special(path: Traversable, today: dt.date) -> tuple[_Entry, dict]:
     if (validated is not None and data["kind"] != "expense") != ("{{number}}" in text):
         raise DemoDataError("%s: a validated document needs number: {{number}}, a draft none"
                             % path.name)
-    entry = _Entry(id=doc_id, kind=data["kind"], date=_date(data["date"]), validated=validated,
+    entry = _Entry(id=doc_id, kind=data["kind"], date=_required_date(data.get("date"), path.name, "date"),
+                   validated=validated,
                    text=text)
     return entry, data
 
@@ -220,14 +228,18 @@ class _Demo:
             raise DemoDataError("recurrence %s: template %s is not a demo document"
                                 % (rec_id, rec["template"]))
         kind, contact = template["kind"], template.get("customer") or template.get("supplier")
-        tdate = _date(template["date"])
+        if contact is None:
+            raise DemoDataError("template %s: no customer or supplier" % rec["template"])
+        tdate = _required_date(template.get("date"), "template %s" % rec["template"], "date")
         skipped = {dt.date.fromisoformat(s) for s in rec.get("skipped", ())}
         rng = random.Random("%s:%s" % (rec_id, rec["start"]))
-        for occ in _occurrences(rec["rule"], _date(rec["start"]), last):
+        start = _required_date(rec.get("start"), "recurrence %s" % rec_id, "start")
+        for occ in _occurrences(rec["rule"], start, last):
             if occ in skipped:
                 continue
             if template.get("due"):
-                due = occ + (_date(template["due"]) - tdate)
+                due = occ + (_required_date(template["due"], "template %s" % rec["template"], "due")
+                             - tdate)
             else:
                 due = occ + dt.timedelta(days=self.contact_days(contact))
             doc_id = "%s-%s" % (rec_id, occ.isoformat())
@@ -243,13 +255,13 @@ class _Demo:
                 validated = occ if issue in ("validate", "send") else occ + dt.timedelta(days=1)
                 if validated > self.today:
                     validated = None
-            deliveries = ()
+            deliveries: tuple[Delivery, ...] = ()
             if validated is not None and rec.get("issue") == "send":
                 # the address the run used: the contact's, or the one it had then
                 to = self.email_of(contact) or _former_email(template)
                 deliveries = (Delivery(channel="email", at=_at(occ), to=to, result="sent",
                                        message_id="<%s@%s>" % (doc_id, COMPANY_DOMAIN)),)
-            payments = ()
+            payments: tuple[Payment, ...] = ()
             if due < self.today and (validated is not None or kind == "expense"):
                 paid_on = min(occ + dt.timedelta(days=rng.randint(3, 20)), due)
                 payments = (Payment(date=paid_on, amount=self.total(doc),
@@ -352,6 +364,7 @@ class _Demo:
                 text = entry.text.replace("{{number}}", numbers.get(entry.id, ""))
             else:
                 record = entry.record
+                assert record is not None       # an entry has its template text or its record
                 if entry.id in numbers:
                     record = msgspec.structs.replace(record, number=numbers[entry.id])
                 text = dump_document(record)

@@ -101,9 +101,9 @@ class Repository:
         """May `git add` store a file other than byte for byte (core.autocrlf,
         .gitattributes text/eol/filter/ident/encoding)? Then blob ids and
         contents go through git (hash-object --path, cat-file --filters)."""
-        out = git(self.root, "config", "--get-regexp", r"^core\.(autocrlf|attributesfile)$",
-                  check=False).decode("utf-8", "replace").lower().split("\n")
-        for line in out:
+        config = git(self.root, "config", "--get-regexp", r"^core\.(autocrlf|attributesfile)$",
+                     check=False).decode("utf-8", "replace").lower().split("\n")
+        for line in config:
             key, _, value = line.partition(" ")
             if key == "core.attributesfile" and value.strip():
                 return True

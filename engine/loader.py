@@ -706,12 +706,14 @@ def kind_of_path(path: str) -> Optional[str]:
     return None
 
 
-def parse_file(path: str, data: Union[bytes, str]) -> tuple[Optional[str], object, list[Diagnostic]]:
+def parse_file(path: str, data: Union[bytes, str]
+               ) -> tuple[Optional[str], Union[Settings, Document, Contact, Recurrence, None], list[Diagnostic]]:
     """(kind, record or None, diagnostics) for one file; path is relative to the
     book root with '/'. Files that are not book files give (None, None, [])."""
     kind = kind_of_path(path)
     if kind is None:
         return None, None, []
+    record: Union[Settings, Document, Contact, Recurrence, None]
     if kind == "settings":
         record, diagnostics = parse_settings(data, path)
     elif kind == "document":
@@ -789,6 +791,7 @@ def parse_contact(data, path: str) -> tuple[Optional[Contact], list[Diagnostic]]
     _check_id_key(ctx, values, keys, file_id)
     if ctx.errors:
         return None, ctx.sorted()
+    assert file_id is not None          # a bad file name is an error
     return Contact(id=file_id, path=path, line=root.start_mark.line + 1, fields=_fields(root),
                    **values), ctx.sorted()
 
@@ -805,6 +808,7 @@ def parse_recurrence(data, path: str) -> tuple[Optional[Recurrence], list[Diagno
     _check_id_key(ctx, values, keys, file_id)
     if ctx.errors:
         return None, ctx.sorted()
+    assert file_id is not None          # a bad file name is an error
     return Recurrence(id=file_id, path=path, line=root.start_mark.line + 1,
                       fields=_fields(root), **values), ctx.sorted()
 
@@ -822,6 +826,7 @@ def parse_document(data, path: str) -> tuple[Optional[Document], list[Diagnostic
     _check_document(ctx, root, values, keys, nulls)
     if ctx.errors:
         return None, ctx.sorted()
+    assert file_id is not None          # a bad file name is an error
     return Document(id=file_id, path=path, line=root.start_mark.line + 1, fields=_fields(root),
                     **values), ctx.sorted()
 

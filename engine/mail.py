@@ -350,7 +350,7 @@ class SmtpSession:
             try:
                 smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
             except smtplib.SMTPConnectError as exc:
-                raise self._rejected("the connection", exc.smtp_code, exc.smtp_error)
+                raise self._rejected("the connection", exc.smtp_code, exc.smtp_error) from None
             self._greet(smtp)
             if self.settings.starttls:
                 if not smtp.has_extn("starttls"):
@@ -360,7 +360,7 @@ class SmtpSession:
                 try:
                     code, answer = smtp.starttls(context=self.ssl_context or ssl.create_default_context())
                 except smtplib.SMTPResponseException as exc:
-                    raise self._rejected("STARTTLS", exc.smtp_code, exc.smtp_error)
+                    raise self._rejected("STARTTLS", exc.smtp_code, exc.smtp_error) from None
                 self._greet(smtp)
             user = self.environ.get(SMTP_USER_VAR)
             if user:
@@ -372,12 +372,12 @@ class SmtpSession:
                 except smtplib.SMTPAuthenticationError as exc:
                     raise self._rejected("the login of %s (%s, %s)" % (user, SMTP_USER_VAR,
                                                                       SMTP_PASSWORD_VAR),
-                                         exc.smtp_code, exc.smtp_error)
+                                         exc.smtp_code, exc.smtp_error) from None
                 except smtplib.SMTPServerDisconnected:
                     raise
                 except smtplib.SMTPException as exc:      # no method in common
                     raise self._refused("the SMTP server at %s refused the login of %s: %s"
-                                        % (self.where, user, exc), settings_fault=True)
+                                        % (self.where, user, exc), settings_fault=True) from None
             return smtp
         except _Refused:
             if smtp is not None:
@@ -386,28 +386,28 @@ class SmtpSession:
         except ssl.SSLCertVerificationError as exc:
             _close(smtp)
             raise self._refused("the certificate of the SMTP server at %s could not be verified: %s"
-                                % (self.where, exc.verify_message or exc), settings_fault=True)
+                                % (self.where, exc.verify_message or exc), settings_fault=True) from None
         except ssl.SSLError as exc:
             _close(smtp)
             raise self._refused("TLS with the SMTP server at %s failed: %s" % (self.where, exc),
-                                settings_fault=True)
+                                settings_fault=True) from None
         except (socket.timeout, TimeoutError):
             _close(smtp)
             raise self._refused("the SMTP server at %s did not answer within %g s"
-                                % (self.where, self.timeout))
+                                % (self.where, self.timeout)) from None
         except ConnectionRefusedError:
-            raise self._refused("nothing answers at %s (connection refused)" % self.where)
+            raise self._refused("nothing answers at %s (connection refused)" % self.where) from None
         except smtplib.SMTPServerDisconnected as exc:
             _close(smtp)
             if "timed out" in str(exc):
                 raise self._refused("the SMTP server at %s did not answer within %g s"
-                                    % (self.where, self.timeout))
+                                    % (self.where, self.timeout)) from None
             raise self._refused("the SMTP server at %s closed the connection (%s)"
-                                % (self.where, exc or "no answer"))
+                                % (self.where, exc or "no answer")) from None
         except (smtplib.SMTPException, OSError) as exc:
             _close(smtp)
             raise self._refused("cannot talk to the SMTP server at %s: %s"
-                                % (self.where, exc or type(exc).__name__))
+                                % (self.where, exc or type(exc).__name__)) from None
 
     def _greet(self, smtp: smtplib.SMTP) -> None:
         code, answer = smtp.ehlo()
@@ -470,7 +470,7 @@ class SmtpSession:
         try:
             code, answer = smtp.mail(from_addr)
         except smtplib.SMTPServerDisconnected as exc:
-            raise _Dropped(lost % (self.where, exc or "no answer"))
+            raise _Dropped(lost % (self.where, exc or "no answer")) from None
         if code == 421:
             raise _Dropped(lost % (self.where, _answer(code, answer)))
         if code != 250:
@@ -490,7 +490,7 @@ class SmtpSession:
             else:
                 what = "the server refused %s" % to_addr
         except smtplib.SMTPServerDisconnected as exc:
-            raise self._refused(lost % (self.where, exc or "no answer"))
+            raise self._refused(lost % (self.where, exc or "no answer")) from None
         if code == 421:
             raise self._refused(lost % (self.where, _answer(code, answer)))
         self._reset()
@@ -604,10 +604,11 @@ def parse_dsn(data: bytes) -> list[DeliveryReport]:
         elif ctype in ("message/rfc822", "message/global") and not original_id:
             payload = part.get_payload()
             inner = payload[0] if isinstance(payload, list) and payload else None
-            if inner is not None and inner.get("Message-ID"):
-                original_id = inner.get("Message-ID")
+            if isinstance(inner, email.message.Message) and inner.get("Message-ID"):
+                original_id = str(inner.get("Message-ID"))
         elif ctype in ("text/rfc822-headers", "message/global-headers") and not original_id:
-            headers = email.message_from_bytes(part.get_payload(decode=True) or b"",
+            raw = part.get_payload(decode=True)
+            headers = email.message_from_bytes(raw if isinstance(raw, bytes) else b"",
                                                policy=email.policy.compat32)
             original_id = headers.get("Message-ID") or ""
     if status_part is None:

@@ -84,13 +84,13 @@ class Company(_Record, kw_only=True, gc=False):
     bic: str = ""
 
 
-class Terms(_Record, kw_only=True, gc=False):
+class Terms(_Record, frozen=True, kw_only=True, gc=False):
     payment_days: int = 30
     first_reminder_days: int = 10
     second_reminder_days: int = 10
 
 
-class Numbering(_Record, kw_only=True, gc=False):
+class Numbering(_Record, frozen=True, kw_only=True, gc=False):
     invoice: str = "{year}-{seq:04d}"
     credit_note: str = "CN-{year}-{seq:04d}"
     quote: str = "Q-{year}-{seq:04d}"
@@ -100,14 +100,14 @@ class Numbering(_Record, kw_only=True, gc=False):
         return getattr(self, kind)
 
 
-class EmailSettings(_Record, kw_only=True, gc=False):
+class EmailSettings(_Record, frozen=True, kw_only=True, gc=False):
     sender: str = ""            # the `from:` key of the file
     smtp_host: str = "localhost"
     smtp_port: int = 25
     starttls: bool = False
 
 
-class Accounts(_Record, kw_only=True, gc=False):  # type: ignore[misc]  # as every Struct here
+class Accounts(_Record, frozen=True, kw_only=True, gc=False):
     """Ledger account names for the exports (SPEC 1.2, 10.2)."""
     receivable: str = "assets:receivable"
     payable: str = "liabilities:payable"
@@ -120,7 +120,7 @@ class Accounts(_Record, kw_only=True, gc=False):  # type: ignore[misc]  # as eve
     bad_debts: str = "expenses:bad-debts"       # balances written off
 
 
-class Settings(_Record, kw_only=True, gc=False):
+class Settings(_Record, frozen=True, kw_only=True, gc=False):
     path: str = "facturier.yaml"
     line: int = 1
     fields: dict = {}
@@ -145,7 +145,7 @@ class Settings(_Record, kw_only=True, gc=False):
 
 # --------------------------------------------------------------------------- contacts
 
-class Contact(_Record, kw_only=True, gc=False):
+class Contact(_Record, frozen=True, kw_only=True, gc=False):
     id: str
     path: str
     line: int = 1
@@ -161,7 +161,7 @@ class Contact(_Record, kw_only=True, gc=False):
 
 # --------------------------------------------------------------------------- documents
 
-class Line(_Record, kw_only=True, gc=False):
+class Line(_Record, frozen=True, kw_only=True, gc=False):
     line: int = 0
     description: str = ""
     quantity: Decimal = Decimal("1")
@@ -169,34 +169,34 @@ class Line(_Record, kw_only=True, gc=False):
     vat: Optional[Decimal] = None       # percent; None = settings.vat
 
 
-class Payment(_Record, kw_only=True, gc=False):
+class Payment(_Record, frozen=True, kw_only=True, gc=False):
     line: int = 0
     date: dt.date
     amount: Decimal
     reference: str = ""
 
 
-class Discount(_Record, kw_only=True, gc=False):
+class Discount(_Record, frozen=True, kw_only=True, gc=False):
     line: int = 0
     date: dt.date
     amount: Decimal
     reason: str = ""
 
 
-class WriteOff(_Record, kw_only=True, gc=False):
+class WriteOff(_Record, frozen=True, kw_only=True, gc=False):
     line: int = 0
     date: dt.date
     reason: str = ""
 
 
-class Hold(_Record, kw_only=True, gc=False):
+class Hold(_Record, frozen=True, kw_only=True, gc=False):
     line: int = 0
     start: dt.date                      # the `from:` key
     end: Optional[dt.date] = None       # the `to:` key; None = still on hold
     reason: str = ""
 
 
-class Delivery(_Record, kw_only=True, gc=False):
+class Delivery(_Record, frozen=True, kw_only=True, gc=False):
     line: int = 0
     channel: str                        # email | post
     at: str                             # ISO 8601 with offset, as written
@@ -210,13 +210,13 @@ class Delivery(_Record, kw_only=True, gc=False):
         return dt.date.fromisoformat(self.at[:10])
 
 
-class Reminder(_Record, kw_only=True, gc=False):
+class Reminder(_Record, frozen=True, kw_only=True, gc=False):
     line: int = 0
     level: int
     date: dt.date
 
 
-class Document(_Record, kw_only=True, gc=False):
+class Document(_Record, frozen=True, kw_only=True, gc=False):
     id: str
     path: str
     line: int = 1
@@ -256,13 +256,13 @@ class Document(_Record, kw_only=True, gc=False):
 
 # --------------------------------------------------------------------------- recurrences
 
-class Stopped(_Record, kw_only=True, gc=False):
+class Stopped(_Record, frozen=True, kw_only=True, gc=False):
     at: str                             # ISO 8601 timestamp with offset
     occurrence: Optional[dt.date] = None
     cause: str = ""
 
 
-class Recurrence(_Record, kw_only=True, gc=False):
+class Recurrence(_Record, frozen=True, kw_only=True, gc=False):
     id: str
     path: str
     line: int = 1

@@ -279,7 +279,7 @@ def _scan(book: Book, kind: str, year: int, fmt: str) -> Series:
     try:
         _, has_year = _pattern(fmt)
     except ValueError as exc:
-        raise ActionRefused(str(exc))
+        raise ActionRefused(str(exc)) from None
     found = Series()
     for doc in book.documents.values():
         member, seq = _member(doc, kind, year, fmt, has_year)

@@ -19,7 +19,7 @@ import datetime as dt
 import re
 from functools import lru_cache
 from itertools import islice
-from typing import Optional
+from typing import Optional, TypedDict
 
 from dateutil import rrule as _rr
 
@@ -113,7 +113,8 @@ def _parse(rule: str, start: dt.date, until: Optional[dt.date]) -> _rr.rrule:
         raise RuleError("rule.one")
     if until is not None and result._count is None:
         limit = dt.datetime(until.year, until.month, until.day)
-        if result._until is None or result._until > limit:
+        rule_until = result._until  # type: ignore[attr-defined]  # dateutil's stubs omit rrule's _until
+        if rule_until is None or rule_until > limit:
             result = result.replace(until=limit)
     return result
 
@@ -294,10 +295,10 @@ def state_of(rec: Recurrence, as_of: dt.date) -> str:
     if rec.ended is not None and rec.ended <= as_of:
         return "ended"
     try:
-        remaining = occurrences(rec, after=rec.last, limit=1, through=rec.ended)
+        has_next = bool(occurrences(rec, after=rec.last, limit=1, through=rec.ended))
     except RuleError:
-        remaining = [None]      # a rule that does not parse stops at the next run
-    if not remaining:
+        has_next = True         # a rule that does not parse stops at the next run
+    if not has_next:
         return "ended"
     if rec.stopped is not None:
         return "stopped"
@@ -508,7 +509,12 @@ def _broken_file(book: Book, folder: str, ident: Optional[str]) -> Optional[str]
 # --------------------------------------------------------------------------- the rule in words
 
 _DAYS = {"MO": 0, "TU": 1, "WE": 2, "TH": 3, "FR": 4, "SA": 5, "SU": 6}
-_WORDS = {
+_Words = TypedDict("_Words", {
+    "days": "tuple[str, str, str, str, str, str, str]", "and": str, "every_day": str,
+    "every_n_days": str, "weekly": str, "n_weeks": str, "monthly": str, "n_months": str,
+    "yearly": str, "n_years": str, "last_day": str, "nth_last_day": str, "count": str,
+    "until": str, "ordinals": "dict[int, str]"})
+_WORDS: dict[str, _Words] = {
     "en": {
         "days": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
         "and": " and ", "every_day": "every day", "every_n_days": "every {n} days",
@@ -602,8 +608,8 @@ def _words(parts: dict[str, str], start: dt.date, lang: str) -> Optional[str]:
             [list(_DAYS)[start.weekday()]]
         if any(c not in _DAYS for c in codes):
             return None
-        days = _join([w["days"][_DAYS[c]] for c in sorted(codes, key=_DAYS.get)], lang)
-        return (w["weekly"] if n == 1 else w["n_weeks"]).format(days=days, n=n)
+        names = _join([w["days"][_DAYS[c]] for c in sorted(codes, key=_DAYS.__getitem__)], lang)
+        return (w["weekly"] if n == 1 else w["n_weeks"]).format(days=names, n=n)
     if freq == "MONTHLY":
         if "BYMONTH" in parts:
             return None
@@ -627,12 +633,12 @@ def _words(parts: dict[str, str], start: dt.date, lang: str) -> Optional[str]:
         days = [int(x) for x in parts.get("BYMONTHDAY", str(start.day)).split(",")]
         if len(months) != 1 or len(days) != 1 or days[0] < 1:
             return None
-        day = dt.date(2000, months[0], days[0])     # a leap year: 29 February is a valid day
-        when = format_date(day, "d MMMM", locale=lang)
-        if lang == "fr" and day.day == 1:
+        yearday = dt.date(2000, months[0], days[0])  # a leap year: 29 February is a valid day
+        when = format_date(yearday, "d MMMM", locale=lang)
+        if lang == "fr" and yearday.day == 1:
             when = "1er" + when[1:]
         if lang == "en":
-            when = format_date(day, "MMMM d", locale="en")
+            when = format_date(yearday, "MMMM d", locale="en")
         return (w["yearly"] if n == 1 else w["n_years"]).format(when=when, n=n)
     return None
 

@@ -352,7 +352,7 @@ def update_yaml(text: str, set_fields: Optional[dict] = None, remove: Iterable[s
     try:
         data = y.load(text)
     except Exception as exc:
-        raise ValueError("the file is not valid YAML: %s" % exc)
+        raise ValueError("the file is not valid YAML: %s" % exc) from None
     if data is None:
         from ruamel.yaml.comments import CommentedMap
         data = CommentedMap()

@@ -37,7 +37,7 @@ from yaml.resolver import BaseResolver
 from .diagnostics import Diagnostic
 
 try:                                    # libyaml: ~10x faster than the pure-Python parser
-    from yaml.cyaml import CParser as _Parser
+    from yaml._yaml import CParser as _Parser   # what yaml.cyaml re-exports
 except ImportError:                     # pragma: no cover - pyyaml built without libyaml
     from yaml.composer import Composer
     from yaml.parser import Parser
@@ -165,6 +165,7 @@ MAX_DEPTH = 200        # facturier files nest 4 levels; libyaml's composer recur
 
 def _may_be_deep(data) -> bool:
     """Cheap bound: every nesting level needs one of these characters."""
+    marks: tuple[Union[bytes, str], ...]
     if isinstance(data, bytes):
         marks = (b"[", b"{", b"-", b":", b"?")
     else:
@@ -189,6 +190,7 @@ def _too_deep(data, path: str) -> Optional[Diagnostic]:
                 depth += 1
                 if depth > MAX_DEPTH:
                     mark = event.start_mark
+                    assert mark is not None     # the parser marks every event
                     return Diagnostic(path, mark.line + 1, mark.column + 1, "",
                                       "lists and mappings nest more than %d levels deep here; "
                                       "a facturier file never needs that" % MAX_DEPTH)
@@ -243,6 +245,7 @@ def _anchor_diagnostics(data, path: str) -> list[Diagnostic]:
             anchor = event.anchor
             if anchor is not None:
                 mark = event.start_mark
+                assert mark is not None         # the parser marks every event
                 field = ".".join(str(frame[1]) for frame in frames)
                 if isinstance(event, yaml.AliasEvent):
                     message = ("alias '*%s' is not allowed: write the value out in full "

@@ -216,7 +216,7 @@ def test_a_whole_credit_copies_the_invoice_lines(book):
     doc_id = _invoice(book, validate=True, lines=(("A", "1", "10"), ("B", "2", "5")))
     _, change = A.perform(book, A.plan_credit, doc_id, DAY)
     cn = _doc(book, change.ids("Facturier-Document")[0])
-    assert [(l.description, l.quantity, l.unit_price) for l in cn.lines] == \
+    assert [(ln.description, ln.quantity, ln.unit_price) for ln in cn.lines] == \
         [("A", D(1), D(10)), ("B", D(2), D(5))]
 
 

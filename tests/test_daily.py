@@ -221,7 +221,7 @@ def test_send_recurrence_is_emailed_once_with_its_message_id(make_book, smtp):
     assert server.handler.subjects() == ["Invoice 2025-0002 from Atelier Exemple SA"]
     text = (root / "documents/2025/02/hosting-2025-02-01.yaml").read_text()
     assert "result: sent" in text and "to: ap@acme.example" in text
-    message_id = [l for l in text.splitlines() if "message_id" in l][0].split(": ", 1)[1].strip('"')
+    message_id = [ln for ln in text.splitlines() if "message_id" in ln][0].split(": ", 1)[1].strip('"')
     assert message_id.encode() in server.handler.received[0]
     assert actions(root)[:3] == ["document.send", "document.send", "document.generate"]
     # the attempt was committed as `sending` before the server was contacted

@@ -88,7 +88,7 @@ def test_daily_runs_generate_each_occurrence_exactly_once(rule, days):
         assert generated == ["r-%s" % o.isoformat() for o in every]
         years = {}
         for path in root.glob("documents/*/*/r-*.yaml"):
-            number = [l for l in path.read_text().splitlines() if l.startswith("number:")][0]
+            number = [ln for ln in path.read_text().splitlines() if ln.startswith("number:")][0]
             year = number.split('"')[1][:4]
             years.setdefault(year, []).append(int(number.split('"')[1][5:]))
         for year, seqs in years.items():

@@ -172,7 +172,7 @@ def test_numbers_are_gap_free_per_kind_and_year_in_validation_order():
         if doc.number:
             series.setdefault((doc.kind, doc.date.year), []).append(doc)
     assert ("invoice", 2026) in series and ("quote", 2026) in series
-    for (kind, year), members in series.items():
+    for members in series.values():
         members.sort(key=lambda d: int(d.number.rsplit("-", 1)[1]))
         assert [int(d.number.rsplit("-", 1)[1]) for d in members] == \
             list(range(1, len(members) + 1))

@@ -22,8 +22,10 @@ def invoice(holds=(), reminders=(), **kw) -> Document:
     return Document(**fields)
 
 
-def book_of(doc, terms=Terms(payment_days=30, first_reminder_days=10,
-                             second_reminder_days=10)) -> Book:
+TERMS = Terms(payment_days=30, first_reminder_days=10, second_reminder_days=10)
+
+
+def book_of(doc, terms=TERMS) -> Book:
     return Book(settings=Settings(terms=terms),
                 contacts={"acme": Contact(id="acme", path="contacts/acme.yaml", name="ACME")},
                 documents={doc.id: doc})

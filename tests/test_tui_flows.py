@@ -46,7 +46,7 @@ def book(tmp_path, synthetic_book_1k) -> Path:
 def stop_recurrence(root: Path, rec_id: str, last: str, cause: str) -> None:
     """A recurrence the daily run stopped: its `stopped` block, committed."""
     path = root / "recurrences" / (rec_id + ".yaml")
-    lines = [l for l in path.read_text().splitlines() if not l.startswith("last:")]
+    lines = [ln for ln in path.read_text().splitlines() if not ln.startswith("last:")]
     lines += ["last: %s" % last, "stopped:", '  at: "2026-06-30T06:00:00+00:00"',
               "  occurrence: 2026-06-01", '  cause: "%s"' % cause]
     path.write_text("\n".join(lines) + "\n")

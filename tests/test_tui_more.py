@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
-from test_tui_flows import AS_OF, app_for, book, commits, git, stop_recurrence, trailers, until  # noqa: F401
+import test_tui_flows
+from test_tui_flows import app_for, commits, git, stop_recurrence, trailers, until
 from tui.dashboard import DashboardScreen
 from tui.history_pane import HistoryPane
 from tui.document_view import DocumentScreen
@@ -15,6 +16,8 @@ from tui.recurrence_form import RecurrenceForm
 from tui.recurrence_list import RecurrenceListScreen
 from tui.recurrence_view import RecurrenceScreen
 from tui.repair_dialog import RepairDialog
+
+book = test_tui_flows.book             # the fixture: the same real book in git
 
 
 def test_create_the_one_missing_document_then_follow_the_links(book):

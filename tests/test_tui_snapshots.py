@@ -88,7 +88,7 @@ def test_document_view(book, snap_compare):
 
 def test_repair_dialog(book, snap_compare):
     path = book / "recurrences" / "rec-00001.yaml"
-    text = "".join(l for l in path.read_text().splitlines(True) if not l.startswith("last:"))
+    text = "".join(ln for ln in path.read_text().splitlines(True) if not ln.startswith("last:"))
     path.write_text(text + "last: 2026-02-28\nstopped:\n  at: \"2026-06-30T06:00:00+00:00\"\n"
                     "  occurrence: 2026-03-31\n  cause: \"more than 3 occurrences are due\"\n")
     app = FacturierApp(book, as_of=AS_OF, lang="en", watch=False)

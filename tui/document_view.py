@@ -147,7 +147,7 @@ class DocumentScreen(WithHistory, Screen):
         t, a = d.totals, d.amounts
         if t is not None:
             totals.add_row(tr("doc.net", lang), fmt.money(t.net, cur, lang))
-            for rate, net, vat in getattr(t, "by_rate", ()) or ():
+            for rate, _net, vat in getattr(t, "by_rate", ()) or ():
                 totals.add_row("  %s %s%%" % (tr("doc.vat", lang).split()[0], rate), fmt.money(vat, cur, lang))
         if a is not None:
             totals.add_row(tr("doc.total", lang), fmt.money(a.total, cur, lang))

@@ -108,7 +108,7 @@ def now_in(timezone: str, as_of: dt.date) -> str:
     time of day in the book's zone, on the as_of date."""
     try:
         from zoneinfo import ZoneInfo
-        zone = ZoneInfo(timezone)
+        zone: dt.tzinfo = ZoneInfo(timezone)
     except Exception:
         zone = dt.timezone.utc
     now = dt.datetime.now(zone)
@@ -145,7 +145,7 @@ def say(message: str) -> None:
     click.echo(message, err=True)
 
 
-def fail(message: str, code: int = 1):
+def fail(message: str, code: int = 1) -> NoReturn:
     """Stop the command with a message and an exit status."""
     raise CommandFailed(message, code)
 

@@ -40,7 +40,8 @@ def demo_command(click_ctx: click.Context, path: Optional[Path], open_app: bool)
     exist yet, or be an empty folder.
     """
     from ..demo import DEMO_TIMEZONE
-    ctx: Context = click_ctx.find_object(Context)
+    ctx = click_ctx.find_object(Context)
+    assert ctx is not None              # main() always sets it
     if path is None:
         path = Path(tempfile.mkdtemp(prefix="facturier-demo-"))
     elif (path / "facturier.yaml").exists():
