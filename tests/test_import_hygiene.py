@@ -32,3 +32,25 @@ def test_headless_commands_do_not_load_textual():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""
+
+
+PURE = ["model", "loader", "yamlsafe", "money", "status", "checks", "recurrence", "numbering",
+        "writer", "listing", "reports", "ledger", "sheet", "einvoice", "payref"]
+CLOCK = {("date", "today"), ("datetime", "now"), ("datetime", "today"), ("datetime", "utcnow"),
+         ("time", "time"), ("time", "time_ns"), ("time", "localtime"), ("time", "monotonic")}
+
+
+def test_pure_modules_never_read_the_clock():
+    """The date is passed in (hledger's --today): a pure module that read the
+    clock would make statuses and plans depend on when the test runs."""
+    import ast
+    found = []
+    for name in PURE:
+        path = REPO / "engine" / (name + ".py")
+        assert path.is_file(), "%s is listed as pure but does not exist" % path
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, (ast.Name, ast.Attribute)):
+                owner = node.value.id if isinstance(node.value, ast.Name) else node.value.attr
+                if (owner, node.attr) in CLOCK:
+                    found.append("%s:%d: %s.%s" % (path.name, node.lineno, owner, node.attr))
+    assert found == []
