@@ -236,7 +236,7 @@ def parse_writes(change: Change) -> dict:
     facturier would commit broken."""
     from .loader import parse_file
     out = {}
-    broken = []
+    broken: list[str] = []
     for path, data in change.writes.items():
         known = change.parsed.get(path)
         if known is not None and known[0] is data:
@@ -327,7 +327,7 @@ def apply_to_book(book: Book, change: Change, parsed: Optional[dict] = None) -> 
 
 # =========================================================================== helpers
 
-def _refuse(code: str, **params):
+def _refuse(code: str, **params: Any) -> NoReturn:
     """Refuse with a catalogue message (engine/i18n.py), rendered at the face."""
     raise ActionRefused(code, **params)
 
@@ -694,7 +694,7 @@ def plan_write_off(book: Book, doc_id: str, date: dt.date, reason: str = "") -> 
     left = amounts(doc, book, date).open
     if left <= 0:
         _refuse("refuse.nothing_to_write_off", doc=label(doc), date=date.isoformat())
-    entry = {"date": date}
+    entry: dict[str, object] = {"date": date}
     if reason:
         entry["reason"] = reason
     data, _ = _edited(book, doc.path, {"write_off": entry})
@@ -707,7 +707,7 @@ def plan_hold(book: Book, doc_id: str, date: dt.date, reason: str = "") -> Chang
     for hold in doc.holds:
         if hold.end is None or (hold.start <= date < hold.end):
             _refuse("refuse.already_on_hold", doc=label(doc), date=hold.start.isoformat())
-    entry = {"from": date}
+    entry: dict[str, object] = {"from": date}
     if reason:
         entry["reason"] = reason
     data, _ = _edited(book, doc.path, append={"holds": [entry]})

@@ -339,7 +339,7 @@ class _Session:
                                append=append).encode("utf-8")
         except (ValueError, KeyError, IndexError) as exc:
             from .diagnostics import ActionRefused
-            raise ActionRefused("%s: cannot be edited: %s" % (record.path, exc))
+            raise ActionRefused("%s: cannot be edited: %s" % (record.path, exc)) from None
         self.parsed[record.path] = (data,) + parse_file(record.path, data)
         return data
 
@@ -497,8 +497,9 @@ def run_recurrences(s: _Session) -> None:
             if doc.validated is not None:
                 subject += " (number %s)" % doc.number
             if not s.try_commit(rec, "document.generate", subject,
-                                lambda: {doc.path: dump_document(doc).encode("utf-8"),
-                                         rec.path: _with_last(s, rec, occurrence)},
+                                lambda doc=doc, rec=rec, occurrence=occurrence: {
+                                    doc.path: dump_document(doc).encode("utf-8"),
+                                    rec.path: _with_last(s, rec, occurrence)},
                                 _trailers([doc.id], [rec.id]), new=(doc.path,)):
                 break
             if s._lower_ids is not None:
@@ -530,7 +531,7 @@ def run_scheduled(s: _Session) -> None:
             mode = "draft"
         if mode == "draft" or doc.kind not in NUMBERED_KINDS:
             if not s.try_commit(doc, "document.modify", "%s reached its date: waiting for validation" % doc.id,
-                     lambda: {doc.path: s.edit(doc, remove=("scheduled",))}, _trailers([doc.id])):
+                     lambda doc=doc: {doc.path: s.edit(doc, remove=("scheduled",))}, _trailers([doc.id])):
                 continue
             s.report.scheduled.append(doc.id)
             s.report.say("%s reached its date: waiting for validation" % doc.id)
@@ -647,7 +648,8 @@ def run_sending(s: _Session) -> None:
         index = len(doc.deliveries)
         if not s.try_commit(doc, "document.send", "Send %s %s to %s"
                             % (what, doc.number or doc.id, doc.contact),
-                            lambda: {doc.path: s.edit(doc, append={"deliveries": [_attempt_entry(s, msg)]})},
+                            lambda doc=doc, msg=msg: {
+                                doc.path: s.edit(doc, append={"deliveries": [_attempt_entry(s, msg)]})},
                             _trailers([doc.id])):
             continue
         _finish_attempt(s, doc.id, msg, index, what)
@@ -1047,7 +1049,7 @@ def _update(path: str, text: str, set_fields=None, remove=()) -> str:
     try:
         return update_yaml(text, set_fields, remove=remove)
     except (ValueError, KeyError, IndexError) as exc:
-        raise ActionRefused("%s: cannot be edited: %s" % (path, exc))
+        raise ActionRefused("%s: cannot be edited: %s" % (path, exc)) from None
 
 
 def plan_repair(book: Book, rec_id: str, choice: str, as_of: dt.date):
@@ -1077,6 +1079,7 @@ def plan_repair(book: Book, rec_id: str, choice: str, as_of: dt.date):
                             state=_message("state.%s" % state))
     missing = missing_occurrences(rec, as_of)
     text = _read_text(book, rec.path)
+    assert rec.stopped is not None and book.root is not None    # stopped; read from a book on disk
     trailers = _trailers(rec_ids=[rec.id])
     if choice == "end":
         data = _update(rec.path, text, {"ended": as_of}, remove=("stopped",))
@@ -1109,7 +1112,7 @@ def plan_repair(book: Book, rec_id: str, choice: str, as_of: dt.date):
         doc = _generated(session, cleared, occurrence)
     except (ValueError, FacturierError) as exc:
         raise ActionRefused("cause.cannot_generate", date=str(occurrence),
-                            reason=getattr(exc, "message", None) or str(exc))
+                            reason=getattr(exc, "message", None) or str(exc)) from None
     if book.document(doc.id) is not None:
         raise ActionRefused("refuse.repair.document_exists", id=doc.id)
     data = _update(rec.path, text, {"last": occurrence}, remove=("stopped",))
@@ -1215,7 +1218,7 @@ def send_now(root, doc_id: str, as_of: dt.date, *, now: Callable[[], str],
         try:
             msg = build_message(doc, s.book, as_of)
         except MailError as exc:
-            raise ActionRefused("refuse.send.cannot", id=doc.id, reason=str(exc))
+            raise ActionRefused("refuse.send.cannot", id=doc.id, reason=str(exc)) from None
         try:
             if not s.smtp_ok():         # nothing was tried: deferred, no `sending` phase
                 _record_postponed(s, [(doc, msg)])

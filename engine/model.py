@@ -37,7 +37,7 @@ class _Record(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=Fal
 
 # --------------------------------------------------------------------------- settings
 
-class Address(_Record, kw_only=True, gc=False):
+class Address(_Record, frozen=True, kw_only=True, gc=False):
     """A structured postal address (SPEC 1.2, 1.3): what e-invoices and QR-bills
     need. ``country`` is ISO 3166 alpha-2."""
     street: str = ""
@@ -73,7 +73,7 @@ EINVOICE_SETTINGS = ("facturx", "none")
 CONTACT_EINVOICE = ("pdf", "facturx", "xrechnung", "ubl")
 
 
-class Company(_Record, kw_only=True, gc=False):
+class Company(_Record, frozen=True, kw_only=True, gc=False):
     name: str = ""
     address: PostalAddress = ""
     email: str = ""

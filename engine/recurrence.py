@@ -111,7 +111,7 @@ def _parse(rule: str, start: dt.date, until: Optional[dt.date]) -> _rr.rrule:
         raise RuleError(str(exc) or "rule.does_not_parse") from None
     if not isinstance(result, _rr.rrule):
         raise RuleError("rule.one")
-    if until is not None and result._count is None:
+    if until is not None and result._count is None:  # type: ignore[attr-defined]  # dateutil's stubs omit rrule's _count
         limit = dt.datetime(until.year, until.month, until.day)
         rule_until = result._until  # type: ignore[attr-defined]  # dateutil's stubs omit rrule's _until
         if rule_until is None or rule_until > limit:
@@ -207,8 +207,10 @@ def schedule_warnings(rule: str, start: dt.date,
             found.append(("rule", Message("schedule.short_months", rule=rule, day=day,
                                           months=where, days=days)))
     horizon = dt.datetime(min(start.year + NO_OCCURRENCE_YEARS, dt.MAXYEAR), 12, 31)
-    bounded = parsed.replace(until=horizon) if parsed._count is None and (
-        parsed._until is None or parsed._until > horizon) else parsed
+    count = parsed._count  # type: ignore[attr-defined]  # dateutil's stubs omit rrule's _count
+    rule_until = parsed._until  # type: ignore[attr-defined]  # and _until
+    bounded = parsed.replace(until=horizon) if count is None and (
+        rule_until is None or rule_until > horizon) else parsed
     first = next(iter(bounded), None)
     if first is None or (until is not None and first.date() > until):     # COUNT keeps until apart
         found.append(("rule", Message("schedule.no_occurrence", rule=rule,

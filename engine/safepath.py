@@ -122,7 +122,7 @@ def read_bytes(root, rel: str, checked: Optional[set] = None) -> bytes:
         fd = os.open(full, _OPEN_FLAGS)
     except OSError as exc:
         if exc.errno == errno.ELOOP or (exc.errno == errno.EMLINK and os.path.islink(full)):
-            raise UnsafePath(link_message(rel), rel)
+            raise UnsafePath(link_message(rel), rel) from None
         raise
     with os.fdopen(fd, "rb") as f:
         mode = os.fstat(f.fileno()).st_mode

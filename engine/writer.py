@@ -492,12 +492,12 @@ def check_edit(old_text: str, new_text: str, set_fields: Optional[dict] = None,
     try:
         expected = intended_data(plain_data(old_text), set_fields, remove, append)
     except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
-        raise ValueError("the edit cannot be checked: %s" % exc)
+        raise ValueError("the edit cannot be checked: %s" % exc) from None
     try:
         written = plain_data(new_text)
     except ValueError as exc:
         raise ValueError("the edited file would not be valid YAML (%s); edit it by hand, or "
-                         "rewrite it in block style" % exc)
+                         "rewrite it in block style" % exc) from None
     if written != expected:
         raise ValueError("the edited file would not read back as intended (%s); edit it "
                          "by hand, or rewrite it in block style" % _first_difference(expected,

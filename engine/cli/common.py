@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import AbstractSet, Any, Iterable, Optional, Sequence
+from typing import AbstractSet, Any, Iterable, NoReturn, Optional, Sequence
 
 import click
 
@@ -222,7 +222,7 @@ MIN_WIDTH = 6       # a shortened column keeps at least this many characters
 
 
 def render_table(headings: Sequence[str], cells: Sequence[Sequence[str]],
-                 right: set = frozenset(), width: Optional[int] = None,
+                 right: AbstractSet[int] = frozenset(), width: Optional[int] = None,
                  keep: AbstractSet[int] = frozenset()) -> str:
     """A plain text table, one line per row (a line break inside a cell is
     shown as a space: a row never wraps), that fits ``width`` columns
@@ -300,7 +300,7 @@ def parse_date(text: str, what: str = "date") -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise click.BadParameter(words("cli.not_date", text=text), param_hint=what)
+        raise click.BadParameter(words("cli.not_date", text=text), param_hint=what) from None
 
 
 class DateType(click.ParamType):

@@ -62,7 +62,7 @@ def _parse_line(text: str) -> dict:
     parts = [p.strip() for p in text.split(";")]
     if len(parts) < 3 or len(parts) > 4 or not parts[0]:
         raise click.BadParameter(words("cli.doc.line_shape", text=text), param_hint="--line")
-    line = {"description": parts[0]}
+    line: dict[str, object] = {"description": parts[0]}
     for key, value in zip(("quantity", "unit_price", "vat"), parts[1:]):
         if value == "" and key == "vat":
             continue
@@ -70,7 +70,7 @@ def _parse_line(text: str) -> dict:
             line[key] = parse_decimal(value, "--line")
         except click.BadParameter as exc:
             raise click.BadParameter(words("cli.doc.line_" + key, text=text, problem=exc.message),
-                                     param_hint="--line")
+                                     param_hint="--line") from None
     return line
 
 

@@ -201,7 +201,7 @@ def new_command(ctx: Context, file, rec_id, name, template, frequency, rule, sta
         try:
             rule = rule_for_frequency(frequency, start, count)
         except RuleError as exc:
-            raise click.UsageError(exc.render(ctx.lang))
+            raise click.UsageError(exc.render(ctx.lang)) from None
     elif count:
         rule += ";COUNT=%d" % count
     fields = {"id": rec_id, "name": name, "template": template, "rule": rule, "start": start,
@@ -243,7 +243,7 @@ def _typed(key: str, value: str):
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
-            raise click.UsageError(words("cli.rec.set_date", key=key, value=value))
+            raise click.UsageError(words("cli.rec.set_date", key=key, value=value)) from None
     if key == "lead_days":
         if not value.isdigit():
             raise click.UsageError(words("cli.rec.set_lead_days", value=value))
