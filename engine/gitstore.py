@@ -306,36 +306,41 @@ class Store:
             checkout(self.repo, new, paths)
             _crash_point("files")
             self._move_branch(new, old)
+            self._published = new           # the branch holds them from here on
+            self._known.update(self._after)
             _crash_point("branch")
+            self._journal.drop()
         except BaseException:
             self._abandon()
             raise
-        self._journal.drop()
-        self._published = new
-        self._known.update(self._after)
+        finally:
+            # whatever happened, the queue is settled: published, or abandoned
+            # (an interruption in here must not leave it to be published twice)
+            self._forget_queue()
+        for path in paths:
+            self._seen.pop(path, None)
+
+    def _forget_queue(self) -> None:
         self._queued = self._queued_bytes = 0
         self._before.clear()
         self._after.clear()
         self._writes.clear()
         self._staged = None
-        for path in paths:
-            self._seen.pop(path, None)
 
     def _abandon(self) -> None:
         """Settle a publish that failed or was interrupted (Ctrl-C, an I/O
         error): the recovery rule brings the work tree and index to whatever
         the branch holds, and the session goes on from there. If even that
         fails, the journal stays and the next command settles it."""
-        self._queued = self._queued_bytes = 0
-        self._before.clear()
-        self._after.clear()
-        self._writes.clear()
-        self._staged = None
+        self._forget_queue()
         self._seen.clear()
         self._known.clear()
         self._listed = False
         try:
             self.recovered += recover(self.repo, self.ref)
+        except BaseException:
+            pass        # the journal stays: the next command settles it
+        try:
             current = git(self.root, "rev-parse", self.ref).decode().strip()
         except BaseException:
             current = self._published
