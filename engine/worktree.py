@@ -26,7 +26,7 @@ import re
 from pathlib import Path
 from typing import Iterable, Optional
 
-from .gitrepo import GitError, Repository, git, read_file
+from .gitrepo import GitError, Repository, git, read_file, run_git
 
 JOURNAL = "journal.json"
 _BOOK_PATH = re.compile(r"(facturier\.yaml|(contacts|recurrences)/[^/]+\.yaml|documents/.+\.yaml)\Z")
@@ -196,7 +196,7 @@ def recover(repo: Repository, ref: str) -> list[str]:
                 messages.append("%s: left as it is (not a file facturier wrote)" % path)
                 continue
             if work[path] is None or work[path] in known[path] or (
-                    head_blob is not None and _cut_short(repo, path, head_blob)):
+                    _cut_short(repo, path, {head_blob} | known[path])):
                 to_restore.append(path)
                 messages.append("%s: finished the interrupted change" % path)
             else:
@@ -224,15 +224,21 @@ def _index_blobs(repo: Repository, paths: Iterable[str]) -> dict[str, str]:
     return found
 
 
-def _cut_short(repo: Repository, path: str, head_blob: str) -> bool:
-    """Does the work tree file hold the start of HEAD's content (a write a
-    kill cut short)?"""
+def _cut_short(repo: Repository, path: str, blobs: set) -> bool:
+    """Does the work tree file hold the start of one of these contents (HEAD's,
+    or one the journal names: a write of git's that a kill or a full disk cut
+    short, whether the branch moved or not)?"""
     data = read_file(repo.root, path)
     if data is None:
         return False
-    whole = git(repo.root, "cat-file", "--filters", "--path=" + path, head_blob) \
-        if repo.converts else git(repo.root, "cat-file", "blob", head_blob)
-    return len(data) < len(whole) and whole.startswith(data)
+    for blob in blobs:
+        if blob is None:
+            continue
+        code, whole, _err = run_git(repo.root, "cat-file", "--filters", "--path=" + path, blob) \
+            if repo.converts else run_git(repo.root, "cat-file", "blob", blob)
+        if code == 0 and len(data) < len(whole) and whole.startswith(data):
+            return True
+    return False
 
 
 def _drop_private_refs(repo: Repository) -> None:

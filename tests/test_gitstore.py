@@ -220,17 +220,20 @@ def test_recovery_keeps_an_edit_made_after_the_crash(book, point):
     assert _status(book) == " M %s\n" % DOC
 
 
+@pytest.mark.parametrize("point", ["files", "branch"])
 @pytest.mark.parametrize("cut", [0, 10, len(NEW) - 1])
-def test_a_file_write_cut_short_by_a_kill_is_finished_by_recovery(book, cut):
-    """Git writes files in place: a kill in the middle leaves the start of
-    HEAD's content (or an empty file), which the next session completes."""
+def test_a_file_write_cut_short_by_a_kill_is_finished_by_recovery(book, cut, point):
+    """Git writes files in place: a kill (or a full disk) in the middle leaves
+    the start of the new content (or an empty file), which the next session
+    settles to what the branch holds: the new content when the branch moved,
+    else the old one."""
     subprocess.run([sys.executable, "-c", CRASHER, str(book)],
-                   env=dict(os.environ, FACTURIER_TEST_CRASH="branch"))
+                   env=dict(os.environ, FACTURIER_TEST_CRASH=point))
     (book / DOC).write_bytes(NEW[:cut])
     with BookLock(book):
         store = Store(book)
         store.close()
-    assert (book / DOC).read_bytes() == NEW
+    assert (book / DOC).read_bytes() == (NEW if point == "branch" else OLD)
     assert any(DOC in m and "finished" in m for m in store.recovered)
     assert _status(book) == ""
 
