@@ -319,8 +319,10 @@ def _guess_indent(text: str) -> tuple[int, int]:
     return offset + 2, offset
 
 
-def _walk(data, dotted: str, create: bool = False):
-    """The container and final key of ``a.b.2.c`` inside ``data``."""
+def _walk(data, dotted: str, create: bool = False, new_map: Any = None):
+    """The container and final key of ``a.b.2.c`` inside ``data``; missing
+    mappings on the way are made with ``new_map`` when ``create`` (ruamel's
+    CommentedMap by default: the round trip; a dict for plain data)."""
     keys = dotted.split(".")
     node = data
     for key in keys[:-1]:
@@ -328,8 +330,10 @@ def _walk(data, dotted: str, create: bool = False):
             node = node[int(key)]
         else:
             if key not in node and create:
-                from ruamel.yaml.comments import CommentedMap
-                node[key] = CommentedMap()
+                if new_map is None:
+                    from ruamel.yaml.comments import CommentedMap
+                    new_map = CommentedMap
+                node[key] = new_map()
             node = node[key]
     last = keys[-1]
     return node, (int(last) if isinstance(node, list) else last)
@@ -440,20 +444,6 @@ def _plain_value(value: Any) -> Any:
     return str(value)
 
 
-def _plain_walk(data: Any, dotted: str, create: bool = False):
-    keys = dotted.split(".")
-    node = data
-    for key in keys[:-1]:
-        if isinstance(node, list):
-            node = node[int(key)]
-        else:
-            if key not in node and create:
-                node[key] = {}
-            node = node[key]
-    last = keys[-1]
-    return node, (int(last) if isinstance(node, list) else last)
-
-
 def intended_data(old: Any, set_fields: Optional[dict] = None, remove: Iterable[str] = (),
                   append: Optional[dict] = None) -> Any:
     """``old`` (as :func:`plain_data` gives it) with the edit of
@@ -461,11 +451,11 @@ def intended_data(old: Any, set_fields: Optional[dict] = None, remove: Iterable[
     import copy
     data = copy.deepcopy(old) if old is not None else {}
     for key, value in (set_fields or {}).items():
-        container, last = _plain_walk(data, key, create=True)
+        container, last = _walk(data, key, create=True, new_map=dict)
         container[last] = _plain_value(value)
     for key in remove:
         try:
-            container, last = _plain_walk(data, key)
+            container, last = _walk(data, key)
         except (KeyError, IndexError, TypeError, ValueError):
             continue
         if isinstance(container, list):
@@ -474,7 +464,7 @@ def intended_data(old: Any, set_fields: Optional[dict] = None, remove: Iterable[
         elif isinstance(container, dict) and last in container:
             del container[last]
     for key, items in (append or {}).items():
-        container, last = _plain_walk(data, key, create=True)
+        container, last = _walk(data, key, create=True, new_map=dict)
         current = container.get(last) if isinstance(container, dict) else container[last]
         if current is None:
             container[last] = _plain_value(list(items))
