@@ -144,17 +144,8 @@ def _sales(book: Book, doc: Document, out: list) -> None:
                            "%s %s" % (_WORDS[doc.kind], label), tags, tuple(postings)))
     if doc.kind != "invoice":
         return
-    for i, payment in enumerate(doc.payments):
-        extra = (("reference", payment.reference),) if payment.reference else ()
-        out.append(Transaction(payment.date, (_ORDER["payment"], doc.id, i), payee,
-                               "Payment of invoice %s" % label, tags + extra, (
-                                   Posting("bank", payment.amount, currency),
-                                   Posting("receivable", -payment.amount, currency))))
-    for i, discount in enumerate(doc.discounts):
-        out.append(Transaction(discount.date, (_ORDER["discount"], doc.id, i), payee,
-                               "Discount on invoice %s" % label, tags, (
-                                   Posting("discounts", discount.amount, currency),
-                                   Posting("receivable", -discount.amount, currency))))
+    _settlements(out, doc, payee, label, tags, currency, "invoice",
+                 paid=("bank", "receivable"), discounted=("discounts", "receivable"))
     if doc.write_off is not None:
         day = doc.write_off.date
         open_amount = amounts(doc, book, day).open
@@ -182,17 +173,8 @@ def _purchase(book: Book, doc: Document, out: list) -> None:
     postings.append(Posting("payable", -totals.total, currency))
     out.append(Transaction(doc.date, (_ORDER["expense"], doc.id, 0), payee,
                            "Expense %s" % label, tags, tuple(postings)))
-    for i, payment in enumerate(doc.payments):
-        extra = (("reference", payment.reference),) if payment.reference else ()
-        out.append(Transaction(payment.date, (_ORDER["payment"], doc.id, i), payee,
-                               "Payment of expense %s" % label, tags + extra, (
-                                   Posting("payable", payment.amount, currency),
-                                   Posting("bank", -payment.amount, currency))))
-    for i, discount in enumerate(doc.discounts):
-        out.append(Transaction(discount.date, (_ORDER["discount"], doc.id, i), payee,
-                               "Discount on expense %s" % label, tags, (
-                                   Posting("payable", discount.amount, currency),
-                                   Posting("expense", -discount.amount, currency))))
+    _settlements(out, doc, payee, label, tags, currency, "expense",
+                 paid=("payable", "bank"), discounted=("payable", "expense"))
 
 
 # =========================================================================== hledger
@@ -314,3 +296,20 @@ def export(book: Book, fmt: str, start: Optional[dt.date] = None,
     if fmt == "beancount":
         return to_beancount(book, start, end)
     raise ValueError("format must be one of %s" % ", ".join(FORMATS))
+
+
+def _settlements(out: list, doc, payee, label: str, tags: tuple, currency: str, word: str,
+                 paid: tuple[str, str], discounted: tuple[str, str]) -> None:
+    """The payments and discounts of an invoice or expense, each a transaction
+    from the first account of its pair (debited) to the second (credited)."""
+    for i, payment in enumerate(doc.payments):
+        extra = (("reference", payment.reference),) if payment.reference else ()
+        out.append(Transaction(payment.date, (_ORDER["payment"], doc.id, i), payee,
+                               "Payment of %s %s" % (word, label), tags + extra, (
+                                   Posting(paid[0], payment.amount, currency),
+                                   Posting(paid[1], -payment.amount, currency))))
+    for i, discount in enumerate(doc.discounts):
+        out.append(Transaction(discount.date, (_ORDER["discount"], doc.id, i), payee,
+                               "Discount on %s %s" % (word, label), tags, (
+                                   Posting(discounted[0], discount.amount, currency),
+                                   Posting(discounted[1], -discount.amount, currency))))
