@@ -9,9 +9,14 @@
    (not timed; what a daily run finds: yesterday's cache), and *cold*, without
    it (the first run after a fresh clone, parsing 100,000 files);
 2. a book where 1,000 recurrences are due at once (issue: validate, so 1,000
-   numbers too): budget 10 s, including the 1,000 commits.
+   numbers too): budget 10 s, including the 1,000 commits;
+3. a book where 200 recurrences are due at once with `issue: send`, e-mailed to
+   an SMTP server on 127.0.0.1 (aiosmtpd, in this process) that accepts
+   everything: each e-mail carries its invoice's PDF (Factur-X), rendered by
+   the run's one Typst compiler. Prints the time per e-mail; budget 30 s.
 
     python benchmarks/bench_run.py [--big /tmp/bench/b100k] [--skip-big] [--due 1000]
+                                   [--sends 200]
 
 Prints one line per case (seconds, what the run did, budget) and exits 1 when a
 case is over its budget. --no-send: the synthetic book's SMTP server does not
@@ -36,10 +41,10 @@ def git(root, *args):
     subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True)
 
 
-def facturier_run(root: Path, as_of: str) -> tuple[float, dict, int]:
+def facturier_run(root: Path, as_of: str, send: bool = False) -> tuple[float, dict, int]:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     cmd = [sys.executable, "-m", "tui.entry", "--book", str(root), "--as-of", as_of, "run",
-           "--no-send", "--format", "json"]
+           "--format", "json"] + ([] if send else ["--no-send"])
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(REPO))
     elapsed = time.perf_counter() - start
@@ -55,12 +60,15 @@ def commits(root: Path) -> int:
     return int(out)
 
 
-def due_book(root: Path, n: int) -> None:
+def due_book(root: Path, n: int, issue: str = "validate", port: int = 25) -> None:
     """n recurrences, each with one occurrence due on 2025-06-01."""
     (root / "contacts").mkdir(parents=True)
     (root / "documents/2025/01").mkdir(parents=True)
     (root / "recurrences").mkdir()
-    (root / "facturier.yaml").write_text("company: {name: Bench SA}\ncurrency: CHF\nlocale: fr\n")
+    (root / "facturier.yaml").write_text(
+        "company: {name: Bench SA}\ncurrency: CHF\nlocale: fr\nemail:\n"
+        "  from: \"Bench SA <billing@bench.example>\"\n  smtp_host: 127.0.0.1\n"
+        "  smtp_port: %d\n" % port)
     (root / ".gitignore").write_text(".facturier/\n")
     (root / "contacts/acme.yaml").write_text("name: ACME SA\nemail: ap@acme.example\n")
     (root / "documents/2025/01/inv-tpl.yaml").write_text(
@@ -70,7 +78,7 @@ def due_book(root: Path, n: int) -> None:
     for i in range(n):
         (root / ("recurrences/r%04d.yaml" % i)).write_text(
             "name: Service %d\ntemplate: inv-tpl\nrule: FREQ=MONTHLY;BYMONTHDAY=1\n"
-            "start: 2025-01-01\nissue: validate\nlast: 2025-05-01\n" % i)
+            "start: 2025-01-01\nissue: %s\nlast: 2025-05-01\n" % (i, issue))
     git(root, "init", "-q", "-b", "main")
     git(root, "add", "-A")
     git(root, "-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-q",
@@ -86,11 +94,42 @@ def report(name: str, seconds: float, budget: float, out: dict, made: int) -> bo
     return ok
 
 
+def bench_sending(tmp: str, n: int) -> bool:
+    """Case 3: n invoices generated, validated and e-mailed in one run."""
+    from aiosmtpd.controller import Controller
+
+    class Sink:
+        received = 0
+
+        async def handle_DATA(self, server, session, envelope):
+            Sink.received += 1
+            return "250 OK"
+
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        book = Path(tmp) / "send"
+        due_book(book, n, issue="send", port=port)
+        before = commits(book)
+        seconds, out, _ = facturier_run(book, "2025-06-01", send=True)
+    finally:
+        controller.stop()
+    ok = report("%d recurrences due and e-mailed" % n, seconds, 30, out, commits(book) - before)
+    print("%-34s %6.1f ms per e-mail (%d sent, %d received)"
+          % ("", 1000 * seconds / max(1, len(out["sent"])), len(out["sent"]), Sink.received))
+    return ok and len(out["sent"]) == n == Sink.received
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--big", default="/tmp/bench/b100k", help="the 100,000-document book")
     parser.add_argument("--skip-big", action="store_true")
     parser.add_argument("--due", type=int, default=1000, help="recurrences due at once")
+    parser.add_argument("--sends", type=int, default=200, help="invoices e-mailed by one run")
     args = parser.parse_args()
     os.environ.setdefault("GIT_AUTHOR_NAME", "bench")
     os.environ.setdefault("GIT_AUTHOR_EMAIL", "bench@example.com")
@@ -104,6 +143,8 @@ def main() -> int:
         seconds, out, _ = facturier_run(book, "2025-06-01")
         ok &= report("%d recurrences due at once" % args.due, seconds, 10, out,
                      commits(book) - before)
+        if args.sends:
+            ok &= bench_sending(tmp, args.sends)
         if not args.skip_big:
             big = Path(args.big)
             if not (big / "facturier.yaml").exists():
