@@ -45,6 +45,7 @@ from .model import Book, Document, Recurrence
 if TYPE_CHECKING:
     from .actions import Change
     from .mail import SmtpSession
+    from .pdf import Renderer
 
 _SMTP_VARS = ("FACTURIER_SMTP_USER", "FACTURIER_SMTP_PASSWORD")
 REMINDER_STATUSES = ("first_reminder", "second_reminder", "litigation", "partially_paid")
@@ -170,7 +171,7 @@ def _with_items(old, append: dict, written=None):
     0), or None when an item does not make a record."""
     import msgspec
 
-    from .model import Delivery, Discount, Payment, Reminder
+    from .model import Attachment, Delivery, Discount, Payment, Reminder
     if not _ITEM_RECORDS:
         _ITEM_RECORDS.update(reminders=Reminder, deliveries=Delivery, payments=Payment,
                              discounts=Discount)
@@ -185,9 +186,11 @@ def _with_items(old, append: dict, written=None):
         added = []
         for n, item in enumerate(items):
             line = after[len(before) + n].line if after is not None else 0
+            values = {k: v for k, v in item.items() if v is not None and v != ""}
+            if cls is Delivery and "attachments" in values:
+                values["attachments"] = tuple(Attachment(**a) for a in values["attachments"])
             try:
-                added.append(cls(line=line, **{k: v for k, v in item.items()
-                                               if v is not None and v != ""}))
+                added.append(cls(line=line, **values))
             except (TypeError, msgspec.ValidationError):
                 return None
         changes[key] = before + tuple(added)
@@ -256,6 +259,25 @@ class _Session:
         self.mailer: Optional["SmtpSession"] = None     # the run's, opened at its first e-mail
         self._fault_reported = False
         self.parsed: dict = {}          # path -> (bytes, kind, record, diagnostics) of edit()
+        self._renderer: Optional["Renderer"] = None     # the run's one Typst compiler
+
+    def parts(self, doc: Document, level: Optional[int] = None) -> Optional[list]:
+        """The files the e-mail of ``doc`` (or of its reminder) carries
+        (engine.attachments), rendered with the run's one compiler; None, the
+        problem reported against the document, when they cannot be made (the
+        e-mail is then not attempted: a later run tries again)."""
+        from .attachments import document_parts
+        try:
+            if self._renderer is None:
+                from .pdf import Renderer
+                self._renderer = Renderer.for_book(self.book)
+            return document_parts(self.book, doc, renderer=self._renderer,
+                                  reminder=level is not None)
+        except (FacturierError, ValueError) as exc:
+            what = "reminder %d of %s" % (level, doc.id) if level else doc.id
+            self.report.error(doc.path, doc.line, "cannot e-mail %s: its attachments cannot be "
+                              "made: %s" % (what, exc))
+            return None
 
     def smtp_ok(self) -> bool:
         """Can the run's SMTP session be used for the next e-mail? It is
@@ -586,10 +608,20 @@ def _wants_sending(s: _Session, doc: Document) -> Optional[tuple]:
     return None
 
 
-def _attempt_entry(s: _Session, msg) -> dict:
+def _attempt_entry(s: _Session, msg, parts=()) -> dict:
     from .mail import recipient_of
-    return {"channel": "email", "at": s.now(), "to": recipient_of(msg), "result": "sending",
-            "message_id": str(msg["Message-ID"])}
+    entry: dict = {"channel": "email", "at": s.now(), "to": recipient_of(msg), "result": "sending",
+                   "message_id": str(msg["Message-ID"])}
+    if parts:
+        entry["attachments"] = [part.entry() for part in parts]
+    return entry
+
+
+def _sent_trailers(doc_id: str, parts) -> tuple:
+    """The trailers of the commit recording an attempt: the document, and each
+    attachment's name and SHA-256 (so `facturier log` shows what was sent)."""
+    return _trailers([doc_id]) + tuple(("Facturier-Attachment", "%s sha256:%s" % (p.name, p.sha256))
+                                       for p in parts)
 
 
 def _finish_attempt(s: _Session, doc_id: str, msg, index: int, what: str) -> None:
@@ -623,7 +655,7 @@ def _finish_attempt(s: _Session, doc_id: str, msg, index: int, what: str) -> Non
 
 
 def run_sending(s: _Session) -> None:
-    from .mail import MailError, build_message
+    from .mail import MailError, add_attachments, build_message
     postponed: list = []
     for doc_id in sorted(s.book.documents, key=str.lower):
         doc = s.book.documents[doc_id]
@@ -644,13 +676,18 @@ def run_sending(s: _Session) -> None:
         if not s.smtp_ok():
             postponed.append((doc, msg))
             continue
+        parts = s.parts(doc, level)
+        if parts is None:
+            continue
+        msg = add_attachments(msg, parts)
         what = "reminder %d of" % level if level else doc.kind.replace("_", " ")
         index = len(doc.deliveries)
         if not s.try_commit(doc, "document.send", "Send %s %s to %s"
                             % (what, doc.number or doc.id, doc.contact),
-                            lambda doc=doc, msg=msg: {
-                                doc.path: s.edit(doc, append={"deliveries": [_attempt_entry(s, msg)]})},
-                            _trailers([doc.id])):
+                            lambda doc=doc, msg=msg, parts=parts: {
+                                doc.path: s.edit(doc, append={
+                                    "deliveries": [_attempt_entry(s, msg, parts)]})},
+                            _sent_trailers(doc.id, parts)):
             continue
         _finish_attempt(s, doc.id, msg, index, what)
     if postponed:
@@ -791,11 +828,18 @@ def _untried(s: _Session, msg) -> dict:
 def _remind_and_send(s: _Session, doc: Document, level: int, msg) -> None:
     """One commit: the reminder and its e-mail marked `sending`; then the
     e-mail, then its outcome."""
+    from .mail import add_attachments
+    parts = s.parts(doc, level)
+    if parts is None:
+        return          # not recorded: the next run records and e-mails it
+    msg = add_attachments(msg, parts)
     index = len(doc.deliveries)
-    writes = {doc.path: s.edit(doc, append={"reminders": [{"level": level, "date": s.as_of}],
-                                            "deliveries": [_attempt_entry(s, msg)]})}
     if not s.try_commit(doc, "document.remind", "Record reminder %d of %s and e-mail it to %s"
-                        % (level, doc.id, doc.contact), writes, _trailers([doc.id])):
+                        % (level, doc.id, doc.contact),
+                        lambda: {doc.path: s.edit(doc, append={
+                            "reminders": [{"level": level, "date": s.as_of}],
+                            "deliveries": [_attempt_entry(s, msg, parts)]})},
+                        _sent_trailers(doc.id, parts)):
         return
     s.report.reminded.append(doc.id)
     _finish_attempt(s, doc.id, msg, index, "reminder %d of" % level)
@@ -1192,15 +1236,10 @@ def send_now(root, doc_id: str, as_of: dt.date, *, now: Callable[[], str],
     """
     from .actions import open_writer
     from .diagnostics import ActionRefused
-    from .mail import MailError, build_message
     report = RunReport(as_of=as_of, dry_run=False, sending_enabled=True)
     with open_writer(root, author) as writer:
         s = _Session(writer, Path(root), as_of, now, report, True, environ, smtp_timeout)
-        doc = s.book.document(doc_id)
-        if doc is None:
-            raise ActionRefused("refuse.no_document", id=doc_id)
-        if doc.is_draft:
-            raise ActionRefused("refuse.send.draft", id=doc.id)
+        doc = _sendable(s.book, doc_id)
         latest = _latest_email(doc)
         what = doc.kind.replace("_", " ")
         if mark_sent:
@@ -1212,24 +1251,52 @@ def send_now(root, doc_id: str, as_of: dt.date, *, now: Callable[[], str],
                      _trailers([doc.id]))
             report.sent.append(doc.id)
             return report
-        if latest is not None and latest.result == "sent":
-            raise ActionRefused("refuse.send.already", id=doc.id, at=latest.at,
-                                message_id=latest.message_id or "?")
-        try:
-            msg = build_message(doc, s.book, as_of)
-        except MailError as exc:
-            raise ActionRefused("refuse.send.cannot", id=doc.id, reason=str(exc)) from None
+        _, msg, parts = prepare_send(s.book, doc.id, as_of)
         try:
             if not s.smtp_ok():         # nothing was tried: deferred, no `sending` phase
                 _record_postponed(s, [(doc, msg)])
             else:
                 index = len(doc.deliveries)
                 s.commit("document.send", "Send %s %s to %s" % (what, doc.number or doc.id, doc.contact),
-                         {doc.path: s.edit(doc, append={"deliveries": [_attempt_entry(s, msg)]})},
-                         _trailers([doc.id]))
+                         {doc.path: s.edit(doc, append={"deliveries": [_attempt_entry(s, msg, parts)]})},
+                         _sent_trailers(doc.id, parts))
                 _finish_attempt(s, doc.id, msg, index, what)
         except BaseException:
             s.end_mail(interrupted=True)
             raise
         s.end_mail(interrupted=False)
     return report
+
+
+def _sendable(book: Book, doc_id: str) -> Document:
+    """The document ``doc send`` may e-mail (it exists and is validated)."""
+    from .diagnostics import ActionRefused
+    doc = book.document(doc_id)
+    if doc is None:
+        raise ActionRefused("refuse.no_document", id=doc_id)
+    if doc.is_draft:
+        raise ActionRefused("refuse.send.draft", id=doc.id)
+    return doc
+
+
+def prepare_send(book: Book, doc_id: str, as_of: dt.date, renderer=None):
+    """(document, message, parts): the e-mail `doc send` would hand over now,
+    with its attachments (engine.attachments.Part) already attached — what the
+    app shows before sending. Raises ActionRefused (nothing happens) when the
+    document is missing, a draft, already e-mailed, has no usable address, or
+    its attachments cannot be made."""
+    from .attachments import document_parts
+    from .diagnostics import ActionRefused
+    from .mail import MailError, add_attachments, build_message
+    doc = _sendable(book, doc_id)
+    latest = _latest_email(doc)
+    if latest is not None and latest.result == "sent":
+        raise ActionRefused("refuse.send.already", id=doc.id, at=latest.at,
+                            message_id=latest.message_id or "?")
+    try:
+        msg = build_message(doc, book, as_of)
+        parts = document_parts(book, doc, renderer=renderer)
+    except (MailError, FacturierError) as exc:
+        raise ActionRefused("refuse.send.cannot", id=doc.id,
+                            reason=getattr(exc, "message", None) or str(exc)) from None
+    return doc, add_attachments(msg, parts), parts

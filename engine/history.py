@@ -26,6 +26,7 @@ ACTIONS = (
     "document.payment", "document.discount", "document.write-off", "document.hold",
     "document.release", "document.credit", "document.convert", "document.decline",
     "document.remind", "contact.create", "contact.modify", "contact.delete", "settings.modify")
+ATTACHMENT_KEY = "Facturier-Attachment"
 KEYS = {"Facturier-Document": "documents", "Facturier-Recurrence": "recurrences",
         "Facturier-Contact": "contacts"}
 
@@ -41,12 +42,16 @@ class Entry:
     recurrences: tuple[str, ...] = ()
     contacts: tuple[str, ...] = ()
     order: int = 0              # position in the branch's history, oldest = 0
+    # what an e-mail recorded by this commit carried: (name, SHA-256) from its
+    # Facturier-Attachment trailers ("2025-0042.pdf sha256:<hex>")
+    attachments: tuple[tuple[str, str], ...] = ()
 
     def as_json(self) -> dict:
         return {"commit": self.commit, "date": self.date, "author": self.author,
                 "action": self.action, "documents": list(self.documents),
                 "recurrences": list(self.recurrences), "contacts": list(self.contacts),
-                "subject": self.subject}
+                "subject": self.subject,
+                "attachments": [{"name": n, "sha256": h} for n, h in self.attachments]}
 
     def names(self, ident: str) -> bool:
         lowered = ident.lower()
@@ -58,6 +63,7 @@ def parse_record(fields: list[str], order: int = 0) -> Entry:
     commit, date, author, subject, trailers = fields[:5]
     action = ""
     found: dict[str, list[str]] = {"documents": [], "recurrences": [], "contacts": []}
+    attached: list[tuple[str, str]] = []
     for line in trailers.splitlines():
         key, sep, value = line.partition(":")
         if not sep:
@@ -67,10 +73,14 @@ def parse_record(fields: list[str], order: int = 0) -> Entry:
             action = value
         elif key in KEYS and value:
             found[KEYS[key]].append(value)
+        elif key == ATTACHMENT_KEY:
+            name, _, digest = value.rpartition(" sha256:")
+            if name and digest:
+                attached.append((name, digest))
     return Entry(commit=commit, date=date, author=author, action=action or MANUAL,
                  subject=subject, documents=tuple(found["documents"]),
                  recurrences=tuple(found["recurrences"]), contacts=tuple(found["contacts"]),
-                 order=order)
+                 order=order, attachments=tuple(attached))
 
 
 def _filter(entries: Iterable[Entry], actions: Iterable[str]) -> list[Entry]:

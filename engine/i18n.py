@@ -547,6 +547,8 @@ MESSAGES.update({
                      "fr": "  en suspens du {start} au {end}  {reason}"},
     "show.delivery": {"en": "  delivery {at} {channel} {result} {to}",
                       "fr": "  envoi {at} {channel} {result} {to}"},
+    "show.attachment": {"en": "    attached {name}  sha256 {sha256}",
+                        "fr": "    joint {name}  sha256 {sha256}"},
     "show.result.sending": {"en": "sending", "fr": "en cours d'envoi"},
     "show.result.sent": {"en": "sent", "fr": "envoyé"},
     "show.result.deferred": {"en": "deferred", "fr": "différé"},

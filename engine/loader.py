@@ -40,8 +40,8 @@ from typing import Callable, Optional, Union
 from . import yamlsafe
 from .diagnostics import Diagnostic
 from .model import (CONTACT_EINVOICE, DELIVERY_RESULTS, DOCUMENT_KINDS, EINVOICE_SETTINGS,
-                    ISSUE_MODES, PAYMENT_QR, Accounts, Address, Company, Contact, Delivery, Discount,
-                    Document, EmailSettings, Hold, Line, Numbering, Payment, Recurrence,
+                    ISSUE_MODES, PAYMENT_QR, Accounts, Address, Attachment, Company, Contact,
+                    Delivery, Discount, Document, EmailSettings, Hold, Line, Numbering, Payment, Recurrence,
                     Reminder, Settings, Stopped, Terms, WriteOff)
 from .yamlsafe import MappingNode, ScalarNode, SequenceNode
 
@@ -544,6 +544,21 @@ _HOLD = {
     "to": ("end", _date, False),
     "reason": ("reason", _text, False),
 }
+def _sha256(ctx, node, field):
+    text = _scalar(ctx, node, field, "a SHA-256")
+    if text is None:
+        return BAD
+    if not _SHA256.fullmatch(text):
+        return ctx.error(node, field, "field '%s': '%s' is not a SHA-256 (64 lowercase hex "
+                                      "digits)" % (field, text))
+    return text
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_ATTACHMENT = {
+    "name": ("name", _required_text, True),
+    "sha256": ("sha256", _sha256, True),
+}
 _DELIVERY = {
     "channel": ("channel", _enum_reader(("email", "post")), True),
     "at": ("at", _timestamp, True),
@@ -551,6 +566,8 @@ _DELIVERY = {
     "result": ("result", _enum_reader(DELIVERY_RESULTS), True),
     "message_id": ("message_id", _text, False),
     "detail": ("detail", _text, False),
+    "attachments": ("attachments", _list_reader(_record_reader(Attachment, _ATTACHMENT,
+                                                               with_line=False)), False),
 }
 _REMINDER = {
     "level": ("level", _int_reader(1, 3), True),

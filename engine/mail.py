@@ -56,9 +56,9 @@ i18n.register({
                               "fr": "{level} : {kind} {number} de {company}"},
     "mail.greeting": {"en": "Hello {name},", "fr": "Bonjour {name},"},
     "mail.body": {
-        "en": "Please find below our {kind_lower} {number} dated {date}.\n\n"
+        "en": "Please find attached our {kind_lower} {number} dated {date}.\n\n"
               "Total: {total}\nDue date: {due}",
-        "fr": "Veuillez trouver ci-dessous notre {kind_lower} {number} du {date}.\n\n"
+        "fr": "Veuillez trouver ci-joint notre {kind_lower} {number} du {date}.\n\n"
               "Total : {total}\nÉchéance : {due}"},
     "mail.body.reminder.1": {
         "en": "Unless we are mistaken, our {kind_lower} {number} of {total}, due on {due}, "
@@ -222,6 +222,23 @@ def build_message(doc: Document, book: Book, as_of: dt.date, *, reminder_level: 
     msg["X-Facturier-Document"] = clean_header_text(doc.id)
     msg.set_content("\n".join(parts) + "\n")
     return msg
+
+
+def add_attachments(msg: EmailMessage, parts) -> EmailMessage:
+    """``msg`` with each part (engine.attachments.Part: name, data, mime)
+    attached as a file, its bytes exactly those given (base64 on the wire),
+    so the SHA-256 recorded from them is that of what the recipient gets."""
+    for part in parts:
+        maintype, _, subtype = part.mime.partition("/")
+        msg.add_attachment(part.data, maintype=maintype, subtype=subtype,
+                           filename=clean_header_text(part.name))
+    return msg
+
+
+def message_text(msg: EmailMessage) -> str:
+    """The plain-text body of ``msg`` (what a person reads)."""
+    body = msg.get_body(preferencelist=("plain",))
+    return body.get_content() if body is not None else ""
 
 
 def _plain(value: Decimal) -> str:

@@ -196,6 +196,13 @@ class Hold(_Record, frozen=True, kw_only=True, gc=False):
     reason: str = ""
 
 
+class Attachment(_Record, frozen=True, kw_only=True, gc=False):
+    """A file an e-mail carried (SPEC 5.2): its name and the SHA-256 of its
+    bytes (64 lowercase hex digits), so the history proves what was sent."""
+    name: str
+    sha256: str
+
+
 class Delivery(_Record, frozen=True, kw_only=True, gc=False):
     line: int = 0
     channel: str                        # email | post
@@ -204,6 +211,7 @@ class Delivery(_Record, frozen=True, kw_only=True, gc=False):
     to: str = ""
     message_id: str = ""
     detail: str = ""                    # the server's answer, a bounce diagnostic...
+    attachments: tuple[Attachment, ...] = ()    # what the e-mail carried
 
     @property
     def day(self) -> dt.date:

@@ -90,7 +90,20 @@ def _value(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, (list, tuple)):
+        return "[%s]" % ", ".join(_flow(item) for item in value)
     return scalar(str(value))
+
+
+def _flow(value: Any) -> str:
+    """A value inside a flow collection: a mapping as ``{k: v, ...}``; text
+    holding a flow indicator is quoted."""
+    if isinstance(value, dict):
+        return "{%s}" % ", ".join("%s: %s" % (k, _flow(v)) for k, v in value.items())
+    text = _value(value)
+    if any(c in text for c in ",[]{}") and not text.startswith('"'):
+        return quote(str(value))
+    return text
 
 
 class _Out:
@@ -163,7 +176,8 @@ def dump_document(doc: Document) -> str:
     if doc.deliveries:
         out.items("deliveries", [_present([
             ("channel", d.channel), ("at", d.at), ("to", d.to),
-            ("result", d.result), ("message_id", d.message_id), ("detail", d.detail)])
+            ("result", d.result), ("message_id", d.message_id), ("detail", d.detail),
+            ("attachments", tuple({"name": a.name, "sha256": a.sha256} for a in d.attachments))])
             for d in doc.deliveries])
     if doc.reminders:
         out.items("reminders", [[("level", r.level), ("date", r.date)] for r in doc.reminders])

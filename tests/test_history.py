@@ -44,7 +44,7 @@ def test_an_objects_history_is_its_commits_and_hand_edits_oldest_first(trail):
     assert len(entries[4].documents) == 2 and entries[4].documents[1] == doc
     assert all(len(e.commit) == 40 and e.date.startswith("20") for e in entries)
     assert set(entries[0].as_json()) == {"commit", "date", "author", "action", "documents",
-                                         "recurrences", "contacts", "subject"}
+                                         "recurrences", "contacts", "subject", "attachments"}
     assert [e.action for e in object_history(root, other)] == ["document.create"]
     assert [e.action for e in object_history(root, doc.upper())] == [e.action for e in entries]
 

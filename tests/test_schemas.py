@@ -64,6 +64,11 @@ lines:
   - {description: Design, quantity: 2, unit_price: "100.00"}
 """
 
+SENT = """deliveries:
+  - {channel: email, at: "2025-01-05T09:00:00+01:00", to: ap@acme.example, result: sent,
+     attachments: [{name: a.pdf, sha256: SHA}]}
+"""
+
 # (path, text, what is wrong): both the loader and the schema must refuse it
 BAD = [
     ("contacts/acme.yaml", "name: ACME\nemial: ap@acme.example\n", "unknown key"),
@@ -103,6 +108,12 @@ BAD = [
      "expense without lines or total"),
     ("documents/2025/01/x.yaml", INVOICE + "supplier: acme\n",
      "invoice with a supplier"),
+    ("documents/2025/01/x.yaml", INVOICE + SENT.replace("SHA", "ABC123"),
+     "an attachment's SHA-256 that is not 64 hex digits"),
+    ("documents/2025/01/x.yaml", INVOICE + SENT.replace("SHA", "A" * 64),
+     "an attachment's SHA-256 in capitals"),
+    ("documents/2025/01/x.yaml", INVOICE + SENT.replace("name: a.pdf, ", ""),
+     "an attachment without a name"),
     ("documents/2025/01/x.yaml", INVOICE + "recurrence: 'not an id!'\n", "bad reference"),
     ("recurrences/r.yaml", "name: R\ntemplate: inv-1\nrule: FREQ=MONTHLY\nstart: 2025-01-01\n"
      "issue: mail\n", "bad issue"),
@@ -165,6 +176,9 @@ GOOD = [
                            "'10115', city: Berlin, country: DE}\nvat_id: DE123456789\n"
                            "buyer_reference: 04011000-1234512345-06\neinvoice: xrechnung\n"),
 ]
+
+
+GOOD.append(("documents/2025/01/x.yaml", INVOICE + SENT.replace("SHA", "0a" * 32)))
 
 
 @pytest.mark.parametrize("path,text", GOOD)

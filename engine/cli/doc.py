@@ -200,7 +200,9 @@ def document_view(doc, book, as_of: dt.date) -> dict:
                       if doc.write_off else None),
         "holds": [{"from": h.start, "to": h.end, "reason": h.reason} for h in doc.holds],
         "deliveries": [{"channel": d.channel, "at": d.at, "result": d.result, "to": d.to,
-                        "message_id": d.message_id, "detail": d.detail} for d in doc.deliveries],
+                        "message_id": d.message_id, "detail": d.detail,
+                        "attachments": [{"name": a.name, "sha256": a.sha256}
+                                        for a in d.attachments]} for d in doc.deliveries],
         "reminders": [{"level": r.level, "date": r.date} for r in doc.reminders],
         "credits": doc.credits, "credit_notes": [c.id for c in book.credit_notes_for(doc.id)],
         "converted_to": doc.converted_to, "converted_from": doc.converted_from,
@@ -271,6 +273,8 @@ def show_command(ctx: Context, doc_id: str, fmt: str):
     for d in doc.deliveries:
         out.append(w("delivery", at=d.at, channel=d.channel, result=w("result." + d.result),
                      to=d.to))
+        for a in d.attachments:
+            out.append(w("attachment", name=a.name, sha256=a.sha256))
     for r in doc.reminders:
         out.append(w("reminder", level=r.level, date=r.date))
     for key in ("credits", "converted_from", "converted_to", "declined"):

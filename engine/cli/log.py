@@ -72,7 +72,9 @@ def log_command(ctx: Context, ident, actions, fmt):
                                     "recurrences", "contacts", "subject")], "csv")
         return
     cells = [[r["date"][:16].replace("T", " "), r["commit"][:10], r["action"],
-              r["author"].split(" <")[0], localize(r["subject"], ctx.lang)] for r in rows]
+              r["author"].split(" <")[0], localize(r["subject"], ctx.lang) + "".join(
+                  "  [%s %s…]" % (a["name"], a["sha256"][:12]) for a in r["attachments"])]
+             for r in rows]
     emit_rows(rows, [(k, ctx.t("cli.log.heading." + k))
                      for k in ("date", "commit", "action", "author", "subject")],
               "table", table_rows=cells,
