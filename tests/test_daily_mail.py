@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from fault_smtp import FaultServer
-from test_daily_support import REPO, base_files, facturier, git, recurrence
+from test_daily_support import REPO, base_files, facturier, free_port, git, recurrence
 
 AS_OF = "2025-03-01"
 LATE = ("a", "b", "c", "d", "e", "f")
@@ -212,3 +212,171 @@ def test_ctrl_c_while_reminders_are_emailed_leaves_only_the_one_in_flight_sendin
         assert sorted(server.documents()) == ["inv-%s" % x for x in LATE]     # each once
     assert results(root)["inv-c"] == ["sending"]
     assert all(results(root)["inv-%s" % x] == ["sent"] for x in "abdef")
+
+
+# --------------------------------------------------------------------------- attachments (SPEC 5.2, 8)
+
+def received(server) -> dict:
+    """{document id: {file name: bytes}} of every message the server took."""
+    import email.policy
+    out = {}
+    for data in server.messages:
+        msg = email.message_from_bytes(data, policy=email.policy.default)
+        out.setdefault(str(msg["X-Facturier-Document"]), []).append(
+            {part.get_filename(): part.get_payload(decode=True) for part in msg.iter_attachments()})
+    return out
+
+
+def sha256(data: bytes) -> str:
+    import hashlib
+    return hashlib.sha256(data).hexdigest()
+
+
+def recorded(root, doc_id) -> list:
+    """The attachments recorded by each e-mail entry of the document: [[(name, sha256)]]."""
+    return [[(a["name"], a["sha256"]) for a in entry.get("attachments", [])]
+            for entry in emails(root)[doc_id]]
+
+
+def test_every_email_of_a_run_carries_the_pdf_whose_sha256_is_recorded(make_book):
+    with FaultServer() as server:
+        root = make_book(book_files(server.port, late=LATE[:1]))
+        code, out, err = run(root)
+        assert code == 0, err
+        got = received(server)
+    import yaml as _yaml
+    generated = {d: _yaml.safe_load(next(root.glob("documents/**/%s.yaml" % d)).read_text())["number"]
+                 for d in ("mail-2025-02-01", "mail-2025-03-01")}
+    for doc_id, number in dict(generated, **{"inv-a": "2025-0100"}).items():
+        [files] = got[doc_id]
+        # the PDF alone (the contact asks for nothing more), named after the number
+        assert list(files) == ["%s.pdf" % number]
+        pdf = files["%s.pdf" % number]
+        assert pdf.startswith(b"%PDF-")
+        assert recorded(root, doc_id) == [[("%s.pdf" % number, sha256(pdf))]]
+        # the same bytes `doc pdf` writes: rendering is deterministic
+        shown = subprocess.run([sys.executable, "-m", "tui.entry", "--book", str(root), "doc", "pdf",
+                                doc_id, "-o", "-"], capture_output=True, cwd=str(REPO),
+                               env=dict(os.environ, PYTHONPATH=str(REPO)))
+        assert shown.returncode == 0 and shown.stdout == pdf
+
+
+def test_a_reminder_carries_the_invoice_pdf_and_never_the_einvoice_again(make_book):
+    with FaultServer() as server:
+        files = book_files(server.port, late=LATE[:1], send_recurrence=False)
+        files["contacts/acme.yaml"] += "einvoice: xrechnung\n"
+        root = make_book(files)
+        code, out, err = run(root)
+        assert code == 0, err
+        assert out["reminded"] == ["inv-a"]
+        [[files_sent]] = received(server).values()
+    # the first reminder: the invoice's own PDF, no XML (the customer would book it twice)
+    assert list(files_sent) == ["2025-0100.pdf"]
+    assert recorded(root, "inv-a") == [[("2025-0100.pdf", sha256(files_sent["2025-0100.pdf"]))]]
+    trailers = git(root, "log", "-1", "--format=%(trailers)", "HEAD~1")
+    assert "Facturier-Action: document.remind" in trailers
+    assert "Facturier-Attachment: 2025-0100.pdf sha256:%s" % sha256(files_sent["2025-0100.pdf"]) \
+        in trailers
+
+
+SEND = {"GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@example.org",
+        "GIT_COMMITTER_NAME": "a", "GIT_COMMITTER_EMAIL": "a@example.org"}
+INVOICE = ("kind: invoice\ncustomer: acme\ndate: 2025-02-03\nnumber: \"2025-0042\"\n"
+           "validated: 2025-02-03\nlines:\n  - {description: Design, unit_price: \"800.00\", "
+           "vat: \"8.1\"}\n")
+
+
+def send_one(root, *args):
+    return facturier(root, "--as-of", "2025-02-05", "doc", "send", "inv-42", *args, env=SEND)
+
+
+# (the contact's einvoice, the book's einvoice) -> the files an e-mail of an invoice carries
+FORMATS = [
+    ("pdf", "facturx", ["2025-0042.pdf"]),
+    ("facturx", "facturx", ["2025-0042.pdf"]),
+    ("facturx", "none", ["2025-0042.pdf", "2025-0042.xml"]),
+    ("xrechnung", "facturx", ["2025-0042.pdf", "2025-0042.xml"]),
+    ("pdf", "none", ["2025-0042.pdf"]),
+]
+
+
+@pytest.mark.parametrize("contact_wants,book_embeds,names", FORMATS)
+def test_doc_send_attaches_what_the_contact_asks_for(make_book, contact_wants, book_embeds, names):
+    import io
+
+    import pypdf
+    with FaultServer() as server:
+        files = base_files(server.port)
+        files["facturier.yaml"] += "einvoice: %s\n" % book_embeds
+        files["contacts/acme.yaml"] += "einvoice: %s\n" % contact_wants
+        files["documents/2025/02/inv-42.yaml"] = INVOICE
+        root = make_book(files)
+        sent = send_one(root)
+        assert sent.returncode == 0, sent.stderr
+        [[got]] = received(server).values()
+    assert sorted(got) == names
+    assert recorded(root, "inv-42") == [[(name, sha256(got[name])) for name in names]]
+    embedded = pypdf.PdfReader(io.BytesIO(got["2025-0042.pdf"])).attachments
+    assert list(embedded) == (["factur-x.xml"] if book_embeds == "facturx" else [])
+    if "2025-0042.xml" in got:
+        xml = got["2025-0042.xml"].decode()
+        assert "<rsm:CrossIndustryInvoice" in xml and "2025-0042" in xml
+        assert ("xrechnung" in xml) == (contact_wants == "xrechnung")
+    # doc show and the log show what was sent
+    show = facturier(root, "--as-of", "2025-02-05", "doc", "show", "inv-42")
+    for name in names:
+        assert "attached %s  sha256 %s" % (name, sha256(got[name])) in show.stdout
+    log = json.loads(facturier(root, "log", "inv-42", "--format", "json").stdout)
+    assert [e["attachments"] for e in log if e["attachments"]] == [
+        [{"name": name, "sha256": sha256(got[name])} for name in names]]
+
+
+def test_two_books_with_the_same_content_send_identical_bytes(make_book):
+    hashes, pdfs = [], []
+    for _ in range(2):
+        with FaultServer() as server:
+            files = base_files(server.port)
+            files["contacts/acme.yaml"] += "einvoice: xrechnung\n"
+            files["documents/2025/02/inv-42.yaml"] = INVOICE
+            root = make_book(files)
+            assert send_one(root).returncode == 0
+            [[got]] = received(server).values()
+        hashes.append(recorded(root, "inv-42"))
+        pdfs.append(got["2025-0042.pdf"])
+    assert hashes[0] == hashes[1] and len(hashes[0][0]) == 2
+    assert pdfs[0] == pdfs[1]
+
+
+def test_attachments_that_cannot_be_made_send_nothing_and_the_next_run_sends(make_book):
+    with FaultServer() as server:
+        files = book_files(server.port, late=LATE[:1])
+        files["templates/document.typ"] = "#let x = (\n"           # does not compile
+        root = make_book(files)
+        refused = facturier(root, "--as-of", AS_OF, "doc", "send", "inv-a", env=SEND)
+        assert refused.returncode == 1 and "templates/document.typ" in refused.stderr
+        assert "Traceback" not in refused.stderr
+        head = git(root, "rev-parse", "HEAD")
+        code, out, err = run(root)
+        assert code == 1 and "templates/document.typ" in err
+        # generated and validated, but no e-mail tried, none recorded, no reminder recorded
+        assert sorted(e["file"].rsplit("/", 1)[-1] for e in out["errors"]) == [
+            "inv-a.yaml", "mail-2025-02-01.yaml", "mail-2025-03-01.yaml"]
+        assert server.messages == [] and out["sent"] == [] and out["reminded"] == []
+        assert git(root, "rev-parse", "HEAD") != head          # the generations are committed
+        assert all(entries == [] for entries in emails(root).values())
+        (root / "templates/document.typ").unlink()
+        git(root, "commit", "-qam", "Back to the shipped template")
+        code, out, err = run(root)
+        assert code == 0, err
+        assert sorted(out["sent"]) == ["inv-a", "mail-2025-02-01", "mail-2025-03-01"]
+        assert out["reminded"] == ["inv-a"]
+    assert all(r == ["sent"] for r in results(root).values())
+
+
+def test_an_email_not_attempted_records_no_attachment(make_book):
+    files = book_files(free_port(), late=LATE[:1])      # nothing listens there
+    root = make_book(files)
+    code, out, err = run(root, "--smtp-timeout", "2")
+    assert code == 0 and sorted(out["deferred"]) == ["inv-a", "mail-2025-02-01", "mail-2025-03-01"]
+    entries = [d for e in emails(root).values() for d in e]
+    assert entries and all(d["result"] == "deferred" and "attachments" not in d for d in entries)

@@ -142,6 +142,32 @@ def test_accepted_is_sent_with_the_message_id(smtp_server):
     assert msg["Message-ID"].encode() in content
 
 
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_attached_files_arrive_byte_for_byte_with_the_text_intact(smtp_server, lang):
+    import hashlib
+
+    from engine.attachments import document_parts
+    from engine.mail import add_attachments, message_text
+    handler = Handler()
+    port = smtp_server(handler)
+    book = make_book(port=port, locale=lang)
+    doc = doc_of(book)
+    parts = document_parts(book, doc)
+    assert [(p.name, p.mime) for p in parts] == [("2025-0042.pdf", "application/pdf")]
+    msg = add_attachments(build_message(doc, book, D(2025, 1, 5)), parts)
+    assert send_message(msg, book.settings.email, environ={}).result == "sent"
+    (_, _, content), = handler.received
+    got = email.message_from_bytes(content, policy=email.policy.default)
+    [attached] = list(got.iter_attachments())
+    assert attached.get_filename() == "2025-0042.pdf"
+    assert attached.get_content_type() == "application/pdf"
+    assert attached.get_payload(decode=True) == parts[0].data
+    assert hashlib.sha256(attached.get_payload(decode=True)).hexdigest() == parts[0].sha256
+    # the text a person reads is still there, first, in the book's language
+    assert message_text(got).splitlines() == message_text(msg).splitlines()
+    assert ("ci-joint" if lang == "fr" else "Please find attached") in message_text(got)
+
+
 def test_550_is_bounced_with_the_servers_answer(smtp_server):
     port = smtp_server(Handler(rcpt_answer="550 5.1.1 mailbox unavailable"))
     book = make_book(port=port)

@@ -30,14 +30,15 @@ from .dashboard import DashboardScreen
 from .document_list import DocumentListScreen
 from .document_view import DocumentScreen
 from .messages import (OpenDocument, OpenList, OpenProblems, OpenRecurrence, OpenRecurrenceForm,
-                       OpenRecurrences, OpenRepair, RunAction, WantHistory)
+                       OpenRecurrences, OpenRepair, RunAction, WantHistory, WantSendPreview, WritePdf)
 from .problems import ProblemsScreen
 from .recurrence_form import RecurrenceForm
 from .recurrence_list import RecurrenceListScreen
 from .recurrence_view import RecurrenceScreen
 from .repair_dialog import RepairDialog
+from .send_dialog import SendDialog
 from .strings import binding_words, tr
-from .views import DocumentDetail, RecurrenceDetail, RecurrenceItem, Snapshot
+from .views import DocumentDetail, RecurrenceDetail, RecurrenceItem, SendPreview, Snapshot
 
 WATCH_SECONDS = 2.0
 
@@ -254,6 +255,7 @@ class FacturierApp(App):
     def document_detail(self, doc_id: str) -> Optional[DocumentDetail]:
         from engine import status as engine_status
         from engine.money import currency_of, document_totals
+        from engine.pdf import pdf_name
         snap = self.snapshot
         if snap is None:
             return None
@@ -276,7 +278,7 @@ class FacturierApp(App):
                               base_of=base_of, recurrence_name=rec.name if rec else None,
                               allowed=self.allowed_actions(doc, code, amounts),
                               due=engine_status.due_date(doc, book) if doc.kind in ("invoice", "expense")
-                              else doc.due)
+                              else doc.due, pdf_name=pdf_name(doc))
 
     def allowed_actions(self, doc, code: str, amounts) -> frozenset:
         """Which action keys to offer (the engine still decides and may refuse)."""
@@ -447,6 +449,80 @@ class FacturierApp(App):
             return
         self.call_from_thread(screen.show_history, entries)
 
+    # ------------------------------------------------------------------ issuing
+
+    @on(WantSendPreview)
+    def _want_send_preview(self, message: WantSendPreview) -> None:
+        self.notify(tr("send.preparing", self.lang), timeout=2)
+        self.prepare_send(message.doc_id)
+
+    @work(thread=True, exclusive=True, group="issue")
+    def prepare_send(self, doc_id: str) -> None:
+        """The message `doc send` would hand over, with its attachments
+        (engine.daily.prepare_send: rendered as the send renders them); shown
+        in the send dialog, which sends only when confirmed."""
+        from engine import daily
+        from engine.mail import message_text, recipient_of
+        snap = self.snapshot
+        if snap is None:
+            return
+        try:
+            doc, msg, parts = daily.prepare_send(snap.book, doc_id, self.as_of)
+        except FacturierError as exc:
+            self.call_from_thread(self.notify, tr("act.failed", self.lang, message=exc.render(self.lang)),
+                                  severity="error", timeout=8)
+            return
+        except Exception as exc:        # never a traceback in front of a person
+            self.call_from_thread(self.notify, tr("error", self.lang, message="%s: %s" % (type(exc).__name__, exc)),
+                                  severity="error", timeout=8)
+            return
+        preview = SendPreview(doc_id=doc.id, to=str(msg["To"]) or recipient_of(msg),
+                              subject=str(msg["Subject"]), body=message_text(msg),
+                              attachments=[(p.name, p.size, p.sha256) for p in parts])
+        self.call_from_thread(self.show_send_preview, preview, doc.number or doc.id)
+
+    def show_send_preview(self, preview: SendPreview, name: str) -> None:
+        def chosen(send: Optional[bool]) -> None:
+            if send:
+                self.do_action("send", preview.doc_id, {})
+
+        self.push_screen(SendDialog(preview, tr("send.title", self.lang, name=name), self.lang), chosen)
+
+    @on(WritePdf)
+    def _write_pdf(self, message: WritePdf) -> None:
+        self.write_pdf(message.doc_id, message.target, message.open_it)
+
+    @work(thread=True, group="issue")
+    def write_pdf(self, doc_id: str, target: str, open_it: bool) -> None:
+        """`facturier doc pdf ID -o TARGET` (a folder gets <number or id>.pdf;
+        a relative path is from the folder the app was started in), then
+        open it with xdg-open when asked and there is one; otherwise say
+        where it is."""
+        from engine.attachments import write_pdf
+        snap = self.snapshot
+        doc = snap.book.document(doc_id) if snap is not None else None
+        if doc is None:
+            self.call_from_thread(self.notify, tr("doc.missing", self.lang), severity="warning")
+            return
+        try:
+            path = write_pdf(snap.book, doc, Path(target.strip() or "."), lang=self.lang).resolve()
+        except FacturierError as exc:
+            self.call_from_thread(self.notify, tr("act.failed", self.lang, message=exc.render(self.lang)),
+                                  severity="error", timeout=8)
+            return
+        except Exception as exc:
+            self.call_from_thread(self.notify, tr("error", self.lang, message="%s: %s" % (type(exc).__name__, exc)),
+                                  severity="error", timeout=8)
+            return
+        from . import fmt
+        words = {"path": str(path), "size": fmt.size(path.stat().st_size, self.lang)}
+        if not open_it:
+            self.call_from_thread(self.notify, tr("pdf.written", self.lang, **words), timeout=10)
+            return
+        opened = open_file(path)
+        self.call_from_thread(self.notify, tr("pdf.opening" if opened else "pdf.no_opener", self.lang, **words),
+                              timeout=10)
+
     # ------------------------------------------------------------------ actions
 
     @on(RunAction)
@@ -575,6 +651,23 @@ class FacturierApp(App):
         return tr("daily.done", self.lang, summary=", ".join(parts) or tr("daily.nothing", self.lang))
 
 
+def open_file(path: Path) -> bool:
+    """Open ``path`` with the desktop's viewer (xdg-open; `open` on macOS),
+    detached from the app. False when there is none."""
+    import shutil
+    import subprocess
+    import sys
+    opener = shutil.which("open" if sys.platform == "darwin" else "xdg-open")
+    if opener is None:
+        return False
+    try:
+        subprocess.Popen([opener, str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError:
+        return False
+    return True
+
+
 def localize_bindings(lang: str) -> None:
     """Key descriptions (the footer) in ``lang``, found by each Binding's id."""
     import dataclasses
@@ -584,7 +677,7 @@ def localize_bindings(lang: str) -> None:
     from .forms import ActionForm, Confirm
     classes = (FacturierApp, DashboardScreen, StatusTile, DocumentListScreen, DocumentScreen,
                RecurrenceListScreen, RecurrenceScreen, RepairDialog, RecurrenceForm, ProblemsScreen,
-               ActionForm, Confirm, FastTable)
+               ActionForm, Confirm, FastTable, SendDialog)
     for cls in classes:
         if "BINDINGS" not in cls.__dict__:
             continue

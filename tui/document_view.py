@@ -20,7 +20,7 @@ from . import fmt
 from .base_screens import WithHistory
 from .forms import ActionForm, Confirm, FieldSpec
 from .history_pane import HistoryPane
-from .messages import OpenRecurrence, RunAction, WantHistory
+from .messages import OpenRecurrence, RunAction, WantHistory, WantSendPreview, WritePdf
 from .strings import tr
 from .views import DocumentDetail
 
@@ -34,7 +34,8 @@ ACTION_KEYS = {
 
 class DocumentScreen(WithHistory, Screen):
     BINDINGS = [Binding("escape", "back", "Back", id="document.back"),
-                Binding("g", "base_of", "Its recurrence", show=False, id="document.base_of")] + [
+                Binding("g", "base_of", "Its recurrence", show=False, id="document.base_of"),
+                Binding("P", "pdf", "PDF", show=False, id="document.pdf")] + [
         Binding(key, "act('%s')" % name, name.replace("_", " ").capitalize(),
                 id="document." + name)
         for name, key in ACTION_KEYS.items()]
@@ -189,7 +190,9 @@ class DocumentScreen(WithHistory, Screen):
         section("doc.deliveries", [(x.at[:16].replace("T", " "),
                                     Text.assemble((x.result, "bold red" if x.result in ("bounced", "returned", "sending")
                                                    else "green"),
-                                                  "  %s %s %s" % (x.channel, x.to, x.detail)))
+                                                  "  %s %s %s" % (x.channel, x.to, x.detail),
+                                                  *(("\n  ↳ %s  sha256 %s" % (a.name, a.sha256), "dim")
+                                                    for a in x.attachments)))
                                    for x in doc.deliveries])
         section("doc.reminders", [(fmt.day(r.date), tr("level", lang, n=r.level)) for r in doc.reminders])
         if doc.notes:
@@ -209,6 +212,21 @@ class DocumentScreen(WithHistory, Screen):
 
     def action_back(self) -> None:
         self.dismiss()
+
+    def action_pdf(self) -> None:
+        """Write the document's PDF (to the current folder, or a path typed),
+        then open it."""
+        lang, doc = self.lang, self.detail.doc
+        fields = [FieldSpec("target", tr("pdf.target", lang), default=self.detail.pdf_name),
+                  FieldSpec("then", tr("pdf.then", lang), "choice", "open",
+                            choices=[(tr("pdf.open", lang), "open"), (tr("pdf.keep", lang), "keep")])]
+
+        def done(values) -> None:
+            if values:
+                self.post_message(WritePdf(doc.id, values["target"], values["then"] == "open"))
+
+        self.app.push_screen(ActionForm(tr("pdf.title", lang, name=doc.number or doc.id), fields, lang),
+                             done)
 
     def check_action(self, action: str, parameters: tuple) -> Optional[bool]:
         if action == "act" and parameters:
@@ -246,7 +264,9 @@ class DocumentScreen(WithHistory, Screen):
                 return
             self.post_message(RunAction(name, doc.id, values if isinstance(values, dict) else {}))
 
-        if name in forms:
+        if name == "send":          # the App shows the message and its attachments first
+            self.post_message(WantSendPreview(doc.id))
+        elif name in forms:
             self.app.push_screen(ActionForm(title, forms[name], lang), done)
         else:
             self.app.push_screen(Confirm(tr("form.confirm", lang, what=title), lang), done)

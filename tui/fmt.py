@@ -48,3 +48,15 @@ def open_amounts(open_by_currency: dict, lang: str, first: str) -> str:
     items = sorted(((c, a) for c, a in open_by_currency.items() if a),
                    key=lambda item: (item[0] != first, item[0]))
     return " + ".join(money(a, c, lang) for c, a in items)
+
+
+def size(n: int, lang: str) -> str:
+    """A file's size as a person reads it: "840 B", "12.3 kB" ("12,3 ko")."""
+    fr = lang == "fr"
+    if n < 1000:
+        return "%d %s" % (n, "o" if fr else "B")
+    for unit_en, unit_fr, scale in (("kB", "ko", 1e3), ("MB", "Mo", 1e6)):
+        if n < scale * 1000 or unit_en == "MB":
+            text = "%.1f" % (n / scale)
+            return "%s %s" % (text.replace(".", ",") if fr else text, unit_fr if fr else unit_en)
+    raise AssertionError("unreachable")

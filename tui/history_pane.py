@@ -75,4 +75,6 @@ class HistoryPane(Vertical):
             date_text = (date.isoformat() if hasattr(date, "isoformat") else str(date))[:16].replace("T", " ")
             table.add_row(date_text, str(_get(e, "action") or ""), str(_get(e, "subject") or ""),
                           str(_get(e, "author") or ""))
+            for name, digest in _get(e, "attachments", ()) or ():
+                table.add_row("", "", Text("↳ %s  sha256 %s…" % (name, digest[:16]), style="dim"), "")
         body.update(table)

@@ -58,6 +58,22 @@ class RunAction(Message):
 
 
 @dataclass
+class WantSendPreview(Message):
+    """The person asked to e-mail a document: the App shows the message and
+    its attachments (tui/send_dialog.py) before anything is sent."""
+    doc_id: str
+
+
+@dataclass
+class WritePdf(Message):
+    """Write a document's PDF to ``target`` (a file, or a folder), then open
+    it when ``open_it`` (xdg-open, where there is one)."""
+    doc_id: str
+    target: str
+    open_it: bool = True
+
+
+@dataclass
 class WantHistory(Message):
     """A screen wants the history of an object; the App answers by calling
     ``screen.show_history(entries)``."""

@@ -63,6 +63,18 @@ class DocumentDetail:
     recurrence_name: Optional[str] = None
     allowed: frozenset = frozenset()     # action names that apply
     due: Optional[dt.date] = None       # the file's, else date + payment days
+    pdf_name: str = ""                  # where `doc pdf` writes it: <number or id>.pdf
+
+
+@dataclass
+class SendPreview:
+    """The e-mail `doc send` would hand over (engine.daily.prepare_send),
+    shown before it goes."""
+    doc_id: str
+    to: str
+    subject: str
+    body: str
+    attachments: list                   # (name, size in bytes, SHA-256)
 
 
 @dataclass
