@@ -476,7 +476,8 @@ def returned_command(ctx: Context, doc_id: str):
 @pass_ctx
 def send_command(ctx: Context, doc_id: str, mark_sent: bool, smtp_timeout: float):
     """E-mail a validated document to its contact now (or resend one whose last
-    attempt was left `sending`, deferred or bounced).
+    attempt was left `sending`, deferred or bounced), with its PDF and the
+    e-invoice the contact asks for; the delivery records each file's SHA-256.
 
     The attempt is committed as `sending` just before the message is handed
     over and its outcome (sent, deferred, bounced) after; when the server's
