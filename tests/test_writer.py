@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from engine.loader import parse_contact, parse_document, parse_recurrence
-from engine.model import (Book, Contact, Delivery, Discount, Document, Hold, Line, Numbering,
+from engine.model import (Attachment, Book, Contact, Delivery, Discount, Document, Hold, Line, Numbering,
                           Payment, Recurrence, Reminder, Settings, Stopped, WriteOff)
 from engine.numbering import next_number, read_number
 from engine.writer import (document_path, dump_contact, dump_document, dump_recurrence,
@@ -44,7 +44,9 @@ FULL = Document(
     holds=(Hold(start=dt.date(2025, 2, 1), end=dt.date(2025, 2, 15), reason="dispute"),
            Hold(start=dt.date(2025, 3, 1))),
     deliveries=(Delivery(channel="email", at="2025-01-05T09:00:00+01:00", result="sent",
-                         to="ap@acme.example", message_id="<a.b@acme>"),
+                         to="ap@acme.example", message_id="<a.b@acme>",
+                         attachments=(Attachment(name="2025-0042.pdf", sha256="0a" * 32),
+                                      Attachment(name="a, b {1} [x].xml", sha256="f" * 64))),
                 Delivery(channel="post", at="2025-01-07T10:00:00+01:00", result="returned")),
     reminders=(Reminder(level=1, date=dt.date(2025, 2, 5)),),
     converted_from="q-20250101-cc22", recurrence="hosting-acme", occurrence=DAY,
