@@ -16,7 +16,8 @@ import pytest
 import yaml
 
 from fault_smtp import FaultServer
-from test_daily_support import REPO, base_files, facturier, free_port, git, recurrence
+from test_daily_support import (REPO, base_files, facturier, free_port, git, issuing_files,
+                                recurrence)
 
 AS_OF = "2025-03-01"
 LATE = ("a", "b", "c", "d", "e", "f")
@@ -264,7 +265,7 @@ def test_every_email_of_a_run_carries_the_pdf_whose_sha256_is_recorded(make_book
 def test_a_reminder_carries_the_invoice_pdf_and_never_the_einvoice_again(make_book):
     with FaultServer() as server:
         files = book_files(server.port, late=LATE[:1], send_recurrence=False)
-        files["contacts/acme.yaml"] += "einvoice: xrechnung\n"
+        files.update(issuing_files(server.port, "xrechnung"))
         root = make_book(files)
         code, out, err = run(root)
         assert code == 0, err
@@ -306,9 +307,7 @@ def test_doc_send_attaches_what_the_contact_asks_for(make_book, contact_wants, b
 
     import pypdf
     with FaultServer() as server:
-        files = base_files(server.port)
-        files["facturier.yaml"] += "einvoice: %s\n" % book_embeds
-        files["contacts/acme.yaml"] += "einvoice: %s\n" % contact_wants
+        files = issuing_files(server.port, contact_wants, book_embeds)
         files["documents/2025/02/inv-42.yaml"] = INVOICE
         root = make_book(files)
         sent = send_one(root)
@@ -335,8 +334,7 @@ def test_two_books_with_the_same_content_send_identical_bytes(make_book):
     hashes, pdfs = [], []
     for _ in range(2):
         with FaultServer() as server:
-            files = base_files(server.port)
-            files["contacts/acme.yaml"] += "einvoice: xrechnung\n"
+            files = issuing_files(server.port, "xrechnung")
             files["documents/2025/02/inv-42.yaml"] = INVOICE
             root = make_book(files)
             assert send_one(root).returncode == 0

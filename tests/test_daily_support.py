@@ -124,3 +124,26 @@ def facturier(root, *args, env=None, script=None) -> subprocess.CompletedProcess
 def git(root, *args) -> str:
     return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True,
                           text=True).stdout
+
+
+# What an e-invoice needs (EN 16931): the seller's and a business customer's
+# VAT ids and structured addresses (issuing refuses an incomplete one)
+SELLER = ('company: {name: Atelier Exemple SA, vat_id: CHE-123.456.789 MWST, address: '
+          '{street: Rue du Lac, number: "1", postcode: "1000", city: Lausanne, country: CH}}\n')
+BUYER = ('name: ACME SA\nemail: ap@acme.example\nvat_id: CHE-987.654.321 MWST\naddress: '
+         '{street: Quai du Mont-Blanc, number: "5", postcode: "1201", city: Genève, country: CH}\n')
+
+
+def issuing_files(port: int, contact_wants: str = "pdf", book_embeds: str = "facturx") -> dict:
+    """base_files with a seller and a business customer complete for e-invoices:
+    the contact's ``einvoice`` and the book's."""
+    files = base_files(port)
+    kept, depth = [], 0
+    for line in files["facturier.yaml"].splitlines():     # the settings but their company
+        if line.startswith("company:") or depth:
+            depth += line.count("{") - line.count("}")
+            continue
+        kept.append(line + "\n")
+    files["facturier.yaml"] = SELLER + "".join(kept) + "einvoice: %s\n" % book_embeds
+    files["contacts/acme.yaml"] = BUYER + "einvoice: %s\n" % contact_wants
+    return files

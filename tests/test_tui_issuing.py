@@ -19,7 +19,7 @@ import pytest
 import yaml
 from rich.console import Console
 
-from test_daily_support import REPO, Handler, Server, base_files, git
+from test_daily_support import REPO, Handler, Server, git, issuing_files
 from tui.app import FacturierApp
 from tui.document_view import DocumentScreen
 from tui.forms import ActionForm
@@ -38,8 +38,7 @@ def book(make_book, tmp_path):
     """A book whose SMTP server is a real one on 127.0.0.1 (handler.received)."""
     handler = Handler()
     server = Server(handler)
-    files = base_files(server.port)
-    files["contacts/acme.yaml"] += "einvoice: xrechnung\n"
+    files = issuing_files(server.port, "xrechnung")
     files[PATH] = INVOICE
     root = make_book(files)
     git(root, "config", "user.name", "Test Person")
