@@ -492,7 +492,7 @@ class FacturierApp(App):
     def _write_pdf(self, message: WritePdf) -> None:
         self.write_pdf(message.doc_id, message.target, message.open_it)
 
-    @work(thread=True, group="issue")
+    @work(thread=True, group="pdf")
     def write_pdf(self, doc_id: str, target: str, open_it: bool) -> None:
         """`facturier doc pdf ID -o TARGET` (a folder gets <number or id>.pdf;
         a relative path is from the folder the app was started in), then
