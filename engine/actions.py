@@ -634,7 +634,24 @@ def plan_validate(book: Book, doc_id: str, as_of: dt.date, issued_late: bool = F
                          settings=book.settings)
     # the number follows the series format of the settings; the frozen due
     # date, the contact's payment days
+    change = _with_input(change, "validate", doc=doc.id, as_of=as_of.isoformat(), late=issued_late)
     return dataclasses.replace(change, reads=("facturier.yaml", _contact(book, doc.contact).path))
+
+
+def _with_input(change: Change, op: str, **data: Any) -> Change:
+    """The change with what it was planned from, so that it can be planned
+    again on another head of the book (SPEC 9, engine/sync.py)."""
+    from .trailers import input_trailer
+    return dataclasses.replace(change, trailers=change.trailers + input_trailer(op, **data))
+
+
+def _same_entries(entries, entry: dict) -> int:
+    """How many of ``entries`` (payments, discounts) have this date, amount
+    and reference or reason: a replay records it only when the other head
+    has no more of them than this one had."""
+    return sum(1 for e in entries if e.date == entry["date"] and e.amount == entry["amount"]
+               and (getattr(e, "reference", "") or getattr(e, "reason", "") or "")
+               == (entry.get("reference") or entry.get("reason") or ""))
 
 
 def _frozen_defaults(book: Book, doc: Document) -> dict[str, Any]:
@@ -665,8 +682,10 @@ def plan_payment(book: Book, doc_id: str, amount, date: dt.date, reference: str 
     if reference:
         entry["reference"] = reference
     data, _ = _edited(book, doc.path, append={"payments": [entry]})
-    return _change_doc("document.payment", "Record payment of %s %s on %s"
-                       % (amount, currency, label(doc)), doc, data)
+    return _with_input(_change_doc("document.payment", "Record payment of %s %s on %s"
+                                   % (amount, currency, label(doc)), doc, data),
+                       "pay", doc=doc.id, amount=str(amount), date=date.isoformat(),
+                       reference=reference, n=_same_entries(doc.payments, entry))
 
 
 def plan_discount(book: Book, doc_id: str, amount, date: dt.date, reason: str = "") -> Change:
@@ -680,8 +699,10 @@ def plan_discount(book: Book, doc_id: str, amount, date: dt.date, reason: str = 
     if reason:
         entry["reason"] = reason
     data, _ = _edited(book, doc.path, append={"discounts": [entry]})
-    return _change_doc("document.discount", "Grant discount of %s %s on %s"
-                       % (amount, currency, label(doc)), doc, data)
+    return _with_input(_change_doc("document.discount", "Grant discount of %s %s on %s"
+                                   % (amount, currency, label(doc)), doc, data),
+                       "discount", doc=doc.id, amount=str(amount), date=date.isoformat(),
+                       reason=reason, n=_same_entries(doc.discounts, entry))
 
 
 def plan_write_off(book: Book, doc_id: str, date: dt.date, reason: str = "") -> Change:
@@ -698,8 +719,9 @@ def plan_write_off(book: Book, doc_id: str, date: dt.date, reason: str = "") -> 
     if reason:
         entry["reason"] = reason
     data, _ = _edited(book, doc.path, {"write_off": entry})
-    return _change_doc("document.write-off", "Write off %s %s on %s"
-                       % (left, _currency(book, doc), label(doc)), doc, data)
+    return _with_input(_change_doc("document.write-off", "Write off %s %s on %s"
+                       % (left, _currency(book, doc), label(doc)), doc, data),
+                       "write-off", doc=doc.id, date=date.isoformat(), reason=reason)
 
 
 def plan_hold(book: Book, doc_id: str, date: dt.date, reason: str = "") -> Change:
@@ -711,8 +733,9 @@ def plan_hold(book: Book, doc_id: str, date: dt.date, reason: str = "") -> Chang
     if reason:
         entry["reason"] = reason
     data, _ = _edited(book, doc.path, append={"holds": [entry]})
-    return _change_doc("document.hold", "Put %s on hold%s" % (
-        label(doc), (": " + reason) if reason else ""), doc, data)
+    return _with_input(_change_doc("document.hold", "Put %s on hold%s" % (
+        label(doc), (": " + reason) if reason else ""), doc, data),
+        "hold", doc=doc.id, date=date.isoformat(), reason=reason)
 
 
 def plan_release(book: Book, doc_id: str, date: dt.date) -> Change:
@@ -729,10 +752,12 @@ def plan_release(book: Book, doc_id: str, date: dt.date) -> Change:
         data, _ = _edited(book, doc.path, remove=("holds.%d" % index,))
         if len(doc.holds) == 1:
             data, _ = _edited_text(doc.path, data.decode("utf-8"), remove=("holds",))
-        return _change_doc("document.release", "Release the hold on %s (same day: the hold "
-                           "is removed)" % label(doc), doc, data)
-    data, _ = _edited(book, doc.path, {"holds.%d.to" % index: date})
-    return _change_doc("document.release", "Release the hold on %s" % label(doc), doc, data)
+        change = _change_doc("document.release", "Release the hold on %s (same day: the hold "
+                             "is removed)" % label(doc), doc, data)
+    else:
+        data, _ = _edited(book, doc.path, {"holds.%d.to" % index: date})
+        change = _change_doc("document.release", "Release the hold on %s" % label(doc), doc, data)
+    return _with_input(change, "release", doc=doc.id, date=date.isoformat())
 
 
 def plan_decline(book: Book, doc_id: str, date: dt.date) -> Change:
@@ -743,8 +768,9 @@ def plan_decline(book: Book, doc_id: str, date: dt.date) -> Change:
     if doc.declined is not None:
         _refuse("refuse.already_declined", doc=label(doc), date=doc.declined.isoformat())
     data, _ = _edited(book, doc.path, {"declined": date})
-    return _change_doc("document.decline", "Record that the customer declined %s" % label(doc),
-                       doc, data)
+    return _with_input(_change_doc("document.decline", "Record that the customer declined %s"
+                                   % label(doc), doc, data),
+                       "decline", doc=doc.id, date=date.isoformat())
 
 
 def plan_returned(book: Book, doc_id: str, at: str) -> Change:
@@ -752,8 +778,8 @@ def plan_returned(book: Book, doc_id: str, at: str) -> Change:
     doc = _doc(book, doc_id)
     data, _ = _edited(book, doc.path, append={"deliveries": [
         {"channel": "post", "at": at, "result": "returned"}]})
-    return _change_doc("document.return", "Record %s returned by the post" % label(doc),
-                       doc, data)
+    return _with_input(_change_doc("document.return", "Record %s returned by the post"
+                                   % label(doc), doc, data), "returned", doc=doc.id, at=at)
 
 
 def _new_document(book: Book, record: Document, seed_extra: str = "",
