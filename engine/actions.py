@@ -103,6 +103,7 @@ class Writer:
         self._store: Optional[gitstore.Store] = None
         self._book: Optional[Book] = None
         self.commits: list[str] = []
+        self.publisher: Any = None  # engine.sync.Publisher when the book has `sync` (SPEC 9)
 
     def __enter__(self) -> "Writer":
         from .book import find_root
@@ -111,7 +112,12 @@ class Writer:
         self._lock = gitstore.BookLock(self.root, self.timeout).acquire()
         try:
             self._store = gitstore.Store(self.root, self.author)
+            from .sync import publisher_for
+            self.publisher = publisher_for(self)
         except BaseException:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
             self._lock.release()
             raise
         return self
@@ -196,9 +202,18 @@ class Writer:
         self._store.begin_batch()
         try:
             yield self
-        finally:
-            if self._store is not None:
-                self._store.end_batch()
+        except BaseException:
+            try:
+                if self._store is not None:
+                    self._store.end_batch()
+            finally:
+                if self.publisher is not None:
+                    self.publisher.abandon()    # never a number left unpublished
+            raise
+        if self._store is not None:
+            self._store.end_batch()
+        if self.publisher is not None:
+            self.publisher.flush()              # SPEC 9: published before success
 
     def commit(self, change: Change) -> Optional[str]:
         if self._store is None:
@@ -221,11 +236,16 @@ class Writer:
         if dirty:
             raise ActionRefused("refuse.uncommitted_read", paths=", ".join(dirty))
         parsed = parse_writes(change)
+        before = self._store._published
         sha = self._store.commit(change.writes, change.deletes, change.message)
         if sha is not None:
             self.commits.append(sha)
             if self._book is not None:
                 apply_to_book(self._book, change, parsed)
+            if self.publisher is not None:
+                self.publisher.committed(change, before)    # SPEC 9: pushed before success
+                if not self._store._batching and self._store.head != sha:
+                    sha = self._store.head      # planned again on the remote's head
         return sha
 
 
