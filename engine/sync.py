@@ -442,7 +442,7 @@ def _r_plan(w: "Writer", data: dict, info: CommitInfo):
             return None
         return actions.plan_returned(w.book, doc.id, data["at"])
     except ActionRefused as exc:
-        if getattr(exc, "code", "").startswith(_SKIP_CODES):
+        if exc.message.code.startswith(_SKIP_CODES):
             return None
         raise
 

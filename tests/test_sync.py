@@ -347,3 +347,49 @@ def test_a_kill_while_publishing_or_replaying_leaves_nothing_doubled_after_the_n
     assert git(b, "status", "--porcelain", "--", "documents", "contacts") == ""
     assert git(b, "for-each-ref", "refs/facturier/replay") == ""
     fsck(remote)
+
+
+def test_a_runner_killed_after_publishing_leaves_each_email_sent_once(shared, smtp, tmp_path):
+    port, handler = smtp
+    files = {"facturier.yaml": settings(port), "contacts/acme.yaml": BASE["contacts/acme.yaml"],
+             "documents/2026/01/inv-tpl.yaml": TEMPLATE, "recurrences/hosting.yaml": RECURRENCE}
+    remote, (a, b) = shared(files)
+    killed = fx(a, "run", FACTURIER_TEST_CRASH="pushed")     # its numbers are out, no e-mail yet
+    assert killed.returncode == -9, killed.stderr
+    assert handler.received == []
+    for root in (b, a, b):
+        done = fx(root, "run")
+        assert done.returncode == 0, done.stderr
+    docs = record(remote, tmp_path)
+    assert numbers(docs) == ["2026-0001", "2026-0002"]
+    assert sorted(handler.documents()) == ["hosting-2026-02-01", "hosting-2026-03-01"]
+    fsck(remote)
+
+
+def test_a_hold_and_a_runners_reminder_on_one_invoice_are_both_kept(shared, tmp_path):
+    files = dict(BASE, **{"documents/2026/01/inv-late.yaml": OVERDUE})
+    remote, (person, runner) = shared(files)
+    assert fx(person, "doc", "hold", "inv-late", "--reason", "disputed").returncode == 0
+    assert fx(runner, "run", "--no-send").returncode == 0       # a reminder, published
+    synced = fx(person, "sync")
+    assert synced.returncode == 0, synced.stderr
+    doc = record(remote, tmp_path)["inv-late"]
+    assert [h["reason"] for h in doc["holds"]] == ["disputed"]
+    assert [r["level"] for r in doc["reminders"]] == ["1"]
+
+
+def test_a_sync_killed_while_replaying_is_finished_by_the_next_one(shared, tmp_path):
+    remote, (a, b) = shared(dict(BASE, **{"documents/2026/01/inv-late.yaml": OVERDUE}))
+    (first,) = new_drafts(a, 1, 100)
+    assert fx(a, "doc", "validate", first).returncode == 0
+    assert fx(b, "doc", "pay", "inv-late", "100").returncode == 0
+    assert fx(b, "doc", "pay", "inv-late", "200").returncode == 0
+    killed = fx(b, "sync", FACTURIER_TEST_CRASH="replay-one")
+    assert killed.returncode == -9
+    assert git(b, "for-each-ref", "--format=%(refname)", "refs/facturier/replay").strip()
+    synced = fx(b, "sync")
+    assert synced.returncode == 0, synced.stderr
+    doc = record(remote, tmp_path)["inv-late"]
+    assert [p["amount"] for p in doc["payments"]] == ["100.00", "200.00"]
+    assert git(b, "for-each-ref", "refs/facturier/replay") == ""
+    fsck(remote)
