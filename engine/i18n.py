@@ -896,6 +896,10 @@ MESSAGES.update({
     "cli.sync.published": {"en": "published: {subject}", "fr": "publié : {subject}"},
     "cli.sync.done": {"en": "{remote}: up to date ({n} commit(s) published)",
                       "fr": "{remote} : à jour ({n} commit(s) publié(s))"},
+    "cli.sync.attempts": {"en": "published after {n} pushes (the remote moved meanwhile: "
+                                "planned again on its head)",
+                          "fr": "publié après {n} envois (le dépôt distant avait changé : "
+                                "replanifié sur sa tête)"},
     "cli.sync.unpublished": {"en": "{n} commit(s) not published yet",
                              "fr": "{n} commit(s) pas encore publié(s)"},
 })

@@ -44,7 +44,8 @@ from .trailers import read_input, trailers_of, values
 if TYPE_CHECKING:
     from .actions import Change, Writer
 
-ATTEMPTS = 8                 # pushes refused because the remote moved, before giving up
+ATTEMPTS = 24                # pushes refused because the remote moved, before giving up
+BACKOFF_CAP = 8.0            # seconds: the longest pause between two attempts
 _SKIP_CODES = ("refuse.already_", "refuse.not_on_hold")      # a replay finds it done
 
 
@@ -64,6 +65,7 @@ class SyncReport:
     replayed: list = field(default_factory=list)      # subjects of commits planned again
     dropped: list = field(default_factory=list)       # "subject: why"
     unpublished: int = 0                              # commits still local after it
+    pushes: int = 0                                   # pushes offered (refused ones included)
     anchor: Optional[str] = None                      # where a refused publish goes back to
 
     def as_json(self) -> dict:
@@ -208,8 +210,10 @@ def _publish(w: "Writer", remote: Remote, anchor: str, report: SyncReport) -> No
     root = w.root
     _resume(w, report)
     for attempt in range(ATTEMPTS):
+        started = time.monotonic()
         try:
             _crash_point("before-push")
+            report.pushes += 1
             if gitsync.push(root, remote, store.head):
                 report.anchor = None
                 _crash_point("pushed")
@@ -223,8 +227,16 @@ def _publish(w: "Writer", remote: Remote, anchor: str, report: SyncReport) -> No
             report.anchor = replay_onto(w, head, report, report.anchor) or head
         except SyncConflict as exc:
             raise ActionRefused("sync.conflict_refused", reason=str(exc)) from None
-        time.sleep(random.uniform(0, 0.05 * (attempt + 1)))
+        _back_off(attempt, time.monotonic() - started)
     raise ActionRefused("sync.busy", remote=str(remote), attempts=ATTEMPTS)
+
+
+def _back_off(attempt: int, took: float) -> None:
+    """Lost a race: wait a random while, longer after each loss (randomized
+    exponential back-off, in units of what one attempt takes), so that the
+    clones that collided spread out instead of colliding again."""
+    if attempt:
+        time.sleep(random.uniform(0, min(BACKOFF_CAP, max(took, 0.05) * 2 ** min(attempt, 6))))
 
 
 # --------------------------------------------------------------------------- replay
@@ -593,12 +605,13 @@ def sync_book(root, author: Optional[str] = None, timeout: float = 10.0) -> Sync
                 break
             subjects = [_subject(gitsync.commit_info(w.root, sha))
                         for sha in gitsync.commits_between(w.root, head, store.head)]
+            report.pushes += 1
             if gitsync.push(w.root, remote, store.head):
                 from .gitstore import _crash_point
                 _crash_point("pushed")
                 report.published.extend(subjects)
                 break
-            time.sleep(random.uniform(0, 0.05 * (attempt + 1)))
+            _back_off(attempt, 0.2)
         else:
             raise ActionRefused("sync.busy", remote=str(remote), attempts=ATTEMPTS)
         report.unpublished = unpublished(w.root, remote) or 0

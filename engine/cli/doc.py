@@ -41,6 +41,8 @@ def act(ctx: Context, plan: Callable, *args, ids: Optional[Iterable[str]] = None
         say(ctx.t("cli.nothing_to_change"))
         return None, change
     say(ctx.t("cli.committed", subject=localize(subject, ctx.lang), commit=sha[:10]))
+    if w.publisher is not None and w.publisher.report.pushes > 1:
+        say(ctx.t("cli.sync.attempts", n=w.publisher.report.pushes))
     if created:
         new = [v for k, v in change.trailers if k == "Facturier-Document"]
         click.echo(new[0] if new else sha)
