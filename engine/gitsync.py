@@ -130,6 +130,14 @@ def commits_between(root, base: Optional[str], head: str) -> list[str]:
     return git(root, *args).decode().split()
 
 
+def subjects_between(root, base: Optional[str], head: str) -> list[str]:
+    """The subjects of the commits of ``head`` not in ``base``, oldest first."""
+    args = ["log", "--reverse", "--format=%s", head]
+    if base:
+        args.append("^" + base)
+    return git(root, *args).decode("utf-8", "replace").splitlines()
+
+
 def count_between(root, base: str, head: str) -> int:
     return int(git(root, "rev-list", "--count", head, "^" + base).decode().strip() or 0)
 

@@ -603,8 +603,7 @@ def sync_book(root, author: Optional[str] = None, timeout: float = 10.0) -> Sync
                     replay_onto(w, head, report)
             if head == store.head:
                 break
-            subjects = [_subject(gitsync.commit_info(w.root, sha))
-                        for sha in gitsync.commits_between(w.root, head, store.head)]
+            subjects = gitsync.subjects_between(w.root, head, store.head)
             report.pushes += 1
             if gitsync.push(w.root, remote, store.head):
                 from .gitstore import _crash_point
