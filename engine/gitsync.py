@@ -48,8 +48,6 @@ class Remote:
 def _env() -> dict:
     env = dict(os.environ)
     env["GIT_TERMINAL_PROMPT"] = "0"            # never wait for a password in CI
-    env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes -o ConnectTimeout=%d"
-                   % NETWORK_TIMEOUT)
     env.setdefault("GIT_HTTP_LOW_SPEED_LIMIT", "1")
     env.setdefault("GIT_HTTP_LOW_SPEED_TIME", str(NETWORK_TIMEOUT))
     return env

@@ -221,8 +221,9 @@ def _publish(w: "Writer", remote: Remote, anchor: str, report: SyncReport) -> No
             head = gitsync.fetch(root, remote)
         except (RemoteUnreachable, RemoteRefused) as exc:
             raise ActionRefused("sync.not_published", reason=str(exc)) from None
-        if head is None:
-            continue        # the branch was deleted meanwhile: push creates it again
+        if head is None or gitsync.is_ancestor(root, head, store.head):
+            _back_off(attempt, time.monotonic() - started)
+            continue        # nothing new there (a push lost the remote's ref lock): again
         try:
             report.anchor = replay_onto(w, head, report, report.anchor) or head
         except SyncConflict as exc:
