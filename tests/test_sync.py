@@ -393,3 +393,18 @@ def test_a_sync_killed_while_replaying_is_finished_by_the_next_one(shared, tmp_p
     assert [p["amount"] for p in doc["payments"]] == ["100.00", "200.00"]
     assert git(b, "for-each-ref", "refs/facturier/replay") == ""
     fsck(remote)
+
+
+def test_a_sync_setting_that_does_not_read_refuses_numbers_and_is_named(make_book, cli):
+    root = make_book({"facturier.yaml": "currency: EUR\nsync: {remote: \"https://x/y.git\"}\n",
+                      "contacts/acme.yaml": "name: ACME\n"})
+    checked = cli("check", book=root)
+    assert checked.code == 1 and "facturier.yaml:2" in checked.out + checked.err
+    assert "sync.remote" in checked.out + checked.err
+    made = cli("--as-of", AS_OF, "doc", "new", "--customer", "acme", "--line", "W;1;10", book=root)
+    assert made.code == 0                       # a draft gives no number: committed locally
+    before = git(root, "rev-parse", "HEAD")
+    refused = cli("--as-of", AS_OF, "doc", "validate", made.out.split()[-1], book=root)
+    assert refused.code == 1 and "sync" in refused.err
+    assert git(root, "rev-parse", "HEAD") == before
+    assert git(root, "status", "--porcelain") == ""
