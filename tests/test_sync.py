@@ -408,3 +408,16 @@ def test_a_sync_setting_that_does_not_read_refuses_numbers_and_is_named(make_boo
     assert refused.code == 1 and "sync" in refused.err
     assert git(root, "rev-parse", "HEAD") == before
     assert git(root, "status", "--porcelain") == ""
+
+
+def test_the_same_hold_from_two_clones_is_recorded_once(shared, tmp_path):
+    files = dict(BASE, **{"documents/2026/01/inv-late.yaml": OVERDUE})
+    remote, (a, b) = shared(files)
+    assert fx(a, "doc", "hold", "inv-late", "--reason", "disputed").returncode == 0
+    assert fx(b, "doc", "hold", "inv-late", "--reason", "customer called").returncode == 0
+    for root in (a, b):
+        synced = fx(root, "sync")
+        assert synced.returncode == 0, synced.stderr
+    assert "already on the remote" in synced.stderr
+    doc = record(remote, tmp_path)["inv-late"]
+    assert [h["reason"] for h in doc["holds"]] == ["disputed"]
