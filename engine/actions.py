@@ -103,6 +103,7 @@ class Writer:
         self._store: Optional[gitstore.Store] = None
         self._book: Optional[Book] = None
         self.commits: list[str] = []
+        self.publisher: Any = None  # engine.sync.Publisher when the book has `sync` (SPEC 9)
 
     def __enter__(self) -> "Writer":
         from .book import find_root
@@ -111,7 +112,12 @@ class Writer:
         self._lock = gitstore.BookLock(self.root, self.timeout).acquire()
         try:
             self._store = gitstore.Store(self.root, self.author)
+            from .sync import publisher_for
+            self.publisher = publisher_for(self)
         except BaseException:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
             self._lock.release()
             raise
         return self
@@ -196,9 +202,18 @@ class Writer:
         self._store.begin_batch()
         try:
             yield self
-        finally:
-            if self._store is not None:
-                self._store.end_batch()
+        except BaseException:
+            try:
+                if self._store is not None:
+                    self._store.end_batch()
+            finally:
+                if self.publisher is not None:
+                    self.publisher.abandon()    # never a number left unpublished
+            raise
+        if self._store is not None:
+            self._store.end_batch()
+        if self.publisher is not None:
+            self.publisher.flush()              # SPEC 9: published before success
 
     def commit(self, change: Change) -> Optional[str]:
         if self._store is None:
@@ -221,11 +236,16 @@ class Writer:
         if dirty:
             raise ActionRefused("refuse.uncommitted_read", paths=", ".join(dirty))
         parsed = parse_writes(change)
+        before = self._store._published
         sha = self._store.commit(change.writes, change.deletes, change.message)
         if sha is not None:
             self.commits.append(sha)
             if self._book is not None:
                 apply_to_book(self._book, change, parsed)
+            if self.publisher is not None:
+                self.publisher.committed(change, before)    # SPEC 9: pushed before success
+                if not self._store._batching and self._store.head != sha:
+                    sha = self._store.head      # planned again on the remote's head
         return sha
 
 
@@ -634,7 +654,24 @@ def plan_validate(book: Book, doc_id: str, as_of: dt.date, issued_late: bool = F
                          settings=book.settings)
     # the number follows the series format of the settings; the frozen due
     # date, the contact's payment days
+    change = _with_input(change, "validate", doc=doc.id, as_of=as_of.isoformat(), late=issued_late)
     return dataclasses.replace(change, reads=("facturier.yaml", _contact(book, doc.contact).path))
+
+
+def _with_input(change: Change, op: str, **data: Any) -> Change:
+    """The change with what it was planned from, so that it can be planned
+    again on another head of the book (SPEC 9, engine/sync.py)."""
+    from .trailers import input_trailer
+    return dataclasses.replace(change, trailers=change.trailers + input_trailer(op, **data))
+
+
+def _same_entries(entries, entry: dict) -> int:
+    """How many of ``entries`` (payments, discounts) have this date, amount
+    and reference or reason: a replay records it only when the other head
+    has no more of them than this one had."""
+    return sum(1 for e in entries if e.date == entry["date"] and e.amount == entry["amount"]
+               and (getattr(e, "reference", "") or getattr(e, "reason", "") or "")
+               == (entry.get("reference") or entry.get("reason") or ""))
 
 
 def _frozen_defaults(book: Book, doc: Document) -> dict[str, Any]:
@@ -665,8 +702,10 @@ def plan_payment(book: Book, doc_id: str, amount, date: dt.date, reference: str 
     if reference:
         entry["reference"] = reference
     data, _ = _edited(book, doc.path, append={"payments": [entry]})
-    return _change_doc("document.payment", "Record payment of %s %s on %s"
-                       % (amount, currency, label(doc)), doc, data)
+    return _with_input(_change_doc("document.payment", "Record payment of %s %s on %s"
+                                   % (amount, currency, label(doc)), doc, data),
+                       "pay", doc=doc.id, amount=str(amount), date=date.isoformat(),
+                       reference=reference, n=_same_entries(doc.payments, entry))
 
 
 def plan_discount(book: Book, doc_id: str, amount, date: dt.date, reason: str = "") -> Change:
@@ -680,8 +719,10 @@ def plan_discount(book: Book, doc_id: str, amount, date: dt.date, reason: str = 
     if reason:
         entry["reason"] = reason
     data, _ = _edited(book, doc.path, append={"discounts": [entry]})
-    return _change_doc("document.discount", "Grant discount of %s %s on %s"
-                       % (amount, currency, label(doc)), doc, data)
+    return _with_input(_change_doc("document.discount", "Grant discount of %s %s on %s"
+                                   % (amount, currency, label(doc)), doc, data),
+                       "discount", doc=doc.id, amount=str(amount), date=date.isoformat(),
+                       reason=reason, n=_same_entries(doc.discounts, entry))
 
 
 def plan_write_off(book: Book, doc_id: str, date: dt.date, reason: str = "") -> Change:
@@ -698,8 +739,9 @@ def plan_write_off(book: Book, doc_id: str, date: dt.date, reason: str = "") -> 
     if reason:
         entry["reason"] = reason
     data, _ = _edited(book, doc.path, {"write_off": entry})
-    return _change_doc("document.write-off", "Write off %s %s on %s"
-                       % (left, _currency(book, doc), label(doc)), doc, data)
+    return _with_input(_change_doc("document.write-off", "Write off %s %s on %s"
+                       % (left, _currency(book, doc), label(doc)), doc, data),
+                       "write-off", doc=doc.id, date=date.isoformat(), reason=reason)
 
 
 def plan_hold(book: Book, doc_id: str, date: dt.date, reason: str = "") -> Change:
@@ -711,8 +753,9 @@ def plan_hold(book: Book, doc_id: str, date: dt.date, reason: str = "") -> Chang
     if reason:
         entry["reason"] = reason
     data, _ = _edited(book, doc.path, append={"holds": [entry]})
-    return _change_doc("document.hold", "Put %s on hold%s" % (
-        label(doc), (": " + reason) if reason else ""), doc, data)
+    return _with_input(_change_doc("document.hold", "Put %s on hold%s" % (
+        label(doc), (": " + reason) if reason else ""), doc, data),
+        "hold", doc=doc.id, date=date.isoformat(), reason=reason)
 
 
 def plan_release(book: Book, doc_id: str, date: dt.date) -> Change:
@@ -729,10 +772,12 @@ def plan_release(book: Book, doc_id: str, date: dt.date) -> Change:
         data, _ = _edited(book, doc.path, remove=("holds.%d" % index,))
         if len(doc.holds) == 1:
             data, _ = _edited_text(doc.path, data.decode("utf-8"), remove=("holds",))
-        return _change_doc("document.release", "Release the hold on %s (same day: the hold "
-                           "is removed)" % label(doc), doc, data)
-    data, _ = _edited(book, doc.path, {"holds.%d.to" % index: date})
-    return _change_doc("document.release", "Release the hold on %s" % label(doc), doc, data)
+        change = _change_doc("document.release", "Release the hold on %s (same day: the hold "
+                             "is removed)" % label(doc), doc, data)
+    else:
+        data, _ = _edited(book, doc.path, {"holds.%d.to" % index: date})
+        change = _change_doc("document.release", "Release the hold on %s" % label(doc), doc, data)
+    return _with_input(change, "release", doc=doc.id, date=date.isoformat())
 
 
 def plan_decline(book: Book, doc_id: str, date: dt.date) -> Change:
@@ -743,8 +788,9 @@ def plan_decline(book: Book, doc_id: str, date: dt.date) -> Change:
     if doc.declined is not None:
         _refuse("refuse.already_declined", doc=label(doc), date=doc.declined.isoformat())
     data, _ = _edited(book, doc.path, {"declined": date})
-    return _change_doc("document.decline", "Record that the customer declined %s" % label(doc),
-                       doc, data)
+    return _with_input(_change_doc("document.decline", "Record that the customer declined %s"
+                                   % label(doc), doc, data),
+                       "decline", doc=doc.id, date=date.isoformat())
 
 
 def plan_returned(book: Book, doc_id: str, at: str) -> Change:
@@ -752,8 +798,8 @@ def plan_returned(book: Book, doc_id: str, at: str) -> Change:
     doc = _doc(book, doc_id)
     data, _ = _edited(book, doc.path, append={"deliveries": [
         {"channel": "post", "at": at, "result": "returned"}]})
-    return _change_doc("document.return", "Record %s returned by the post" % label(doc),
-                       doc, data)
+    return _with_input(_change_doc("document.return", "Record %s returned by the post"
+                                   % label(doc), doc, data), "returned", doc=doc.id, at=at)
 
 
 def _new_document(book: Book, record: Document, seed_extra: str = "",

@@ -109,6 +109,28 @@ def _trailers(doc_ids=(), rec_ids=()) -> tuple:
         tuple(("Facturier-Recurrence", r) for r in rec_ids)
 
 
+def _input(op: str, **data) -> tuple:
+    """The Facturier-Input trailer (SPEC 9: what engine/sync.py replays)."""
+    from .trailers import input_trailer
+    return input_trailer(op, **data)
+
+
+def _emails(doc: Document) -> int:
+    return sum(1 for d in doc.deliveries if d.channel == "email")
+
+
+def _item(doc: Document, entry: Optional[dict] = None, level: Optional[int] = None,
+          day: Optional[dt.date] = None) -> dict:
+    """One document of a `deliver` input: the e-mail entry and/or reminder
+    appended, and how many e-mail entries the document had before."""
+    item: dict = {"doc": doc.id, "n": _emails(doc)}
+    if entry is not None:
+        item["entry"] = entry
+    if level is not None:
+        item["level"], item["date"] = level, day
+    return item
+
+
 def _block(key: str, items: list[dict]) -> str:
     """A block list in facturier's canonical style (appended at the end)."""
     from .writer import _value
@@ -522,7 +544,10 @@ def run_recurrences(s: _Session) -> None:
                                 lambda doc=doc, rec=rec, occurrence=occurrence: {
                                     doc.path: dump_document(doc).encode("utf-8"),
                                     rec.path: _with_last(s, rec, occurrence)},
-                                _trailers([doc.id], [rec.id]), new=(doc.path,)):
+                                _trailers([doc.id], [rec.id]) + _input(
+                                    "generate", rec=rec.id, occ=occurrence, as_of=s.as_of,
+                                    doc=doc.id, number=doc.validated is not None),
+                                new=(doc.path,)):
                 break
             if s._lower_ids is not None:
                 s._lower_ids.add(doc.id.lower())
@@ -543,6 +568,8 @@ def run_scheduled(s: _Session) -> None:
                   key=lambda d: (d.date, d.id))
     for doc in todo:
         doc = s.book.documents.get(doc.id) or doc
+        if not (doc.scheduled and doc.is_draft):
+            continue            # processed meanwhile by another clone (SPEC 9)
         rec = s.book.recurrence(doc.recurrence) if doc.recurrence else None
         if rec is not None:
             mode = rec.issue
@@ -630,6 +657,15 @@ def _finish_attempt(s: _Session, doc_id: str, msg, index: int, what: str) -> Non
     outcome. An unknown outcome (the answer to the final dot lost) stays
     `sending`, with why in ``detail``."""
     assert s.mailer is not None
+    # the attempt's entry as published: with `sync` (SPEC 9) a replay may have
+    # moved it, or left it out because another clone e-mails this document
+    doc = s.book.documents.get(doc_id)
+    found = [i for i, d in enumerate(doc.deliveries if doc else ())
+             if d.message_id == str(msg["Message-ID"])]
+    if doc is None or not found:
+        s.report.say("%s: not e-mailed here: another clone of the book e-mails it" % doc_id)
+        return
+    index = found[-1]
     outcome = s.mailer.send(msg)
     s.note_smtp_fault()
     doc = s.book.documents[doc_id]
@@ -646,7 +682,9 @@ def _finish_attempt(s: _Session, doc_id: str, msg, index: int, what: str) -> Non
     else:
         subject, action = "E-mail of %s %s deferred: %s" % (what, number, outcome.detail), "document.send"
     if not s.try_commit(doc, action, subject[:200], lambda: {doc.path: s.edit(doc, set_fields=fields)},
-                        _trailers([doc.id])):
+                        _trailers([doc.id]) + _input(
+                            "outcome", doc=doc.id, mid=str(msg["Message-ID"]),
+                            set={k.rsplit(".", 1)[1]: v for k, v in fields.items()})):
         s.report.sending.append(doc.id)
         return
     getattr(s.report, outcome.result).append(doc.id)
@@ -682,12 +720,12 @@ def run_sending(s: _Session) -> None:
         msg = add_attachments(msg, parts)
         what = "reminder %d of" % level if level else doc.kind.replace("_", " ")
         index = len(doc.deliveries)
+        entry = _attempt_entry(s, msg, parts)
         if not s.try_commit(doc, "document.send", "Send %s %s to %s"
                             % (what, doc.number or doc.id, doc.contact),
-                            lambda doc=doc, msg=msg, parts=parts: {
-                                doc.path: s.edit(doc, append={
-                                    "deliveries": [_attempt_entry(s, msg, parts)]})},
-                            _sent_trailers(doc.id, parts)):
+                            lambda doc=doc, entry=entry: {
+                                doc.path: s.edit(doc, append={"deliveries": [entry]})},
+                            _sent_trailers(doc.id, parts) + _input("deliver", items=[_item(doc, entry)])):
             continue
         _finish_attempt(s, doc.id, msg, index, what)
     if postponed:
@@ -699,7 +737,7 @@ def _record_postponed(s: _Session, postponed) -> None:
     `deferred` attempt (never tried, so never `sending`), in one commit; the
     next run tries them again."""
     from .mail import recipient_of
-    writes, ids = {}, []
+    writes, ids, items = {}, [], []
     for doc, msg in postponed:
         entry = {"channel": "email", "at": s.now(), "to": recipient_of(msg), "result": "deferred",
                  "detail": "not sent: %s" % s.smtp_problem}
@@ -710,11 +748,13 @@ def _record_postponed(s: _Session, postponed) -> None:
                            % (doc.id, exc))
             continue
         ids.append(doc.id)
+        items.append(_item(doc, entry))
     if not writes:
         return
     try:
         s.commit("document.send", "E-mail of %d document%s deferred: %s"
-                 % (len(ids), "" if len(ids) == 1 else "s", s.smtp_problem), writes, _trailers(ids))
+                 % (len(ids), "" if len(ids) == 1 else "s", s.smtp_problem), writes,
+                 _trailers(ids) + _input("deliver", items=items))
     except (FacturierError, ValueError) as exc:
         s.report.error("", 0, "could not record the deferred e-mails: %s" % exc)
         return
@@ -829,17 +869,19 @@ def _remind_and_send(s: _Session, doc: Document, level: int, msg) -> None:
     """One commit: the reminder and its e-mail marked `sending`; then the
     e-mail, then its outcome."""
     from .mail import add_attachments
+    if any(r.level >= level for r in doc.reminders):
+        return          # recorded meanwhile by another clone (SPEC 9)
     parts = s.parts(doc, level)
     if parts is None:
         return          # not recorded: the next run records and e-mails it
     msg = add_attachments(msg, parts)
     index = len(doc.deliveries)
+    entry = _attempt_entry(s, msg, parts)
+    writes = {doc.path: s.edit(doc, append={"reminders": [{"level": level, "date": s.as_of}],
+                                            "deliveries": [entry]})}
     if not s.try_commit(doc, "document.remind", "Record reminder %d of %s and e-mail it to %s"
-                        % (level, doc.id, doc.contact),
-                        lambda: {doc.path: s.edit(doc, append={
-                            "reminders": [{"level": level, "date": s.as_of}],
-                            "deliveries": [_attempt_entry(s, msg, parts)]})},
-                        _sent_trailers(doc.id, parts)):
+                        % (level, doc.id, doc.contact), writes, _sent_trailers(doc.id, parts) + _input(
+                            "deliver", items=[_item(doc, entry, level, s.as_of)])):
         return
     s.report.reminded.append(doc.id)
     _finish_attempt(s, doc.id, msg, index, "reminder %d of" % level)
@@ -848,6 +890,9 @@ def _remind_and_send(s: _Session, doc: Document, level: int, msg) -> None:
 def _record_reminders(s: _Session, items) -> None:
     """Record ``items`` ((invoice, level, delivery entry or None)) in one
     commit; files with uncommitted edits are left out and named."""
+    # as the book stands now (another clone's reminders may have come in, SPEC 9)
+    items = [(s.book.documents.get(doc.id, doc), level, entry) for doc, level, entry in items]
+    items = [item for item in items if not any(r.level >= item[1] for r in item[0].reminders)]
     if not items:
         return
     try:
@@ -889,7 +934,8 @@ def _commit_reminders(s: _Session, items) -> None:
     if detached:
         s.w._book = None
     try:
-        s.commit("document.remind", subject, writes, _trailers(ids))
+        s.commit("document.remind", subject, writes, _trailers(ids) + _input(
+            "deliver", items=[_item(doc, entry, level, s.as_of) for doc, level, entry in items]))
     finally:
         if detached:
             s.w._book = book
@@ -1248,7 +1294,8 @@ def send_now(root, doc_id: str, as_of: dt.date, *, now: Callable[[], str],
             index = max(i for i, d in enumerate(doc.deliveries) if d is latest)
             s.commit("document.send", "Mark the e-mail of %s %s as sent" % (what, doc.number or doc.id),
                      {doc.path: s.edit(doc, set_fields={"deliveries.%d.result" % index: "sent"})},
-                     _trailers([doc.id]))
+                     _trailers([doc.id]) + _input("outcome", doc=doc.id, mid=latest.message_id or "",
+                                                  set={"result": "sent"}))
             report.sent.append(doc.id)
             return report
         _, msg, parts = prepare_send(s.book, doc.id, as_of)
@@ -1257,9 +1304,10 @@ def send_now(root, doc_id: str, as_of: dt.date, *, now: Callable[[], str],
                 _record_postponed(s, [(doc, msg)])
             else:
                 index = len(doc.deliveries)
+                entry = _attempt_entry(s, msg, parts)
                 s.commit("document.send", "Send %s %s to %s" % (what, doc.number or doc.id, doc.contact),
-                         {doc.path: s.edit(doc, append={"deliveries": [_attempt_entry(s, msg, parts)]})},
-                         _sent_trailers(doc.id, parts))
+                         {doc.path: s.edit(doc, append={"deliveries": [entry]})},
+                         _sent_trailers(doc.id, parts) + _input("deliver", items=[_item(doc, entry)]))
                 _finish_attempt(s, doc.id, msg, index, what)
         except BaseException:
             s.end_mail(interrupted=True)

@@ -352,6 +352,47 @@ class Store:
                 self._import.kill()
                 self._import = None
 
+    def move_to(self, target: str) -> None:
+        """Move the checked-out branch from the published head to commit
+        ``target`` (any commit: the remote's head, a commit replayed or made
+        by git), with the index and work tree of every path that differs —
+        as a publish does: journal, the check that each still holds what the
+        branch holds (uncommitted edits in the way refuse it with
+        EditedMeanwhile, nothing written), checkout, compare-and-swap. Used by
+        `sync` (SPEC 9); nothing may be queued."""
+        self.publish()
+        old = self._published
+        if target == old:
+            return
+        out = git(self.root, "diff-tree", "-r", "-z", "--no-renames", old, target)
+        fields = out.split(b"\0")
+        paths: dict[str, tuple[Optional[str], Optional[str]]] = {}
+        zero = self.repo.zero
+        for i in range(0, len(fields) - 1, 2):
+            info = fields[i].decode().split()
+            if len(info) < 5:
+                continue
+            path = fields[i + 1].decode("utf-8", "surrogateescape")
+            before, after = info[2], info[3]
+            paths[path] = (None if before == zero else before, None if after == zero else after)
+        try:
+            self._journal.write(self.ref, old, target, paths)
+            _crash_point("move")
+            if paths:
+                checkout(self.repo, target, paths)
+            self._move_branch(target, old)
+            self._journal.drop()
+        except BaseException:
+            self._abandon()
+            raise
+        self.head = self._published = target
+        self._known.clear()
+        self._listed = False
+        self._seen.clear()
+        self._staged = None
+        if self._import is not None:
+            self._import.reset(target)
+
     def _move_branch(self, new: str, old: str) -> None:
         code, _out, err = run_git(self.root, "update-ref", "-m", "facturier", self.ref, new, old)
         if code != 0:

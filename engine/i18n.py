@@ -864,6 +864,48 @@ MESSAGES.update({
     "word.nothing": {"en": "nothing", "fr": "rien"},
 })
 
+# SPEC 9: many clones of one book (engine/sync.py, engine/cli/sync.py)
+MESSAGES.update({
+    "sync.not_set": {
+        "en": "this book has no `sync` setting: add `sync: {remote: origin, branch: main}` to "
+              "facturier.yaml to share it through a remote (SPEC 9)",
+        "fr": "ce livre n'a pas de réglage `sync` : ajoutez `sync: {remote: origin, branch: main}` "
+              "à facturier.yaml pour le partager par un dépôt distant (SPEC 9)"},
+    "sync.settings": {
+        "en": "nothing was published: the `sync` setting does not read ({problem}); fix "
+              "facturier.yaml, nothing was changed",
+        "fr": "rien n'a été publié : le réglage `sync` est illisible ({problem}) ; corrigez "
+              "facturier.yaml, rien n'a été modifié"},
+    "sync.not_published": {
+        "en": "not published, so not done: {reason}. Nothing was changed; try again once the "
+              "remote can be reached (numbers and e-mails are only given through it)",
+        "fr": "non publié, donc non fait : {reason}. Rien n'a été modifié ; réessayez quand le "
+              "dépôt distant est joignable (numéros et e-mails ne sont donnés qu'à travers lui)"},
+    "sync.conflict_refused": {
+        "en": "not published, so not done: {reason}",
+        "fr": "non publié, donc non fait : {reason}"},
+    "sync.busy": {
+        "en": "the remote {remote} moved at each of {attempts} attempts: nothing was published "
+              "and nothing was changed; try again",
+        "fr": "le dépôt distant {remote} a changé à chacune des {attempts} tentatives : rien n'a "
+              "été publié ni modifié ; réessayez"},
+    "cli.sync.fetched": {"en": "fetched {n} commit(s) from {remote}",
+                         "fr": "{n} commit(s) reçu(s) de {remote}"},
+    "cli.sync.replayed": {"en": "planned again on the remote's head: {subject}",
+                          "fr": "replanifié sur la tête distante : {subject}"},
+    "cli.sync.dropped": {"en": "already on the remote, not recorded twice: {subject}",
+                         "fr": "déjà sur le dépôt distant, pas enregistré deux fois : {subject}"},
+    "cli.sync.published": {"en": "published: {subject}", "fr": "publié : {subject}"},
+    "cli.sync.done": {"en": "{remote}: up to date ({n} commit(s) published)",
+                      "fr": "{remote} : à jour ({n} commit(s) publié(s))"},
+    "cli.sync.attempts": {"en": "published after {n} pushes (the remote moved meanwhile: "
+                                "planned again on its head)",
+                          "fr": "publié après {n} envois (le dépôt distant avait changé : "
+                                "replanifié sur sa tête)"},
+    "cli.sync.unpublished": {"en": "{n} commit(s) not published yet",
+                             "fr": "{n} commit(s) pas encore publié(s)"},
+})
+
 MESSAGES.update({
     "cli.rec.state.active": {"en": "active", "fr": "active"},
     "cli.rec.state.stopped": {"en": "STOPPED", "fr": "ARRÊTÉE"},

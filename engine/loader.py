@@ -42,7 +42,7 @@ from .diagnostics import Diagnostic
 from .model import (CONTACT_EINVOICE, DELIVERY_RESULTS, DOCUMENT_KINDS, EINVOICE_SETTINGS,
                     ISSUE_MODES, PAYMENT_QR, Accounts, Address, Attachment, Company, Contact,
                     Delivery, Discount, Document, EmailSettings, Hold, Line, Numbering, Payment, Recurrence,
-                    Reminder, Settings, Stopped, Terms, WriteOff)
+                    Reminder, Settings, Stopped, SyncSettings, Terms, WriteOff)
 from .yamlsafe import MappingNode, ScalarNode, SequenceNode
 
 __all__ = ["kind_of_path", "parse_file", "parse_settings", "parse_contact", "parse_document",
@@ -674,6 +674,35 @@ def _read_settings_recurrences(ctx, node, field):
     return values.get("max_catch_up", BAD)
 
 
+_REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+_BRANCH_NAME = re.compile(r"(?!.*(\.\.|//|@\{|\.lock(/|$)))[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}(?<![./])")
+
+
+def _named(pattern, what: str, example: str) -> Callable:
+    def read(ctx, node, field):
+        text = _scalar(ctx, node, field, what)
+        if text is None:
+            return BAD
+        if pattern.fullmatch(text) is None:
+            return ctx.error(node, field, "field '%s': '%s' is not %s, e.g. %s"
+                             % (field, text, what, example))
+        return text
+    return read
+
+
+_SYNC = {"remote": ("remote", _named(_REMOTE_NAME, "the name of a git remote", "origin"), False),
+         "branch": ("branch", _named(_BRANCH_NAME, "a branch name", "main"), False)}
+
+
+def _sync(ctx, node, field):
+    """`sync: {remote, branch}` (SPEC 9); an empty mapping is no sync at all."""
+    if node.__class__ is MappingNode and not node.value:
+        return None
+    # not partial: a remote or branch that does not read is no sync at all, and
+    # the publishing actions refuse while facturier.yaml says so (engine/sync.py)
+    return _record_reader(SyncSettings, _SYNC, with_line=False)(ctx, node, field)
+
+
 _SETTINGS = {
     "company": ("company", _record_reader(Company, _COMPANY, partial=True, with_line=False),
                 False),
@@ -693,6 +722,7 @@ _SETTINGS = {
     "payment_qr": ("payment_qr", _enum_reader(PAYMENT_QR), False),
     "einvoice": ("einvoice", _enum_reader(EINVOICE_SETTINGS), False),
     "legal_notes": ("legal_notes", _legal_notes, False),
+    "sync": ("sync", _sync, False),
 }
 
 

@@ -120,6 +120,13 @@ class Accounts(_Record, frozen=True, kw_only=True, gc=False):
     bad_debts: str = "expenses:bad-debts"       # balances written off
 
 
+class SyncSettings(_Record, frozen=True, kw_only=True, gc=False):
+    """`sync: {remote, branch}` (SPEC 9): the shared book of record. ``branch``
+    empty: the checked-out branch's name."""
+    remote: str = "origin"
+    branch: str = ""
+
+
 class Settings(_Record, frozen=True, kw_only=True, gc=False):
     path: str = "facturier.yaml"
     line: int = 1
@@ -138,6 +145,7 @@ class Settings(_Record, frozen=True, kw_only=True, gc=False):
     payment_qr: str = "auto"            # one of PAYMENT_QR (SPEC 8.3)
     einvoice: str = "facturx"           # one of EINVOICE_SETTINGS (SPEC 8.2)
     legal_notes: dict[str, tuple[str, ...]] = {}   # locale -> lines (SPEC 8.1)
+    sync: Optional[SyncSettings] = None  # SPEC 9; None: no shared remote (nothing of 9 applies)
 
     def legal_notes_for(self, locale: str) -> tuple[str, ...]:
         return tuple(self.legal_notes.get(locale, ()))

@@ -157,7 +157,19 @@ class FacturierApp(App):
                         summary=summary(rows), recurrences=stopped,
                         problems=[str(d) for d in diagnostics],
                         error_count=sum(1 for d in diagnostics if d.is_error),
-                        sending=sending, complete=not book.recurrences)
+                        sending=sending, complete=not book.recurrences,
+                        unpublished=self._unpublished(book))
+
+    def _unpublished(self, book) -> int:
+        """Commits the shared remote lacks, as of the last fetch or push (SPEC 9)."""
+        if getattr(book.settings, "sync", None) is None:
+            return 0
+        from engine import sync
+        try:
+            remote = sync.remote_of(self.root, book.settings)
+            return (sync.unpublished(self.root, remote) or 0) if remote else 0
+        except FacturierError:
+            return 0
 
     def recurrence_items(self, book) -> list[RecurrenceItem]:
         items = [self.recurrence_item(book, rec) for rec in book.recurrences.values()]
@@ -432,6 +444,9 @@ class FacturierApp(App):
     def action_run_daily(self) -> None:
         self.do_action("daily", None, {})
 
+    def action_sync(self) -> None:
+        self.do_action("sync", None, {})
+
     # ------------------------------------------------------------------ history
 
     @on(WantHistory)
@@ -557,6 +572,10 @@ class FacturierApp(App):
         """Do one action through the engine (worker thread); return what to say."""
         if action == "daily":
             return self._daily()
+        if action == "sync":
+            from engine.sync import sync_book
+            report = sync_book(self.root, author=self.author)
+            return tr("sync.done", self.lang, remote=report.remote, n=len(report.published))
         if action == "repair":
             return self._repair(target, values["choice"])
         if action in ("send", "mark_sent"):
@@ -640,8 +659,14 @@ class FacturierApp(App):
         from engine import daily
         from engine.cli.common import now_in
         timezone = self.snapshot.book.settings.timezone if self.snapshot else "UTC"
+        shared = self.snapshot is not None and getattr(self.snapshot.book.settings, "sync", None)
+        if shared:         # as `facturier run` does (SPEC 9): from the book of record
+            from engine.sync import sync_book
+            sync_book(self.root, author=self.author)
         report = daily.run(self.root, self.as_of, now=lambda: now_in(timezone, self.as_of),
                            author=self.author)
+        if shared:
+            sync_book(self.root, author=self.author)
         parts = []
         for key in ("generated", "stopped_now", "validated", "sent", "deferred", "bounced",
                     "reminded", "errors"):

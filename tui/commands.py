@@ -20,6 +20,7 @@ class FacturierCommands(Provider):
         lang = app.lang
         out = [
             (tr("cmd.run_daily", lang), app.action_run_daily, tr("cmd.run_daily.help", lang)),
+            (tr("cmd.sync", lang), app.action_sync, tr("cmd.sync.help", lang)),
             (tr("cmd.reload", lang), app.action_reload, ""),
             (tr("cmd.dashboard", lang), app.action_dashboard, ""),
             (tr("cmd.recurrences", lang), app.action_recurrences, ""),

@@ -17,7 +17,7 @@ from textual.widgets import Button, Footer, Header, Label, Static
 from engine.status import CATEGORIES, STATUSES
 
 from . import fmt
-from .messages import OpenList, OpenProblems, OpenRecurrences
+from .messages import OpenList, OpenProblems, OpenRecurrences, RunAction
 from .strings import plural, tr
 from .views import Snapshot
 
@@ -135,6 +135,7 @@ class DashboardScreen(Screen):
         yield AlertBar("alert-stopped", tr("alert.stopped.button", self.lang))
         yield AlertBar("alert-problems", tr("alert.invalid.button", self.lang))
         yield AlertBar("alert-sending", tr("alert.sending.button", self.lang))
+        yield AlertBar("alert-unpublished", tr("alert.unpublished.button", self.lang))
         with VerticalScroll(id="board-scroll"):
             yield Static(tr("loading", self.lang), id="loading")
             with Vertical(id="board"):
@@ -168,6 +169,8 @@ class DashboardScreen(Screen):
             plural("alert.invalid", snap.error_count, self.lang) if snap.error_count else None)
         self.query_one("#alert-sending", AlertBar).show(
             plural("alert.sending", len(snap.sending), self.lang) if snap.sending else None)
+        self.query_one("#alert-unpublished", AlertBar).show(
+            plural("alert.unpublished", snap.unpublished, self.lang) if snap.unpublished else None)
         focused = self.focused
         if focused is None or not isinstance(focused, StatusTile) and not focused.parent.has_class("-shown"):
             self._focus_first()
@@ -187,6 +190,8 @@ class DashboardScreen(Screen):
             self.action_problems()
         elif bar.id == "alert-sending" and self.snapshot is not None:
             self.post_message(OpenList(tr("list.sending", self.lang), ids=frozenset(self.snapshot.sending)))
+        elif bar.id == "alert-unpublished":
+            self.post_message(RunAction("sync", None, {}))
 
     def action_stopped(self) -> None:
         self.post_message(OpenRecurrences(stopped_only=True))

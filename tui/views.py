@@ -43,6 +43,7 @@ class Snapshot:
     signature: str = ""
     search_texts: Optional[dict] = None     # id -> search text, built on the first search
     complete: bool = True           # False until every recurrence is listed (second phase)
+    unpublished: int = 0            # commits the shared remote lacks (SPEC 9; 0 without `sync`)
 
     @property
     def stopped(self) -> list[RecurrenceItem]:

@@ -100,7 +100,7 @@ def entry_point(args=None) -> int:
 def _register() -> None:
     import importlib
     for name in ("book_cmds", "doc", "contact", "recurrence", "run", "log", "bounces", "demo",
-                 "report", "export", "bank", "issue"):
+                 "report", "export", "bank", "issue", "sync"):
         try:
             importlib.import_module("%s.%s" % (__name__, name))
         except ModuleNotFoundError as exc:

@@ -34,10 +34,15 @@ def act(ctx: Context, plan: Callable, *args, ids: Optional[Iterable[str]] = None
         book = w.load_documents(ids) if ids is not None else w.book
         change = plan(book, *args, **kwargs)
         sha = w.commit(change)
+        # with `sync` (SPEC 9) the change may have been planned again on the
+        # remote's head (a validation's number): say what was published
+        subject = w.publisher.subject(sha) if w.publisher is not None and sha else change.subject
     if sha is None:
         say(ctx.t("cli.nothing_to_change"))
         return None, change
-    say(ctx.t("cli.committed", subject=localize(change.subject, ctx.lang), commit=sha[:10]))
+    say(ctx.t("cli.committed", subject=localize(subject, ctx.lang), commit=sha[:10]))
+    if w.publisher is not None and w.publisher.report.pushes > 1:
+        say(ctx.t("cli.sync.attempts", n=w.publisher.report.pushes))
     if created:
         new = [v for k, v in change.trailers if k == "Facturier-Document"]
         click.echo(new[0] if new else sha)

@@ -35,6 +35,11 @@ def run_command(ctx: Context, dry_run: bool, no_send: bool, fmt: str, smtp_timeo
     the next run, bounced, or left `sending` when the server's answer was lost:
     never resent on its own).
 
+    With `sync` in facturier.yaml (SPEC 9) the run first syncs with the remote
+    (and stops, changing nothing, when it cannot be reached), publishes each
+    number and each e-mail attempt before the e-mail is handed over, and
+    syncs again at the end.
+
     A run never goes back in time: --as-of earlier than the latest date a run
     recorded in the book (a generation, a reminder, a delivery) is refused.
 
@@ -47,6 +52,13 @@ def run_command(ctx: Context, dry_run: bool, no_send: bool, fmt: str, smtp_timeo
     from ..daily import RunBackInTime, run
     settings = ctx.settings
     as_of = ctx.as_of
+    shared = settings.sync is not None and not dry_run
+    if shared:
+        # SPEC 9: the run starts from the book of record (and stops, changing
+        # nothing, when it cannot be reached)
+        from ..sync import sync_book
+        from .sync import report_sync
+        report_sync(ctx, sync_book(ctx.book_path, author=ctx.author))
     try:
         report = run(ctx.book_path, as_of, now=lambda: now_in(settings.timezone, as_of),
                      author=ctx.author, dry_run=dry_run, send=not no_send,
@@ -74,5 +86,9 @@ def run_command(ctx: Context, dry_run: bool, no_send: bool, fmt: str, smtp_timeo
         say(plural("cli.run.sending", len(report.sending), ctx.lang, ids=_some(report.sending)))
     if report.stopped:
         say(plural("cli.run.stopped", len(report.stopped), ctx.lang, ids=_some(report.stopped)))
+    if shared:
+        # what the run recorded without publishing (outcomes, quiet reminders)
+        # leaves with it: a CI runner's clone is gone after the job
+        report_sync(ctx, sync_book(ctx.book_path, author=ctx.author))
     if report.exit_code:
         fail("", report.exit_code)      # the messages are out already
