@@ -258,10 +258,12 @@ def render_document(book: Book, doc: Document, lang: Optional[str] = None,
                     renderer: Optional[Renderer] = None) -> bytes:
     """The PDF of ``doc`` as the customer receives it (SPEC 8.1-8.3): invoices
     and credit notes are PDF/A-3b and, with ``einvoice: facturx``, carry the
-    Factur-X XML as ``factur-x.xml``."""
+    Factur-X XML as ``factur-x.xml``; an invoice carries the payment code
+    ``payment_qr`` chooses (engine/paycode.py)."""
+    from .paycode import payment_code
     from .sheet import document_sheet
     renderer = renderer or Renderer.for_book(book)
-    sheet = document_sheet(book, doc, lang)
+    sheet = document_sheet(book, doc, lang, payment={"qr": payment_code(book, doc, lang)})
     pdfa = doc.kind in PDFA_KINDS
     attachments = None
     if pdfa and book.settings.einvoice == "facturx":
