@@ -299,11 +299,11 @@ def check_einvoice_data(book: Book) -> Iterable[Diagnostic]:
     from .einvoice import EINVOICE_KINDS, company_gaps, contact_gaps
     everyone = book.settings.einvoice == "facturx"
     customers = {}
-    for doc in book.documents.values():
-        if doc.kind in EINVOICE_KINDS:
-            contact = book.contact(doc.contact)
-            if contact is not None and (everyone or contact.einvoice != "pdf"):
-                customers[contact.path] = contact
+    # one pass over the documents (a set of ids), then one look-up per contact
+    for contact_id in {doc.contact for doc in book.documents.values() if doc.kind in EINVOICE_KINDS}:
+        contact = book.contact(contact_id)
+        if contact is not None and (everyone or contact.einvoice != "pdf"):
+            customers[contact.path] = contact
     if not customers:
         return
     for gap in company_gaps(book.settings):
