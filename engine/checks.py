@@ -32,6 +32,7 @@ from decimal import Decimal
 from typing import Callable, Iterable, Union
 
 from .diagnostics import ERROR, WARNING, Diagnostic
+from .i18n import Message
 from .model import Book, Discount, Document, Payment
 
 NUMBERED_KINDS = ("invoice", "credit_note", "quote", "work_order")
@@ -307,14 +308,12 @@ def check_einvoice_data(book: Book) -> Iterable[Diagnostic]:
     if not customers:
         return
     for gap in company_gaps(book.settings):
-        yield _at(book.settings, "company", "an e-invoice (EN 16931) needs %s: issuing an "
-                  "invoice or credit note is refused until it is set" % gap, WARNING)
+        yield _at(book.settings, "company", Message("einvoice.check.company", field=gap), WARNING)
     for path in sorted(customers):
         contact = customers[path]
         for gap in contact_gaps(contact):
             yield _at(contact, gap.split(" ")[0].split(".")[0],
-                      "an e-invoice (EN 16931) to this customer needs %s: issuing an invoice or "
-                      "credit note to it is refused until it is set" % gap, WARNING)
+                      Message("einvoice.check.contact", field=gap), WARNING)
 
 
 def check_payment_codes(book: Book) -> Iterable[Diagnostic]:
@@ -329,8 +328,8 @@ def check_payment_codes(book: Book) -> Iterable[Diagnostic]:
     if not any(doc.kind == "invoice" for doc in book.documents.values()):
         return
     for gap in swiss_creditor_missing(settings):
-        yield _at(settings, "company", "a Swiss QR-bill (payment_qr: %s) needs %s: invoices are "
-                  "printed without one until it is set" % (settings.payment_qr, gap), WARNING)
+        yield _at(settings, "company", Message("einvoice.check.qrbill", setting=settings.payment_qr,
+                                               field=gap), WARNING)
 
 
 CHECKS: tuple[Callable[[Book], Iterable[Diagnostic]], ...] = (

@@ -913,6 +913,21 @@ MESSAGES.update({
                            "fr": "impossible de lire {path} : {reason}"},
     "render.compile": {"en": "{where} does not compile: {problem}",
                        "fr": "{where} ne compile pas : {problem}"},
+    "einvoice.check.company": {
+        "en": "an e-invoice (EN 16931) needs {field}: issuing an invoice or credit note is "
+              "refused until it is set",
+        "fr": "une facture électronique (EN 16931) demande {field} : l'émission d'une facture ou "
+              "d'une note de crédit est refusée tant qu'il manque"},
+    "einvoice.check.contact": {
+        "en": "an e-invoice (EN 16931) to this customer needs {field}: issuing an invoice or "
+              "credit note to it is refused until it is set",
+        "fr": "une facture électronique (EN 16931) à ce client demande {field} : l'émission "
+              "d'une facture ou d'une note de crédit à ce client est refusée tant qu'il manque"},
+    "einvoice.check.qrbill": {
+        "en": "a Swiss QR-bill (payment_qr: {setting}) needs {field}: invoices are printed "
+              "without one until it is set",
+        "fr": "une QR-facture suisse (payment_qr: {setting}) demande {field} : les factures sont "
+              "imprimées sans elle tant qu'il manque"},
     "cli.issue.wrote": {"en": "Wrote {path} ({size} bytes).", "fr": "Écrit {path} ({size} octets)."},
     "cli.issue.cannot_write": {"en": "cannot write {path}: {reason}",
                                "fr": "impossible d'écrire {path} : {reason}"},
@@ -997,7 +1012,7 @@ _PATTERNS: list = []
 _PATTERNS_OF = {"n": -1}
 # the keys whose English texts are kept as they are (stop causes in files,
 # commit subjects, run lines, stored refusals) and read back by `translate`
-TRANSLATABLE = ("cause.", "refuse.", "rule.", "schedule.", "run.", "subject.", "doc.label",
+TRANSLATABLE = ("cause.", "refuse.", "rule.", "schedule.", "run.", "subject.", "doc.label", "einvoice.",
                 "kind.word.", "word.nothing", "word.none", "word.not_set")
 
 

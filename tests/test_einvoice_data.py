@@ -122,3 +122,23 @@ def test_the_daily_run_stops_a_sending_recurrence_and_says_why(make_book):
     stopped = yaml.safe_load((root / "recurrences" / "r.yaml").read_text())["stopped"]
     assert "company.vat_id" in stopped["cause"], done.stderr
     assert [p.name for p in (root / "documents").rglob("*.yaml")] == ["inv-1.yaml"]
+
+
+def test_check_says_it_in_french_too(make_book):
+    root = book_of(make_book, BARE_COMPANY)
+    done = facturier("--lang", "fr", "check", book=root)
+    out = done.stdout.decode()
+    assert "facturier.yaml:1:1 : avertissement : une facture électronique (EN 16931) demande " \
+           "company.vat_id : l'émission d'une facture ou d'une note de crédit est refusée" in out
+    assert "contacts/bright.yaml:4:1 : avertissement : une facture électronique (EN 16931) à ce " \
+           "client demande address (the mapping" in out
+
+
+def test_check_warns_when_a_qr_bill_cannot_be_made(make_book):
+    settings = FULL_COMPANY.replace(
+        '{street: Rue des Tanneurs, number: "12", postcode: "69001", city: Lyon, country: FR}',
+        "{street: Rue du Lac, city: Biel, country: CH}") + "  iban: CH9300762011623852957\n"
+    done = facturier("--lang", "en", "check", book=book_of(make_book, settings))
+    found = [line for line in done.stdout.decode().splitlines() if "QR-bill" in line]
+    assert found == ["facturier.yaml:1:1: warning: a Swiss QR-bill (payment_qr: auto) needs "
+                     "company.address.postcode: invoices are printed without one until it is set"]
