@@ -32,6 +32,7 @@ from decimal import Decimal
 from typing import Callable, Iterable, Union
 
 from .diagnostics import ERROR, WARNING, Diagnostic
+from .i18n import Message
 from .model import Book, Discount, Document, Payment
 
 NUMBERED_KINDS = ("invoice", "credit_note", "quote", "work_order")
@@ -290,9 +291,50 @@ def check_recurrences(book: Book) -> Iterable[Diagnostic]:
                       "or an expense" % (template.id, _a_kind(template.kind)))
 
 
+def check_einvoice_data(book: Book) -> Iterable[Diagnostic]:
+    """What the e-invoices of the book's invoices and credit notes need and the
+    book lacks (SPEC 2, 8.2): warnings, once on facturier.yaml for the
+    company and once on each customer's file (not on each document), as long
+    as one invoice or credit note is issued with an e-invoice. Issuing refuses
+    them (engine/einvoice.refuse_incomplete)."""
+    from .einvoice import EINVOICE_KINDS, company_gaps, contact_gaps
+    everyone = book.settings.einvoice == "facturx"
+    customers = {}
+    # one pass over the documents (a set of ids), then one look-up per contact
+    for contact_id in {doc.contact for doc in book.documents.values() if doc.kind in EINVOICE_KINDS}:
+        contact = book.contact(contact_id)
+        if contact is not None and (everyone or contact.einvoice != "pdf"):
+            customers[contact.path] = contact
+    if not customers:
+        return
+    for gap in company_gaps(book.settings):
+        yield _at(book.settings, "company", Message("einvoice.check.company", field=gap), WARNING)
+    for path in sorted(customers):
+        contact = customers[path]
+        for gap in contact_gaps(contact):
+            yield _at(contact, gap.split(" ")[0].split(".")[0],
+                      Message("einvoice.check.contact", field=gap), WARNING)
+
+
+def check_payment_codes(book: Book) -> Iterable[Diagnostic]:
+    """A Swiss QR-bill (SPEC 8.3) that ``payment_qr`` would print but the
+    company's data cannot make: a warning on facturier.yaml (the invoices are
+    printed without it)."""
+    from .paycode import SWISS_COUNTRIES, swiss_creditor_missing
+    settings = book.settings
+    if settings.payment_qr not in ("auto", "swiss") or \
+            settings.company.iban[:2] not in SWISS_COUNTRIES:
+        return
+    if not any(doc.kind == "invoice" for doc in book.documents.values()):
+        return
+    for gap in swiss_creditor_missing(settings):
+        yield _at(settings, "company", Message("einvoice.check.qrbill", setting=settings.payment_qr,
+                                               field=gap), WARNING)
+
+
 CHECKS: tuple[Callable[[Book], Iterable[Diagnostic]], ...] = (
     check_references, check_credit_notes, check_drafts, check_money, check_numbering,
-    check_recurrences)
+    check_recurrences, check_einvoice_data, check_payment_codes)
 
 
 def check_book(book: Book) -> list[Diagnostic]:

@@ -61,39 +61,86 @@ def _category(rate: Decimal) -> str:
     return "S" if rate > 0 else "Z"
 
 
-def missing_einvoice_data(book: Book, doc: Document) -> list[str]:
-    """The fields an EN 16931 e-invoice of ``doc`` needs and the book lacks,
-    named as a person finds them (``company.vat_id``, ``contacts/acme.yaml:
-    address.country``). Empty for other kinds than invoices and credit notes."""
+def makes_einvoice(book: Book, doc: Document) -> bool:
+    """Whether ``doc`` is issued with an e-invoice: an invoice or credit note
+    when the PDF embeds one (``einvoice: facturx``) or its contact asks for
+    one by e-mail (``einvoice: facturx|xrechnung|ubl``)."""
     if doc.kind not in EINVOICE_KINDS:
-        return []
+        return False
+    if book.settings.einvoice == "facturx":
+        return True
+    contact = book.contact(doc.contact)
+    return contact is not None and contact.einvoice != "pdf"
+
+
+def company_gaps(settings) -> list[str]:
+    """What every e-invoice needs of the seller (EN 16931 BR-6, BR-8, BR-9,
+    BR-S-02) and ``facturier.yaml`` lacks, as field names."""
     missing = []
-    company = book.settings.company
+    company = settings.company
     if not company.name.strip():
         missing.append("company.name")
     address = structured(company.address)
     if address is None:
         missing.append("company.address (the mapping {street, number, postcode, city, country})")
     else:
-        for key in ("city", "postcode", "country"):
-            if not getattr(address, key):
-                missing.append("company.address.%s" % key)
+        missing.extend("company.address.%s" % key for key in ("city", "postcode", "country")
+                       if not getattr(address, key).strip())
     if not company.vat_id.strip():
         missing.append("company.vat_id")
+    return missing
+
+
+def is_business(contact) -> bool:
+    """A B2B customer (SPEC 2): one with a VAT id, or one that asks for
+    e-invoices (``einvoice:`` other than ``pdf``)."""
+    return bool(contact.vat_id.strip()) or contact.einvoice != "pdf"
+
+
+def contact_gaps(contact) -> list[str]:
+    """What an e-invoice needs of a business customer (SPEC 2; EN 16931 BR-10,
+    BR-11: a postal address with its city and country; its VAT id) and the
+    contact lacks, as field names of its file. A private customer (no VAT
+    id, ``einvoice: pdf``) is asked for nothing."""
+    if not is_business(contact):
+        return []
+    missing = []
+    address = structured(contact.address)
+    if address is None:
+        missing.append("address (the mapping {street, number, postcode, city, country})")
+    else:
+        missing.extend("address.%s" % key for key in ("city", "country")
+                       if not getattr(address, key).strip())
+    if not contact.vat_id.strip():
+        missing.append("vat_id")
+    return missing
+
+
+def missing_einvoice_data(book: Book, doc: Document) -> list[str]:
+    """The fields the EN 16931 e-invoice of ``doc`` needs and the book lacks,
+    named as a person finds them (``company.vat_id``, ``contacts/acme.yaml:
+    address.country``). Empty when ``doc`` is issued without an e-invoice
+    (other kinds; ``einvoice: none`` and a contact that asks for none)."""
+    if not makes_einvoice(book, doc):
+        return []
+    missing = company_gaps(book.settings)
     contact = book.contact(doc.contact)
     if contact is not None:
-        where = contact.path + ": "
-        caddress = structured(contact.address)
-        if caddress is None:
-            missing.append(where + "address (the mapping {street, number, postcode, city, "
-                                   "country})")
-        else:
-            for key in ("city", "country"):
-                if not getattr(caddress, key):
-                    missing.append(where + "address.%s" % key)
-        if not contact.vat_id.strip():
-            missing.append(where + "vat_id")
+        missing.extend("%s: %s" % (contact.path, gap) for gap in contact_gaps(contact))
     return missing
+
+
+def refuse_incomplete(book: Book, doc: Document) -> None:
+    """Refuse to issue ``doc`` (SPEC 8.2) when its e-invoice would lack data,
+    naming every missing field."""
+    missing = missing_einvoice_data(book, doc)
+    if missing:
+        from .diagnostics import ActionRefused
+        from .i18n import Message
+        kind = Message("kind.word.%s" % doc.kind)
+        label = (Message("doc.label", kind=kind, number=doc.number, id=doc.id) if doc.number
+                 else Message("doc.label.draft", kind=kind, id=doc.id))
+        raise ActionRefused("refuse.einvoice_missing", doc=label, fields="; ".join(missing))
 
 
 def _party(parent: ET.Element, tag: str, name: str, address, vat_id: str,
@@ -227,3 +274,145 @@ def cii_xml(book: Book, doc: Document, flavor: str = "facturx",
     ET.indent(root)
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8",
                                                                       xml_declaration=False) + b"\n"
+
+
+# --------------------------------------------------------------------------- UBL 2.1
+
+UBL_NS = {
+    "invoice": "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2",
+    "credit_note": "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2",
+}
+CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
+ET.register_namespace("cac", CAC)
+ET.register_namespace("cbc", CBC)
+
+
+def _u(parent: ET.Element, tag: str, text: Optional[str] = None, **attrs: str) -> ET.Element:
+    prefix, name = tag.split(":")
+    element = ET.SubElement(parent, "{%s}%s" % ({"cac": CAC, "cbc": CBC}[prefix], name), attrs)
+    if text is not None:
+        element.text = text
+    return element
+
+
+def _ubl_party(parent: ET.Element, tag: str, name: str, address, vat_id: str,
+               registration: str = "", email: str = "") -> None:
+    party = _u(_u(parent, tag), "cac:Party")
+    if email:
+        _u(party, "cbc:EndpointID", email, schemeID="EM")
+    postal = structured(address)
+    if postal is not None:
+        addr = _u(party, "cac:PostalAddress")
+        street = " ".join(p for p in (postal.street, postal.number) if p)
+        if street:
+            _u(addr, "cbc:StreetName", street)
+        if postal.city:
+            _u(addr, "cbc:CityName", postal.city)
+        if postal.postcode:
+            _u(addr, "cbc:PostalZone", postal.postcode)
+        _u(_u(addr, "cac:Country"), "cbc:IdentificationCode", postal.country or "ZZ")
+    if vat_id:
+        scheme = _u(party, "cac:PartyTaxScheme")
+        _u(scheme, "cbc:CompanyID", "".join(vat_id.split()))
+        _u(_u(scheme, "cac:TaxScheme"), "cbc:ID", "VAT")
+    legal = _u(party, "cac:PartyLegalEntity")
+    _u(legal, "cbc:RegistrationName", name)
+    if registration:
+        _u(legal, "cbc:CompanyID", registration)
+
+
+def _ubl_category(parent: ET.Element, tag: str, rate: Decimal) -> None:
+    category = _u(parent, tag)
+    _u(category, "cbc:ID", _category(rate))
+    _u(category, "cbc:Percent", _rate(rate))
+    _u(_u(category, "cac:TaxScheme"), "cbc:ID", "VAT")
+
+
+def ubl_xml(book: Book, doc: Document, payment_reference: Optional[str] = None) -> bytes:
+    """The UBL 2.1 XML (Invoice, or CreditNote for a credit note) of ``doc``,
+    EN 16931 (its UBL syntax binding): the same data and totals as
+    :func:`cii_xml`."""
+    from .money import currency_of, document_totals, round_money
+    from .status import due_date
+    if doc.kind not in EINVOICE_KINDS:
+        raise ValueError("only invoices and credit notes have an e-invoice")
+    settings = book.settings
+    company = settings.company
+    contact = book.contact(doc.contact)
+    if payment_reference is None:
+        from .payref import payment_reference as reference_of
+        payment_reference = reference_of(doc, settings) or ""
+    currency = currency_of(doc, settings)
+    totals = document_totals(doc, settings)
+    invoice = doc.kind == "invoice"
+    root_name = "Invoice" if invoice else "CreditNote"
+    root = ET.Element("{%s}%s" % (UBL_NS[doc.kind], root_name))
+    _u(root, "cbc:CustomizationID", GUIDELINES["facturx"])
+    _u(root, "cbc:ID", doc.number or doc.id)
+    _u(root, "cbc:IssueDate", doc.date.isoformat())
+    if invoice:
+        _u(root, "cbc:DueDate", due_date(doc, book).isoformat())
+    _u(root, "cbc:InvoiceTypeCode" if invoice else "cbc:CreditNoteTypeCode", TYPE_CODES[doc.kind])
+    if doc.notes:
+        _u(root, "cbc:Note", doc.notes)
+    for text in settings.legal_notes_for(settings.locale):
+        _u(root, "cbc:Note", "#REG#" + text)
+    _u(root, "cbc:DocumentCurrencyCode", currency)
+    if contact is not None and contact.buyer_reference:
+        _u(root, "cbc:BuyerReference", contact.buyer_reference)
+    if doc.kind == "credit_note" and doc.credits:
+        credited = book.document(doc.credits)
+        reference = _u(_u(root, "cac:BillingReference"), "cac:InvoiceDocumentReference")
+        _u(reference, "cbc:ID", (credited.number or credited.id) if credited is not None
+           else doc.credits)
+        if credited is not None:
+            _u(reference, "cbc:IssueDate", credited.date.isoformat())
+    _ubl_party(root, "cac:AccountingSupplierParty", company.name, company.address,
+               company.vat_id, company.registration, company.email)
+    if contact is not None:
+        _ubl_party(root, "cac:AccountingCustomerParty", contact.name, contact.address,
+                   contact.vat_id, email=contact.email)
+    else:
+        _ubl_party(root, "cac:AccountingCustomerParty", doc.contact, "", "")
+    if company.iban and invoice:
+        means = _u(root, "cac:PaymentMeans")
+        _u(means, "cbc:PaymentMeansCode", "58")            # SEPA credit transfer
+        if payment_reference:
+            _u(means, "cbc:PaymentID", payment_reference)
+        account = _u(means, "cac:PayeeFinancialAccount")
+        _u(account, "cbc:ID", company.iban)
+        if company.bic:
+            _u(_u(account, "cac:FinancialInstitutionBranch"), "cbc:ID", company.bic)
+    tax_total = _u(root, "cac:TaxTotal")
+    _u(tax_total, "cbc:TaxAmount", _amount(totals.vat), currencyID=currency)
+    for rate, net, vat in totals.by_rate:
+        subtotal = _u(tax_total, "cac:TaxSubtotal")
+        _u(subtotal, "cbc:TaxableAmount", _amount(net), currencyID=currency)
+        _u(subtotal, "cbc:TaxAmount", _amount(vat), currencyID=currency)
+        _ubl_category(subtotal, "cac:TaxCategory", rate)
+    money = _u(root, "cac:LegalMonetaryTotal")
+    _u(money, "cbc:LineExtensionAmount", _amount(totals.net), currencyID=currency)
+    _u(money, "cbc:TaxExclusiveAmount", _amount(totals.net), currencyID=currency)
+    _u(money, "cbc:TaxInclusiveAmount", _amount(totals.total), currencyID=currency)
+    _u(money, "cbc:PayableAmount", _amount(totals.total), currencyID=currency)
+    for index, line in enumerate(doc.lines, 1):
+        rate = settings.vat if line.vat is None else line.vat
+        item_line = _u(root, "cac:InvoiceLine" if invoice else "cac:CreditNoteLine")
+        _u(item_line, "cbc:ID", str(index))
+        _u(item_line, "cbc:InvoicedQuantity" if invoice else "cbc:CreditedQuantity",
+           _amount(line.quantity), unitCode="C62")
+        _u(item_line, "cbc:LineExtensionAmount",
+           _amount(round_money(line.quantity * line.unit_price, currency)), currencyID=currency)
+        item = _u(item_line, "cac:Item")
+        _u(item, "cbc:Name", line.description or "-")
+        _ubl_category(item, "cac:ClassifiedTaxCategory", rate)
+        _u(_u(item_line, "cac:Price"), "cbc:PriceAmount", _amount(line.unit_price),
+           currencyID=currency)
+    ET.indent(root)
+    # the root's namespace as the default one, as UBL documents are written (ElementTree
+    # gives it a prefix: only the root element has it, and text never holds a raw "<")
+    text = ET.tostring(root, encoding="utf-8", xml_declaration=False)
+    text = text.replace(b"<ns0:", b"<", 1).replace(b"</ns0:", b"</", 1).replace(
+        b"xmlns:ns0=", b"xmlns=", 1)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + text + b"\n"

@@ -938,6 +938,49 @@ MESSAGES.update({
     "cli.rec.label.generated": {"en": "Generated", "fr": "Générés"},
 })
 
+# issuing (SPEC 8): e-invoices, `doc pdf`, `doc export`
+MESSAGES.update({
+    "refuse.einvoice_missing": {
+        "en": "{doc} cannot be issued: its e-invoice (EN 16931) lacks {fields}",
+        "fr": "{doc} ne peut pas être émise : il manque à sa facture électronique (EN 16931) "
+              "{fields}"},
+    "cause.einvoice_missing": {
+        "en": "this recurrence sends its invoices, and their e-invoice (EN 16931) lacks {fields}",
+        "fr": "cette récurrence envoie ses factures, et il manque à leur facture électronique "
+              "(EN 16931) {fields}"},
+    "render.symlink": {
+        "en": "{path} is a symbolic link: facturier never follows one in a book (SPEC 1.5); "
+              "replace it with a file",
+        "fr": "{path} est un lien symbolique : facturier n'en suit jamais dans un livre "
+              "(SPEC 1.5) ; remplacez-le par un fichier"},
+    "render.cannot_read": {"en": "cannot read {path}: {reason}",
+                           "fr": "impossible de lire {path} : {reason}"},
+    "render.compile": {"en": "{where} does not compile: {problem}",
+                       "fr": "{where} ne compile pas : {problem}"},
+    "einvoice.check.company": {
+        "en": "an e-invoice (EN 16931) needs {field}: issuing an invoice or credit note is "
+              "refused until it is set",
+        "fr": "une facture électronique (EN 16931) demande {field} : l'émission d'une facture ou "
+              "d'une note de crédit est refusée tant qu'il manque"},
+    "einvoice.check.contact": {
+        "en": "an e-invoice (EN 16931) to this customer needs {field}: issuing an invoice or "
+              "credit note to it is refused until it is set",
+        "fr": "une facture électronique (EN 16931) à ce client demande {field} : l'émission "
+              "d'une facture ou d'une note de crédit à ce client est refusée tant qu'il manque"},
+    "einvoice.check.qrbill": {
+        "en": "a Swiss QR-bill (payment_qr: {setting}) needs {field}: invoices are printed "
+              "without one until it is set",
+        "fr": "une QR-facture suisse (payment_qr: {setting}) demande {field} : les factures sont "
+              "imprimées sans elle tant qu'il manque"},
+    "cli.issue.wrote": {"en": "Wrote {path} ({size} bytes).", "fr": "Écrit {path} ({size} octets)."},
+    "cli.issue.cannot_write": {"en": "cannot write {path}: {reason}",
+                               "fr": "impossible d'écrire {path} : {reason}"},
+    "cli.issue.no_einvoice": {
+        "en": "{id} is {kind}: only invoices and credit notes have an e-invoice",
+        "fr": "{id} est {kind} : seules les factures et les notes de crédit ont une facture "
+              "électronique"},
+})
+
 
 class Message(str):
     """A message as a value: a catalogue key (``code``) and its parameters,
@@ -1013,7 +1056,7 @@ _PATTERNS: list = []
 _PATTERNS_OF = {"n": -1}
 # the keys whose English texts are kept as they are (stop causes in files,
 # commit subjects, run lines, stored refusals) and read back by `translate`
-TRANSLATABLE = ("cause.", "refuse.", "rule.", "schedule.", "run.", "subject.", "doc.label",
+TRANSLATABLE = ("cause.", "refuse.", "rule.", "schedule.", "run.", "subject.", "doc.label", "einvoice.",
                 "kind.word.", "word.nothing", "word.none", "word.not_set")
 
 

@@ -70,14 +70,14 @@ def book_template(root) -> Optional[bytes]:
     path = Path(root) / BOOK_TEMPLATES / TEMPLATE
     folder = Path(root) / BOOK_TEMPLATES
     if folder.is_symlink() or path.is_symlink():
-        raise RenderError("%s is a symbolic link: facturier never follows one in a book "
-                          "(SPEC 1.5); replace it with a file" % path.relative_to(root))
+        raise RenderError("render.symlink", path=str(path.relative_to(root)))
     try:
         return path.read_bytes()
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise RenderError("cannot read %s: %s" % (path, exc.strerror or exc)) from exc
+        raise RenderError("render.cannot_read", path=str(path), reason=exc.strerror or str(exc)) \
+            from exc
 
 
 class Renderer:
@@ -121,8 +121,8 @@ class Renderer:
                                          pdf_standards="a-3b" if pdfa else [],
                                          timestamp=timestamp)
         except typst.TypstError as exc:
-            where = "templates/%s" % TEMPLATE if self.custom else "the shipped template"
-            raise RenderError("%s does not compile: %s" % (where, _typst_problem(exc, where))) \
+            where = "templates/%s" % TEMPLATE if self.custom else "data/templates/%s" % TEMPLATE
+            raise RenderError("render.compile", where=where, problem=_typst_problem(exc, where)) \
                 from None
         assert isinstance(pdf, bytes)
         return pdf
@@ -258,10 +258,12 @@ def render_document(book: Book, doc: Document, lang: Optional[str] = None,
                     renderer: Optional[Renderer] = None) -> bytes:
     """The PDF of ``doc`` as the customer receives it (SPEC 8.1-8.3): invoices
     and credit notes are PDF/A-3b and, with ``einvoice: facturx``, carry the
-    Factur-X XML as ``factur-x.xml``."""
+    Factur-X XML as ``factur-x.xml``; an invoice carries the payment code
+    ``payment_qr`` chooses (engine/paycode.py)."""
+    from .paycode import payment_code
     from .sheet import document_sheet
     renderer = renderer or Renderer.for_book(book)
-    sheet = document_sheet(book, doc, lang)
+    sheet = document_sheet(book, doc, lang, payment={"qr": payment_code(book, doc, lang)})
     pdfa = doc.kind in PDFA_KINDS
     attachments = None
     if pdfa and book.settings.einvoice == "facturx":

@@ -488,6 +488,11 @@ def check_recurrence(rec: Recurrence, book: Book, as_of: Optional[dt.date] = Non
                            known=known)
     if rec.issue == "send" and not (contact.email or "").strip():
         return Message("cause.no_email", contact=contact.id)
+    if rec.issue == "send":
+        from .einvoice import missing_einvoice_data
+        missing = missing_einvoice_data(book, template)
+        if missing:
+            return Message("cause.einvoice_missing", fields="; ".join(missing))
     if as_of is not None:
         limit = book.settings.max_catch_up
         due = due_occurrences(rec, as_of, limit=limit + 1)

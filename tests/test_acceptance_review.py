@@ -57,7 +57,7 @@ def test_validation_refuses_while_a_document_file_cannot_be_read(cli, book):
 def test_a_format_without_year_is_one_series_for_check_as_for_numbering(cli, make_book):
     """numbering continues a yearless series across years; check used to
     report that as a gap in the new year."""
-    book = make_book({"facturier.yaml": 'numbering: {invoice: "F{seq:05d}"}\n',
+    book = make_book({"facturier.yaml": 'numbering: {invoice: "F{seq:05d}"}\neinvoice: none\n',
                       "contacts/acme.yaml": "name: ACME SA\n"})
     _validated(cli, book, "2025-12-30")
     second = _validated(cli, book, "2026-01-02")

@@ -243,9 +243,12 @@ def test_check_warns_about_schedules_that_surprise(cli, numbered):
     assert ("recurrences/backwards.yaml:5:1: warning: until 2025-02-01 is before start "
             "2025-03-01") in r.out
     assert "fine.yaml" not in r.out
-    assert "2 warnings" in r.err
+    assert len([line for line in r.out.splitlines()
+                if line.startswith("recurrences/") and ": warning: " in line]) == 2
     r = cli("--lang", "fr", "check", book=numbered)
     assert ("recurrences/end-of-month.yaml:3:1 : avertissement : la règle 'FREQ=MONTHLY' tombe "
             "le 31 du mois") in r.out, r
     assert "(février, avril, juin, septembre, novembre)" in r.out
-    assert "2 avertissements" in r.err and "aucune erreur" in r.err
+    assert "aucune erreur" in r.err
+    assert len([line for line in r.out.splitlines()
+                if line.startswith("recurrences/") and " : avertissement : " in line]) == 2

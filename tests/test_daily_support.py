@@ -14,7 +14,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 def settings(port: int = 25, max_catch_up: int = 3, future: str = "draft", locale: str = "en") -> str:
     return textwrap.dedent("""\
-        company: {name: Atelier Exemple SA}
+        company: {name: Atelier Exemple SA, vat_id: CHE-123.456.789 MWST,
+                  address: {street: Rue du Lac, number: "1", postcode: "1000", city: Lausanne, country: CH}}
         currency: CHF
         locale: %s
         future_invoices: %s

@@ -204,7 +204,11 @@ def test_send_by_email_through_a_real_smtp_server(book):
         port = s.getsockname()[1]
     settings = book / "facturier.yaml"
     settings.write_text(settings.read_text().replace("smtp_port: 8025", "smtp_port: %d" % port)
-                        .replace("smtp_host: localhost", "smtp_host: 127.0.0.1"))
+                        .replace("smtp_host: localhost", "smtp_host: 127.0.0.1")
+                        # the structured address an e-invoice needs (SPEC 8.2)
+                        .replace("  address: |\n    Rue du Lac 1\n    1000 Lausanne\n",
+                                 '  address: {street: Rue du Lac, number: "1", postcode: "1000", '
+                                 'city: Lausanne, country: CH}\n'))
     git(book, "commit", "-q", "-am", "Use the test SMTP server")
     controller = Controller(Handler(), hostname="127.0.0.1", port=port)
     controller.start()

@@ -1,5 +1,5 @@
 """`facturier doc pdf` and `facturier doc export`: the document a customer
-receives (SPEC 8.1, 8.2)."""
+receives (SPEC 8.1, 8.2). Messages come from engine/i18n.py (`cli.issue.*`)."""
 from __future__ import annotations
 
 import sys
@@ -8,7 +8,7 @@ from typing import Optional
 
 import click
 
-from .common import Context, fail, pass_ctx, say
+from .common import Context, fail, pass_ctx, say, words
 from .doc import _find, doc_group
 
 
@@ -29,8 +29,8 @@ def _write_output(data: bytes, output: Optional[str], default_name: str) -> None
             temporary.unlink()
         except OSError:
             pass
-        fail("cannot write %s: %s" % (target, exc.strerror or exc))
-    say("Wrote %s (%d bytes)." % (target, len(data)))
+        fail(words("cli.issue.cannot_write", path=str(target), reason=exc.strerror or str(exc)))
+    say(words("cli.issue.wrote", path=str(target), size=len(data)))
 
 
 @doc_group.command("pdf")
@@ -48,26 +48,30 @@ def pdf_command(ctx: Context, doc_id: str, output: Optional[str]):
     try:
         data = render_document(book, doc, lang=ctx.lang)
     except RenderError as exc:
-        fail(str(exc))
+        fail(exc.render(ctx.lang))
     _write_output(data, output, pdf_name(doc))
+
+
+EXPORTERS = {"cii": "facturx", "xrechnung": "xrechnung", "ubl": "ubl"}
 
 
 @doc_group.command("export")
 @click.argument("doc_id", metavar="ID")
-@click.option("--format", "fmt", type=click.Choice(["cii", "xrechnung"]), default="cii",
+@click.option("--format", "fmt", type=click.Choice(list(EXPORTERS)), default="cii",
               show_default=True, help="cii: UN/CEFACT CII, EN 16931 (the XML of Factur-X); "
-                                      "xrechnung: the German CIUS on CII.")
+                                      "xrechnung: the German CIUS on CII; ubl: OASIS UBL 2.1, "
+                                      "EN 16931.")
 @click.option("-o", "--output", default=None, metavar="FILE",
               help="Where to write it ('-' for stdout; default <number or id>.xml here).")
 @pass_ctx
 def export_command(ctx: Context, doc_id: str, fmt: str, output: Optional[str]):
     """Write the e-invoice of invoice or credit note ID (SPEC 8.2)."""
-    from ..einvoice import EINVOICE_KINDS, cii_xml
+    from ..einvoice import EINVOICE_KINDS, cii_xml, ubl_xml
+    from ..i18n import Message
     from ..pdf import pdf_name
     book = ctx.book
     doc = _find(book, doc_id)
     if doc.kind not in EINVOICE_KINDS:
-        fail("%s is a %s: only invoices and credit notes have an e-invoice"
-             % (doc.id, doc.kind.replace("_", " ")))
-    data = cii_xml(book, doc, flavor="facturx" if fmt == "cii" else "xrechnung")
+        fail(ctx.t("cli.issue.no_einvoice", id=doc.id, kind=Message("kind.a.%s" % doc.kind)))
+    data = ubl_xml(book, doc) if fmt == "ubl" else cii_xml(book, doc, flavor=EXPORTERS[fmt])
     _write_output(data, output, pdf_name(doc)[:-4] + ".xml")
