@@ -14,8 +14,7 @@ What the contact's ``einvoice`` asks for (SPEC 1.3, 8.2):
 - ``facturx``: the same Factur-X PDF; when the book says ``einvoice: none``
   (its PDFs embed nothing), the CII XML rides beside the PDF instead;
 - ``xrechnung``: the PDF and the XRechnung XML (CII);
-- ``ubl``: the PDF and the UBL 2.1 XML, once engine/einvoice.py writes UBL;
-  until then sending to such a contact is refused, saying so.
+- ``ubl``: the PDF and the UBL 2.1 XML.
 
 A reminder carries the invoice's PDF only: an e-invoice received a second
 time would be booked a second time by the customer's software.
@@ -34,12 +33,6 @@ from .diagnostics import FacturierError
 from .model import Book, Document
 
 i18n.register({
-    "attach.no_ubl": {
-        "en": "contact {contact} asks for UBL e-invoices (einvoice: ubl in {path}), which this "
-              "version cannot write yet; choose pdf, facturx or xrechnung",
-        "fr": "le contact {contact} demande des factures électroniques UBL (einvoice: ubl dans "
-              "{path}), que cette version ne sait pas encore écrire ; choisissez pdf, facturx "
-              "ou xrechnung"},
     "attach.cannot_write": {"en": "cannot write {path}: {reason}",
                             "fr": "impossible d'écrire {path} : {reason}"},
 })
@@ -93,7 +86,7 @@ def document_parts(book: Book, doc: Document, *, lang: Optional[str] = None,
 def einvoice_for_contact(book: Book, doc: Document) -> Optional[bytes]:
     """The XML e-invoice sent beside the PDF for the contact's ``einvoice``
     choice, or None when the PDF is all (or ``doc`` has no e-invoice)."""
-    from .einvoice import EINVOICE_KINDS, cii_xml
+    from .einvoice import EINVOICE_KINDS, cii_xml, ubl_xml
     if doc.kind not in EINVOICE_KINDS:
         return None
     contact = book.contact(doc.contact)
@@ -105,13 +98,7 @@ def einvoice_for_contact(book: Book, doc: Document) -> Optional[bytes]:
     if wanted == "facturx" and book.settings.einvoice != "facturx":
         return cii_xml(book, doc)
     if wanted == "ubl":
-        from . import einvoice
-        # UBL is being added to engine/einvoice.py (issue 12, its own branch)
-        ubl = getattr(einvoice, "ubl_xml", None)
-        if ubl is None:
-            raise AttachmentError("attach.no_ubl", contact=contact.id, path=contact.path)
-        data = ubl(book, doc)
-        return data if isinstance(data, bytes) else str(data).encode("utf-8")
+        return ubl_xml(book, doc)
     return None
 
 

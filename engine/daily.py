@@ -1335,12 +1335,14 @@ def prepare_send(book: Book, doc_id: str, as_of: dt.date, renderer=None):
     its attachments cannot be made."""
     from .attachments import document_parts
     from .diagnostics import ActionRefused
+    from .einvoice import refuse_incomplete
     from .mail import MailError, add_attachments, build_message
     doc = _sendable(book, doc_id)
     latest = _latest_email(doc)
     if latest is not None and latest.result == "sent":
         raise ActionRefused("refuse.send.already", id=doc.id, at=latest.at,
                             message_id=latest.message_id or "?")
+    refuse_incomplete(book, doc)        # an e-invoice lacking data is never sent (SPEC 8.2)
     try:
         msg = build_message(doc, book, as_of)
         parts = document_parts(book, doc, renderer=renderer)

@@ -643,12 +643,7 @@ class FacturierApp(App):
         """`facturier doc send ID [--mark-sent]` (engine.daily.send_now)."""
         from engine import daily
         from engine.cli.common import now_in
-        from engine.einvoice import refuse_incomplete
         timezone = self.snapshot.book.settings.timezone if self.snapshot else "UTC"
-        if not mark_sent and self.snapshot:     # as `doc send`: no e-invoice lacking data (SPEC 8.2)
-            doc = self.snapshot.book.document(doc_id)
-            if doc is not None and not doc.is_draft:
-                refuse_incomplete(self.snapshot.book, doc)
         report = daily.send_now(self.root, doc_id, self.as_of, now=lambda: now_in(timezone, self.as_of),
                                 author=self.author, mark_sent=mark_sent)
         said = [m for m in getattr(report, "messages", []) if m]

@@ -492,11 +492,6 @@ def send_command(ctx: Context, doc_id: str, mark_sent: bool, smtp_timeout: float
     would lack data (naming it). Exit 1 unless the server accepted the message.
     """
     from ..daily import send_now
-    if not mark_sent:       # an e-invoice lacking data is never sent (SPEC 8.2)
-        from ..einvoice import refuse_incomplete
-        doc = _find(ctx.book, doc_id)
-        if not doc.is_draft:        # a draft: send_now says to validate it first
-            refuse_incomplete(ctx.book, doc)
     settings = ctx.settings
     as_of = ctx.as_of
     report = send_now(ctx.book_path, doc_id, as_of, author=ctx.author,
