@@ -651,7 +651,7 @@ def plan_assign(book: Book, credit: BankCredit, doc_id: str, file_name: str = ""
                 raise ActionRefused("refuse.bank_entry_recorded", reference=credit.reference,
                                     doc=doc.number or doc.id)
     change = plan_payment(book, doc_id, credit.amount, credit.date, reference=credit.reference)
-    extra = (("Facturier-Bank-Reference", credit.reference),)
+    extra: tuple[tuple[str, str], ...] = (("Facturier-Bank-Reference", credit.reference),)
     if file_name:
         extra += (("Facturier-Bank-File", file_name),)
     return replace(change, trailers=tuple(change.trailers) + extra)
