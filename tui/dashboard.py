@@ -123,6 +123,8 @@ class DashboardScreen(Screen):
         Binding("s", "stopped", "Stopped", id="dashboard.stopped"),
         Binding("e", "problems", "Problems", id="dashboard.problems"),
         Binding("a", "all_documents", "All", id="dashboard.all"),
+        Binding("b", "app.reports", "Reports", id="dashboard.reports"),
+        Binding("i", "app.import_bank", "Bank import", id="dashboard.import_bank"),
     ]
 
     def __init__(self, lang: str) -> None:
