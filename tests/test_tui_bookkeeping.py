@@ -21,7 +21,7 @@ from tui.app import FacturierApp
 from tui.bank_screen import BankScreen, CandidatePicker
 from tui.dashboard import DashboardScreen
 from tui.forms import ActionForm, Confirm
-from tui.reports_screen import ReportsScreen, period, periods_between
+from tui.reports_screen import ReportsScreen, axis_ticks, period, periods_between, tick_label
 
 from conftest import git
 
@@ -83,6 +83,20 @@ def test_a_chart_has_every_month_or_quarter_of_the_period():
         "2025-11", "2025-12", "2026-01", "2026-02"]
     assert periods_between(dt.date(2025, 11, 15), dt.date(2026, 4, 1), "quarter") == [
         "2025-Q4", "2026-Q1", "2026-Q2"]
+
+
+@pytest.mark.parametrize("top, en, fr", [
+    ("20962.00", "0 5,000 10,000 15,000 20,000 25,000", "0 5\u202f000 10\u202f000 15\u202f000 20\u202f000 25\u202f000"),
+    ("4530", "0 1,000 2,000 3,000 4,000 5,000", None),
+    ("99", "0 20 40 60 80 100", None),
+    ("0.5", "0 0.1 0.2 0.3 0.4 0.5", "0 0,1 0,2 0,3 0,4 0,5"),
+    ("0", "0", "0"),
+])
+def test_a_charts_axis_reads_in_round_steps(top, en, fr):
+    ticks = axis_ticks(Decimal(top))
+    assert " ".join(tick_label(t, "en") for t in ticks) == en
+    if fr is not None:
+        assert " ".join(tick_label(t, "fr") for t in ticks) == fr
 
 
 # --------------------------------------------------------------------------- reports

@@ -12,6 +12,7 @@ engine's, formatted by ``engine.i18n``; the charts are drawn with
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Optional
@@ -69,6 +70,22 @@ def periods_between(start: dt.date, end: dt.date, by: str) -> list[str]:
             out.append(label)
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return out
+
+
+def axis_ticks(top: Decimal) -> list[Decimal]:
+    """Round steps (1, 2 or 5 times a power of ten) from 0 to the first at or
+    above ``top``: a chart's axis reads 0, 5,000, 10,000, not 3493.7."""
+    if top <= 0:
+        return [Decimal(0)]
+    magnitude = Decimal(10) ** (top.adjusted() - 1)
+    step = next(magnitude * f for f in (1, 2, 5, 10, 20, 50) if top / (magnitude * f) <= 5)
+    count = math.ceil(top / step)
+    return [step * i for i in range(count + 1)]
+
+
+def tick_label(value: Decimal, lang: str) -> str:
+    text = "{:,f}".format(value.normalize())
+    return text.replace(",", "\u202f").replace(".", ",") if lang == "fr" else text
 
 
 @dataclass
@@ -182,7 +199,7 @@ class ReportsScreen(Screen):
     ReportsScreen TabPane { padding: 0 1; }
     ReportsScreen .report-title { text-style: bold; margin-bottom: 1; }
     ReportsScreen .report-note { color: $text-muted; }
-    ReportsScreen DataTable { height: auto; max-height: 100%; margin-bottom: 1; }
+    ReportsScreen DataTable { height: auto; margin-bottom: 1; }
     ReportsScreen PlotextPlot { height: 12; margin-bottom: 1; }
     """
 
@@ -274,6 +291,7 @@ class ReportsScreen(Screen):
             return          # an answer to an older question
         self.reports[kind] = report
         getattr(self, "_show_" + kind)(report)
+        self._relayout()
 
     def show_error(self, kind: str, serial: int, message: str) -> None:
         if serial == self.serials.get(kind) and self.is_mounted:
@@ -294,7 +312,7 @@ class ReportsScreen(Screen):
             for c in columns:
                 if c in row:
                     text = cell(report, c, row[c], row, lang)
-                elif total and c in report.keys and not labelled:
+                elif total and c not in report.amounts and not labelled:
                     text, labelled = i18n.t("report.total", lang), True
                 else:
                     text = ""
@@ -307,8 +325,11 @@ class ReportsScreen(Screen):
             table.add_row(*line(total, "bold", total=True))
 
     def _columns(self, report) -> list[str]:
+        """The CLI's columns, a contact shown by its name (the id is for typing)."""
         counts = [c for c in ("invoices", "credit_notes") if report.rows and c in report.rows[0]]
-        return list(report.keys) + list(report.texts) + counts + list(report.amounts)
+        keys = ["name" if k == "contact" and "name" in report.texts else k for k in report.keys]
+        texts = [t for t in report.texts if t not in keys]
+        return keys + texts + counts + list(report.amounts)
 
     def _title(self, kind: str, text: str, report) -> None:
         if not report.rows:
@@ -333,6 +354,12 @@ class ReportsScreen(Screen):
                               for k in keys])
         summary.display = bool(report.summary)
 
+    def _relayout(self) -> None:
+        """A table's height follows its rows once they are measured (an
+        auto-height DataTable filled after the first layout keeps its old
+        height otherwise)."""
+        self.call_after_refresh(lambda: [table.refresh(layout=True) for table in self.query(DataTable)])
+
     def _chart_currency(self, report) -> tuple[str, bool]:
         """The currency the chart shows (the book's when it has any) and
         whether the table holds others."""
@@ -346,8 +373,9 @@ class ReportsScreen(Screen):
         plt.clear_data()
         plt.clear_figure()
         plt.bar(labels, [float(v) for v in values], marker="hd", width=0.6)
+        ticks = axis_ticks(max(values, default=Decimal(0)))
+        plt.yticks([float(t) for t in ticks], [tick_label(t, self.lang) for t in ticks])
         plt.title(title)
-        plt.xlabel("")
         plot.refresh()
 
     def _show_aging(self, report) -> None:
