@@ -303,6 +303,9 @@ class ReportsScreen(Screen):
         table = self.query_one("#" + table_id, DataTable)
         table.clear(columns=True)
         right = set(report.amounts) | {"rate", "invoices", "credit_notes"}
+        if self._width(report, columns) > self.size.width - 4:
+            # amounts are never cut: leave out the counts instead (as the CLI does)
+            columns = [c for c in columns if c not in ("invoices", "credit_notes")]
         for c in columns:
             label = i18n.t("report.col.%s" % c, lang)
             table.add_column(Text(label, justify="right") if c in right else label, key=c)
@@ -323,6 +326,14 @@ class ReportsScreen(Screen):
             table.add_row(*line(row))
         for total in report.totals:
             table.add_row(*line(total, "bold", total=True))
+
+    def _width(self, report, columns: list[str]) -> int:
+        """The table's natural width (two cells of padding per column)."""
+        width = 0
+        for c in columns:
+            values = [cell(report, c, row.get(c), row, self.lang) for row in report.rows + report.totals]
+            width += max([len(i18n.t("report.col.%s" % c, self.lang))] + [len(v) for v in values]) + 2
+        return width
 
     def _columns(self, report) -> list[str]:
         """The CLI's columns, a contact shown by its name (the id is for typing)."""
