@@ -335,3 +335,26 @@ def test_a_statement_that_does_not_read_says_why_and_commits_nothing(make_book, 
 
     asyncio.run(run())
     assert log(root) == ["Test book"]
+
+
+# --------------------------------------------------------------------------- snapshots
+
+def _reports_on(tab: str):
+    async def run_before(pilot):
+        app = pilot.app
+        deadline = time.monotonic() + 30
+        while app.snapshot is None:
+            assert time.monotonic() < deadline, "the book did not load"
+            await pilot.pause(0.05)
+        app.action_reports(tab)
+        while not (isinstance(app.screen, ReportsScreen) and len(app.screen.reports) == 3):
+            assert time.monotonic() < deadline, "the reports did not come"
+            await pilot.pause(0.05)
+        await pilot.pause(0.3)
+    return run_before
+
+
+@pytest.mark.parametrize("tab", ["vat", "aging", "revenue"])
+def test_reports_screen_snapshot(book, snap_compare, tab):
+    app = FacturierApp(book, as_of=AS_OF, lang="en", watch=False)
+    assert snap_compare(app, terminal_size=(100, 30), run_before=_reports_on(tab))

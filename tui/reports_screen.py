@@ -116,6 +116,44 @@ def cell(report, key: str, value, row: dict, lang: str) -> str:
     return str(value)
 
 
+class BarChart(PlotextPlot):
+    """A bar chart of amounts; drawn again whenever its size changes (a tab
+    shown, a resized terminal), since plotext draws for one size."""
+
+    def __init__(self, lang: str, id: str) -> None:
+        super().__init__(id=id)
+        self.lang = lang
+        self.data: Optional[tuple[list[str], list[Decimal], str]] = None
+
+    def show(self, labels: list[str], values: list[Decimal], title: str) -> None:
+        self.data = (labels, values, title)
+        self.draw()
+
+    def on_resize(self) -> None:
+        self.draw()
+
+    def draw(self) -> None:
+        if self.data is None or not self.size.width:
+            return
+        labels, values, title = self.data
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.bar(list(range(1, len(labels) + 1)), [float(v) for v in values], marker="hd", width=0.6)
+        # every label when they fit, else every second, third… (plotext's own
+        # choice depends on what it drew before)
+        room = max(self.size.width - 12, 10)
+        widest = max((len(label) for label in labels), default=1) + 2
+        every = max(1, math.ceil(len(labels) * widest / room))
+        shown = [i for i in range(len(labels)) if i % every == 0]
+        plt.xticks([i + 1 for i in shown], [labels[i] for i in shown])
+        ticks = axis_ticks(max(values, default=Decimal(0)))
+        plt.yticks([float(t) for t in ticks], [tick_label(t, self.lang) for t in ticks])
+        plt.ylim(0, float(ticks[-1]) or 1.0)
+        plt.title(title)
+        self.refresh()
+
+
 class PeriodBar(Horizontal):
     """A named period (this quarter, this year…) or two dates."""
 
@@ -200,7 +238,7 @@ class ReportsScreen(Screen):
     ReportsScreen .report-title { text-style: bold; margin-bottom: 1; }
     ReportsScreen .report-note { color: $text-muted; }
     ReportsScreen DataTable { height: auto; margin-bottom: 1; }
-    ReportsScreen PlotextPlot { height: 12; margin-bottom: 1; }
+    ReportsScreen BarChart { height: 12; margin-bottom: 1; }
     """
 
     def __init__(self, lang: str, as_of: dt.date, currency: str, tab: str = "vat") -> None:
@@ -227,7 +265,7 @@ class ReportsScreen(Screen):
             with TabPane(tr("reports.tab.aging", lang), id="tab-aging"):
                 with VerticalScroll():
                     yield Static(tr("reports.computing", lang), id="aging-title", classes="report-title")
-                    yield PlotextPlot(id="aging-chart")
+                    yield BarChart(self.lang, id="aging-chart")
                     yield Static("", id="aging-note", classes="report-note")
                     yield DataTable(id="aging-table", cursor_type="row", zebra_stripes=True)
             with TabPane(tr("reports.tab.revenue", lang), id="tab-revenue"):
@@ -236,7 +274,7 @@ class ReportsScreen(Screen):
                         "by", [(i18n.t("report.by.%s" % b, lang), b)
                                for b in ("month", "quarter", "contact")], "month"))
                     yield Static(tr("reports.computing", lang), id="revenue-title", classes="report-title")
-                    yield PlotextPlot(id="revenue-chart")
+                    yield BarChart(self.lang, id="revenue-chart")
                     yield Static("", id="revenue-note", classes="report-note")
                     yield DataTable(id="revenue-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
@@ -245,6 +283,7 @@ class ReportsScreen(Screen):
         self.title = tr("reports.title", self.lang)
         self.sub_title = tr("as_of", self.lang, date=i18n.format_date(self.as_of, self.lang))
         self.ask_all()
+        self._focus_table(self.initial)
 
     # ------------------------------------------------------------------ asking
 
@@ -379,15 +418,7 @@ class ReportsScreen(Screen):
         return currency, any(c != currency for c in currencies)
 
     def _bars(self, chart_id: str, labels: list[str], values: list[Decimal], title: str) -> None:
-        plot = self.query_one("#" + chart_id, PlotextPlot)
-        plt = plot.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.bar(labels, [float(v) for v in values], marker="hd", width=0.6)
-        ticks = axis_ticks(max(values, default=Decimal(0)))
-        plt.yticks([float(t) for t in ticks], [tick_label(t, self.lang) for t in ticks])
-        plt.title(title)
-        plot.refresh()
+        self.query_one("#" + chart_id, BarChart).show(labels, values, title)
 
     def _show_aging(self, report) -> None:
         lang = self.lang
@@ -408,7 +439,7 @@ class ReportsScreen(Screen):
         self._title("revenue", "%s — %s … %s" % (
             i18n.t("report.title.revenue", lang, by=i18n.t("report.by.%s" % by, lang)),
             i18n.format_date(p["from"], lang), i18n.format_date(p["to"], lang)), report)
-        chart = self.query_one("#revenue-chart", PlotextPlot)
+        chart = self.query_one("#revenue-chart", BarChart)
         chart.display = by != "contact"
         note = ""
         if by != "contact":
@@ -427,6 +458,18 @@ class ReportsScreen(Screen):
 
     def action_tab(self, kind: str) -> None:
         self.query_one(TabbedContent).active = "tab-" + kind
+        self._focus_table(kind)
+
+    def _focus_table(self, kind: str) -> None:
+        """The table has the keys (1 2 3, arrows), not a date field that
+        would take the digits."""
+        self.query_one("#%s-table" % kind, DataTable).focus()
+
+    @on(TabbedContent.TabActivated)
+    def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
+        pane = event.pane.id or ""
+        if pane.startswith("tab-"):
+            self._focus_table(pane[4:])
 
     def action_back(self) -> None:
         self.dismiss()
