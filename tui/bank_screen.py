@@ -69,7 +69,7 @@ class BankScreen(Screen):
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="bank.back"),
-        Binding("enter", "assign", "Assign", id="bank.assign"),
+        Binding("a", "assign", "Assign", id="bank.assign"),     # enter too (the table's row)
     ]
 
     DEFAULT_CSS = """
