@@ -23,7 +23,7 @@ from engine.diagnostics import FacturierError
 
 from . import bookkeeping_strings  # noqa: F401  (the words below)
 from .bank_screen import AssignEntry, BankScreen, CandidatePicker, ImportResult, WantCandidates
-from .reports_screen import ReportsScreen, WantReport
+# tui.reports_screen (plotext) is imported when the reports open: not at start-up
 from .strings import tr
 
 LEDGER_SUFFIX = {"hledger": ".journal", "beancount": ".beancount"}
@@ -36,6 +36,7 @@ def localize_screens(lang: str) -> None:
 
     from textual.binding import Binding
 
+    from .reports_screen import ReportsScreen
     from .strings import binding_words
     for cls in (ReportsScreen, BankScreen, CandidatePicker):
         changed = []
@@ -62,13 +63,15 @@ class BookkeepingMixin:
     # ------------------------------------------------------------------ reports
 
     def action_reports(self, tab: str = "vat") -> None:
+        from .reports_screen import ReportsScreen
         snap = self.snapshot
         if snap is None:
             return
         localize_screens(self.lang)
         self.push_screen(ReportsScreen(self.lang, self.as_of, snap.currency, tab))  # type: ignore[attr-defined]
 
-    def on_want_report(self, message: WantReport) -> None:
+    def on_want_report(self, message) -> None:
+        """A :class:`tui.reports_screen.WantReport`."""
         self.compute_report(message.kind, message.params, message.serial, message.screen)
 
     @work(thread=True, group="report")
