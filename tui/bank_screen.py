@@ -3,12 +3,13 @@ could not match (unmatched, ambiguous) are listed; a person assigns each to an
 open invoice — one payment, one commit, its reference the bank's entry
 reference, so that importing the file again never records it twice.
 
-The screens post :class:`WantCandidates` and :class:`AssignEntry` up; the App
-answers with ``engine.bank.candidates`` and commits ``engine.bank.plan_assign``.
+The screen posts :class:`WantCandidates` up; the App answers with
+``engine.bank.candidates`` in a :class:`CandidatePicker`, and commits the
+choice with ``engine.bank.plan_assign``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from rich.text import Text
@@ -45,16 +46,6 @@ class WantCandidates(Message):
     match: Any
     file: str
     screen: Any
-
-
-@dataclass
-class AssignEntry(Message):
-    """Record ``match``'s credit as a payment of ``doc_id`` (one commit)."""
-    match: Any
-    doc_id: str
-    file: str
-    screen: Any = None
-    extra: dict = field(default_factory=dict)
 
 
 def _money(amount, currency: str, lang: str) -> str:

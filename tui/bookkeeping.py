@@ -22,7 +22,7 @@ from textual import work
 from engine.diagnostics import FacturierError
 
 from . import bookkeeping_strings  # noqa: F401  (the words below)
-from .bank_screen import AssignEntry, BankScreen, CandidatePicker, ImportResult, WantCandidates
+from .bank_screen import BankScreen, CandidatePicker, ImportResult, WantCandidates
 # tui.reports_screen (plotext) is imported when the reports open: not at start-up
 from .strings import tr
 
@@ -249,9 +249,6 @@ class BookkeepingMixin:
                 self.assign_entry(match, doc_id, file, screen)
 
         self.push_screen(CandidatePicker(match, found, self.lang), chosen)  # type: ignore[attr-defined]
-
-    def on_assign_entry(self, message: AssignEntry) -> None:
-        self.assign_entry(message.match, message.doc_id, message.file, message.screen)
 
     @work(thread=True, exclusive=True, group="act")
     def assign_entry(self, match, doc_id: str, file: str, screen) -> None:

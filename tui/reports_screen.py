@@ -175,7 +175,6 @@ class PeriodBar(Horizontal):
         self.lang = lang
         self.choice = choice
         self.start, self.end = period(preset, as_of)
-        self._filling = False
 
     def compose(self) -> ComposeResult:
         yield Select([(tr("period." + p, self.lang), p) for p in PRESETS], value=self.preset,
@@ -194,10 +193,8 @@ class PeriodBar(Horizontal):
         if event.select.id != self.prefix + "-preset" or event.value == "custom":
             return
         self.start, self.end = period(str(event.value), self.as_of)
-        self._filling = True
         self.query_one("#%s-from" % self.prefix, Input).value = self.start.isoformat()
         self.query_one("#%s-to" % self.prefix, Input).value = self.end.isoformat()
-        self._filling = False
 
     @on(Input.Changed)
     def _dates(self, event: Input.Changed) -> None:
@@ -217,7 +214,7 @@ class PeriodBar(Horizontal):
             event.stop()
             return
         self.start, self.end = start, end
-        if not self._filling and period(self.query_one("#%s-preset" % self.prefix, Select).value,
+        if period(self.query_one("#%s-preset" % self.prefix, Select).value,
                                         self.as_of) != (start, end):
             self.query_one("#%s-preset" % self.prefix, Select).value = "custom"
 
