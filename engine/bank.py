@@ -373,6 +373,20 @@ def read_csv(text: str, mapping: Mapping[str, str], currency: str) -> Statement:
     return statement
 
 
+def read_statement(data: bytes, name: str = "", csv_map: Optional[Mapping[str, str]] = None,
+                   currency: str = "") -> Statement:
+    """The credits of one statement file's bytes: CSV read with ``csv_map``
+    (UTF-8, else Latin-1; amounts without a currency column in ``currency``),
+    else camt.053/.054. What `import bank` and the app read."""
+    if csv_map is None:
+        return read_camt(data, name)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    return read_csv(text, csv_map, currency)
+
+
 # =========================================================================== references
 
 def _alnum(text: str) -> str:
@@ -569,3 +583,75 @@ def plan_import(book: Book, matches: list[Match], name: str):
     subject = "Import %d payment%s from %s" % (count, "" if count == 1 else "s", name)
     return Change(action="document.payment", subject=subject, writes=writes,
                   trailers=tuple(trailers) + (("Facturier-Bank-File", name),))
+
+
+# =========================================================================== a person's choice
+
+@dataclass(frozen=True)
+class Candidate:
+    """An open invoice a person may assign a bank credit to."""
+    document: str
+    number: str
+    contact: str
+    name: str                       # the contact's name
+    date: dt.date
+    open: Decimal                   # open amount at ``as_of`` (SPEC 3.1)
+    currency: str
+    difference: Decimal             # open - the credit's amount
+
+
+def _likeness(a: str, b: str) -> float:
+    from difflib import SequenceMatcher
+    if not a or not b:
+        return 0.0
+    return SequenceMatcher(None, _contact_key(a), _contact_key(b)).ratio()
+
+
+def candidates(book: Book, credit: BankCredit, as_of: dt.date) -> list[Candidate]:
+    """The open invoices (validated, open amount above zero at ``as_of``, not
+    written off) in the credit's currency, closest first: by the distance
+    between their open amount and the credit, then by how much their
+    contact's name looks like the debtor's, then by name and number."""
+    from .status import status_and_amounts
+    settings = book.settings
+    out: list[tuple[tuple, Candidate]] = []
+    for doc in book.documents.values():
+        if doc.kind != "invoice" or doc.validated is None or doc.date > as_of:
+            continue
+        if currency_of(doc, settings) != credit.currency:
+            continue
+        status, open_amounts = status_and_amounts(doc, book, as_of)
+        if open_amounts.open <= 0 or status == "written_off":
+            continue
+        contact = book.contact(doc.contact)
+        name = contact.name if contact is not None else doc.contact
+        difference = open_amounts.open - credit.amount
+        key = (abs(difference), -_likeness(name, credit.debtor), name.casefold(),
+               doc.number or "", doc.id)
+        out.append((key, Candidate(document=doc.id, number=doc.number or "", contact=doc.contact,
+                                   name=name, date=doc.date, open=open_amounts.open,
+                                   currency=credit.currency, difference=difference)))
+    out.sort(key=lambda item: item[0])
+    return [c for _key, c in out]
+
+
+def plan_assign(book: Book, credit: BankCredit, doc_id: str, file_name: str = ""):
+    """A person assigns a credit the import could not match to an invoice:
+    the payment action (``document.payment``, dated and of the amount of the
+    credit, its ``reference`` the bank's entry reference, so importing the file
+    again does not record it twice). Refused when a payment of the book
+    already carries that reference."""
+    from dataclasses import replace
+
+    from .actions import plan_payment
+    from .diagnostics import ActionRefused
+    for doc in book.documents.values():
+        for payment in doc.payments:
+            if payment.reference == credit.reference:
+                raise ActionRefused("refuse.bank_entry_recorded", reference=credit.reference,
+                                    doc=doc.number or doc.id)
+    change = plan_payment(book, doc_id, credit.amount, credit.date, reference=credit.reference)
+    extra: tuple[tuple[str, str], ...] = (("Facturier-Bank-Reference", credit.reference),)
+    if file_name:
+        extra += (("Facturier-Bank-File", file_name),)
+    return replace(change, trailers=tuple(change.trailers) + extra)

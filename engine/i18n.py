@@ -1288,3 +1288,11 @@ MESSAGES.update({
     "report.by.quarter": {"en": "quarter", "fr": "trimestre"},
     "report.by.contact": {"en": "contact", "fr": "contact"},
 })
+
+
+# bank statements assigned by a person in the app (SPEC 10.3)
+MESSAGES.update({
+    "refuse.bank_entry_recorded": {
+        "en": "the bank entry {reference} is already recorded (a payment of {doc})",
+        "fr": "l'écriture bancaire {reference} est déjà enregistrée (un paiement de {doc})"},
+})

@@ -23,6 +23,7 @@ from tui.app import FacturierApp  # noqa: E402
 from tui.document_list import DocumentListScreen  # noqa: E402
 from tui.recurrence_list import RecurrenceListScreen  # noqa: E402
 from tui.repair_dialog import RepairDialog  # noqa: E402
+from tui.reports_screen import ReportsScreen  # noqa: E402
 
 AS_OF = dt.date(2026, 11, 23)
 SIZE = (100, 30)
@@ -51,6 +52,11 @@ async def shoot(book: Path, out: Path) -> None:
         await pilot.press("p")
         await wait_for(pilot, lambda: isinstance(app.screen, RepairDialog), "the repair dialog")
         app.save_screenshot("repair.svg", str(out))
+        await pilot.press("escape")
+        app.action_reports("revenue")
+        await wait_for(pilot, lambda: isinstance(app.screen, ReportsScreen)
+                       and len(app.screen.reports) == 3, "the reports")
+        app.save_screenshot("reports.svg", str(out))
 
 
 def main() -> None:

@@ -212,3 +212,54 @@ def test_known_references():
 def test_rf_references_made_from_any_number_pass_the_check(body):
     if any(c.isalnum() for c in body):
         assert rf_valid(rf_reference(body))
+
+
+# --------------------------------------------------------------------------- a person assigns
+
+def test_candidates_are_open_invoices_of_the_currency_closest_amount_then_debtor_first(make_book):
+    import datetime as dt
+
+    from engine.bank import BankCredit, candidates
+    root = make_book(BOOK)
+    book = load_book(root)
+    credit = BankCredit(reference="X1", date=dt.date(2025, 2, 4), amount=D("54.05"),
+                        currency="CHF", debtor="Bob GmbH")
+    found = candidates(book, credit, dt.date(2025, 3, 10))
+    # inv-5 is in EUR: never offered for a CHF credit
+    assert [(c.document, c.difference) for c in found] == [
+        ("inv-3", D("0")), ("inv-4", D("0")), ("inv-1", D("54.05")), ("inv-2", D("162.15"))]
+    # the same amounts, another debtor: ACME's invoices now come first among equals
+    by_acme = candidates(book, BankCredit(reference="X2", date=dt.date(2025, 2, 4),
+                                          amount=D("81.075"), currency="CHF", debtor="ACME"),
+                         dt.date(2025, 3, 10))
+    assert [c.document for c in by_acme][:2] == ["inv-1", "inv-3"]     # both 27.025 away
+
+
+def test_an_assigned_entry_is_one_payment_commit_and_a_second_import_skips_it(make_book, cli):
+    import datetime as dt
+
+    from engine.actions import perform
+    from engine.bank import match_credits, plan_assign, read_statement
+    from engine.diagnostics import ActionRefused
+    root = make_book(BOOK)
+    assert cli("--as-of", "2025-03-10", "import", "bank", str(DATA / "camt053_v02.xml"),
+               book=root).code == 0
+    statement = read_statement((DATA / "camt053_v02.xml").read_bytes(), "camt053_v02.xml")
+    left = [m for m in match_credits(load_book(root), statement.credits, dt.date(2025, 3, 10))
+            if m.outcome in ("unmatched", "ambiguous")]
+    ambiguous = next(m for m in left if m.outcome == "ambiguous")
+    sha, change = perform(root, plan_assign, ambiguous.credit, "inv-4", "camt053_v02.xml")
+    assert sha and change.action == "document.payment"
+    assert payments(root, "inv-4") == [("2025-02-04", D("54.05"), "E2/2")]
+    message = git(root, "log", "-1", "--format=%B")
+    assert "Facturier-Document: inv-4" in message and "Facturier-Bank-Reference: E2/2" in message
+    # the same entry again is refused, nothing written
+    with pytest.raises(ActionRefused, match="E2/2 is already recorded"):
+        perform(root, plan_assign, ambiguous.credit, "inv-3")
+    before = commits(root)
+    out = cli("--as-of", "2025-03-10", "import", "bank", str(DATA / "camt053_v02.xml"),
+              "--format", "json", book=root)
+    assert out.code == 0, out
+    (report,) = json.loads(out.out)
+    assert report["ambiguous"] == [] and "E2/2" in [r["reference"] for r in report["already"]]
+    assert commits(root) == before

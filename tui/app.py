@@ -25,6 +25,7 @@ from textual.binding import Binding
 from engine import i18n
 from engine.diagnostics import FacturierError
 
+from .bookkeeping import BookkeepingMixin
 from .commands import FacturierCommands
 from .dashboard import DashboardScreen
 from .document_list import DocumentListScreen
@@ -62,7 +63,7 @@ def open_app(ctx) -> None:
     app.run()
 
 
-class FacturierApp(App):
+class FacturierApp(BookkeepingMixin, App):
     CSS_PATH = "app.tcss"
     TITLE = "facturier"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-medium"), (170, "-wide")]

@@ -27,6 +27,12 @@ class FacturierCommands(Provider):
             (tr("cmd.stopped", lang), partial(app.action_recurrences, True), ""),
             (tr("cmd.new_recurrence", lang), app.action_new_recurrence, ""),
             (tr("cmd.problems", lang), app.action_problems, ""),
+            (tr("cmd.reports", lang), app.action_reports, ""),
+            (tr("cmd.import_bank", lang), app.action_import_bank, tr("cmd.import_bank.help", lang)),
+            (tr("cmd.export_hledger", lang), partial(app.action_export_ledger, "hledger"),
+             tr("cmd.export.help", lang)),
+            (tr("cmd.export_beancount", lang), partial(app.action_export_ledger, "beancount"),
+             tr("cmd.export.help", lang)),
         ]
         for category in CATEGORIES:
             label = fmt.category(category, lang)
@@ -37,7 +43,7 @@ class FacturierCommands(Provider):
         return out
 
     async def discover(self) -> Hits:
-        for text, command, help_text in self._commands()[:7]:
+        for text, command, help_text in self._commands()[:11]:
             yield DiscoveryHit(text, command, help=help_text or None)
 
     async def search(self, query: str) -> Hits:

@@ -123,6 +123,9 @@ class DashboardScreen(Screen):
         Binding("s", "stopped", "Stopped", id="dashboard.stopped"),
         Binding("e", "problems", "Problems", id="dashboard.problems"),
         Binding("a", "all_documents", "All", id="dashboard.all"),
+        # not in the footer, which is full at 100 columns (docs/tui.md, the palette)
+        Binding("b", "app.reports", "Reports", show=False, id="dashboard.reports"),
+        Binding("i", "app.import_bank", "Bank import", show=False, id="dashboard.import_bank"),
     ]
 
     def __init__(self, lang: str) -> None:

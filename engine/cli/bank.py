@@ -39,8 +39,7 @@ def import_bank_command(ctx: Context, files, csv_map: Optional[str], dry_run: bo
     a file could not be read or recorded (the other files are still imported).
     """
     from ..actions import open_writer
-    from ..bank import (StatementError, match_credits, parse_csv_map, plan_import, read_camt,
-                        read_csv)
+    from ..bank import StatementError, match_credits, parse_csv_map, plan_import, read_statement
     from ..diagnostics import ActionRefused
     mapping = None
     if csv_map is not None:
@@ -58,15 +57,8 @@ def import_bank_command(ctx: Context, files, csv_map: Optional[str], dry_run: bo
                            "error": None}
             results.append(entry)
             try:
-                data = path.read_bytes()
-                if mapping is not None:
-                    try:
-                        text = data.decode("utf-8-sig")
-                    except UnicodeDecodeError:
-                        text = data.decode("latin-1")
-                    statement = read_csv(text, mapping, w.book.settings.currency)
-                else:
-                    statement = read_camt(data, path.name)
+                statement = read_statement(path.read_bytes(), path.name, mapping,
+                                           w.book.settings.currency)
             except OSError as exc:
                 entry["error"] = "cannot be read: %s" % (exc.strerror or exc)
             except StatementError as exc:
