@@ -27,7 +27,8 @@ SYNC = "sync: {remote: origin, branch: main}\n"
 
 def settings(port: int = 25) -> str:
     return textwrap.dedent("""\
-        company: {name: Atelier Exemple SA}
+        company: {name: Atelier Exemple SA, vat_id: CHE-123.456.789 MWST,
+                  address: {street: Rue du Lac, number: "1", postcode: "1000", city: Lausanne, country: CH}}
         currency: EUR
         email:
           from: "Atelier <billing@atelier.example>"
