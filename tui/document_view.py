@@ -134,9 +134,9 @@ class DocumentScreen(WithHistory, Screen):
             lines.add_column(tr("doc.unit_price", lang), justify="right", no_wrap=True)
             lines.add_column(tr("doc.vat", lang), justify="right", no_wrap=True)
             lines.add_column(tr("doc.net", lang), justify="right", no_wrap=True)
-            for line, net in zip(doc.lines, d.line_nets):
+            for line, vat, net in zip(doc.lines, d.line_vats, d.line_nets):
                 lines.add_row(line.description, str(line.quantity), fmt.money(line.unit_price, cur, lang),
-                              "" if line.vat is None else str(line.vat), fmt.money(net, cur, lang))
+                              str(vat), fmt.money(net, cur, lang))
             self.query_one("#doc-lines", Static).update(lines)
         else:
             self.query_one("#doc-lines", Static).update("")
@@ -235,7 +235,7 @@ class DocumentScreen(WithHistory, Screen):
             "write_off": [FieldSpec("date", tr("form.date", lang), "date", today),
                           FieldSpec("reason", tr("form.reason", lang), required=False)],
             "decline": [FieldSpec("date", tr("form.date", lang), "date", today)],
-            "convert": [FieldSpec("kind", tr("form.kind", lang), "choice", "invoice",
+            "convert": [FieldSpec("to", tr("form.kind", lang), "choice", "invoice",
                                   choices=[(tr("doc.kind.invoice", lang), "invoice"),
                                            (tr("doc.kind.work_order", lang), "work_order")]
                                   if doc.kind == "quote" else [(tr("doc.kind.invoice", lang), "invoice")])],
