@@ -603,8 +603,9 @@ _FIELD_OF = (
     ("refuse.release_before_hold", "date"), ("refuse.nothing_to_write_off", "date"),
     ("refuse.contact_exists", "id"), ("refuse.bad_id", "id"),
 )
-# a diagnostic in a refusal's text: "documents/x.yaml:3:5: `lines.0.quantity`..."
-_NAMED = re.compile(r"`([a-z_]+)(?:[.`])")
+# a diagnostic in a refusal's text: "<input>: field 'lines.1.vat' must not be..."
+# or a key it names: "`credits` must name an invoice"
+_NAMED = re.compile(r"field '([a-z_]+)[.']|`([a-z_]+)[.`]")
 
 
 def field_of(message: Message) -> Optional[str]:
@@ -613,7 +614,7 @@ def field_of(message: Message) -> Optional[str]:
         if message.code.startswith(prefix):
             return name
     found = _NAMED.search(str(message))
-    return found.group(1) if found else None
+    return (found.group(1) or found.group(2)) if found else None
 
 
 def _target(inputs: Any) -> Optional[str]:

@@ -28,6 +28,7 @@ from .commands import FacturierCommands
 from .dashboard import DashboardScreen
 from .document_list import DocumentListScreen
 from .document_view import DocumentScreen
+from .edit_forms import ContactForm, DocumentForm, EngineForm, SettingsForm, SubmitForm
 from .messages import (OpenDocument, OpenList, OpenProblems, OpenRecurrence, OpenRecurrenceForm,
                        OpenRecurrences, OpenRepair, RunAction, WantHistory)
 from .problems import ProblemsScreen
@@ -58,6 +59,7 @@ class FacturierApp(App):
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("r", "reload", "Reload", id="app.reload"),
         Binding("R", "recurrences", "Recurrences", id="app.recurrences"),
+        Binding("n", "new_document", "New document", show=False, id="app.new_document"),
     ]
 
     def __init__(self, root, *, as_of: dt.date, lang: str = "en", author: Optional[str] = None,
@@ -371,6 +373,71 @@ class FacturierApp(App):
     def action_reload(self) -> None:
         self.load_book()
 
+    # ------------------------------------------------------------------ forms (engine.api)
+
+    def _contacts(self) -> list[tuple[str, str]]:
+        book = self.snapshot.book if self.snapshot else None
+        if book is None:
+            return []
+        return sorted(((c.id, c.name) for c in book.contacts.values()), key=lambda c: c[1].lower())
+
+    def action_new_document(self) -> None:
+        if self.snapshot is not None:
+            self.push_screen(DocumentForm(self.lang, self.as_of, self.snapshot.book.settings,
+                                          self._contacts()))
+
+    def action_edit_document(self, doc_id: Optional[str] = None) -> None:
+        snap = self.snapshot
+        if doc_id is None and isinstance(self.screen, DocumentScreen):
+            doc_id = self.screen.detail.doc.id
+        doc = snap.book.document(doc_id) if snap is not None and doc_id else None
+        if doc is None:
+            return
+        contact = snap.book.contact(doc.contact)
+        self.push_screen(DocumentForm(self.lang, self.as_of, snap.book.settings, self._contacts(),
+                                      doc=doc, contact_name=contact.name if contact else ""))
+
+    def action_new_contact(self) -> None:
+        self.push_screen(ContactForm(self.lang))
+
+    def edit_contact(self, contact_id: str) -> None:
+        contact = self.snapshot.book.contact(contact_id) if self.snapshot else None
+        if contact is not None:
+            self.push_screen(ContactForm(self.lang, contact))
+
+    def action_settings(self) -> None:
+        if self.snapshot is not None:
+            self.push_screen(SettingsForm(self.lang, self.snapshot.book.settings))
+
+    @on(SubmitForm)
+    def _submit_form(self, message: SubmitForm) -> None:
+        self.busy = True
+        self._perform_form(message.form, message.action, message.inputs)
+
+    @work(thread=True, group="act")
+    def _perform_form(self, form: EngineForm, name: str, inputs) -> None:
+        """A form's action through ``engine.api.perform``: done, the form
+        closes; refused, it stays with the reason beside the field."""
+        try:
+            result = self.perform_api(name, inputs)
+        except Exception as exc:        # never a traceback: the form says it
+            self.busy = False
+            self.call_from_thread(form.refused, i18n.localize(exc, self.lang), None)
+            return
+        self.busy = False
+        if result.refusal is not None:
+            self.call_from_thread(form.refused, result.refusal.render(self.lang), result.field_name)
+            return
+        self.call_from_thread(self._form_done, form, result)
+
+    def _form_done(self, form: EngineForm, result) -> None:
+        if form.is_attached:
+            form.dismiss(result)
+        if result.commit:
+            self.notify(tr("act.done", self.lang, subject=i18n.localize(result.subject, self.lang)),
+                        timeout=4)
+        self.load_book()
+
     def action_run_daily(self) -> None:
         self.do_action("daily", None, {})
 
@@ -495,6 +562,7 @@ def localize_bindings(lang: str) -> None:
     classes = (FacturierApp, DashboardScreen, StatusTile, DocumentListScreen, DocumentScreen,
                RecurrenceListScreen, RecurrenceScreen, RepairDialog, RecurrenceForm, ProblemsScreen,
                ActionForm, Confirm, FastTable)
+    classes += (EngineForm, DocumentForm)
     for cls in classes:
         if "BINDINGS" not in cls.__dict__:
             continue

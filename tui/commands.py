@@ -26,6 +26,9 @@ class FacturierCommands(Provider):
             (tr("cmd.stopped", lang), partial(app.action_recurrences, True), ""),
             (tr("cmd.new_recurrence", lang), app.action_new_recurrence, ""),
             (tr("cmd.problems", lang), app.action_problems, ""),
+            (tr("edit.new_document", lang), app.action_new_document, ""),
+            (tr("edit.new_contact", lang), app.action_new_contact, ""),
+            (tr("edit.settings", lang), app.action_settings, ""),
         ]
         for category in CATEGORIES:
             label = fmt.category(category, lang)
@@ -51,6 +54,12 @@ class FacturierCommands(Provider):
             return
         found = 0
         lang = self.app.lang
+        for contact in snap.book.contacts.values():     # "Edit contact ACME SA"
+            text = tr("edit.edit_contact", lang, name=contact.name)
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), partial(self.app.edit_contact, contact.id),
+                          text=text, help=contact.id)
         for row in snap.rows:       # a plain scan: ~20 ms over 100,000 rows
             number = (row.number or "").lower()
             if wanted in number or wanted in row.id.lower():

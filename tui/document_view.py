@@ -34,7 +34,8 @@ ACTION_KEYS = {
 
 class DocumentScreen(WithHistory, Screen):
     BINDINGS = [Binding("escape", "back", "Back", id="document.back"),
-                Binding("g", "base_of", "Its recurrence", show=False, id="document.base_of")] + [
+                Binding("g", "base_of", "Its recurrence", show=False, id="document.base_of"),
+                Binding("e", "app.edit_document", "Edit", id="document.edit")] + [
         Binding(key, "act('%s')" % name, name.replace("_", " ").capitalize(),
                 id="document." + name)
         for name, key in ACTION_KEYS.items()]
