@@ -112,8 +112,18 @@ def _parse_line(text: str) -> dict:
 def new_command(ctx: Context, kind, customer, supplier, date, due, currency, lines, total,
                 credits, notes, file):
     """Create a draft document from options or from YAML (--file F, or - for
-    stdin). Prints the new document's id."""
+    stdin). Prints the new document's id.
+
+    With no --customer, --supplier, --line or --file, and $EDITOR (or
+    $VISUAL) set or a terminal on stdin, opens the editor on a template of
+    the --kind (as `doc edit` does): the saved text is the new document; a
+    text left unchanged creates nothing; a refused one is kept in
+    .facturier/rejected-new.yaml."""
     from ..api import CreateDocument
+    if file is None and not (customer or supplier or lines or total is not None or credits) \
+            and _can_edit():
+        _new_in_editor(ctx, kind, date or ctx.as_of, due, currency, notes)
+        return
     if file is not None:
         source = "<stdin>" if file.name in ("<stdin>", "-") else file.name
         text = read_text(file, source)
@@ -139,6 +149,48 @@ def new_command(ctx: Context, kind, customer, supplier, date, due, currency, lin
     if notes:
         fields["notes"] = notes
     run_action(ctx, "document.create", CreateDocument(fields, source="the options"))
+
+
+def _can_edit() -> bool:
+    import os
+    return bool(os.environ.get("VISUAL") or os.environ.get("EDITOR")) or sys.stdin.isatty()
+
+
+def new_template(kind: str, date, due=None, currency=None, notes=None, contacts=()) -> str:
+    """The text `doc new` opens the editor on."""
+    party = "supplier" if kind == "expense" else "customer"
+    known = ", ".join(sorted(contacts)[:8]) + (", …" if len(contacts) > 8 else "")
+    out = ["# A new %s: fill it in, save and close (leave it unchanged to create nothing)."
+           % kind.replace("_", " ")]
+    if known:
+        out.append("# contacts: %s" % known)
+    out += ["kind: %s" % kind, "%s: " % party, "date: %s" % date]
+    if due:
+        out.append("due: %s" % due)
+    if currency:
+        out.append("currency: %s" % currency)
+    if kind == "credit_note":
+        out.append("credits:     # the invoice's id")
+    out += ["lines:", "  - description: ", "    quantity: 1", '    unit_price: "0.00"']
+    if notes:
+        out.append("notes: %s" % notes)
+    return "\n".join(out) + "\n"
+
+
+def _new_in_editor(ctx: Context, kind: str, date, due, currency, notes) -> None:
+    from ..book import load_book
+    contacts = load_book(ctx.book_path).contacts.keys()
+    template = new_template(kind, date, due, currency, notes, tuple(contacts))
+    edited = edit_text(ctx, "new.yaml", template)
+    if edited is None or not edited.strip():
+        say(ctx.t("cli.no_change"))
+        return
+    from ..api import CreateDocument
+    try:
+        run_action(ctx, "document.create", CreateDocument(edited, source="the editor"))
+    except ActionRefused as exc:
+        kept = _save_rejected(ctx, "new", edited)
+        fail(ctx.t("cli.edit_kept", message=exc.render(ctx.lang), path=kept))
 
 
 # --------------------------------------------------------------------------- show
