@@ -255,3 +255,36 @@ def test_snapshot_settings_form(book, snap_compare, lang):
     app = FacturierApp(book, as_of=AS_OF, lang=lang, watch=False)
     assert snap_compare(app, terminal_size=(80, 24), run_before=lambda pilot: _open(
         pilot, lambda a: a.action_settings(), SettingsForm))
+
+
+@pytest.mark.parametrize("typed", ["café", "cafe", "CAFÉ crème", "Crème"])
+def test_the_app_search_folds_accents_as_status_search_does(make_book, typed):
+    from engine.listing import document_rows, filter_rows
+    from tui.document_list import DocumentListScreen
+    root = make_book({
+        "facturier.yaml": "currency: CHF\n",
+        "contacts/cafe-creme.yaml": "name: Café Crème\n",
+        "contacts/acme.yaml": "name: ACME SA\n",
+        "documents/2025/01/inv-a.yaml": "kind: invoice\ncustomer: cafe-creme\ndate: 2025-01-05\n"
+                                        'lines: [{description: Coffee, quantity: 1, unit_price: "5"}]\n',
+        "documents/2025/01/inv-b.yaml": "kind: invoice\ncustomer: acme\ndate: 2025-01-06\n"
+                                        'lines: [{description: Tea, quantity: 1, unit_price: "4"}]\n',
+    })
+    book = load_book(root)
+    engine_found = [r.id for r in filter_rows(document_rows(book, AS_OF), search=typed, book=book)]
+    assert engine_found == ["inv-a"]
+    app = FacturierApp(root, as_of=AS_OF, lang="en", watch=False)
+    seen = {}
+
+    async def run():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await loaded(pilot, app)
+            app.open_list("all", ids=frozenset(r.id for r in app.snapshot.rows))
+            await until(pilot, lambda: isinstance(app.screen, DocumentListScreen))
+            await pilot.press("slash")
+            await type_into(pilot, app.screen, "#search", typed)
+            await pilot.pause(0.1)
+            seen["ids"] = [row.id for row in app.screen.table.rows]
+
+    asyncio.run(run())
+    assert seen["ids"] == engine_found

@@ -97,7 +97,8 @@ class DocumentListScreen(ListScreen):
         self._count()
 
     def _apply_filter(self, narrowing: bool = False) -> None:
-        words = self.search.lower().split()
+        from engine.listing import fold     # as `status --search` folds: "café" finds "Cafe"
+        words = fold(self.search).split()
         recurring = self.recurring_only
         if not words and not recurring:
             self.table.set_filter(None)
