@@ -464,6 +464,21 @@ def available_actions(book: Book, doc: Document, as_of: dt.date) -> list[Availab
     return out
 
 
+def left_sending(book: Book) -> list[str]:
+    """Ids of the documents whose latest e-mail was left `sending` (handed
+    over, outcome unknown: the daily run reports them and sends nothing
+    again until a person says, `doc send ID [--mark-sent]`)."""
+    return sorted(doc.id for doc in book.documents.values()
+                  if doc.deliveries and (_last_email(doc) or _NO_EMAIL).result == "sending")
+
+
+class _NoEmail:
+    result = ""
+
+
+_NO_EMAIL = _NoEmail()
+
+
 # --------------------------------------------------------------------------- the view
 
 @dataclass

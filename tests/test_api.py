@@ -200,3 +200,20 @@ def test_settings_are_edited_keeping_comments(book):
     assert "Facturier-Action: settings.modify" in git(book, "log", "-1", "--format=%B")
     result = api.perform(book, "settings.modify", api.EditSettings({"currency": "nope"}), AS_OF)
     assert not result.ok
+
+
+def test_the_left_sending_alert_is_the_engines(book):
+    # the latest e-mail is left `sending`, a post return came after it: still unconfirmed
+    path = book / "documents/2025/01/inv-held.yaml"
+    path.write_text(path.read_text().replace(
+        'message_id: "<c@d>"}]',
+        'message_id: "<c@d>"}, {channel: post, at: "2025-01-20T09:00:00+00:00", '
+        'result: returned}]'))
+    git(book, "commit", "-qam", "returned by the post")
+    loaded = load_book(book)
+    assert api.left_sending(loaded) == ["inv-held"]
+    from tui.app import FacturierApp
+    app = FacturierApp(book, as_of=AS_OF, lang="en", watch=False)
+    assert app.build_snapshot().sending == ["inv-held"]
+    offered = api.document_view(loaded, loaded.document("inv-held"), AS_OF).allowed
+    assert "mark_sent" in offered

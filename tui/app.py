@@ -139,8 +139,8 @@ class FacturierApp(App):
                    if rec.stopped is not None]
         stopped = [item for item in stopped if item.state == "stopped"]
         diagnostics = sorted(book.diagnostics, key=lambda d: (not d.is_error, d.path, d.line))
-        sending = [doc.id for doc in book.documents.values()
-                   if doc.deliveries and doc.deliveries[-1].result == "sending"]
+        from engine.api import left_sending
+        sending = left_sending(book)
         return Snapshot(root=str(self.root), as_of=self.as_of, lang=self.lang,
                         currency=book.settings.currency, book=book, rows=rows,
                         summary=summary(rows), recurrences=stopped,
