@@ -288,3 +288,25 @@ def test_the_app_search_folds_accents_as_status_search_does(make_book, typed):
 
     asyncio.run(run())
     assert seen["ids"] == engine_found
+
+
+def test_every_offered_action_of_a_document_is_in_the_palette(book):
+    from tui.forms import ActionForm
+    app = FacturierApp(book, as_of=AS_OF, lang="en", watch=False)
+    seen = {}
+
+    async def run():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await loaded(pilot, app)
+            app.open_document("inv-one")
+            await until(pilot, lambda: isinstance(app.screen, DocumentScreen))
+            await pilot.press("ctrl+p")
+            await pilot.pause(0.2)
+            await pilot.press(*"Write off")
+            await pilot.pause(0.5)
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, ActionForm))
+            seen["title"] = app.screen.form_title
+
+    asyncio.run(run())
+    assert seen["title"].startswith("Write off") and "2025-0001" in seen["title"]

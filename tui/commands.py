@@ -30,12 +30,29 @@ class FacturierCommands(Provider):
             (tr("edit.new_contact", lang), app.action_new_contact, ""),
             (tr("edit.settings", lang), app.action_settings, ""),
         ]
+        out.extend(self._document_actions())
         for category in CATEGORIES:
             label = fmt.category(category, lang)
             out.append((tr("cmd.goto", lang, label=label), partial(app.open_list, label, category=category), ""))
         for code in STATUSES:
             label = fmt.status(code, lang)
             out.append((tr("cmd.goto", lang, label=label), partial(app.open_list, label, statuses=(code,)), ""))
+        return out
+
+    def _document_actions(self) -> list[tuple[str, object, str]]:
+        """On a document: every action it offers, keys a narrow footer hides included."""
+        from .document_view import ACTION_KEYS, DocumentScreen
+        screen = self.screen
+        if not isinstance(screen, DocumentScreen):
+            return []
+        lang, doc = self.app.lang, screen.detail.doc
+        name = doc.number or doc.id
+        out: list[tuple[str, object, str]] = [
+            ("%s — %s" % (tr("act." + action, lang), name), partial(screen.action_act, action),
+             "key %s" % key)
+            for action, key in ACTION_KEYS.items() if action in screen.detail.allowed]
+        out.append(("%s — %s" % (tr("key.edit_document", lang), name),
+                    partial(self.app.action_edit_document, doc.id), "key e"))
         return out
 
     async def discover(self) -> Hits:
