@@ -310,3 +310,26 @@ def test_every_offered_action_of_a_document_is_in_the_palette(book):
 
     asyncio.run(run())
     assert seen["title"].startswith("Write off") and "2025-0001" in seen["title"]
+
+
+def test_an_expense_is_never_called_a_draft(make_book):
+    root = make_book({"facturier.yaml": "currency: CHF\n", "contacts/acme.yaml": "name: ACME\n",
+                      "documents/2025/01/exp-a.yaml": 'kind: expense\nsupplier: acme\n'
+                                                      'date: 2025-01-05\ntotal: "40.00"\n'
+                                                      'payments: [{date: 2025-01-06, amount: "40.00"}]\n'})
+    from tui.document_list import document_columns
+    app = FacturierApp(root, as_of=AS_OF, lang="en", watch=False)
+    seen = {}
+
+    async def run():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await loaded(pilot, app)
+            row = app.snapshot.rows[0]
+            seen["cell"] = document_columns("en")[0].cell(row)
+            app.open_document("exp-a")
+            await until(pilot, lambda: isinstance(app.screen, DocumentScreen))
+            seen["title"] = app.screen.title
+
+    asyncio.run(run())
+    assert "draft" not in seen["title"].lower() and "exp-a" in seen["title"]
+    assert "draft" not in seen["cell"].lower() and "exp-a" in seen["cell"]

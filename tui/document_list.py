@@ -20,7 +20,7 @@ RECURRING_MARK = "↻"
 
 def document_columns(lang: str, with_status: bool = True) -> list[Column]:
     def number(row):
-        text = row.number or "(%s) %s" % (tr("draft", lang), row.id)
+        text = row.number or (row.id if row.kind == "expense" else "(%s) %s" % (tr("draft", lang), row.id))
         return (RECURRING_MARK + " " if row.recurrence else "  ") + text
 
     columns = [

@@ -82,7 +82,8 @@ class DocumentScreen(WithHistory, Screen):
     def _fill(self) -> None:
         d, lang = self.detail, self.lang
         doc = d.doc
-        name = doc.number or "%s (%s)" % (doc.id, tr("draft", lang))
+        # expenses have no number and are never validated: not drafts (as `doc show`)
+        name = doc.number or (doc.id if doc.kind == "expense" else "%s (%s)" % (doc.id, tr("draft", lang)))
         kind = tr("doc.kind." + doc.kind, lang)
         self.title = "%s %s" % (kind, name)
         self.sub_title = fmt.status(d.status, lang)
