@@ -232,6 +232,11 @@ def test_snapshot_new_document(book, snap_compare, lang):
         await type_into(pilot, pilot.app.screen, "#field-contact", "caf")
         await type_into(pilot, pilot.app.screen, "#line-0-description", "Design")
         await type_into(pilot, pilot.app.screen, "#line-0-unit_price", "120")
+        form = pilot.app.screen
+        # everything typed has been shown: the matches and the totals
+        await until(pilot, lambda: form.query_one("#contact-matches", OptionList).option_count == 2
+                    and "129" in text_of(form.query_one("#totals", Static)))
+        await pilot.wait_for_scheduled_animations()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
