@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import os
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Mapping, Optional, Union
 
 from . import cache, gitstore, safepath
 from .diagnostics import BookNotFound, Diagnostic
@@ -60,6 +60,30 @@ def load_book(root, *, use_cache: bool = True, processes: Optional[int] = None) 
     finally:
         if collecting:
             gc.enable()
+
+
+def load_files(files: Mapping[str, Union[bytes, str]], *, check: bool = False,
+               root: Optional[str] = None) -> Book:
+    """The book these files make (``{path: bytes}``, paths relative to the
+    book root with forward slashes), as :func:`load_book` reads them from a
+    work tree, but pure: no git, no disk, no cache; for tests, dry runs and
+    the demo (as beancount's ``load_string``). Paths that are not book files
+    are ignored; a missing facturier.yaml is the defaults. ``check``: add
+    the cross-file diagnostics of `facturier check` (engine.checks)."""
+    from .loader import parse_file
+    entries: dict[str, _Entry] = {}
+    given = dict(files)
+    given.setdefault(SETTINGS_FILE, b"")
+    for path, data in given.items():
+        kind, record, diagnostics = parse_file(path, data)
+        if kind is None:
+            continue
+        entries[path] = cache.ENTRY_TYPES[kind](path, "", record, list(diagnostics))
+    book = assemble(entries, root=root)
+    if check:
+        from .checks import check_book
+        book.diagnostics.extend(check_book(book))
+    return book
 
 
 def _load(root: Path, use_cache: bool, processes: Optional[int]) -> Book:

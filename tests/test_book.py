@@ -200,3 +200,26 @@ def test_change_signature_sees_commits_and_every_edit(make_book):
     assert committed not in (first, edited)
     (root / "facturier.yaml").write_text("currency: CHF\n")
     assert change_signature(root) != committed
+
+
+def test_load_files_reads_what_load_book_reads_without_git_or_disk(make_book):
+    import textwrap
+
+    from engine.book import load_files
+    files = {"facturier.yaml": "currency: CHF\n", "contacts/acme.yaml": CONTACT,
+             "documents/2025/01/inv-a.yaml": INVOICE,
+             "documents/2025/01/INV-A.yaml": INVOICE,            # the same id, ignoring case
+             "documents/2025/01/broken.yaml": "kind: invoice\ncustomer: [\n",
+             "README.md": "not a book file\n"}
+    root = make_book(files)
+    on_disk = load_book(root, use_cache=False)
+    in_memory = load_files({path: textwrap.dedent(text).lstrip("\n").encode()
+                            for path, text in files.items()})
+    assert in_memory.documents == on_disk.documents and len(in_memory.documents) == 1
+    assert in_memory.contacts == on_disk.contacts
+    assert in_memory.settings == on_disk.settings and in_memory.settings.currency == "CHF"
+    assert sorted(map(str, in_memory.diagnostics)) == sorted(map(str, on_disk.diagnostics))
+    assert any("broken.yaml" in str(d) for d in in_memory.errors)
+    assert any("already used" in str(d) for d in in_memory.errors)
+    # no facturier.yaml: the defaults, as an empty file gives
+    assert load_files({}).settings == load_files({"facturier.yaml": b""}).settings

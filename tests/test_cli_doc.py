@@ -166,3 +166,49 @@ def test_two_processes_validating_at_once_never_share_a_number(cli, book):
     r = cli("--as-of", "2025-01-06", "status", "--format", "json", book=book)
     numbers = sorted(row["number"] for row in json.loads(r.out))
     assert numbers == ["2025-0001", "2025-0002", "2025-0003", "2025-0004"]
+
+
+REPLACING_EDITOR = textwrap.dedent("""
+    import sys
+    path = sys.argv[1]
+    text = open(path).read()
+    for old, new in %r:
+        text = text.replace(old, new)
+    open(path, "w").write(text)
+""")
+
+
+def _replacing_editor(tmp_path, pairs):
+    script = tmp_path / "editor_many.py"
+    script.write_text(REPLACING_EDITOR % (pairs,))
+    return {"EDITOR": "%s %s" % (sys.executable, script), "VISUAL": ""}
+
+
+def test_new_without_options_opens_the_editor_on_a_template(cli, book, tmp_path):
+    head = git(book, "rev-parse", "HEAD")
+    filled = [("customer: \n", "customer: acme\n"), ("description: \n", "description: Audit\n"),
+              ('unit_price: "0.00"', 'unit_price: "900.00"')]
+    r = cli("--as-of", "2025-02-03", "doc", "new", "--kind", "quote", book=book,
+            env=_replacing_editor(tmp_path, filled))
+    assert r.code == 0, r
+    doc = r.out.strip()
+    assert doc.startswith("q-20250203-")
+    data = json.loads(cli("doc", "show", doc, "--format", "json", book=book).out)
+    assert (data["kind"], data["contact"], data["date"], data["total"]) == \
+        ("quote", "acme", "2025-02-03", "972.90")
+    assert git(book, "log", "-1", "--format=%(trailers:key=Facturier-Action,valueonly)").strip() \
+        == "document.create"
+    # a refused text is kept, nothing is committed
+    head = git(book, "rev-parse", "HEAD")
+    wrong = [("customer: \n", "customer: nobody\n"), ("description: \n", "description: X\n")]
+    r = cli("doc", "new", book=book, env=_replacing_editor(tmp_path, wrong))
+    assert r.code == 1 and "nobody" in r.err and "your edited text is in" in r.err, r
+    assert "customer: nobody" in (book / ".facturier" / "rejected-new.yaml").read_text()
+    assert git(book, "rev-parse", "HEAD") == head
+    # closed unchanged: nothing made
+    r = cli("doc", "new", book=book, env=_replacing_editor(tmp_path, []))
+    assert r.code == 0 and "No change." in r.err and r.out == ""
+    assert git(book, "rev-parse", "HEAD") == head
+    # no editor and no terminal: the options are needed, as before
+    r = cli("doc", "new", book=book, input="", env={"EDITOR": "", "VISUAL": ""})
+    assert r.code == 2 and "--customer" in r.err

@@ -14,11 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import REPO, git
-from engine.book import load_book
-from engine.checks import check_book
+from engine.book import load_book, load_files
 from engine.demo import DEMO_TIMEZONE, demo_files, month_start, render
 from engine.gitstore import init_repository
-from engine.loader import parse_file
 from engine.model import Book
 from engine.recurrence import generate_document, missing_occurrences, occurrences, state_of
 from engine.status import STATUSES, amounts, status_of
@@ -38,22 +36,7 @@ INTENDED = {                      # recurrence -> (state, number of missing occu
 
 def book_from(files: dict[str, bytes]) -> Book:
     """The book the engine reads from these files (no git): pure and fast."""
-    book = Book()
-    for path, data in files.items():
-        kind, record, diagnostics = parse_file(path, data)
-        book.diagnostics.extend(diagnostics)
-        if record is None:
-            continue
-        if kind == "settings":
-            book.settings = record
-        elif kind == "contact":
-            book.contacts[record.id] = record
-        elif kind == "document":
-            book.documents[record.id] = record
-        else:
-            book.recurrences[record.id] = record
-    book.diagnostics.extend(check_book(book))
-    return book
+    return load_files(files, check=True)
 
 
 def assert_alive(book: Book, today: dt.date) -> None:

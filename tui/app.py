@@ -5,14 +5,13 @@ one commit, in a worker, errors shown as notifications — never a traceback).
 
 It calls exactly what the CLI calls: ``engine.book.load_book``,
 ``engine.listing.document_rows/summary``, ``engine.recurrence``,
-``engine.actions.perform`` with the ``plan_*`` functions, ``engine.history``,
-``engine.daily``.
+``engine.api`` (a document's view, the actions it offers, ``perform`` by the
+registry's names and typed inputs), ``engine.history``, ``engine.daily``.
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import inspect
 import threading
 import time
 from pathlib import Path
@@ -30,6 +29,7 @@ from .commands import FacturierCommands
 from .dashboard import DashboardScreen
 from .document_list import DocumentListScreen
 from .document_view import DocumentScreen
+from .edit_forms import ContactForm, DocumentForm, EngineForm, SettingsForm, SubmitForm
 from .messages import (OpenDocument, OpenList, OpenProblems, OpenRecurrence, OpenRecurrenceForm,
                        OpenRecurrences, OpenRepair, RunAction, WantHistory, WantSendPreview, WritePdf)
 from .problems import ProblemsScreen
@@ -42,17 +42,6 @@ from .strings import binding_words, tr
 from .views import DocumentDetail, RecurrenceDetail, RecurrenceItem, SendPreview, Snapshot
 
 WATCH_SECONDS = 2.0
-
-# document action (the screens' name) -> plan function of engine.actions
-PLANS = {
-    "validate": "plan_validate", "pay": "plan_payment", "discount": "plan_discount",
-    "hold": "plan_hold", "release": "plan_release", "credit": "plan_credit",
-    "write_off": "plan_write_off", "convert": "plan_convert", "decline": "plan_decline",
-    "returned": "plan_returned",
-}
-
-# the actions `facturier doc` runs on a book holding only the document
-ALONE = ("pay", "discount", "hold", "release", "decline", "returned")
 
 
 def open_app(ctx) -> None:
@@ -72,6 +61,7 @@ class FacturierApp(BookkeepingMixin, App):
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("r", "reload", "Reload", id="app.reload"),
         Binding("R", "recurrences", "Recurrences", id="app.recurrences"),
+        Binding("n", "new_document", "New document", show=False, id="app.new_document"),
     ]
 
     def __init__(self, root, *, as_of: dt.date, lang: str = "en", author: Optional[str] = None,
@@ -151,8 +141,8 @@ class FacturierApp(BookkeepingMixin, App):
                    if rec.stopped is not None]
         stopped = [item for item in stopped if item.state == "stopped"]
         diagnostics = sorted(book.diagnostics, key=lambda d: (not d.is_error, d.path, d.line))
-        sending = [doc.id for doc in book.documents.values()
-                   if doc.deliveries and doc.deliveries[-1].result == "sending"]
+        from engine.api import left_sending
+        sending = left_sending(book)
         return Snapshot(root=str(self.root), as_of=self.as_of, lang=self.lang,
                         currency=book.settings.currency, book=book, rows=rows,
                         summary=summary(rows), recurrences=stopped,
@@ -266,61 +256,16 @@ class FacturierApp(BookkeepingMixin, App):
     # ------------------------------------------------------------------ details
 
     def document_detail(self, doc_id: str) -> Optional[DocumentDetail]:
-        from engine import status as engine_status
-        from engine.money import currency_of, document_totals
-        from engine.pdf import pdf_name
+        """``engine.api.document_view``: what `facturier doc show` prints,
+        the actions it offers included."""
+        from engine.api import document_view
         snap = self.snapshot
         if snap is None:
             return None
-        book = snap.book
-        doc = book.document(doc_id)
+        doc = snap.book.document(doc_id)
         if doc is None:
             return None
-        code, amounts = engine_status.status_and_amounts(doc, book, self.as_of)
-        totals = document_totals(doc, book.settings)
-        currency = currency_of(doc, book.settings)
-        from engine.money import round_money
-        nets = [round_money(line.quantity * line.unit_price, currency) for line in doc.lines]
-        contact = book.contact(doc.contact)
-        base_of = [(r.id, r.name) for r in book.recurrences.values() if r.template.lower() == doc.id.lower()]
-        rec = book.recurrence(doc.recurrence) if doc.recurrence else None
-        return DocumentDetail(doc=doc, status=code, currency=currency,
-                              contact_name=contact.name if contact else "", totals=totals,
-                              amounts=amounts, line_nets=nets,
-                              credit_notes=list(book.credit_notes_for(doc.id)) if doc.kind == "invoice" else [],
-                              base_of=base_of, recurrence_name=rec.name if rec else None,
-                              allowed=self.allowed_actions(doc, code, amounts),
-                              due=engine_status.due_date(doc, book) if doc.kind in ("invoice", "expense")
-                              else doc.due, pdf_name=pdf_name(doc))
-
-    def allowed_actions(self, doc, code: str, amounts) -> frozenset:
-        """Which action keys to offer (the engine still decides and may refuse)."""
-        from engine.status import is_active_hold
-        allowed = set()
-        draft = doc.validated is None
-        if draft and doc.kind in ("invoice", "credit_note", "quote", "work_order"):
-            allowed.add("validate")
-        if doc.kind in ("invoice", "expense") and (doc.kind == "expense" or not draft):
-            if amounts is not None and amounts.open > 0:
-                allowed.update(("pay", "discount"))
-            if doc.kind == "invoice" and amounts is not None and amounts.open > 0 and doc.write_off is None:
-                allowed.add("write_off")
-        if doc.kind == "invoice" and not draft:
-            allowed.update(("credit", "returned", "send"))
-        if doc.kind == "credit_note" and not draft:
-            allowed.add("send")
-        emails = [d for d in doc.deliveries if d.channel == "email"]
-        if emails and emails[-1].result == "sending":
-            allowed.add("mark_sent")
-        if is_active_hold(doc, self.as_of):
-            allowed.add("release")
-        else:
-            allowed.add("hold")
-        if doc.kind in ("quote", "work_order") and not doc.converted_to:
-            allowed.add("convert")
-        if doc.kind == "quote" and not doc.converted_to and not doc.declined:
-            allowed.add("decline")
-        return frozenset(allowed)
+        return document_view(snap.book, doc, self.as_of)
 
     def recurrence_detail(self, rec_id: str) -> Optional[RecurrenceDetail]:
         snap = self.snapshot
@@ -440,6 +385,71 @@ class FacturierApp(BookkeepingMixin, App):
         self.post_message(OpenRecurrenceForm(None))
 
     def action_reload(self) -> None:
+        self.load_book()
+
+    # ------------------------------------------------------------------ forms (engine.api)
+
+    def _contacts(self) -> list[tuple[str, str]]:
+        book = self.snapshot.book if self.snapshot else None
+        if book is None:
+            return []
+        return sorted(((c.id, c.name) for c in book.contacts.values()), key=lambda c: c[1].lower())
+
+    def action_new_document(self) -> None:
+        if self.snapshot is not None:
+            self.push_screen(DocumentForm(self.lang, self.as_of, self.snapshot.book.settings,
+                                          self._contacts()))
+
+    def action_edit_document(self, doc_id: Optional[str] = None) -> None:
+        snap = self.snapshot
+        if doc_id is None and isinstance(self.screen, DocumentScreen):
+            doc_id = self.screen.detail.doc.id
+        doc = snap.book.document(doc_id) if snap is not None and doc_id else None
+        if doc is None:
+            return
+        contact = snap.book.contact(doc.contact)
+        self.push_screen(DocumentForm(self.lang, self.as_of, snap.book.settings, self._contacts(),
+                                      doc=doc, contact_name=contact.name if contact else ""))
+
+    def action_new_contact(self) -> None:
+        self.push_screen(ContactForm(self.lang))
+
+    def edit_contact(self, contact_id: str) -> None:
+        contact = self.snapshot.book.contact(contact_id) if self.snapshot else None
+        if contact is not None:
+            self.push_screen(ContactForm(self.lang, contact))
+
+    def action_settings(self) -> None:
+        if self.snapshot is not None:
+            self.push_screen(SettingsForm(self.lang, self.snapshot.book.settings))
+
+    @on(SubmitForm)
+    def _submit_form(self, message: SubmitForm) -> None:
+        self.busy = True
+        self._perform_form(message.form, message.action, message.inputs)
+
+    @work(thread=True, group="act")
+    def _perform_form(self, form: EngineForm, name: str, inputs) -> None:
+        """A form's action through ``engine.api.perform``: done, the form
+        closes; refused, it stays with the reason beside the field."""
+        try:
+            result = self.perform_api(name, inputs)
+        except Exception as exc:        # never a traceback: the form says it
+            self.busy = False
+            self.call_from_thread(form.refused, i18n.localize(exc, self.lang), None)
+            return
+        self.busy = False
+        if result.refusal is not None:
+            self.call_from_thread(form.refused, result.refusal.render(self.lang), result.field_name)
+            return
+        self.call_from_thread(self._form_done, form, result)
+
+    def _form_done(self, form: EngineForm, result) -> None:
+        if form.is_attached:
+            form.dismiss(result)
+        if result.commit:
+            self.notify(tr("act.done", self.lang, subject=i18n.localize(result.subject, self.lang)),
+                        timeout=4)
         self.load_book()
 
     def action_run_daily(self) -> None:
@@ -579,9 +589,7 @@ class FacturierApp(BookkeepingMixin, App):
             return tr("sync.done", self.lang, remote=report.remote, n=len(report.published))
         if action == "repair":
             return self._repair(target, values["choice"])
-        if action in ("send", "mark_sent"):
-            return self._send(target, mark_sent=action == "mark_sent")
-        from engine import actions
+        from engine import actions, api
         if action == "recurrence.create":
             fields = {k: v for k, v in values.items() if v is not None}
             _sha, change = actions.perform(self.root, actions.plan_create_recurrence, fields,
@@ -598,38 +606,21 @@ class FacturierApp(BookkeepingMixin, App):
             _sha, change = actions.perform(self.root, actions.plan_edit_recurrence, target,
                                            set_fields=changed, remove=remove, author=self.author)
             return _subject_of(change)
-        plan = getattr(actions, PLANS.get(action, ""), None)
-        if plan is None:
+        if action not in api.REGISTRY:
             raise FacturierError(tr("act.unavailable", self.lang))
-        kwargs = self._plan_kwargs(plan, values)
-        # as `facturier doc ...` does: the actions that touch one document
-        # alone read only it, not the whole book (fast on 100,000 documents)
-        with actions.open_writer(self.root, author=self.author) as writer:
-            book = writer.load_documents([target]) if action in ALONE else writer.book
-            change = plan(book, target, **kwargs)
-            sha = writer.commit(change)
-        return _subject_of(change) if sha else ""
+        result = self.perform_api(action, api.inputs_for(action, doc=target, **values))
+        if result.refusal is not None:
+            raise FacturierError(result.refusal.code, **result.refusal.params)
+        if result.report is not None:
+            return _report_words(result.report, target or "")
+        return _subject_of(result.change) if result.commit else ""
 
-    def _plan_kwargs(self, plan, values: dict) -> dict:
-        """The form's values the plan function takes, plus ``as_of``/``lang`` when it asks."""
-        params = inspect.signature(plan).parameters
-        extra = {"as_of": self.as_of, "lang": self.lang, "today": self.as_of}
-        if "at" in params:
-            from engine.cli.common import now_in
-            timezone = self.snapshot.book.settings.timezone if self.snapshot else "UTC"
-            extra["at"] = now_in(timezone, self.as_of)
-        kwargs = {}
-        for name in params:
-            if name in values:
-                kwargs[name] = values[name]
-            elif name in extra:
-                kwargs[name] = extra[name]
-        aliases = {"on": "date", "day": "date", "reason_text": "reason", "to_kind": "kind", "to": "kind",
-                   "target_kind": "kind"}
-        for name, source in aliases.items():
-            if name in params and name not in kwargs and source in values:
-                kwargs[name] = values[source]
-        return kwargs
+    def perform_api(self, name: str, inputs):
+        """``engine.api.perform`` (worker thread): what `facturier doc ...` runs."""
+        from engine import api
+        timezone = self.snapshot.book.settings.timezone if self.snapshot else "UTC"
+        return api.perform(self.root, name, inputs, self.as_of, self.author, lang=self.lang,
+                           now=lambda: api.now_in(timezone, self.as_of))
 
     def _repair(self, rec_id: str, choice: str) -> str:
         """`facturier recurrence repair ID --skip-missing|--create-missing|--end`."""
@@ -640,25 +631,10 @@ class FacturierApp(BookkeepingMixin, App):
                                        author=self.author)
         return _subject_of(change)
 
-    def _send(self, doc_id: str, mark_sent: bool = False) -> str:
-        """`facturier doc send ID [--mark-sent]` (engine.daily.send_now)."""
-        from engine import daily
-        from engine.cli.common import now_in
-        timezone = self.snapshot.book.settings.timezone if self.snapshot else "UTC"
-        report = daily.send_now(self.root, doc_id, self.as_of, now=lambda: now_in(timezone, self.as_of),
-                                author=self.author, mark_sent=mark_sent)
-        said = [m for m in getattr(report, "messages", []) if m]
-        if said:
-            return "; ".join(said)
-        for key in ("sent", "deferred", "bounced"):
-            if getattr(report, key, None):
-                return "%s: %s" % (key, doc_id)
-        return ""
-
     def _daily(self) -> str:
         """`facturier run` for the app's as_of (engine.daily.run)."""
         from engine import daily
-        from engine.cli.common import now_in
+        from engine.api import now_in
         timezone = self.snapshot.book.settings.timezone if self.snapshot else "UTC"
         shared = self.snapshot is not None and getattr(self.snapshot.book.settings, "sync", None)
         if shared:         # as `facturier run` does (SPEC 9): from the book of record
@@ -704,6 +680,7 @@ def localize_bindings(lang: str) -> None:
     classes = (FacturierApp, DashboardScreen, StatusTile, DocumentListScreen, DocumentScreen,
                RecurrenceListScreen, RecurrenceScreen, RepairDialog, RecurrenceForm, ProblemsScreen,
                ActionForm, Confirm, FastTable, SendDialog)
+    classes += (EngineForm, DocumentForm)
     for cls in classes:
         if "BINDINGS" not in cls.__dict__:
             continue
@@ -716,6 +693,17 @@ def localize_bindings(lang: str) -> None:
             changed.append(binding)
         cls.BINDINGS = changed
         cls._merged_bindings = cls._merge_bindings()
+
+
+def _report_words(report, doc_id: str) -> str:
+    """What a send said (``engine.daily.RunReport``)."""
+    said = [m for m in getattr(report, "messages", []) if m]
+    if said:
+        return "; ".join(said)
+    for key in ("sent", "deferred", "bounced"):
+        if getattr(report, key, None):
+            return "%s: %s" % (key, doc_id)
+    return ""
 
 
 def _subject_of(change) -> str:

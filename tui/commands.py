@@ -33,13 +33,33 @@ class FacturierCommands(Provider):
              tr("cmd.export.help", lang)),
             (tr("cmd.export_beancount", lang), partial(app.action_export_ledger, "beancount"),
              tr("cmd.export.help", lang)),
+            (tr("edit.new_document", lang), app.action_new_document, ""),
+            (tr("edit.new_contact", lang), app.action_new_contact, ""),
+            (tr("edit.settings", lang), app.action_settings, ""),
         ]
+        out.extend(self._document_actions())
         for category in CATEGORIES:
             label = fmt.category(category, lang)
             out.append((tr("cmd.goto", lang, label=label), partial(app.open_list, label, category=category), ""))
         for code in STATUSES:
             label = fmt.status(code, lang)
             out.append((tr("cmd.goto", lang, label=label), partial(app.open_list, label, statuses=(code,)), ""))
+        return out
+
+    def _document_actions(self) -> list[tuple[str, object, str]]:
+        """On a document: every action it offers, keys a narrow footer hides included."""
+        from .document_view import ACTION_KEYS, DocumentScreen
+        screen = self.screen
+        if not isinstance(screen, DocumentScreen):
+            return []
+        lang, doc = self.app.lang, screen.detail.doc
+        name = doc.number or doc.id
+        out: list[tuple[str, object, str]] = [
+            ("%s — %s" % (tr("act." + action, lang), name), partial(screen.action_act, action),
+             "key %s" % key)
+            for action, key in ACTION_KEYS.items() if action in screen.detail.allowed]
+        out.append(("%s — %s" % (tr("key.edit_document", lang), name),
+                    partial(self.app.action_edit_document, doc.id), "key e"))
         return out
 
     async def discover(self) -> Hits:
@@ -58,6 +78,12 @@ class FacturierCommands(Provider):
             return
         found = 0
         lang = self.app.lang
+        for contact in snap.book.contacts.values():     # "Edit contact ACME SA"
+            text = tr("edit.edit_contact", lang, name=contact.name)
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), partial(self.app.edit_contact, contact.id),
+                          text=text, help=contact.id)
         for row in snap.rows:       # a plain scan: ~20 ms over 100,000 rows
             number = (row.number or "").lower()
             if wanted in number or wanted in row.id.lower():

@@ -147,6 +147,9 @@ class DashboardScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        # from here on a snapshot is drawn at once: `is_mounted` turns true
+        # only after this returns, and a small book's load may land between
+        self._drawable = True
         self.title = tr("app.title", self.lang)
         self.sub_title = tr("dashboard", self.lang)
         if self.snapshot is not None:
@@ -154,7 +157,7 @@ class DashboardScreen(Screen):
 
     def show_snapshot(self, snap: Snapshot) -> None:
         self.snapshot = snap
-        if not self.is_mounted:
+        if not (self.is_mounted or getattr(self, "_drawable", False)):
             return
         self.sub_title = "%s — %s" % (tr("dashboard", self.lang),
                                       tr("as_of", self.lang, date=fmt.long_day(snap.as_of, self.lang)))

@@ -20,7 +20,7 @@ RECURRING_MARK = "↻"
 
 def document_columns(lang: str, with_status: bool = True) -> list[Column]:
     def number(row):
-        text = row.number or "(%s) %s" % (tr("draft", lang), row.id)
+        text = row.number or (row.id if row.kind == "expense" else "(%s) %s" % (tr("draft", lang), row.id))
         return (RECURRING_MARK + " " if row.recurrence else "  ") + text
 
     columns = [
@@ -97,7 +97,8 @@ class DocumentListScreen(ListScreen):
         self._count()
 
     def _apply_filter(self, narrowing: bool = False) -> None:
-        words = self.search.lower().split()
+        from engine.listing import fold     # as `status --search` folds: "café" finds "Cafe"
+        words = fold(self.search).split()
         recurring = self.recurring_only
         if not words and not recurring:
             self.table.set_filter(None)

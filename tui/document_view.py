@@ -36,6 +36,7 @@ class DocumentScreen(WithHistory, Screen):
     BINDINGS = [Binding("escape", "back", "Back", id="document.back"),
                 Binding("g", "base_of", "Its recurrence", show=False, id="document.base_of"),
                 Binding("P", "pdf", "PDF", show=False, id="document.pdf")] + [
+                Binding("e", "app.edit_document", "Edit", id="document.edit")] + [
         Binding(key, "act('%s')" % name, name.replace("_", " ").capitalize(),
                 id="document." + name)
         for name, key in ACTION_KEYS.items()]
@@ -82,7 +83,8 @@ class DocumentScreen(WithHistory, Screen):
     def _fill(self) -> None:
         d, lang = self.detail, self.lang
         doc = d.doc
-        name = doc.number or "%s (%s)" % (doc.id, tr("draft", lang))
+        # expenses have no number and are never validated: not drafts (as `doc show`)
+        name = doc.number or (doc.id if doc.kind == "expense" else "%s (%s)" % (doc.id, tr("draft", lang)))
         kind = tr("doc.kind." + doc.kind, lang)
         self.title = "%s %s" % (kind, name)
         self.sub_title = fmt.status(d.status, lang)
@@ -135,9 +137,9 @@ class DocumentScreen(WithHistory, Screen):
             lines.add_column(tr("doc.unit_price", lang), justify="right", no_wrap=True)
             lines.add_column(tr("doc.vat", lang), justify="right", no_wrap=True)
             lines.add_column(tr("doc.net", lang), justify="right", no_wrap=True)
-            for line, net in zip(doc.lines, d.line_nets):
+            for line, vat, net in zip(doc.lines, d.line_vats, d.line_nets):
                 lines.add_row(line.description, str(line.quantity), fmt.money(line.unit_price, cur, lang),
-                              "" if line.vat is None else str(line.vat), fmt.money(net, cur, lang))
+                              str(vat), fmt.money(net, cur, lang))
             self.query_one("#doc-lines", Static).update(lines)
         else:
             self.query_one("#doc-lines", Static).update("")
@@ -216,8 +218,9 @@ class DocumentScreen(WithHistory, Screen):
     def action_pdf(self) -> None:
         """Write the document's PDF (to the current folder, or a path typed),
         then open it."""
+        from engine.pdf import pdf_name
         lang, doc = self.lang, self.detail.doc
-        fields = [FieldSpec("target", tr("pdf.target", lang), default=self.detail.pdf_name),
+        fields = [FieldSpec("target", tr("pdf.target", lang), default=pdf_name(doc)),
                   FieldSpec("then", tr("pdf.then", lang), "choice", "open",
                             choices=[(tr("pdf.open", lang), "open"), (tr("pdf.keep", lang), "keep")])]
 
@@ -253,7 +256,7 @@ class DocumentScreen(WithHistory, Screen):
             "write_off": [FieldSpec("date", tr("form.date", lang), "date", today),
                           FieldSpec("reason", tr("form.reason", lang), required=False)],
             "decline": [FieldSpec("date", tr("form.date", lang), "date", today)],
-            "convert": [FieldSpec("kind", tr("form.kind", lang), "choice", "invoice",
+            "convert": [FieldSpec("to", tr("form.kind", lang), "choice", "invoice",
                                   choices=[(tr("doc.kind.invoice", lang), "invoice"),
                                            (tr("doc.kind.work_order", lang), "work_order")]
                                   if doc.kind == "quote" else [(tr("doc.kind.invoice", lang), "invoice")])],

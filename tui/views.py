@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from engine.api import DocumentView
+
 
 @dataclass
 class RecurrenceItem:
@@ -50,21 +52,8 @@ class Snapshot:
         return [r for r in self.recurrences if r.state == "stopped"]
 
 
-@dataclass
-class DocumentDetail:
-    doc: Any                        # engine.model.Document
-    status: str
-    currency: str
-    contact_name: str
-    totals: Any                     # engine.money.Totals
-    amounts: Any                    # engine.status.Amounts
-    line_nets: list                 # Decimal per line
-    credit_notes: list              # Documents crediting it
-    base_of: list                   # (rec id, rec name) it serves as template to
-    recurrence_name: Optional[str] = None
-    allowed: frozenset = frozenset()     # action names that apply
-    due: Optional[dt.date] = None       # the file's, else date + payment days
-    pdf_name: str = ""                  # where `doc pdf` writes it: <number or id>.pdf
+# a document's view is the engine's (what `facturier doc show` prints)
+DocumentDetail = DocumentView
 
 
 @dataclass

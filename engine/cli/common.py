@@ -102,18 +102,8 @@ def today_in(timezone: str) -> dt.date:
         return dt.datetime.now(dt.timezone.utc).date()
 
 
-def now_in(timezone: str, as_of: dt.date) -> str:
-    """An ISO 8601 timestamp with offset that falls on ``as_of`` (SPEC 6: the
-    dates and timestamps a command records fall on its as_of day): the current
-    time of day in the book's zone, on the as_of date."""
-    try:
-        from zoneinfo import ZoneInfo
-        zone: dt.tzinfo = ZoneInfo(timezone)
-    except Exception:
-        zone = dt.timezone.utc
-    now = dt.datetime.now(zone)
-    stamp = dt.datetime.combine(as_of, now.time().replace(microsecond=0), zone)
-    return stamp.isoformat()
+# the faces' clock helper lives with the engine API both faces call
+from ..api import now_in  # noqa: E402,F401
 
 
 pass_ctx = click.make_pass_decorator(Context)

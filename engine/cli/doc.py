@@ -6,7 +6,6 @@ the new document's id), so scripts can capture it.
 """
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -49,6 +48,27 @@ def act(ctx: Context, plan: Callable, *args, ids: Optional[Iterable[str]] = None
     else:
         click.echo(sha)
     return sha, change
+
+
+def run_action(ctx: Context, name: str, inputs):
+    """One action through the engine API (engine/api.py, what the app calls
+    too): lock, load what it needs, plan, commit; report as :func:`act`."""
+    from ..api import perform
+    settings = ctx.settings
+    as_of = ctx.as_of
+    result = perform(ctx.book_path, name, inputs, as_of, ctx.author, lang=ctx.lang,
+                     now=lambda: now_in(settings.timezone, as_of))
+    for message in result.recovered:
+        say(ctx.t("cli.recovered", message=message))
+    if result.refusal is not None:
+        raise ActionRefused(result.refusal.code, **result.refusal.params)
+    if result.commit is None:
+        say(ctx.t("cli.nothing_to_change"))
+        return result
+    say(ctx.t("cli.committed", subject=localize(result.change.subject, ctx.lang),
+              commit=result.commit[:10]))
+    click.echo(result.created or result.commit)
+    return result
 
 
 @main.group("doc")
@@ -97,12 +117,22 @@ def _parse_line(text: str) -> dict:
 def new_command(ctx: Context, kind, customer, supplier, date, due, currency, lines, total,
                 credits, notes, file):
     """Create a draft document from options or from YAML (--file F, or - for
-    stdin). Prints the new document's id."""
-    from ..actions import plan_create_document
+    stdin). Prints the new document's id.
+
+    With no --customer, --supplier, --line or --file, and $EDITOR (or
+    $VISUAL) set or a terminal on stdin, opens the editor on a template of
+    the --kind (as `doc edit` does): the saved text is the new document; a
+    text left unchanged creates nothing; a refused one is kept in
+    .facturier/rejected-new.yaml."""
+    from ..api import CreateDocument
+    if file is None and not (customer or supplier or lines or total is not None or credits) \
+            and _can_edit():
+        _new_in_editor(ctx, kind, date or ctx.as_of, due, currency, notes)
+        return
     if file is not None:
         source = "<stdin>" if file.name in ("<stdin>", "-") else file.name
         text = read_text(file, source)
-        act(ctx, plan_create_document, text, ctx.as_of, source=source, created=True)
+        run_action(ctx, "document.create", CreateDocument(text, source=source))
         return
     if customer and supplier:
         fail(ctx.t("cli.doc.both_parties"), 2)
@@ -123,7 +153,49 @@ def new_command(ctx: Context, kind, customer, supplier, date, due, currency, lin
         fields["credits"] = ref_in_field(ctx, credits)
     if notes:
         fields["notes"] = notes
-    act(ctx, plan_create_document, fields, ctx.as_of, source="the options", created=True)
+    run_action(ctx, "document.create", CreateDocument(fields, source="the options"))
+
+
+def _can_edit() -> bool:
+    import os
+    return bool(os.environ.get("VISUAL") or os.environ.get("EDITOR")) or sys.stdin.isatty()
+
+
+def new_template(kind: str, date, due=None, currency=None, notes=None, contacts=()) -> str:
+    """The text `doc new` opens the editor on."""
+    party = "supplier" if kind == "expense" else "customer"
+    known = ", ".join(sorted(contacts)[:8]) + (", …" if len(contacts) > 8 else "")
+    out = ["# A new %s: fill it in, save and close (leave it unchanged to create nothing)."
+           % kind.replace("_", " ")]
+    if known:
+        out.append("# contacts: %s" % known)
+    out += ["kind: %s" % kind, "%s: " % party, "date: %s" % date]
+    if due:
+        out.append("due: %s" % due)
+    if currency:
+        out.append("currency: %s" % currency)
+    if kind == "credit_note":
+        out.append("credits:     # the invoice's id")
+    out += ["lines:", "  - description: ", "    quantity: 1", '    unit_price: "0.00"']
+    if notes:
+        out.append("notes: %s" % notes)
+    return "\n".join(out) + "\n"
+
+
+def _new_in_editor(ctx: Context, kind: str, date, due, currency, notes) -> None:
+    from ..book import load_book
+    contacts = load_book(ctx.book_path).contacts.keys()
+    template = new_template(kind, date, due, currency, notes, tuple(contacts))
+    edited = edit_text(ctx, "new.yaml", template)
+    if edited is None or not edited.strip():
+        say(ctx.t("cli.no_change"))
+        return
+    from ..api import CreateDocument
+    try:
+        run_action(ctx, "document.create", CreateDocument(edited, source="the editor"))
+    except ActionRefused as exc:
+        kept = _save_rejected(ctx, "new", edited)
+        fail(ctx.t("cli.edit_kept", message=exc.render(ctx.lang), path=kept))
 
 
 # --------------------------------------------------------------------------- show
@@ -178,47 +250,6 @@ def _find(book, ref: str):
     return doc
 
 
-def document_view(doc, book, as_of: dt.date) -> dict:
-    """Everything about a document at ``as_of``, JSON-ready."""
-    from ..money import currency_of, document_totals
-    from ..status import amounts, category_of, due_date, status_of
-    totals = document_totals(doc, book.settings)
-    sums = amounts(doc, book, as_of)
-    status = status_of(doc, book, as_of)
-    data = {
-        "id": doc.id, "path": doc.path, "kind": doc.kind, "number": doc.number,
-        "contact": doc.contact, "date": doc.date, "due": due_date(doc, book),
-        "currency": currency_of(doc, book.settings), "validated": doc.validated,
-        "scheduled": doc.scheduled, "status": status, "category": category_of(status),
-        "net": totals.net, "vat": totals.vat, "total": totals.total,
-        "credited": sums.credited, "paid": sums.paid, "discounted": sums.discounted,
-        "open": sums.open,
-        "lines": [{"description": line.description, "quantity": line.quantity,
-                   "unit_price": line.unit_price,
-                   "vat": line.vat if line.vat is not None else book.settings.vat}
-                  for line in doc.lines],
-        "payments": [{"date": p.date, "amount": p.amount, "reference": p.reference}
-                     for p in doc.payments],
-        "discounts": [{"date": d.date, "amount": d.amount, "reason": d.reason}
-                      for d in doc.discounts],
-        "write_off": ({"date": doc.write_off.date, "reason": doc.write_off.reason}
-                      if doc.write_off else None),
-        "holds": [{"from": h.start, "to": h.end, "reason": h.reason} for h in doc.holds],
-        "deliveries": [{"channel": d.channel, "at": d.at, "result": d.result, "to": d.to,
-                        "message_id": d.message_id, "detail": d.detail,
-                        "attachments": [{"name": a.name, "sha256": a.sha256}
-                                        for a in d.attachments]} for d in doc.deliveries],
-        "reminders": [{"level": r.level, "date": r.date} for r in doc.reminders],
-        "credits": doc.credits, "credit_notes": [c.id for c in book.credit_notes_for(doc.id)],
-        "converted_to": doc.converted_to, "converted_from": doc.converted_from,
-        "declined": doc.declined, "recurrence": doc.recurrence, "occurrence": doc.occurrence,
-        "template_of": sorted(r.id for r in book.recurrences.values()
-                              if r.template.lower() == doc.id.lower()),
-        "notes": doc.notes,
-    }
-    return data
-
-
 @doc_group.command("show")
 @click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table",
               show_default=True, help="Output format.")
@@ -229,7 +260,9 @@ def show_command(ctx: Context, doc_id: str, fmt: str):
     from ..i18n import format_money, render, status_label
     book = ctx.book
     doc = _find(book, doc_id)
-    data = document_view(doc, book, ctx.as_of)
+    from ..api import document_view
+    view = document_view(book, doc, ctx.as_of)
+    data = view.as_json(ctx.lang)
     if fmt == "json":
         emit_json(data)
         return
@@ -321,7 +354,8 @@ def edit_command(ctx: Context, doc_id: str):
     """Edit the document's file in $EDITOR; the result is checked (it must
     load, and a validated document keeps its contact, date, currency, lines
     and number), then committed."""
-    from ..actions import find_document_path, plan_edit_document
+    from ..actions import find_document_path
+    from ..api import EditDocument
     path = find_document_path(ctx.book_path, doc_id)
     if path is None:
         fail(ctx.t("refuse.no_document", id=doc_id))
@@ -331,7 +365,7 @@ def edit_command(ctx: Context, doc_id: str):
         say(ctx.t("cli.no_change"))
         return
     try:
-        act(ctx, plan_edit_document, doc_id, text=edited, base=original)
+        run_action(ctx, "edit", EditDocument(doc_id, text=edited, base=original))
     except ActionRefused as exc:
         kept = _save_rejected(ctx, doc_id, edited)
         fail(ctx.t("cli.edit_kept", message=exc.render(ctx.lang), path=kept))
@@ -342,8 +376,8 @@ def edit_command(ctx: Context, doc_id: str):
 @pass_ctx
 def delete_command(ctx: Context, doc_id: str):
     """Delete a draft (validated documents are legal records: credit them)."""
-    from ..actions import plan_delete_document
-    act(ctx, plan_delete_document, doc_id)
+    from ..api import Delete
+    run_action(ctx, "delete", Delete(doc_id))
 
 
 # --------------------------------------------------------------------------- actions
@@ -353,8 +387,8 @@ def delete_command(ctx: Context, doc_id: str):
 @pass_ctx
 def validate_command(ctx: Context, doc_id: str):
     """Give the draft its number and validate it on --as-of."""
-    from ..actions import plan_validate
-    act(ctx, plan_validate, doc_id, ctx.as_of)
+    from ..api import Validate
+    run_action(ctx, "validate", Validate(doc_id))
 
 
 def _money_arg(text: str, what: str) -> Decimal:
@@ -373,9 +407,8 @@ AMOUNT_ARGS = {"ignore_unknown_options": True}
 @pass_ctx
 def pay_command(ctx: Context, doc_id: str, amount: str, date, reference: str):
     """Record a payment of AMOUNT."""
-    from ..actions import plan_payment
-    act(ctx, plan_payment, doc_id, _money_arg(amount, "AMOUNT"), date or ctx.as_of, reference,
-        ids=[doc_id])
+    from ..api import Pay
+    run_action(ctx, "pay", Pay(doc_id, _money_arg(amount, "AMOUNT"), date, reference))
 
 
 @doc_group.command("discount", context_settings=AMOUNT_ARGS)
@@ -386,9 +419,8 @@ def pay_command(ctx: Context, doc_id: str, amount: str, date, reference: str):
 @pass_ctx
 def discount_command(ctx: Context, doc_id: str, amount: str, date, reason: str):
     """Record a discount (e.g. early payment) of AMOUNT."""
-    from ..actions import plan_discount
-    act(ctx, plan_discount, doc_id, _money_arg(amount, "AMOUNT"), date or ctx.as_of, reason,
-        ids=[doc_id])
+    from ..api import Discount
+    run_action(ctx, "discount", Discount(doc_id, _money_arg(amount, "AMOUNT"), date, reason))
 
 
 @doc_group.command("write-off")
@@ -398,8 +430,8 @@ def discount_command(ctx: Context, doc_id: str, amount: str, date, reason: str):
 @pass_ctx
 def write_off_command(ctx: Context, doc_id: str, date, reason: str):
     """Write off the open balance (a loss on a debtor)."""
-    from ..actions import plan_write_off
-    act(ctx, plan_write_off, doc_id, date or ctx.as_of, reason)
+    from ..api import WriteOff
+    run_action(ctx, "write_off", WriteOff(doc_id, date, reason))
 
 
 @doc_group.command("hold")
@@ -409,8 +441,8 @@ def write_off_command(ctx: Context, doc_id: str, date, reason: str):
 @pass_ctx
 def hold_command(ctx: Context, doc_id: str, date, reason: str):
     """Put the document on hold (dunning stops counting)."""
-    from ..actions import plan_hold
-    act(ctx, plan_hold, doc_id, date or ctx.as_of, reason, ids=[doc_id])
+    from ..api import Hold
+    run_action(ctx, "hold", Hold(doc_id, date, reason))
 
 
 @doc_group.command("release")
@@ -419,8 +451,8 @@ def hold_command(ctx: Context, doc_id: str, date, reason: str):
 @pass_ctx
 def release_command(ctx: Context, doc_id: str, date):
     """End the document's hold."""
-    from ..actions import plan_release
-    act(ctx, plan_release, doc_id, date or ctx.as_of, ids=[doc_id])
+    from ..api import Release
+    run_action(ctx, "release", Release(doc_id, date))
 
 
 @doc_group.command("credit")
@@ -436,9 +468,9 @@ def credit_command(ctx: Context, doc_id: str, amount):
     VAT rates by their share of its total, one line per rate, and the credit
     note's total is exactly that amount. An amount that no net reaches
     exactly (VAT is rounded per rate) is refused, naming the nearest ones."""
-    from ..actions import plan_credit
+    from ..api import Credit
     value = _money_arg(amount, "--amount") if amount is not None else None
-    act(ctx, plan_credit, doc_id, ctx.as_of, value, created=True)
+    run_action(ctx, "credit", Credit(doc_id, value))
 
 
 @doc_group.command("convert")
@@ -448,8 +480,8 @@ def credit_command(ctx: Context, doc_id: str, amount):
 @pass_ctx
 def convert_command(ctx: Context, doc_id: str, to):
     """Quote -> invoice or work order; work order -> invoice. Prints the new id."""
-    from ..actions import plan_convert
-    act(ctx, plan_convert, doc_id, ctx.as_of, to, created=True)
+    from ..api import Convert
+    run_action(ctx, "convert", Convert(doc_id, to))
 
 
 @doc_group.command("decline")
@@ -458,8 +490,8 @@ def convert_command(ctx: Context, doc_id: str, to):
 @pass_ctx
 def decline_command(ctx: Context, doc_id: str, date):
     """Record that the customer declined the quote."""
-    from ..actions import plan_decline
-    act(ctx, plan_decline, doc_id, date or ctx.as_of, ids=[doc_id])
+    from ..api import Decline
+    run_action(ctx, "decline", Decline(doc_id, date))
 
 
 @doc_group.command("returned")
@@ -467,8 +499,8 @@ def decline_command(ctx: Context, doc_id: str, date):
 @pass_ctx
 def returned_command(ctx: Context, doc_id: str):
     """Record that the post brought the document back (wrong address)."""
-    from ..actions import plan_returned
-    act(ctx, plan_returned, doc_id, now_in(ctx.settings.timezone, ctx.as_of), ids=[doc_id])
+    from ..api import Returned
+    run_action(ctx, "returned", Returned(doc_id))
 
 
 @doc_group.command("send")
@@ -491,12 +523,15 @@ def send_command(ctx: Context, doc_id: str, mark_sent: bool, smtp_timeout: float
     refused, and so is an invoice or credit note whose e-invoice (EN 16931)
     would lack data (naming it). Exit 1 unless the server accepted the message.
     """
-    from ..daily import send_now
+    from ..api import MarkSent, Send, perform
     settings = ctx.settings
     as_of = ctx.as_of
-    report = send_now(ctx.book_path, doc_id, as_of, author=ctx.author,
-                      now=lambda: now_in(settings.timezone, as_of), smtp_timeout=smtp_timeout,
-                      mark_sent=mark_sent)
+    inputs = MarkSent(doc_id) if mark_sent else Send(doc_id, smtp_timeout)
+    result = perform(ctx.book_path, "mark_sent" if mark_sent else "send", inputs, as_of,
+                     ctx.author, lang=ctx.lang, now=lambda: now_in(settings.timezone, as_of))
+    if result.refusal is not None:
+        raise ActionRefused(result.refusal.code, **result.refusal.params)
+    report = result.report
     if report.sent:
         say(ctx.t("cli.send.marked" if mark_sent else "cli.send.sent", id=doc_id))
         return

@@ -1,0 +1,219 @@
+"""The engine API both faces call (engine/api.py): the CLI and the app offer
+the same actions for every kind and state of document, and an action done
+from either makes the same commit."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import shutil
+from decimal import Decimal
+
+import pytest
+
+from engine import api
+from engine.book import load_book
+from tests.conftest import git
+
+AS_OF = dt.date(2025, 3, 1)
+
+CONTACT = "name: ACME SA\nemail: ap@acme.example\n"
+LINE = 'lines:\n  - {description: Work, quantity: 2, unit_price: "500.00"}\n'
+
+# id -> (the document's YAML, the actions it offers on AS_OF)
+CASES = {
+    "inv-draft": ("kind: invoice\ncustomer: acme\ndate: 2025-01-05\n" + LINE,
+                  {"validate", "hold", "delete", "edit"}),
+    "inv-open": ("kind: invoice\ncustomer: acme\ndate: 2025-01-05\nnumber: 2025-0001\n"
+                 "validated: 2025-01-05\n" + LINE,
+                 {"pay", "discount", "write_off", "hold", "credit", "returned", "send", "edit"}),
+    "inv-paid": ("kind: invoice\ncustomer: acme\ndate: 2025-01-06\nnumber: 2025-0002\n"
+                 "validated: 2025-01-06\n" + LINE +
+                 'payments: [{date: 2025-01-20, amount: "1000.00"}]\n'
+                 'deliveries: [{channel: email, at: "2025-01-06T09:00:00+00:00", '
+                 'to: ap@acme.example, result: sent, message_id: "<a@b>"}]\n',
+                 {"hold", "returned", "edit"}),
+    "inv-held": ("kind: invoice\ncustomer: acme\ndate: 2025-01-07\nnumber: 2025-0003\n"
+                 "validated: 2025-01-07\n" + LINE +
+                 "holds: [{from: 2025-02-01, reason: dispute}]\n"
+                 'deliveries: [{channel: email, at: "2025-01-07T09:00:00+00:00", '
+                 'to: ap@acme.example, result: sending, message_id: "<c@d>"}]\n',
+                 {"pay", "discount", "write_off", "release", "credit", "returned", "send",
+                  "mark_sent", "edit"}),
+    "quote-open": ("kind: quote\ncustomer: acme\ndate: 2025-01-08\nnumber: Q-2025-0001\n"
+                   "validated: 2025-01-08\n" + LINE,
+                   {"convert", "decline", "hold", "returned", "send", "edit"}),
+    "quote-declined": ("kind: quote\ncustomer: acme\ndate: 2025-01-09\nnumber: Q-2025-0002\n"
+                       "validated: 2025-01-09\ndeclined: 2025-01-20\n" + LINE,
+                       {"hold", "returned", "send", "edit"}),
+    "wo-draft": ("kind: work_order\ncustomer: acme\ndate: 2025-01-10\n" + LINE,
+                 {"validate", "convert", "hold", "delete", "edit"}),
+    "cn-draft": ("kind: credit_note\ncustomer: acme\ndate: 2025-01-11\ncredits: inv-paid\n"
+                 'lines:\n  - {description: Back, quantity: 1, unit_price: "100.00"}\n',
+                 {"validate", "hold", "delete", "edit"}),
+    "exp-open": ("kind: expense\nsupplier: acme\ndate: 2025-01-12\ntotal: \"99.00\"\n",
+                 {"pay", "discount", "hold", "delete", "edit"}),
+}
+
+
+def _files() -> dict[str, str]:
+    files = {"facturier.yaml": "currency: CHF\n", "contacts/acme.yaml": CONTACT}
+    for doc_id, (text, _offered) in CASES.items():
+        files["documents/2025/01/%s.yaml" % doc_id] = text
+    return files
+
+
+@pytest.fixture
+def book(make_book):
+    return make_book(_files())
+
+
+def test_available_actions_say_why_the_others_are_not(book):
+    loaded = load_book(book)
+    assert not loaded.errors, loaded.errors
+    for doc_id, (_text, offered) in CASES.items():
+        doc = loaded.document(doc_id)
+        got = api.available_actions(loaded, doc, AS_OF)
+        assert [a.name for a in got] == list(api.DOCUMENT_ACTIONS)
+        assert {a.name for a in got if a.available} == offered, doc_id
+        for a in got:
+            if not a.available:
+                assert a.reason.code.startswith("unavailable."), (doc_id, a)
+                assert a.reason.render("fr") != a.reason.render("en")
+    reasons = {a.name: a.reason.code for a in
+               api.available_actions(loaded, loaded.document("inv-draft"), AS_OF) if a.reason}
+    assert reasons["pay"] == "unavailable.draft" and reasons["decline"] == "unavailable.kind"
+
+
+def test_the_cli_and_the_app_offer_the_same_actions(cli, book):
+    from tui.app import FacturierApp
+    from tui.document_view import ACTION_KEYS, DocumentScreen
+    from tui.views import DocumentDetail
+
+    cli_offers = {}
+    for doc_id in CASES:
+        r = cli("--as-of", AS_OF.isoformat(), "doc", "show", doc_id, "--format", "json", book=book)
+        assert r.code == 0, r
+        actions = json.loads(r.out)["actions"]
+        cli_offers[doc_id] = {a["action"] for a in actions if a["available"]}
+        assert all(a["why"] for a in actions if not a["available"])
+        assert cli_offers[doc_id] == CASES[doc_id][1], doc_id
+
+    app = FacturierApp(book, as_of=AS_OF, lang="en", watch=False)
+    app_offers = {}
+
+    async def run():
+        async with app.run_test(size=(100, 30)) as pilot:
+            while app.snapshot is None or not app.snapshot.complete:
+                await pilot.pause(0.05)
+            for doc_id in CASES:
+                app.open_document(doc_id)
+                await pilot.pause()
+                screen = app.screen
+                assert isinstance(screen, DocumentScreen)
+                assert isinstance(screen.detail, DocumentDetail)
+                app_offers[doc_id] = {name for name in ACTION_KEYS
+                                      if screen.check_action("act", (name,))}
+                screen.dismiss()
+                await pilot.pause()
+
+    asyncio.run(run())
+    for doc_id in CASES:
+        # every action the app has a key for, it offers exactly when the CLI does
+        assert app_offers[doc_id] == cli_offers[doc_id] & set(ACTION_KEYS), doc_id
+
+
+# (action, document, the CLI's arguments, the app's form values)
+SAME_COMMITS = [
+    ("validate", "inv-draft", [], {}),
+    ("pay", "inv-open", ["250.50", "--reference", "bank 9", "--date", "2025-02-20"],
+     {"amount": Decimal("250.50"), "reference": "bank 9", "date": dt.date(2025, 2, 20)}),
+    ("discount", "inv-open", ["20", "--reason", "early"], {"amount": Decimal("20"),
+                                                           "reason": "early"}),
+    ("write-off", "inv-open", ["--reason", "bankrupt"], {"reason": "bankrupt"}),
+    ("hold", "inv-open", ["--reason", "dispute"], {"reason": "dispute"}),
+    ("release", "inv-held", ["--date", "2025-02-10"], {"date": dt.date(2025, 2, 10)}),
+    ("credit", "inv-open", ["--amount", "100"], {"amount": Decimal("100")}),
+    ("convert", "quote-open", ["--to", "work_order"], {"to": "work_order"}),
+    ("decline", "quote-open", [], {}),
+    ("delete", "wo-draft", [], {}),
+]
+
+
+def _last_commit(root) -> tuple[str, str]:
+    return (git(root, "log", "-1", "--format=%B"),
+            git(root, "show", "HEAD", "--format=", "--patch", "--no-color"))
+
+
+@pytest.mark.parametrize("action,doc_id,args,values", SAME_COMMITS,
+                         ids=[case[0] for case in SAME_COMMITS])
+def test_the_cli_and_the_app_make_the_same_commit(cli, book, tmp_path, action, doc_id, args,
+                                                  values):
+    from tui.app import FacturierApp
+    other = tmp_path / "copy"
+    shutil.copytree(book, other)
+    r = cli("--as-of", AS_OF.isoformat(), "doc", action, doc_id, *args, book=book)
+    assert r.code == 0, r
+    app = FacturierApp(other, as_of=AS_OF, lang="en", watch=False)
+    said = app.perform(action.replace("-", "_"), doc_id, values)
+    assert said
+    assert _last_commit(other) == _last_commit(book)
+
+
+def test_perform_returns_refusals_as_codes_and_commits_nothing(book):
+    head = git(book, "rev-parse", "HEAD")
+    result = api.perform(book, "pay", api.Pay("inv-draft", Decimal("5")), AS_OF)
+    assert not result.ok and result.commit is None
+    assert result.refusal.code == "refuse.draft.payment"
+    result = api.perform(book, "pay", api.Pay("inv-open", "-5"), AS_OF)
+    assert result.refusal.code == "refuse.amount.not_positive" and result.field_name == "amount"
+    result = api.perform(book, "document.create",
+                         api.CreateDocument({"kind": "invoice", "customer": "nobody",
+                                             "lines": [{"description": "x", "quantity": 1,
+                                                        "unit_price": Decimal(1)}]}), AS_OF)
+    assert result.refusal.code == "refuse.no_contact_for" and result.field_name == "contact"
+    assert git(book, "rev-parse", "HEAD") == head
+
+
+def test_perform_reads_only_the_document_when_the_action_needs_no_more(book):
+    # a payment reads the one document; a validation (numbering) the whole
+    # book, so the number follows the three already given
+    assert api.REGISTRY["pay"].needs == "document"
+    assert api.REGISTRY["validate"].needs == "book"
+    result = api.perform(book, "pay", api.Pay("inv-open", Decimal("10")), AS_OF)
+    assert result.ok and result.commit == git(book, "rev-parse", "HEAD").strip()
+    result = api.perform(book, "validate", api.Validate("inv-draft"), AS_OF)
+    assert result.ok
+    assert 'number: "2025-0004"' in (book / "documents/2025/01/inv-draft.yaml").read_text()
+
+
+def test_settings_are_edited_keeping_comments(book):
+    (book / "facturier.yaml").write_text("# our settings\ncurrency: CHF\n")
+    git(book, "commit", "-qam", "comment")
+    result = api.perform(book, "settings.modify",
+                         api.EditSettings({"company.name": "Atelier Sàrl", "vat": Decimal("8.1")}),
+                         AS_OF)
+    assert result.ok, result.refusal
+    text = (book / "facturier.yaml").read_text()
+    assert text.startswith("# our settings\n") and "Atelier Sàrl" in text
+    assert load_book(book).settings.company.name == "Atelier Sàrl"
+    assert "Facturier-Action: settings.modify" in git(book, "log", "-1", "--format=%B")
+    result = api.perform(book, "settings.modify", api.EditSettings({"currency": "nope"}), AS_OF)
+    assert not result.ok
+
+
+def test_the_left_sending_alert_is_the_engines(book):
+    # the latest e-mail is left `sending`, a post return came after it: still unconfirmed
+    path = book / "documents/2025/01/inv-held.yaml"
+    path.write_text(path.read_text().replace(
+        'message_id: "<c@d>"}]',
+        'message_id: "<c@d>"}, {channel: post, at: "2025-01-20T09:00:00+00:00", '
+        'result: returned}]'))
+    git(book, "commit", "-qam", "returned by the post")
+    loaded = load_book(book)
+    assert api.left_sending(loaded) == ["inv-held"]
+    from tui.app import FacturierApp
+    app = FacturierApp(book, as_of=AS_OF, lang="en", watch=False)
+    assert app.build_snapshot().sending == ["inv-held"]
+    offered = api.document_view(loaded, loaded.document("inv-held"), AS_OF).allowed
+    assert "mark_sent" in offered
