@@ -587,6 +587,8 @@ class Result:
     field_name: Optional[str] = None   # the input field the refusal is about
     report: Any = None                   # send: the engine.daily.RunReport
     recovered: list = field(default_factory=list)
+    published: Optional[str] = None      # with `sync`: the subject as published
+    pushes: int = 0                      # with `sync`: the pushes it took
 
     @property
     def ok(self) -> bool:
@@ -594,6 +596,8 @@ class Result:
 
     @property
     def subject(self) -> str:
+        if self.published:
+            return self.published
         return self.change.subject if self.change is not None else ""
 
 
@@ -667,6 +671,12 @@ def perform(root, name: str, inputs: Any, as_of: dt.date, author: Optional[str] 
             change = definition.plan(book, inputs, Context(as_of, now, lang))
             result.change = change
             result.commit = writer.commit(change)
+            # with `sync` (SPEC 9) the change may have been planned again on
+            # the remote's head (a validation's number): what was published
+            publisher = getattr(writer, "publisher", None)
+            if publisher is not None and result.commit:
+                result.published = publisher.subject(result.commit)
+                result.pushes = publisher.report.pushes
     except ActionRefused as exc:
         result.refusal = exc.message
         result.field_name = field_of(exc.message)

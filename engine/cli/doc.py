@@ -65,8 +65,10 @@ def run_action(ctx: Context, name: str, inputs):
     if result.commit is None:
         say(ctx.t("cli.nothing_to_change"))
         return result
-    say(ctx.t("cli.committed", subject=localize(result.change.subject, ctx.lang),
+    say(ctx.t("cli.committed", subject=localize(result.subject, ctx.lang),
               commit=result.commit[:10]))
+    if result.pushes > 1:
+        say(ctx.t("cli.sync.attempts", n=result.pushes))
     click.echo(result.created or result.commit)
     return result
 
