@@ -446,12 +446,14 @@ def label(doc: Document) -> str:
     return Message("doc.label.draft", kind=kind, id=doc.id)
 
 
-def _read(book: Book, path: str) -> str:
+def _read(book: Book, path: str, checked: Optional[set] = None) -> str:
+    """The text of a book file (``checked``: folders already found not to be
+    links, for a plan reading thousands of files)."""
     if book.root is None:
         _refuse("refuse.no_folder", path=path)
     try:
         # as Path.read_text did: universal newlines
-        return safepath.read_bytes(book.root, path).decode("utf-8").replace(
+        return safepath.read_bytes(book.root, path, checked).decode("utf-8").replace(
             "\r\n", "\n").replace("\r", "\n")
     except FileNotFoundError:
         _refuse("refuse.gone", path=path)

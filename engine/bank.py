@@ -59,7 +59,7 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Mapping, Optional
+from typing import Callable, Mapping, Optional
 
 from .model import Book, Document
 from .money import currency_of
@@ -375,8 +375,11 @@ def read_csv(text: str, mapping: Mapping[str, str], currency: str) -> Statement:
 
 # =========================================================================== references
 
+_NOT_ALNUM = re.compile(r"[^0-9A-Za-z]")
+
+
 def _alnum(text: str) -> str:
-    return re.sub(r"[^0-9A-Za-z]", "", text).upper()
+    return _NOT_ALNUM.sub("", text).upper()
 
 
 def _mod97(text: str) -> int:
@@ -496,10 +499,24 @@ def match_credits(book: Book, credits: list[BankCredit], as_of: dt.date,
         seen.add(credit.reference)
         # 1. structured reference
         if credit.structured:
-            if references is None:
-                references = structured_references(book)
             ref = _alnum(credit.structured)
-            doc_id = references.get(ref)
+            doc_id = None
+            if references is None:
+                # the RF reference of a number is its letters and digits, the QR
+                # reference its digits: found without the map (the RF and QR
+                # references of every invoice: seconds in a large book) when
+                # the number is so written, checked against the number
+                make: Callable[[str], Optional[str]] = rf_reference
+                if rf_valid(ref):
+                    found = by_code.get(ref[4:])
+                else:
+                    found, make = by_code.get(ref[:-1].lstrip("0")), qr_reference
+                if found is not None and make(book.documents[found].number or "") == ref:
+                    doc_id = found
+            if doc_id is None:
+                if references is None:
+                    references = structured_references(book)
+                doc_id = references.get(ref)
             if doc_id is None and rf_valid(ref):
                 doc_id = by_code.get(ref[4:])
             if doc_id is not None and doc_id in book.documents:
@@ -569,9 +586,10 @@ def plan_import(book: Book, matches: list[Match], name: str):
     # goes through the checked round trip.
     ids = sorted(per_doc)
     fast: dict[str, bytes] = {}
+    folders: set = set()            # found not to be links: each lstat-ed once
     for doc_id in ids:
         doc = book.documents[doc_id]
-        text = _appended(_read(book, doc.path), {"payments": per_doc[doc_id]})
+        text = _appended(_read(book, doc.path, folders), {"payments": per_doc[doc_id]})
         if text is not None:
             fast[doc_id] = text.encode("utf-8")
     checked = _check_appends([(book.documents[i], fast[i], {"payments": per_doc[i]})
