@@ -232,7 +232,9 @@ def dump_data(data: dict) -> Optional[str]:
         _emit_mapping(data, "", lines)
     except _Unwritable:
         return None
-    text = "\n".join(lines) + "\n" if lines else ""
+    if not lines:
+        return None                 # the round trip writes "{}"
+    text = "\n".join(lines) + "\n"
     try:
         if plain_data(text) != _plain_value(data):
             return None
@@ -245,13 +247,16 @@ class _Unwritable(Exception):
     pass
 
 
+_KEY = re.compile(r"[a-z_][a-z0-9_-]*\Z")     # field names, written plain
+
+
 def _emit_mapping(data: dict, indent: str, lines: list[str]) -> None:
     for key, value in data.items():
         if value is None:
             continue
-        if not isinstance(key, str):
-            raise _Unwritable(key)
-        name = scalar(key)
+        if not isinstance(key, str) or not _KEY.match(key):
+            raise _Unwritable(key)      # written as the round trip would: left to it
+        name = key
         if isinstance(value, dict):
             if all(v is None for v in value.values()):
                 lines.append("%s%s: {}" % (indent, name))
