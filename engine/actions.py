@@ -230,7 +230,7 @@ class Writer:
 
 
 _PARSED: "dict[tuple[str, bytes], tuple]" = {}
-_PARSED_MAX = 16384
+_PARSED_MAX = 2048          # a plan's files until their commit; bounded memory
 
 
 def _parse_file(path: str, data: Union[bytes, str]) -> tuple:
