@@ -35,8 +35,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import book_copy, load
-from benchlib import env as bench_env
+sys.path.insert(0, str(Path(__file__).resolve().parent))     # also when loaded from a file
+from benchlib import book_copy, load  # noqa: E402
+from benchlib import env as bench_env  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
