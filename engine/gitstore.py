@@ -16,8 +16,8 @@ One action = one commit on the checked-out branch. A session queues commits
 (each a commit of its own) and *publishes* them: fast-import's pack is written,
 the journal records the paths about to change, each is checked to still hold
 what it held (a person's edit made meanwhile refuses the publish, nothing
-written), ``git checkout`` (``update-index`` and ``checkout-index`` for many) brings
-their index entries and work tree files to the new commit, the branch moves by compare-and-swap,
+written), ``git checkout --no-overlay NEW -- paths`` brings their index entries
+and work tree files to the new commit, the branch moves by compare-and-swap,
 the journal is dropped. A failure or a signal at any point
 undoes what was done (the work tree back to the branch's commit); a kill leaves
 the journal, which the next command settles (:func:`engine.worktree.recover`).

@@ -6,9 +6,8 @@ the repository; the journal records the paths about to change with the blob
 ids they may hold (before and after) and is fsynced; each of those paths is
 checked to still hold what it held before (a person's edit made meanwhile
 refuses the publish, nothing written); ``git checkout --no-overlay NEW --
-paths`` (or, for many paths, ``git update-index --index-info`` and ``git
-checkout-index``) moves their index entries and work tree files (filters,
-eol, modes and symlink checks as git does them); the branch moves by compare-and-swap; the
+paths`` moves their index entries and work tree files (filters, eol, modes and
+symlink checks as git does them); the branch moves by compare-and-swap; the
 journal is dropped. Any failure in between undoes what
 was done, and a kill leaves the journal for the next command.
 
@@ -100,29 +99,18 @@ def checkout(repo: Repository, new: str,
     """Bring the index and work tree of ``paths`` ({path: (blob before, blob
     after)}) to commit ``new``: first check that each still holds what it held
     before (git's hashing: filters, eol), refusing with EditedMeanwhile when a
-    person edited one meanwhile — then nothing is written; then git's own
-    checkout of each entry writes the files and index entries (smudge
-    filters, eol, modes, its checks against symbolic links), deleting what
-    the commit deleted: ``git checkout --no-overlay NEW -- paths`` for a few
-    paths (one process, the index written once: an action), else
-    :func:`restore` (``update-index --index-info`` then ``checkout-index``),
-    because checkout matches every pathspec against every index entry: 6 to
-    10 s for the 5,000 files of a bank statement in a 100,000-file book,
-    against 1 s. (``read-tree -m -u`` reads both trees whole: 0.4 s at
-    100,000 files, for one file too.)"""
+    person edited one meanwhile — then nothing is written; then
+    ``git checkout --no-overlay NEW -- paths`` writes them (smudge filters,
+    eol, modes and git's own checks against symbolic links) and their index
+    entries, deleting what the commit deleted. (``read-tree -m -u`` would do
+    both in one, but reads both trees whole: 0.4 s at 100,000 files.)"""
     work = repo.work_blobs(paths)
     edited = sorted(p for p, (before, _after) in paths.items() if work[p] != before)
     if edited:
         raise EditedMeanwhile(edited)
-    if len(paths) > CHECKOUT_PATHS:
-        restore(repo, new, sorted(paths))
-        return
     git(repo.root, "checkout", "-q", "--no-overlay", new, "--pathspec-from-file=-",
         "--pathspec-file-nul", input=b"".join(b":(literal)" + p.encode("utf-8", "surrogateescape")
                                               + b"\0" for p in paths))
-
-
-CHECKOUT_PATHS = 200        # more paths than this: restore() (see checkout)
 
 
 def head_blobs(repo: Repository, commit: str, paths: Iterable[str]) -> dict[str, tuple[str, str]]:

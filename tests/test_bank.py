@@ -216,7 +216,7 @@ def test_rf_references_made_from_any_number_pass_the_check(body):
 
 def test_a_statement_of_thousands_is_recorded_whole_in_one_commit(make_book, cli):
     """2,100 credits, one per invoice: the payments are appended and read back
-    on every core, the work tree is written by git past 200 files; one of the
+    on every core (a forked worker ends without a traceback); one of the
     invoices is in flow style (text cannot be appended to it: the round trip
     records its payment), another has a comment that must stay."""
     files = dict(BOOK)
