@@ -37,8 +37,8 @@ from . import gitstore, safepath
 from .diagnostics import ActionRefused, Diagnostic
 from .model import Book, Contact, Document, Line, Recurrence, Settings
 from .numbering import NUMBERED_KINDS, next_number
-from .writer import (contact_path, document_path, dump_contact, dump_document, dump_recurrence,
-                     new_document_id, recurrence_path, slug_id, update_yaml)
+from .writer import (contact_path, document_path, dump_contact, dump_data, dump_document,
+                     dump_recurrence, new_document_id, recurrence_path, slug_id, update_yaml)
 
 KIND_WORDS = {"invoice": "invoice", "credit_note": "credit note", "quote": "quote",
               "work_order": "work order", "expense": "expense"}
@@ -249,12 +249,35 @@ class Writer:
         return sha
 
 
+_PARSED: "dict[tuple[str, bytes], tuple]" = {}
+_PARSED_MAX = 2048          # a plan's files until their commit; bounded memory
+
+
+def _parse_file(path: str, data: Union[bytes, str]) -> tuple:
+    """``loader.parse_file(path, data)``, remembered for these very bytes: a
+    plan parses the file it writes (to refuse early, naming the problem) and
+    the check before the commit must read the same bytes back, so a file is
+    parsed once, not three times (parse_file is pure: the same path and bytes
+    always give the same result)."""
+    from .loader import parse_file
+    if not isinstance(data, bytes):
+        return parse_file(path, data)
+    key = (path, data)
+    hit = _PARSED.get(key)
+    if hit is None:
+        kind, record, diagnostics = parse_file(path, data)
+        hit = (kind, record, tuple(diagnostics))
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[key] = hit
+    return hit[0], hit[1], list(hit[2])
+
+
 def parse_writes(change: Change) -> dict:
     """Every book file the change writes, parsed back with the loader before
     anything is written: ``{path: (kind, record, diagnostics)}``. Refuses
     (ActionRefused, nothing changed) when one does not load — a file
     facturier would commit broken."""
-    from .loader import parse_file
     out = {}
     broken: list[str] = []
     for path, data in change.writes.items():
@@ -262,7 +285,7 @@ def parse_writes(change: Change) -> dict:
         if known is not None and known[0] is data:
             kind, record, diagnostics = known[1:]
         else:
-            kind, record, diagnostics = parse_file(path, data)
+            kind, record, diagnostics = _parse_file(path, data)
         if kind is not None and (record is None or any(d.is_error for d in diagnostics)):
             broken.extend(str(d) for d in diagnostics if d.is_error)
             if record is None and not diagnostics:
@@ -314,8 +337,9 @@ def perform(root, plan_fn: Callable[..., Change], *args, author: Optional[str] =
 def apply_to_book(book: Book, change: Change, parsed: Optional[dict] = None) -> None:
     """Bring an in-memory book in line with a committed change (parsing only
     the files it wrote, unless ``parsed`` by :func:`parse_writes`)."""
-    from .loader import parse_file
     touched = set(change.paths)
+    kept = book.__dict__.get("_facturier_lower_ids")
+    lowered = kept[1] if kept is not None and kept[0] is book.documents else None
     book.diagnostics = [d for d in book.diagnostics if d.path not in touched]
     tables: dict[str, dict[str, Any]] = {"document": book.documents, "contact": book.contacts,
                                          "recurrence": book.recurrences}
@@ -325,10 +349,12 @@ def apply_to_book(book: Book, change: Change, parsed: Optional[dict] = None) -> 
             record = table.get(stem) if stem else None
             if record is not None and record.path == path:
                 del table[stem]
+                if table is book.documents and lowered is not None:
+                    lowered.discard(stem.lower())
     written = []
     for path, data in change.writes.items():
         known = parsed.get(path) if parsed else None
-        kind, record, diagnostics = known if known is not None else parse_file(path, data)
+        kind, record, diagnostics = known if known is not None else _parse_file(path, data)
         book.diagnostics.extend(diagnostics)
         if record is None or kind is None:
             continue
@@ -339,6 +365,8 @@ def apply_to_book(book: Book, change: Change, parsed: Optional[dict] = None) -> 
             tables[kind][record.id] = record
             if kind == "document":
                 written.append(record)
+                if lowered is not None:
+                    lowered.add(record.id.lower())
     from .numbering import note_numbers
     note_numbers(book, written)
     book._credit_notes = None
@@ -438,12 +466,14 @@ def label(doc: Document) -> str:
     return Message("doc.label.draft", kind=kind, id=doc.id)
 
 
-def _read(book: Book, path: str) -> str:
+def _read(book: Book, path: str, checked: Optional[set] = None) -> str:
+    """The text of a book file (``checked``: folders already found not to be
+    links, for a plan reading thousands of files)."""
     if book.root is None:
         _refuse("refuse.no_folder", path=path)
     try:
         # as Path.read_text did: universal newlines
-        return safepath.read_bytes(book.root, path).decode("utf-8").replace(
+        return safepath.read_bytes(book.root, path, checked).decode("utf-8").replace(
             "\r\n", "\n").replace("\r", "\n")
     except FileNotFoundError:
         _refuse("refuse.gone", path=path)
@@ -456,8 +486,7 @@ def _parse(path: str, text: Union[str, bytes], source: Optional[str] = None,
     """Parse ``text`` as the book file ``path``; refuse with every error.
     ``positions``: False when the text was made from options (its lines and
     columns mean nothing to the person; the field names say it)."""
-    from .loader import parse_file
-    _kind, record, diagnostics = parse_file(path, text)
+    _kind, record, diagnostics = _parse_file(path, text)
     errors = [d for d in diagnostics if d.is_error]
     if errors or record is None:
         shown = []
@@ -474,14 +503,49 @@ def _parse(path: str, text: Union[str, bytes], source: Optional[str] = None,
 
 def _edited(book: Book, path: str, set_fields: Optional[dict] = None, remove: Iterable[str] = (),
             append: Optional[dict] = None) -> tuple[bytes, Any]:
-    """The file at ``path`` with the edit applied (comments kept), checked."""
+    """The file at ``path`` with the edit applied (comments kept), checked.
+
+    Items appended to a list the file lacks, or to a block list that ends it
+    (a payment, a delivery: where facturier puts them), are written as text
+    and kept only when the loader reads the result as the document with
+    exactly those items added (``daily._reads_as_appended``, its lines
+    included); anything else is the ruamel round trip, itself checked
+    (``writer.check_edit``). Both are parsed back once, here."""
     text = _read(book, path)
+    if append and not set_fields and not remove:
+        from .daily import _appended, _with_items
+        old = _record_at(book, path)
+        fast = _appended(text, append) if old is not None else None
+        if fast is not None:
+            data = fast.encode("utf-8")
+            _kind, record, diagnostics = _parse_file(path, data)
+            if record is not None and not any(d.is_error for d in diagnostics) \
+                    and _with_items(old, append, record) == record:
+                return data, record
     try:
         new = update_yaml(text, set_fields, tuple(remove), append)
     except (ValueError, KeyError, IndexError) as exc:
         _refuse("refuse.cannot_edit", path=path, reason=str(exc))
-    record = _parse(path, new)
-    return new.encode("utf-8"), record
+    data = new.encode("utf-8")
+    return data, _parse(path, data)
+
+
+def _lower_ids(book: Book) -> set[str]:
+    """The book's document ids in lower case, kept on the book and brought up
+    to date by :func:`apply_to_book` (made again when the documents were
+    changed some other way: their count differs)."""
+    kept = book.__dict__.get("_facturier_lower_ids")
+    if kept is None or kept[0] is not book.documents or len(kept[1]) != len(book.documents):
+        kept = (book.documents, {i.lower() for i in book.documents})
+        book.__dict__["_facturier_lower_ids"] = kept
+    return kept[1]
+
+
+def _record_at(book: Book, path: str) -> Optional[Document]:
+    """The document of the book read from ``path`` (None when there is none)."""
+    stem = path.rsplit("/", 1)[-1][:-5] if path.endswith(".yaml") else ""
+    doc = book.documents.get(stem)
+    return doc if doc is not None and doc.path == path else None
 
 
 def _edited_text(path: str, text: str, set_fields: Optional[dict] = None,
@@ -490,7 +554,8 @@ def _edited_text(path: str, text: str, set_fields: Optional[dict] = None,
         new = update_yaml(text, set_fields, tuple(remove))
     except (ValueError, KeyError, IndexError) as exc:
         _refuse("%s: cannot be edited: %s" % (path, exc))
-    return new.encode("utf-8"), _parse(path, new)
+    data = new.encode("utf-8")
+    return data, _parse(path, data)
 
 
 def _amount(value, what: str, currency: str) -> Decimal:
@@ -807,7 +872,8 @@ def _new_document(book: Book, record: Document, seed_extra: str = "",
     """Give a new document its id and path; its canonical bytes."""
     if doc_id is None:
         seed = dump_document(record) + seed_extra
-        doc_id = new_document_id(record.kind, record.date, book.documents.keys(), seed)
+        doc_id = new_document_id(record.kind, record.date, book.documents.keys(), seed,
+                                 lowered=_lower_ids(book))
     elif book.document(doc_id) is not None:
         _refuse("refuse.document_exists", id=doc_id)
     record = msgspec.structs.replace(record, id=doc_id, path=document_path(doc_id, record.date))
@@ -978,6 +1044,9 @@ def _yaml_input(fields: Union[dict, str, bytes], defaults: dict) -> str:
             return fields
     data = {k: v for k, v in defaults.items() if v is not None and k not in fields}
     data.update({k: v for k, v in fields.items() if v is not None})
+    text = dump_data(data)
+    if text is not None:
+        return text
     try:
         return update_yaml("", data)
     except ValueError as exc:

@@ -18,8 +18,13 @@ class LockTimeout(FacturierError):
 def state_dir(root) -> Path:
     """facturier's own state of a book (lock, journal): ``<git dir>/facturier``,
     which no clone copies, so a stranger's repository can never plant one."""
-    out = git(root, "rev-parse", "--git-path", "facturier").decode().strip()
-    folder = Path(out) if os.path.isabs(out) else Path(root) / out
+    dot_git = Path(root) / ".git"
+    if dot_git.is_dir() and not dot_git.is_symlink() and not any(
+            os.environ.get(k) for k in ("GIT_DIR", "GIT_COMMON_DIR")):
+        folder = dot_git / "facturier"     # what git answers for a plain repository
+    else:
+        out = git(root, "rev-parse", "--git-path", "facturier").decode().strip()
+        folder = Path(out) if os.path.isabs(out) else Path(root) / out
     folder.mkdir(exist_ok=True)
     return folder
 

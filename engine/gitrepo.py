@@ -37,12 +37,21 @@ def run_git(root, *args: str, input: Optional[bytes] = None,
     person removes it. Git commands are short; the interruption is raised
     once git is done (a Ctrl-C in a terminal reaches git too, which then
     stops cleanly by itself)."""
+    return _finish(_start(root, args, input, env), input)
+
+
+def _start(root, args, input: Optional[bytes] = None,
+           env: Optional[dict] = None) -> subprocess.Popen:
     try:
-        proc = subprocess.Popen(["git", "-C", str(root), *args], stdin=subprocess.PIPE
+        return subprocess.Popen(["git", "-C", str(root), *args], stdin=subprocess.PIPE
                                 if input is not None else subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     except FileNotFoundError:
         raise GitError("git is not installed (facturier needs the git command)") from None
+
+
+def _finish(proc: subprocess.Popen, input: Optional[bytes] = None) -> tuple[int, bytes, bytes]:
+    """Wait for a git started by :func:`_start` (see :func:`run_git`)."""
     try:
         out, err = proc.communicate(input)
     except BaseException:
@@ -348,8 +357,11 @@ def identities(root, author: Optional[str]) -> tuple[str, str]:
     if author:
         env["GIT_AUTHOR_NAME"], env["GIT_AUTHOR_EMAIL"] = parse_author(author)
     found = []
-    for role in ("AUTHOR", "COMMITTER"):
-        code, stdout, err = run_git(root, "var", "GIT_%s_IDENT" % role, env=env)
+    # both asked at once: two git processes in the time of one
+    started = [_start(root, ("var", "GIT_%s_IDENT" % role), env=env)
+               for role in ("AUTHOR", "COMMITTER")]
+    answers = [_finish(proc) for proc in started]
+    for role, (code, stdout, err) in zip(("AUTHOR", "COMMITTER"), answers):
         out = stdout.decode("utf-8", "replace").strip() if code == 0 else ""
         m = re.fullmatch(r"(.*?) ?<([^<>]*)> \d+ [-+]\d{4}", out)
         if m and m.group(1).strip() and m.group(2).strip():

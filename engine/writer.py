@@ -24,7 +24,7 @@ import json
 import re
 import unicodedata
 from decimal import Decimal
-from typing import Any, Iterable, Optional
+from typing import AbstractSet, Any, Iterable, Optional
 
 from .model import ID_PREFIX, Address, Contact, Document, Recurrence
 
@@ -233,6 +233,75 @@ def dump_recurrence(rec: Recurrence) -> str:
     if rec.ended is not None:
         out.field("ended", rec.ended)
     return out.text()
+
+
+def dump_data(data: dict) -> Optional[str]:
+    """Block-style YAML for plain data (mappings, lists, scalars as
+    :func:`update_yaml` writes them: amounts quoted, dates ``YYYY-MM-DD``,
+    None left out), as the round trip of an empty file would write it, without
+    its cost; checked to read back (as facturier's loader sees it) as ``data``.
+    None when it cannot be written so (the caller uses the round trip)."""
+    lines: list[str] = []
+    try:
+        _emit_mapping(data, "", lines)
+    except _Unwritable:
+        return None
+    if not lines:
+        return None                 # the round trip writes "{}"
+    text = "\n".join(lines) + "\n"
+    try:
+        if plain_data(text) != _plain_value(data):
+            return None
+    except ValueError:
+        return None
+    return text
+
+
+class _Unwritable(Exception):
+    pass
+
+
+_KEY = re.compile(r"[a-z_][a-z0-9_-]*\Z")     # field names, written plain
+
+
+def _emit_mapping(data: dict, indent: str, lines: list[str]) -> None:
+    for key, value in data.items():
+        if value is None:
+            continue
+        if not isinstance(key, str) or not _KEY.match(key):
+            raise _Unwritable(key)      # written as the round trip would: left to it
+        name = key
+        if isinstance(value, dict):
+            if all(v is None for v in value.values()):
+                lines.append("%s%s: {}" % (indent, name))
+            else:
+                lines.append("%s%s:" % (indent, name))
+                _emit_mapping(value, indent + "  ", lines)
+        elif isinstance(value, (list, tuple)):
+            if not value:
+                lines.append("%s%s: []" % (indent, name))
+                continue
+            lines.append("%s%s:" % (indent, name))
+            for item in value:
+                _emit_item(item, indent + "  ", lines)
+        elif isinstance(value, str) and "\n" in value:
+            lines.extend(_text_block(name, value, indent))
+        else:
+            lines.append("%s%s: %s" % (indent, name, _value(value)))
+
+
+def _emit_item(item: Any, indent: str, lines: list[str]) -> None:
+    """One ``- `` item of a block list at ``indent`` (the dash's column)."""
+    if isinstance(item, dict) and any(v is not None for v in item.values()):
+        sub: list[str] = []
+        _emit_mapping(item, indent + "  ", sub)
+        sub[0] = indent + "- " + sub[0][len(indent) + 2:]
+        lines.extend(sub)
+    elif isinstance(item, (dict, list, tuple)) or item is None or \
+            (isinstance(item, str) and "\n" in item):
+        raise _Unwritable(item)
+    else:
+        lines.append("%s- %s" % (indent, _value(item)))
 
 
 # --------------------------------------------------------------------------- round trip
@@ -540,11 +609,14 @@ def _base32(data: bytes, n: int = 4) -> str:
     return base64.b32encode(data).decode("ascii").lower()[:n]
 
 
-def new_document_id(kind: str, date: dt.date, existing_ids: Iterable[str], seed: str) -> str:
+def new_document_id(kind: str, date: dt.date, existing_ids: Iterable[str], seed: str,
+                    lowered: Optional[AbstractSet[str]] = None) -> str:
     """``<prefix>-<yyyymmdd>-<4 lowercase base32>`` (SPEC 1), derived from
     ``seed`` (the same seed gives the same id) and unique among
-    ``existing_ids`` compared case-insensitively."""
-    taken = {i.lower() for i in existing_ids}
+    ``existing_ids`` compared case-insensitively (``lowered``: those ids in
+    lower case, when the caller keeps them, so that a session creating
+    thousands of documents does not lower the whole book each time)."""
+    taken = lowered if lowered is not None else {i.lower() for i in existing_ids}
     base = "%s-%s-" % (ID_PREFIX[kind], date.strftime("%Y%m%d"))
     n = 0
     while True:

@@ -263,3 +263,45 @@ def test_an_assigned_entry_is_one_payment_commit_and_a_second_import_skips_it(ma
     (report,) = json.loads(out.out)
     assert report["ambiguous"] == [] and "E2/2" in [r["reference"] for r in report["already"]]
     assert commits(root) == before
+def test_a_statement_of_thousands_is_recorded_whole_in_one_commit(make_book, cli):
+    """2,100 credits, one per invoice: the payments are appended and read back
+    on every core (a forked worker ends without a traceback); one of the
+    invoices is in flow style (text cannot be appended to it: the round trip
+    records its payment), another has a comment that must stay."""
+    files = dict(BOOK)
+    entries = []
+    for i in range(2100):
+        number = "2024-%04d" % (i + 1)
+        files["documents/2024/06/inv-b%d.yaml" % i] = invoice(number, "acme", "10").replace(
+            "2025-01-10", "2024-06-10")
+        entries.append('<Ntry><Amt Ccy="CHF">10.81</Amt><CdtDbtInd>CRDT</CdtDbtInd>'
+                       "<Sts>BOOK</Sts><BookgDt><Dt>2025-02-03</Dt></BookgDt>"
+                       "<AcctSvcrRef>B%d</AcctSvcrRef><NtryDtls><TxDtls><RmtInf>"
+                       "<Ustrd>Invoice %s</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>"
+                       % (i, number))
+    files["documents/2024/06/inv-b0.yaml"] = (
+        "{kind: invoice, customer: acme, date: 2024-06-10, number: 2024-0001, "
+        "validated: 2024-06-10, lines: [{description: Work, quantity: 1, "
+        "unit_price: \"10\", vat: \"8.1\"}]}\n")
+    files["documents/2024/06/inv-b1.yaml"] += "# kept by every payment\n"
+    root = make_book(files)
+    statement = root.parent / "big.xml"
+    statement.write_text(
+        '<?xml version="1.0"?>\n<Document xmlns="urn:iso:std:iso:20022:tech:xsd:'
+        'camt.053.001.04"><BkToCstmrStmt><Stmt><Id>S</Id>%s</Stmt></BkToCstmrStmt>'
+        "</Document>" % "\n".join(entries))
+    out = cli("--as-of", "2025-03-10", "import", "bank", str(statement), "--format", "json",
+              book=root)
+    assert out.code == 0, out
+    assert "Traceback" not in out.err and out.err == "", out.err
+    assert len(json.loads(out.out)[0]["recorded"]) == 2100
+    assert commits(root) == ["Import 2100 payments from big.xml", "Test book"]
+    assert git(root, "status", "--porcelain") == ""
+    book = load_book(root)
+    assert not [d for d in book.diagnostics if d.is_error]
+    for i in (0, 1, 1234, 2099):
+        assert [(p.amount, p.reference) for p in book.documents["inv-b%d" % i].payments] == \
+            [(D("10.81"), "B%d" % i)]
+    assert (root / "documents/2024/06/inv-b1.yaml").read_text().count(
+        "# kept by every payment") == 1
+    assert git(root, "fsck", "--strict", "--no-progress") == ""

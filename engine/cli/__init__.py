@@ -52,7 +52,17 @@ class Terminated(KeyboardInterrupt):
     write in progress is settled before the process ends."""
 
 
+_MAIN_PID: list[int] = []
+
+
 def _terminate(signum, frame):
+    if _MAIN_PID and os.getpid() != _MAIN_PID[0]:
+        # a forked worker (parsing on every core) ended by its pool: end as
+        # SIGTERM ends a process, with no traceback on the person's terminal
+        import signal
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
     raise Terminated()
 
 
@@ -62,6 +72,7 @@ def entry_point(args=None) -> int:
     through the same path as an error: 130 and 143."""
     import signal
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        _MAIN_PID[:] = [os.getpid()]
         signal.signal(signal.SIGTERM, _terminate)
     try:
         main.main(args=args, prog_name="facturier", standalone_mode=False)
