@@ -88,7 +88,8 @@ def due_book(root: Path, n: int, issue: str = "validate", port: int = 25) -> Non
     (root / "documents/2025/01").mkdir(parents=True)
     (root / "recurrences").mkdir()
     (root / "facturier.yaml").write_text(
-        "company: {name: Bench SA}\ncurrency: CHF\nlocale: fr\nemail:\n"
+        "company: {name: Bench SA, vat_id: CHE-123.456.789 MWST, address: {street: Rue du Lac, "
+        "number: '1', postcode: '1000', city: Lausanne, country: CH}}\ncurrency: CHF\nlocale: fr\nemail:\n"
         "  from: \"Bench SA <billing@bench.example>\"\n  smtp_host: 127.0.0.1\n"
         "  smtp_port: %d\n" % port)
     (root / ".gitignore").write_text(".facturier/\n")
