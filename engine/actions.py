@@ -35,6 +35,7 @@ import msgspec
 
 from . import gitstore, safepath
 from .diagnostics import ActionRefused, Diagnostic
+from .i18n import Lines
 from .model import Book, Contact, Document, Line, Recurrence, Settings
 from .numbering import NUMBERED_KINDS, next_number
 from .writer import (contact_path, document_path, dump_contact, dump_document, dump_recurrence,
@@ -351,16 +352,14 @@ def _doc(book: Book, doc_id: str) -> Document:
     if doc is None:
         broken = _broken(book, "documents", doc_id)
         if broken:
-            _refuse("refuse.has_errors", path=broken,
-                    problems="\n".join(str(d) for d in _file_problems(book, broken)))
+            _refuse("refuse.has_errors", path=broken, problems=Lines(_file_problems(book, broken)))
         _refuse("refuse.no_document", id=doc_id)
     return doc
 
 
 def _has_errors(book: Book, broken: str):
     from .i18n import Message
-    return Message("refuse.has_errors", path=broken,
-                   problems="\n".join(str(d) for d in _file_problems(book, broken)))
+    return Message("refuse.has_errors", path=broken, problems=Lines(_file_problems(book, broken)))
 
 
 def _contact(book: Book, contact_id: str) -> Contact:
@@ -445,10 +444,10 @@ def _parse(path: str, text: Union[str, bytes], source: Optional[str] = None,
             if source:
                 d = Diagnostic(source, d.line if positions else 0, d.col if positions else 0,
                                d.field, d.message, d.severity)
-            shown.append(str(d))
+            shown.append(d)
         if not shown:
             _refuse("refuse.unreadable", path=source or path)
-        _refuse("\n".join(shown))
+        _refuse("problems.list", problems=Lines(shown))
     return record
 
 
@@ -1066,7 +1065,7 @@ def _refuse_new_errors(book: Book, old: Optional[Document], new: Document,
                                  d.col if positions else 0, d.field, d.message, d.severity)
                       for d in introduced]
     if introduced:
-        _refuse("\n".join(str(d) for d in introduced))
+        _refuse("problems.list", problems=Lines(introduced))
 
 
 # =========================================================================== contacts

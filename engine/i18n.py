@@ -931,9 +931,18 @@ def _rebuild(code: str, params: dict) -> Message:
     return Message(code, **params)
 
 
+class Lines(tuple):
+    """A parameter shown one item a line (diagnostics in a refusal), each
+    rendered in the message's language when it can be (``item.render(lang)``)."""
+    __slots__ = ()
+
+
 def _param(value, lang: str | None):
     if isinstance(value, Message):
         return value.render(lang)
+    if isinstance(value, Lines):
+        return "\n".join(str(v.render(lang)) if hasattr(v, "render") else localize(v, lang)
+                         for v in value)
     if isinstance(value, (list, tuple)):
         return ", ".join(str(_param(v, lang)) for v in value)
     return value
@@ -970,7 +979,9 @@ _PATTERNS_OF = {"n": -1}
 # the keys whose English texts are kept as they are (stop causes in files,
 # commit subjects, run lines, stored refusals) and read back by `translate`
 TRANSLATABLE = ("cause.", "refuse.", "rule.", "schedule.", "run.", "subject.", "doc.label",
-                "kind.word.", "word.nothing", "word.none", "word.not_set")
+                "kind.word.", "word.nothing", "word.none", "word.not_set",
+                # diagnostics of the loader, the checks and the YAML reader (cached as text)
+                "load.", "check.", "yaml.", "book.", "kind.a.")
 
 
 def _pattern_list() -> list:
@@ -981,26 +992,34 @@ def _pattern_list() -> list:
         return _PATTERNS
     found = []
     field = re.compile(r"\{(\w+)(![rs])?\}")
+
+    def plain(text: str) -> str:            # a template's literal text as rendered
+        return text.replace("{{", "{").replace("}}", "}")
     for key, texts in MESSAGES.items():
         english = texts.get("en")
         if not english or not key.startswith(TRANSLATABLE):
             continue
         parts, names, pos = [], [], 0
+        quoted = set()          # values a person wrote ('{text}', {id!r}): never translated
         for m in field.finditer(english):
-            parts.append(re.escape(english[pos:m.start()]))
+            parts.append(re.escape(plain(english[pos:m.start()])))
             name, conv = m.group(1), m.group(2)
             if name in names:
                 group = "(?P=%s)" % name
             else:
                 group = "(?P<%s>.+?)" % name
                 names.append(name)
+            if conv == "!r" or (english[m.start() - 1:m.start()] == "'"
+                                and english[m.end():m.end() + 1] == "'"):
+                quoted.add(name)
             parts.append("'%s'" % group if conv == "!r" else group)
             pos = m.end()
-        parts.append(re.escape(english[pos:]))
+        parts.append(re.escape(plain(english[pos:])))
         first = field.search(english)
-        prefix = english[:first.start()] if first else english
-        literal = len(field.sub("", english))
-        found.append((prefix, literal, key, re.compile("".join(parts) + r"\Z", re.S)))
+        prefix = plain(english[:first.start()] if first else english)
+        literal = len(plain(field.sub("", english)))
+        found.append((prefix, literal, key, re.compile("".join(parts) + r"\Z", re.S),
+                      frozenset(quoted)))
     found.sort(key=lambda item: -item[1])          # the most specific text first
     _PATTERNS[:] = found
     _PATTERNS_OF["n"] = len(MESSAGES)
@@ -1013,15 +1032,19 @@ def parse_message(text: str) -> Message | None:
     catalogue text matches."""
     if not text:
         return None
-    for prefix, _literal, key, pattern in _pattern_list():
+    for prefix, literal, key, pattern, quoted in _pattern_list():
         if not text.startswith(prefix):
             continue
         m = pattern.match(text)
         if m is not None:
             params = {}
             for name, value in m.groupdict().items():
-                inner = parse_message(value) if value else None
+                inner = parse_message(value) if value and name not in quoted else None
                 params[name] = inner if inner is not None else value
+            # a text of little more than its fields ("{kind} {id}") matches any
+            # words: only when its first field is one of ours (a kind word)
+            if literal <= 3 and params and not isinstance(next(iter(params.values())), Message):
+                continue
             return Message(key, **params)
     return None
 
@@ -1200,4 +1223,212 @@ MESSAGES.update({
     "report.by.month": {"en": "month", "fr": "mois"},
     "report.by.quarter": {"en": "quarter", "fr": "trimestre"},
     "report.by.contact": {"en": "contact", "fr": "contact"},
+})
+
+# --------------------------------------------------------------------------- book files (loader)
+# What engine/loader.py reports about a file (SPEC 1.1): each diagnostic keeps
+# its file, line and field; its English text is what the cache keeps, and
+# `translate` reads it back in the person's language. A value the person
+# wrote stays between quotes, as written.
+MESSAGES.update({
+    "load.must_be": {"en": "field '{field}' must be {what}, not {shape}",
+                     "fr": "le champ '{field}' doit être {what}, pas {shape}"},
+    "load.what.text": {"en": "text", "fr": "du texte"},
+    "load.what.id": {"en": "an id", "fr": "un identifiant"},
+    "load.what.decimal": {"en": "a decimal number", "fr": "un nombre décimal"},
+    "load.what.date": {"en": "a date (YYYY-MM-DD)", "fr": "une date (AAAA-MM-JJ)"},
+    "load.what.timestamp": {"en": "a timestamp", "fr": "un horodatage"},
+    "load.what.whole": {"en": "a whole number", "fr": "un nombre entier"},
+    "load.what.bool": {"en": "true or false", "fr": "true ou false"},
+    "load.what.one_of": {"en": "one of {choices}", "fr": "l'une des valeurs {choices}"},
+    "load.what.currency": {"en": "a currency code", "fr": "un code de monnaie"},
+    "load.what.timezone": {"en": "a time zone", "fr": "un fuseau horaire"},
+    "load.what.number_format": {"en": "a number format", "fr": "un format de numéro"},
+    "load.what.country": {"en": "a country code", "fr": "un code de pays"},
+    "load.what.iban": {"en": "an IBAN", "fr": "un IBAN"},
+    "load.what.bic": {"en": "a BIC", "fr": "un BIC"},
+    "load.what.address": {"en": "text or a mapping (street, number, postcode, city, country)",
+                          "fr": "du texte ou un dictionnaire (street, number, postcode, city, "
+                                "country)"},
+    "load.what.mailbox": {"en": "an e-mail address", "fr": "une adresse e-mail"},
+    "load.shape.mapping": {"en": "a mapping", "fr": "un dictionnaire"},
+    "load.shape.list": {"en": "a list", "fr": "une liste"},
+    "load.shape.value": {"en": "a single value", "fr": "une valeur seule"},
+    "load.empty": {"en": "field '{field}' must not be empty",
+                   "fr": "le champ '{field}' ne doit pas être vide"},
+    "load.bad_reference": {
+        "en": "field '{field}': '{text}' is not a valid id (letters, digits, '.', '_' and '-', "
+              "starting with a letter or digit)",
+        "fr": "champ '{field}' : '{text}' n'est pas un identifiant valable (lettres, chiffres, "
+              "'.', '_' et '-', en commençant par une lettre ou un chiffre)"},
+    "load.not_decimal": {
+        "en": "field '{field}': '{text}' is not a decimal number; write digits with an optional "
+              "decimal point, e.g. 1200 or \"1200.50\" (no exponent, '_', hex, nan or inf)",
+        "fr": "champ '{field}' : '{text}' n'est pas un nombre décimal ; écrivez des chiffres avec "
+              "un point décimal facultatif, par exemple 1200 ou \"1200.50\" (sans exposant, '_', "
+              "hexa, nan ni inf)"},
+    "load.negative": {"en": "field '{field}' must not be negative ({text})",
+                      "fr": "le champ '{field}' ne doit pas être négatif ({text})"},
+    "load.too_large": {
+        "en": "field '{field}': {text} is too large (at most {digits} digits before the decimal "
+              "point)",
+        "fr": "champ '{field}' : {text} est trop grand (au plus {digits} chiffres avant la "
+              "virgule)"},
+    "load.not_email": {
+        "en": "field '{field}': '{text}' is not an e-mail address; write one address like "
+              "name@example.com",
+        "fr": "champ '{field}' : '{text}' n'est pas une adresse e-mail ; écrivez une adresse "
+              "comme nom@example.com"},
+    "load.not_mailbox": {
+        "en": "field '{field}': '{text}' is not an e-mail address; write an address like "
+              "name@example.com, or a name and an address like \"Name <name@example.com>\"",
+        "fr": "champ '{field}' : '{text}' n'est pas une adresse e-mail ; écrivez une adresse "
+              "comme nom@example.com, ou un nom et une adresse comme \"Nom <nom@example.com>\""},
+    "load.not_date": {"en": "field '{field}': '{text}' is not a date; write YYYY-MM-DD, e.g. "
+                            "2025-01-31",
+                      "fr": "champ '{field}' : '{text}' n'est pas une date ; écrivez AAAA-MM-JJ, "
+                            "par exemple 2025-01-31"},
+    "load.bad_date": {"en": "field '{field}': '{text}' is not a valid date ({reason})",
+                      "fr": "champ '{field}' : '{text}' n'est pas une date valable ({reason})"},
+    "load.date.month": {"en": "month must be in 1..12", "fr": "le mois va de 1 à 12"},
+    "load.date.day": {"en": "day is out of range for month", "fr": "ce jour n'existe pas dans ce mois"},
+    "load.date.year": {"en": "year 0 is out of range", "fr": "l'année 0 n'existe pas"},
+    "load.not_timestamp": {
+        "en": "field '{field}': '{text}' is not an ISO 8601 timestamp; write date, time and "
+              "offset, e.g. 2025-01-05T09:00:00+01:00",
+        "fr": "champ '{field}' : '{text}' n'est pas un horodatage ISO 8601 ; écrivez la date, "
+              "l'heure et le décalage, par exemple 2025-01-05T09:00:00+01:00"},
+    "load.no_offset": {
+        "en": "field '{field}': timestamp '{text}' has no offset; add one, e.g. "
+              "2025-01-05T09:00:00+01:00",
+        "fr": "champ '{field}' : l'horodatage '{text}' n'a pas de décalage horaire ; ajoutez-en "
+              "un, par exemple 2025-01-05T09:00:00+01:00"},
+    "load.bad_timestamp": {"en": "field '{field}': '{text}' is not a valid timestamp ({reason})",
+                           "fr": "champ '{field}' : '{text}' n'est pas un horodatage valable "
+                                 "({reason})"},
+    "load.not_whole": {"en": "field '{field}': '{text}' is not a whole number",
+                       "fr": "champ '{field}' : '{text}' n'est pas un nombre entier"},
+    "load.at_least": {"en": "field '{field}' must be at least {low} (not {text})",
+                      "fr": "le champ '{field}' doit valoir au moins {low} (pas {text})"},
+    "load.from_to": {"en": "field '{field}' must be from {low} to {high} (not {text})",
+                     "fr": "le champ '{field}' doit aller de {low} à {high} (pas {text})"},
+    "load.not_bool": {"en": "field '{field}': '{text}' is not true or false",
+                      "fr": "champ '{field}' : '{text}' n'est ni true ni false"},
+    "load.not_one_of": {"en": "field '{field}': '{text}' is not one of {choices}",
+                        "fr": "champ '{field}' : '{text}' n'est pas l'une des valeurs {choices}"},
+    "load.not_one_of_close": {
+        "en": "field '{field}': '{text}' is not one of {choices} — did you mean '{close}'?",
+        "fr": "champ '{field}' : '{text}' n'est pas l'une des valeurs {choices} — vouliez-vous "
+              "dire '{close}' ?"},
+    "load.not_currency": {
+        "en": "field '{field}': '{text}' is not a currency code; write three capital letters "
+              "(ISO 4217), e.g. EUR or CHF",
+        "fr": "champ '{field}' : '{text}' n'est pas un code de monnaie ; écrivez trois majuscules "
+              "(ISO 4217), par exemple EUR ou CHF"},
+    "load.not_timezone": {
+        "en": "field '{field}': '{text}' is not a known time zone; write an IANA name, e.g. "
+              "Europe/Zurich or UTC",
+        "fr": "champ '{field}' : '{text}' n'est pas un fuseau horaire connu ; écrivez un nom "
+              "IANA, par exemple Europe/Zurich ou UTC"},
+    "load.field_problem": {"en": "field '{field}': {problem}", "fr": "champ '{field}' : {problem}"},
+    "load.not_country": {
+        "en": "field '{field}': '{text}' is not a country code; write two capital letters "
+              "(ISO 3166), e.g. FR or CH",
+        "fr": "champ '{field}' : '{text}' n'est pas un code de pays ; écrivez deux majuscules "
+              "(ISO 3166), par exemple FR ou CH"},
+    "load.iban.shape": {
+        "en": "'{text}' is not an IBAN (two letters, two check digits, then 11 to 30 letters or "
+              "digits)",
+        "fr": "'{text}' n'est pas un IBAN (deux lettres, deux chiffres de contrôle, puis 11 à 30 "
+              "lettres ou chiffres)"},
+    "load.iban.check": {"en": "'{text}' is not an IBAN: its check digits are wrong (a typo?)",
+                        "fr": "'{text}' n'est pas un IBAN : ses chiffres de contrôle sont faux "
+                              "(une faute de frappe ?)"},
+    "load.not_bic": {"en": "field '{field}': '{text}' is not a BIC (8 or 11 letters and digits, "
+                           "e.g. POFICHBEXXX)",
+                     "fr": "champ '{field}' : '{text}' n'est pas un BIC (8 ou 11 lettres et "
+                           "chiffres, par exemple POFICHBEXXX)"},
+    "load.legal_notes": {
+        "en": "field '{field}' must be a mapping of locale to lines, e.g. {{fr: [\"...\"]}}, "
+              "not {shape}",
+        "fr": "le champ '{field}' doit être un dictionnaire des langues vers des lignes, par "
+              "exemple {{fr: [\"...\"]}}, pas {shape}"},
+    "load.unknown_field": {"en": "unknown field '{field}'", "fr": "champ inconnu '{field}'"},
+    "load.unknown_field_close": {
+        "en": "unknown field '{field}' — did you mean '{close}'?",
+        "fr": "champ inconnu '{field}' — vouliez-vous dire '{close}' ?"},
+    "load.needs_value": {"en": "field '{field}' needs a value",
+                         "fr": "le champ '{field}' demande une valeur"},
+    "load.missing": {"en": "missing required field '{field}'",
+                     "fr": "champ obligatoire manquant : '{field}'"},
+    "load.must_be_mapping": {"en": "field '{field}' must be a mapping (key: value lines), not {shape}",
+                             "fr": "le champ '{field}' doit être un dictionnaire (lignes clé: "
+                                   "valeur), pas {shape}"},
+    "load.must_be_list": {"en": "field '{field}' must be a list (lines starting with '- '), not "
+                                "{shape}",
+                          "fr": "le champ '{field}' doit être une liste (lignes commençant par "
+                                "'- '), pas {shape}"},
+    "load.empty_item": {"en": "item {index} of '{field}' is empty",
+                        "fr": "l'élément {index} de '{field}' est vide"},
+    "load.hold_order": {"en": "hold '{field}': 'to' ({end}) must be after 'from' ({start})",
+                        "fr": "suspension '{field}' : 'to' ({end}) doit suivre 'from' ({start})"},
+    "load.bad_file_name": {
+        "en": "the file name '{name}' is not a valid id: use 1 to 64 letters, digits, '.', '_' "
+              "or '-', starting with a letter or digit",
+        "fr": "le nom de fichier '{name}' n'est pas un identifiant valable : utilisez de 1 à 64 "
+              "lettres, chiffres, '.', '_' ou '-', en commençant par une lettre ou un chiffre"},
+    "load.empty_file": {"en": "the file is empty: {what} needs its fields (key: value lines)",
+                        "fr": "le fichier est vide : {what} demande ses champs (lignes clé: "
+                              "valeur)"},
+    "load.not_mapping_file": {
+        "en": "the file must hold the fields of {what} as key: value lines, not {shape}",
+        "fr": "le fichier doit contenir les champs de {what} en lignes clé: valeur, pas {shape}"},
+    "load.a.settings": {"en": "the settings", "fr": "les réglages"},
+    "load.a.contact": {"en": "a contact", "fr": "un contact"},
+    "load.a.recurrence": {"en": "a recurrence", "fr": "une récurrence"},
+    "load.a.document": {"en": "a document", "fr": "un document"},
+    "load.id_differs": {
+        "en": "id '{id}' differs from the file name '{name}': the id of a record is its file name "
+              "(remove 'id:' or make them equal)",
+        "fr": "l'identifiant '{id}' diffère du nom de fichier '{name}' : l'identifiant d'un "
+              "enregistrement est son nom de fichier (retirez 'id:' ou rendez-les égaux)"},
+    "load.both_parties": {"en": "give 'customer' or 'supplier', not both",
+                          "fr": "donnez 'customer' ou 'supplier', pas les deux"},
+    "load.missing_party": {"en": "missing required field 'customer' (or 'supplier' for an expense)",
+                           "fr": "champ obligatoire manquant : 'customer' (ou 'supplier' pour une "
+                                 "dépense)"},
+    "load.missing_lines_or_total": {
+        "en": "missing required field 'lines' (or 'total' for an expense)",
+        "fr": "champ obligatoire manquant : 'lines' (ou 'total' pour une dépense)"},
+    "load.expense_customer": {
+        "en": "an expense names its supplier: write 'supplier:' instead of 'customer:'",
+        "fr": "une dépense nomme son fournisseur : écrivez 'supplier:' au lieu de 'customer:'"},
+    "load.supplier_only_expense": {
+        "en": "only expenses have a supplier: {kind} names its customer, write 'customer:' "
+              "instead of 'supplier:'",
+        "fr": "seules les dépenses ont un fournisseur : {kind} nomme son client, écrivez "
+              "'customer:' au lieu de 'supplier:'"},
+    "load.only_for": {"en": "field '{field}' only applies to {allowed}, not to {kind}",
+                      "fr": "le champ '{field}' ne s'applique qu'aux {allowed}, pas à {kind}"},
+    "load.kinds.credit_note": {"en": "credit notes", "fr": "notes de crédit"},
+    "load.kinds.quote": {"en": "quotes", "fr": "offres"},
+    "load.kinds.quote_work_order": {"en": "quotes and work orders",
+                                    "fr": "offres et bons de travail"},
+    "load.kinds.expense": {"en": "expenses", "fr": "dépenses"},
+    "load.lines_and_total": {"en": "an expense gives either 'lines' or 'total', not both",
+                             "fr": "une dépense donne soit 'lines', soit 'total', pas les deux"},
+    "load.expense_no_line": {"en": "an expense needs at least one line (or give 'total' instead)",
+                             "fr": "une dépense demande au moins une ligne (ou donnez plutôt "
+                                   "'total')"},
+    "load.missing_lines": {"en": "missing required field 'lines': {kind} needs at least one line",
+                           "fr": "champ obligatoire manquant : 'lines' : {kind} demande au moins "
+                                 "une ligne"},
+    "load.no_line": {"en": "{kind} needs at least one line",
+                     "fr": "{kind} demande au moins une ligne"},
+})
+
+# the problems of a file that an action refuses, one a line (each a diagnostic)
+MESSAGES.update({
+    "problems.list": {"en": "{problems}", "fr": "{problems}"},
+    "cli.the_options": {"en": "the options", "fr": "les options"},
 })

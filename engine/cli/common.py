@@ -127,17 +127,7 @@ def format_option(func):
 def diagnostic_text(d, lang: str) -> str:
     """``path:line:col: message`` (Diagnostic.__str__) in the person's language
     for the messages the catalogue knows (engine.i18n.translate)."""
-    from ..i18n import language, localize, render
-    if language(lang) == "en":
-        return str(d)
-    where = d.path
-    if d.line:
-        where += ":%d" % d.line
-        if d.col:
-            where += ":%d" % d.col
-    prefix = render("cli.warning", lang) if not d.is_error else ""
-    return render("cli.diagnostic", lang, where=where, prefix=prefix,
-                  message=localize(d.message, lang))
+    return d.render(lang)
 
 
 def say(message: str) -> None:

@@ -118,7 +118,7 @@ def new_command(ctx: Context, kind, customer, supplier, date, due, currency, lin
         fields["credits"] = ref_in_field(ctx, credits)
     if notes:
         fields["notes"] = notes
-    act(ctx, plan_create_document, fields, ctx.as_of, source="the options", created=True)
+    act(ctx, plan_create_document, fields, ctx.as_of, source=ctx.t("cli.the_options"), created=True)
 
 
 # --------------------------------------------------------------------------- show
