@@ -1007,7 +1007,7 @@ def _pattern_list() -> list:
             if name in names:
                 group = "(?P=%s)" % name
             else:
-                group = "(?P<%s>.+?)" % name
+                group = "(?P<%s>.*?)" % name
                 names.append(name)
             if conv == "!r" or (english[m.start() - 1:m.start()] == "'"
                                 and english[m.end():m.end() + 1] == "'"):
@@ -1431,4 +1431,170 @@ MESSAGES.update({
 MESSAGES.update({
     "problems.list": {"en": "{problems}", "fr": "{problems}"},
     "cli.the_options": {"en": "the options", "fr": "les options"},
+})
+
+# --------------------------------------------------------------------------- YAML, book, checks
+# What engine/yamlsafe.py, engine/book.py and engine/checks.py report
+# (diagnostics: English text kept, read back by `translate`).
+MESSAGES.update({
+    "yaml.syntax": {"en": "YAML syntax error: {message}", "fr": "erreur de syntaxe YAML : {message}"},
+    "yaml.not_utf8": {"en": "the file is not valid UTF-8 text ({reason}); save it as UTF-8",
+                      "fr": "le fichier n'est pas du texte UTF-8 valable ({reason}) ; "
+                            "enregistrez-le en UTF-8"},
+    "yaml.character": {"en": "character #x{char} is not allowed in a YAML file ({reason})",
+                       "fr": "le caractère #x{char} n'est pas permis dans un fichier YAML ({reason})"},
+    "yaml.unreadable": {"en": "cannot read the file as YAML: {message}",
+                        "fr": "impossible de lire le fichier comme du YAML : {message}"},
+    "yaml.too_deep": {"en": "lists and mappings nest more than {depth} levels deep here; a "
+                            "facturier file never needs that",
+                      "fr": "listes et dictionnaires s'imbriquent ici sur plus de {depth} niveaux ; "
+                            "un fichier facturier n'en a jamais besoin"},
+    "yaml.alias": {"en": "alias '*{name}' is not allowed: write the value out in full (facturier "
+                         "files use no anchors or aliases)",
+                   "fr": "l'alias '*{name}' n'est pas permis : écrivez la valeur en entier (les "
+                         "fichiers facturier n'utilisent ni ancres ni alias)"},
+    "yaml.anchor": {"en": "anchor '&{name}' is not allowed: facturier files use no anchors or "
+                          "aliases",
+                    "fr": "l'ancre '&{name}' n'est pas permise : les fichiers facturier "
+                          "n'utilisent ni ancres ni alias"},
+    "yaml.key_not_name": {"en": "a key must be a plain name, not a {shape}",
+                          "fr": "une clé doit être un simple nom, pas {shape}"},
+    "yaml.shape.list": {"en": "list", "fr": "une liste"},
+    "yaml.shape.mapping": {"en": "mapping", "fr": "un dictionnaire"},
+    "yaml.tag_on_key": {"en": "tag {tag} is not allowed on a key",
+                        "fr": "l'étiquette {tag} n'est pas permise sur une clé"},
+    "yaml.duplicate_key": {
+        "en": "duplicate key '{key}' (first given on line {line}); YAML would keep only one of "
+              "them: remove the other",
+        "fr": "clé en double '{key}' (déjà donnée ligne {line}) ; YAML n'en garderait qu'une : "
+              "retirez l'autre"},
+    "yaml.tag": {"en": "tag {tag} is not allowed (only YAML's core tags: !!str, !!int, !!float, "
+                       "!!bool, !!null, !!map, !!seq); the value is ignored",
+                 "fr": "l'étiquette {tag} n'est pas permise (seulement les étiquettes de base de "
+                       "YAML : !!str, !!int, !!float, !!bool, !!null, !!map, !!seq) ; la valeur "
+                       "est ignorée"},
+    "book.link": {"en": "this is a symbolic link: facturier never follows a link in a book (it may "
+                        "point anywhere); put the file or folder itself there, or remove the link",
+                  "fr": "ceci est un lien symbolique : facturier ne suit jamais un lien dans un "
+                        "livre (il peut pointer n'importe où) ; mettez-y le fichier ou le dossier "
+                        "lui-même, ou retirez le lien"},
+    "book.committed_state": {
+        "en": "committed under .facturier/, which is facturier's own local state: it came with "
+              "the repository, so it is ignored; remove it from git (git rm -r --cached "
+              ".facturier)",
+        "fr": "enregistré sous .facturier/, l'état local propre à facturier : il est venu avec le "
+              "dépôt, il est donc ignoré ; retirez-le de git (git rm -r --cached .facturier)"},
+    "book.id_used": {"en": "the id {id!r} is already used by {path} (ids are unique per kind, "
+                           "ignoring case)",
+                     "fr": "l'identifiant {id!r} est déjà utilisé par {path} (les identifiants "
+                           "sont uniques par type, sans tenir compte de la casse)"},
+    "book.cannot_read": {"en": "cannot read the file: {reason}",
+                         "fr": "impossible de lire le fichier : {reason}"},
+    "check.no_contact": {"en": "{key} {id!r} does not exist (no contacts/{file}.yaml)",
+                         "fr": "{key} {id!r} n'existe pas (pas de contacts/{file}.yaml)"},
+    "check.no_document": {"en": "{key} names document {id!r}, which does not exist",
+                          "fr": "{key} nomme le document {id!r}, qui n'existe pas"},
+    "check.no_recurrence": {"en": "generated by recurrence {id!r}, which no longer exists",
+                            "fr": "généré par la récurrence {id!r}, qui n'existe plus"},
+    "check.no_template": {"en": "template {id!r} does not exist (no document with that id)",
+                          "fr": "le modèle {id!r} n'existe pas (aucun document avec cet "
+                                "identifiant)"},
+    "check.credits_nothing": {"en": "a credit note names the invoice it credits: add `credits: "
+                                    "<invoice id>`",
+                              "fr": "une note de crédit nomme la facture qu'elle crédite : ajoutez "
+                                    "`credits: <identifiant de la facture>`"},
+    "check.credits_kind": {"en": "a credit note credits an invoice, but {id!r} is {kind}",
+                           "fr": "une note de crédit crédite une facture, mais {id!r} est {kind}"},
+    "check.foreign_rate": {
+        "en": "VAT rate {rates} of this credit note is not on invoice {invoice} ({have}): its "
+              "VAT does not reverse the invoice's",
+        "fr": "le taux de TVA {rates} de cette note de crédit n'est pas sur la facture {invoice} "
+              "({have}) : sa TVA n'annule pas celle de la facture"},
+    "check.foreign_rates": {
+        "en": "VAT rates {rates} of this credit note are not on invoice {invoice} ({have}): its "
+              "VAT does not reverse the invoice's",
+        "fr": "les taux de TVA {rates} de cette note de crédit ne sont pas sur la facture "
+              "{invoice} ({have}) : sa TVA n'annule pas celle de la facture"},
+    "check.foreign_rate.fix": {
+        "en": "VAT rate {rates} of this credit note is not on invoice {invoice} ({have}): its "
+              "VAT does not reverse the invoice's; use the invoice's rates (facturier doc credit "
+              "makes them)",
+        "fr": "le taux de TVA {rates} de cette note de crédit n'est pas sur la facture {invoice} "
+              "({have}) : sa TVA n'annule pas celle de la facture ; utilisez les taux de la facture "
+              "(facturier doc credit les reprend)"},
+    "check.foreign_rates.fix": {
+        "en": "VAT rates {rates} of this credit note are not on invoice {invoice} ({have}): its "
+              "VAT does not reverse the invoice's; use the invoice's rates (facturier doc credit "
+              "makes them)",
+        "fr": "les taux de TVA {rates} de cette note de crédit ne sont pas sur la facture "
+              "{invoice} ({have}) : sa TVA n'annule pas celle de la facture ; utilisez les taux de "
+              "la facture (facturier doc credit les reprend)"},
+    "check.draft_payments": {"en": "payments on a draft: validate the {kind} first",
+                             "fr": "paiements sur un brouillon : validez d'abord ce document "
+                                   "({kind})"},
+    "check.draft_number": {"en": "a draft has no number (numbers are given at validation); remove "
+                                 "it or set `validated:`",
+                           "fr": "un brouillon n'a pas de numéro (les numéros sont donnés à la "
+                                 "validation) ; retirez-le ou indiquez `validated:`"},
+    "check.validated_no_number": {"en": "validated {kind} without a number",
+                                  "fr": "document validé ({kind}) sans numéro"},
+    "check.too_fine": {"en": "{what} {amount} has more decimals than {currency} allows ({places})",
+                       "fr": "{what} {amount} a plus de décimales que {currency} n'en permet "
+                             "({places})"},
+    "check.the_total": {"en": "the total", "fr": "le total"},
+    "check.the_amount": {"en": "the amount", "fr": "le montant"},
+    "check.number_used": {"en": "number {number} is already used by {kind} {id}",
+                          "fr": "le numéro {number} est déjà utilisé par le document {id} ({kind})"},
+    "check.number_year": {"en": "number {number} belongs to {year}, but the {kind} is dated {date}",
+                          "fr": "le numéro {number} appartient à {year}, mais le document ({kind}) "
+                                "est daté du {date}"},
+    "check.number_zero": {"en": "number {number}: a series starts at 1",
+                          "fr": "numéro {number} : une série commence à 1"},
+    "check.number_format_late": {
+        "en": "number {number} does not follow the {kind} format {format!r}, and numbers that do "
+              "were given before it (from {date})",
+        "fr": "le numéro {number} ne suit pas le format {format!r} ({kind}), et des numéros qui le "
+              "suivent ont été donnés avant lui (dès le {date})"},
+    "check.number_format_old": {
+        "en": "{n} {kind} numbers{of_year} ({first}{last}) do not follow the current format "
+              "{format!r}: counted as given under an earlier format, so the series goes on at "
+              "{next} (if the format changed by mistake, put it back in facturier.yaml)",
+        "fr": "{n} numéros ({kind}){of_year} ({first}{last}) ne suivent pas le format actuel "
+              "{format!r} : comptés comme donnés sous un format antérieur, la série continue donc "
+              "à {next} (si le format a changé par erreur, remettez-le dans facturier.yaml)"},
+    "check.number_format_old.one": {
+        "en": "1 {kind} number{of_year} ({first}) does not follow the current format {format!r}: "
+              "counted as given under an earlier format, so the series goes on at {next} (if the "
+              "format changed by mistake, put it back in facturier.yaml)",
+        "fr": "1 numéro ({kind}){of_year} ({first}) ne suit pas le format actuel {format!r} : "
+              "compté comme donné sous un format antérieur, la série continue donc à {next} (si "
+              "le format a changé par erreur, remettez-le dans facturier.yaml)"},
+    "check.of_year": {"en": " of {year}", "fr": " de {year}"},
+    "check.number_again": {
+        "en": "number {number} gives sequence {seq} again: {n} {kind} numbers{of_year} were given "
+              "under an earlier format",
+        "fr": "le numéro {number} redonne le rang {seq} : {n} numéros ({kind}){of_year} ont été "
+              "donnés sous un format antérieur"},
+    "check.number_again.one": {
+        "en": "number {number} gives sequence {seq} again: 1 {kind} number{of_year} were given "
+              "under an earlier format",
+        "fr": "le numéro {number} redonne le rang {seq} : 1 numéro ({kind}){of_year} a été donné "
+              "sous un format antérieur"},
+    "check.gap": {"en": "gap in the {kind} numbers{of_year}: {missing} missing before {number}",
+                  "fr": "trou dans les numéros ({kind}){of_year} : {missing} manquant avant "
+                        "{number}"},
+    "check.gap_range": {"en": "gap in the {kind} numbers{of_year}: {first} to {last} missing "
+                              "before {number}",
+                        "fr": "trou dans les numéros ({kind}){of_year} : {first} à {last} "
+                              "manquants avant {number}"},
+    "check.out_of_order": {
+        "en": "number {number} was validated on {date}, before {previous} (validated on {then}): "
+              "numbers out of chronological order",
+        "fr": "le numéro {number} a été validé le {date}, avant {previous} (validé le {then}) : "
+              "numéros hors de l'ordre chronologique"},
+    "check.rule": {"en": "the rule does not parse: {reason}", "fr": "la règle est illisible : {reason}"},
+    "check.template_kind": {"en": "template {id} is {kind}; a recurrence repeats an invoice or an "
+                                  "expense",
+                            "fr": "le modèle {id} est {kind} ; une récurrence répète une facture "
+                                  "ou une dépense"},
 })
