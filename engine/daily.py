@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
 
 from .diagnostics import ActionRefused, FacturierError
+from .i18n import Message
 from .model import Book, Document, Recurrence
 
 if TYPE_CHECKING:
@@ -285,9 +286,8 @@ class _Session:
             return
         self._fault_reported = True
         self.report.error("facturier.yaml", 0,
-                          "e-mail stopped: %s. Check the email settings (and %s / %s); the "
-                          "e-mails due are recorded as deferred and the next run tries them again"
-                          % (problem.detail, _SMTP_VARS[0], _SMTP_VARS[1]))
+                          _message("run.smtp_fault", detail=problem.detail, user=_SMTP_VARS[0],
+                                   password=_SMTP_VARS[1]))
 
     def end_mail(self, interrupted: bool) -> None:
         """Close the run's SMTP session (QUIT; after an interruption, just
@@ -417,9 +417,14 @@ def _same_but_last(a: Recurrence, b: Recurrence) -> bool:
     return msgspec.structs.replace(a, **keep) == msgspec.structs.replace(b, **keep)
 
 
-def _message(code: str, **params):
-    from .i18n import Message
+def _message(code: str, **params) -> Message:
     return Message(code, **params)
+
+
+def _reason(exc: Exception):
+    """An error's message: the catalogue Message it carries, else its text."""
+    message = getattr(exc, "message", None)
+    return message if isinstance(message, Message) else str(exc)
 
 
 def _stop(s: _Session, rec: Recurrence, occurrence: Optional[dt.date], cause: str) -> None:
@@ -618,8 +623,9 @@ def _finish_attempt(s: _Session, doc_id: str, msg, index: int, what: str) -> Non
         s.report.sending.append(doc.id)
         return
     getattr(s.report, outcome.result).append(doc.id)
-    s.report.say("%s: %s %s%s" % ("outcome unknown" if outcome.result == "sending" else outcome.result,
-                                   what, doc.id, " (%s)" % outcome.detail if outcome.detail else ""))
+    s.report.say(_message("run.unknown" if outcome.result == "sending" else "run." + outcome.result,
+                          what=what, id=doc.id,
+                          detail=" (%s)" % outcome.detail if outcome.detail else ""))
 
 
 def run_sending(s: _Session) -> None:
@@ -639,12 +645,14 @@ def run_sending(s: _Session) -> None:
         try:
             msg = build_message(doc, s.book, s.as_of, reminder_level=level)
         except MailError as exc:
-            s.report.error(doc.path, doc.line, "cannot e-mail %s: %s" % (doc.id, exc))
+            s.report.error(doc.path, doc.line, _message("run.cannot_email", id=doc.id,
+                                                        reason=str(exc)))
             continue
         if not s.smtp_ok():
             postponed.append((doc, msg))
             continue
-        what = "reminder %d of" % level if level else doc.kind.replace("_", " ")
+        what = (_message("run.what.reminder", level=level) if level
+                else doc.kind.replace("_", " "))
         index = len(doc.deliveries)
         if not s.try_commit(doc, "document.send", "Send %s %s to %s"
                             % (what, doc.number or doc.id, doc.contact),
@@ -665,12 +673,12 @@ def _record_postponed(s: _Session, postponed) -> None:
     writes, ids = {}, []
     for doc, msg in postponed:
         entry = {"channel": "email", "at": s.now(), "to": recipient_of(msg), "result": "deferred",
-                 "detail": "not sent: %s" % s.smtp_problem}
+                 "detail": str(_message("run.not_sent", problem=s.smtp_problem))}
         try:
             writes[doc.path] = s.edit(doc, append={"deliveries": [entry]})
         except FacturierError as exc:
-            s.report.error(doc.path, doc.line, "deferred e-mail of %s not recorded: %s"
-                           % (doc.id, exc))
+            s.report.error(doc.path, doc.line, _message("run.deferred_not_recorded", id=doc.id,
+                                                        reason=_reason(exc)))
             continue
         ids.append(doc.id)
     if not writes:
@@ -679,11 +687,11 @@ def _record_postponed(s: _Session, postponed) -> None:
         s.commit("document.send", "E-mail of %d document%s deferred: %s"
                  % (len(ids), "" if len(ids) == 1 else "s", s.smtp_problem), writes, _trailers(ids))
     except (FacturierError, ValueError) as exc:
-        s.report.error("", 0, "could not record the deferred e-mails: %s" % exc)
+        s.report.error("", 0, _message("run.deferred_failed", reason=_reason(exc)))
         return
     s.report.deferred.extend(ids)
-    s.report.say("deferred %d e-mail%s: %s" % (len(ids), "" if len(ids) == 1 else "s",
-                                               s.smtp_problem))
+    s.report.say(_message("run.deferred_n.one" if len(ids) == 1 else "run.deferred_n.many",
+                          n=len(ids), problem=s.smtp_problem))
 
 
 def report_sending(s: _Session) -> None:
@@ -693,9 +701,8 @@ def report_sending(s: _Session) -> None:
         latest = _latest_email(doc)
         if latest is not None and latest.result == "sending":
             s.report.sending.append(doc.id)
-            s.report.say("%s: the e-mail attempt of %s (Message-ID %s) never finished; check "
-                         "whether it arrived, then mark it sent or send it again"
-                         % (doc.id, latest.at, latest.message_id or "?"))
+            s.report.say(_message("run.never_finished", id=doc.id, at=latest.at,
+                                  message_id=latest.message_id or "?"))
     s.report.sending.sort()
 
 
@@ -785,7 +792,7 @@ def _untried(s: _Session, msg) -> dict:
     session cannot be used: `deferred`, so the next run sends it."""
     from .mail import recipient_of
     return {"channel": "email", "at": s.now(), "to": recipient_of(msg), "result": "deferred",
-            "detail": "not sent: %s" % s.smtp_problem}
+            "detail": str(_message("run.not_sent", problem=s.smtp_problem))}
 
 
 def _remind_and_send(s: _Session, doc: Document, level: int, msg) -> None:
@@ -813,18 +820,17 @@ def _record_reminders(s: _Session, items) -> None:
         # a file with uncommitted edits refuses the batch: leave those out
         dirty = s.dirty(doc.path for doc, _, _ in items)
         if not dirty:
-            s.report.error("", 0, "reminders not recorded: %s" % exc)
+            s.report.error("", 0, _message("run.reminders_failed", reason=_reason(exc)))
             return
     for doc, _, _ in items:
         if doc.path in dirty:
-            s.report.error(doc.path, doc.line, "reminder of %s not recorded: the file has "
-                           "uncommitted edits; commit or discard them" % doc.id)
+            s.report.error(doc.path, doc.line, _message("run.reminder_dirty", id=doc.id))
     items = [item for item in items if item[0].path not in dirty]
     if items:
         try:
             _commit_reminders(s, items)
         except (FacturierError, ValueError) as exc:
-            s.report.error("", 0, "reminders not recorded: %s" % exc)
+            s.report.error("", 0, _message("run.reminders_failed", reason=_reason(exc)))
 
 
 def _commit_reminders(s: _Session, items) -> None:
@@ -856,8 +862,8 @@ def _commit_reminders(s: _Session, items) -> None:
     deferred = [doc.id for doc, _, entry in items if entry is not None]
     if deferred:
         s.report.deferred.extend(deferred)
-        s.report.say("deferred %d e-mail%s: %s" % (len(deferred), "" if len(deferred) == 1 else "s",
-                                                   s.smtp_problem))
+        s.report.say(_message("run.deferred_n.one" if len(deferred) == 1
+                              else "run.deferred_n.many", n=len(deferred), problem=s.smtp_problem))
 
 
 # --------------------------------------------------------------------------- never back in time
@@ -867,10 +873,8 @@ class RunBackInTime(ActionRefused):
     a usage error (exit 2); nothing is done."""
 
     def __init__(self, as_of: dt.date, latest: dt.date, what: str):
-        super().__init__(
-            "cannot run on %s: the book already records %s on %s, and a run never goes back "
-            "in time (SPEC 6.1); run on %s or later (--as-of), nothing was changed"
-            % (as_of.isoformat(), what, latest.isoformat(), latest.isoformat()))
+        super().__init__("refuse.run_back", as_of=as_of.isoformat(), what=what,
+                         latest=latest.isoformat())
         self.as_of = as_of
         self.latest = latest
 
@@ -889,12 +893,12 @@ def latest_run_date(book: Book) -> Optional[tuple[dt.date, str]]:
         for reminder in doc.reminders:
             day = reminder.date.isoformat()
             if day > best:
-                best, what = day, "reminder %d of %s" % (reminder.level, doc.id)
+                best, what = day, Message("run.last.reminder", level=reminder.level, id=doc.id)
         for delivery in doc.deliveries:
             day = delivery.at[:10]
             if day > best:
-                best, what = day, "%s delivery of %s" % (
-                    "an e-mail" if delivery.channel == "email" else "a post", doc.id)
+                best, what = day, Message("run.last.email" if delivery.channel == "email"
+                                          else "run.last.post", id=doc.id)
         if doc.recurrence and doc.occurrence is not None:
             if doc.validated is not None:
                 day = doc.validated.isoformat()
@@ -905,10 +909,10 @@ def latest_run_date(book: Book) -> Optional[tuple[dt.date, str]]:
             else:
                 day = doc.date.isoformat()
             if day > best:
-                best, what = day, "the generation of %s" % doc.id
+                best, what = day, Message("run.last.generation", id=doc.id)
     for rec in book.recurrences.values():
         if rec.stopped is not None and rec.stopped.at[:10] > best:
-            best, what = rec.stopped.at[:10], "the stop of recurrence %s" % rec.id
+            best, what = rec.stopped.at[:10], Message("run.last.stop", id=rec.id)
     if not best:
         return None
     try:

@@ -1431,6 +1431,12 @@ MESSAGES.update({
 MESSAGES.update({
     "problems.list": {"en": "{problems}", "fr": "{problems}"},
     "cli.the_options": {"en": "the options", "fr": "les options"},
+    "cli.send.sending": {
+        "en": "The e-mail of {id} was handed over but the server's answer never came: it may have "
+              "arrived. Check, then `facturier doc send {id} --mark-sent`, or send it again.",
+        "fr": "L'e-mail de {id} a été remis mais la réponse du serveur n'est jamais venue : il est "
+              "peut-être arrivé. Vérifiez, puis `facturier doc send {id} --mark-sent`, ou "
+              "renvoyez-le."},
 })
 
 # --------------------------------------------------------------------------- YAML, book, checks
@@ -1597,4 +1603,57 @@ MESSAGES.update({
                                   "expense",
                             "fr": "le modèle {id} est {kind} ; une récurrence répète une facture "
                                   "ou une dépense"},
+})
+
+# --------------------------------------------------------------------------- the run's e-mail lines
+# What engine/daily.py reports about e-mails and reminders (English text kept
+# in the report, shown through `translate`), and the run that would go back
+# in time (SPEC 6.1).
+MESSAGES.update({
+    "run.sent": {"en": "sent: {what} {id}{detail}", "fr": "envoyé : {what} {id}{detail}"},
+    "run.bounced": {"en": "bounced: {what} {id}{detail}", "fr": "rejeté : {what} {id}{detail}"},
+    "run.deferred": {"en": "deferred: {what} {id}{detail}", "fr": "différé : {what} {id}{detail}"},
+    "run.unknown": {"en": "outcome unknown: {what} {id}{detail}",
+                    "fr": "issue inconnue : {what} {id}{detail}"},
+    "run.what.reminder": {"en": "reminder {level} of", "fr": "rappel {level} de"},
+    "run.deferred_n.one": {"en": "deferred {n} e-mail: {problem}",
+                           "fr": "{n} e-mail différé : {problem}"},
+    "run.deferred_n.many": {"en": "deferred {n} e-mails: {problem}",
+                            "fr": "{n} e-mails différés : {problem}"},
+    "run.never_finished": {
+        "en": "{id}: the e-mail attempt of {at} (Message-ID {message_id}) never finished; check "
+              "whether it arrived, then mark it sent or send it again",
+        "fr": "{id} : l'envoi par e-mail du {at} (Message-ID {message_id}) n'a jamais abouti ; "
+              "vérifiez s'il est arrivé, puis marquez-le envoyé ou renvoyez-le"},
+    "run.cannot_email": {"en": "cannot e-mail {id}: {reason}",
+                         "fr": "impossible d'envoyer {id} par e-mail : {reason}"},
+    "run.deferred_not_recorded": {"en": "deferred e-mail of {id} not recorded: {reason}",
+                                  "fr": "e-mail différé de {id} non enregistré : {reason}"},
+    "run.deferred_failed": {"en": "could not record the deferred e-mails: {reason}",
+                            "fr": "impossible d'enregistrer les e-mails différés : {reason}"},
+    "run.reminders_failed": {"en": "reminders not recorded: {reason}",
+                             "fr": "rappels non enregistrés : {reason}"},
+    "run.reminder_dirty": {"en": "reminder of {id} not recorded: the file has uncommitted edits; "
+                                 "commit or discard them",
+                           "fr": "rappel de {id} non enregistré : le fichier a des modifications "
+                                 "non enregistrées (commit) ; enregistrez-les ou annulez-les"},
+    "run.smtp_fault": {
+        "en": "e-mail stopped: {detail}. Check the email settings (and {user} / {password}); the "
+              "e-mails due are recorded as deferred and the next run tries them again",
+        "fr": "envoi d'e-mails arrêté : {detail}. Vérifiez les réglages email (et {user} / "
+              "{password}) ; les e-mails dus sont enregistrés comme différés et le prochain "
+              "passage les réessaie"},
+    "run.not_sent": {"en": "not sent: {problem}", "fr": "non envoyé : {problem}"},
+    "refuse.run_back": {
+        "en": "cannot run on {as_of}: the book already records {what} on {latest}, and a run never "
+              "goes back in time (SPEC 6.1); run on {latest} or later (--as-of), nothing was "
+              "changed",
+        "fr": "impossible de passer au {as_of} : le livre enregistre déjà {what} le {latest}, et un "
+              "passage ne revient jamais en arrière (SPEC 6.1) ; passez le {latest} ou plus tard "
+              "(--as-of), rien n'a été modifié"},
+    "run.last.reminder": {"en": "reminder {level} of {id}", "fr": "le rappel {level} de {id}"},
+    "run.last.email": {"en": "an e-mail delivery of {id}", "fr": "un envoi par e-mail de {id}"},
+    "run.last.post": {"en": "a post delivery of {id}", "fr": "un envoi postal de {id}"},
+    "run.last.generation": {"en": "the generation of {id}", "fr": "la génération de {id}"},
+    "run.last.stop": {"en": "the stop of recurrence {id}", "fr": "l'arrêt de la récurrence {id}"},
 })

@@ -8,7 +8,7 @@ import click
 from . import main
 from ..i18n import localize
 from .common import (DATE as DATE_TYPE, Context, emit_json, emit_rows, fail, format_option,
-                     pass_ctx, say, words)
+                     pass_ctx, say, words, current_lang)
 
 def _state(state: str, lang: str) -> str:
     """The state as the tables show it (a stopped one in capitals)."""
@@ -20,7 +20,7 @@ def _state(state: str, lang: str) -> str:
 def _find(book, rec_id: str):
     rec = book.recurrence(rec_id)
     if rec is None:
-        broken = [str(d) for d in book.diagnostics
+        broken = [d.render(current_lang()) for d in book.diagnostics
                   if d.path.lower() == ("recurrences/%s.yaml" % rec_id).lower()]
         if broken:
             fail(words("cli.rec.unreadable", id=rec_id, problems="\n".join(broken)))
