@@ -746,9 +746,31 @@ def plan_decline(book: Book, doc_id: str, date: dt.date) -> Change:
                        doc, data)
 
 
+def refuse_before_document(doc: Document, day: dt.date, action: str) -> None:
+    """Refuse to record ``action`` (a catalogue word: "refuse.as_of.emailed")
+    on ``day`` when the document's own dates come later: its date, its
+    validation, its last delivery. A record is never dated before what it
+    follows (as numbers are never dated before their predecessor)."""
+    from .i18n import Message
+    found = [("refuse.as_of.date", doc.date)]
+    if doc.validated is not None:
+        found.append(("refuse.as_of.validated", doc.validated))
+    for delivery in doc.deliveries:
+        try:
+            found.append(("refuse.as_of.delivery", dt.date.fromisoformat(delivery.at[:10])))
+        except ValueError:          # the loader checked it; a hand-made record may not be
+            continue
+    what, latest = max(found, key=lambda item: item[1])
+    if day < latest:
+        _refuse("refuse.as_of_before", doc=label(doc), what=Message(what),
+                date=latest.isoformat(), action=Message(action), as_of=day.isoformat())
+
+
 def plan_returned(book: Book, doc_id: str, at: str) -> Change:
-    """The post brought the document back (``at``: ISO timestamp with offset)."""
+    """The post brought the document back (``at``: ISO timestamp with offset;
+    refused when it falls before the document's own dates)."""
     doc = _doc(book, doc_id)
+    refuse_before_document(doc, dt.date.fromisoformat(at[:10]), "refuse.as_of.returned")
     data, _ = _edited(book, doc.path, append={"deliveries": [
         {"channel": "post", "at": at, "result": "returned"}]})
     return _change_doc("document.return", "Record %s returned by the post" % label(doc),

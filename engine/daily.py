@@ -1081,6 +1081,10 @@ def plan_repair(book: Book, rec_id: str, choice: str, as_of: dt.date):
     if state != "stopped":
         raise ActionRefused("refuse.repair.not_stopped", id=rec.id,
                             state=_message("state.%s" % state))
+    assert rec.stopped is not None
+    if as_of.isoformat() < rec.stopped.at[:10]:     # a repair never comes before the stop
+        raise ActionRefused("refuse.repair.before_stop", id=rec.id, date=rec.stopped.at[:10],
+                            as_of=as_of.isoformat())
     missing = missing_occurrences(rec, as_of)
     text = _read_text(book, rec.path)
     assert rec.stopped is not None and book.root is not None    # stopped; read from a book on disk
@@ -1205,6 +1209,8 @@ def send_now(root, doc_id: str, as_of: dt.date, *, now: Callable[[], str],
             raise ActionRefused("refuse.no_document", id=doc_id)
         if doc.is_draft:
             raise ActionRefused("refuse.send.draft", id=doc.id)
+        from .actions import refuse_before_document
+        refuse_before_document(doc, as_of, "refuse.as_of.emailed")
         latest = _latest_email(doc)
         what = doc.kind.replace("_", " ")
         if mark_sent:

@@ -1431,6 +1431,29 @@ MESSAGES.update({
 MESSAGES.update({
     "problems.list": {"en": "{problems}", "fr": "{problems}"},
     "cli.the_options": {"en": "the options", "fr": "les options"},
+    "refuse.as_of_before": {
+        "en": "{doc}: {what} is {date}, so it cannot be {action} on {as_of}, before that "
+              "(--as-of {date} or later)",
+        "fr": "{doc} : {what} est du {date} ; ce document ne peut donc pas être {action} le "
+              "{as_of}, avant cette date (--as-of {date} ou plus tard)"},
+    "refuse.as_of.date": {"en": "its date", "fr": "sa date"},
+    "refuse.as_of.validated": {"en": "its validation", "fr": "sa validation"},
+    "refuse.as_of.delivery": {"en": "its last delivery", "fr": "son dernier envoi"},
+    "refuse.as_of.emailed": {"en": "e-mailed", "fr": "envoyé par e-mail"},
+    "refuse.as_of.returned": {"en": "recorded as returned", "fr": "enregistré comme retourné"},
+    "refuse.repair.before_stop": {
+        "en": "recurrence {id} was stopped on {date}: it cannot be repaired on {as_of}, before "
+              "that (--as-of {date} or later)",
+        "fr": "la récurrence {id} a été arrêtée le {date} : elle ne peut pas être réparée le "
+              "{as_of}, avant cette date (--as-of {date} ou plus tard)"},
+    "cli.rec.until_and_count": {
+        "en": "give --until or --count, not both: a recurrence ends on a date or after a number of "
+              "occurrences (RFC 5545 does not allow COUNT with UNTIL)",
+        "fr": "donnez --until ou --count, pas les deux : une récurrence se termine à une date ou "
+              "après un nombre d'occurrences (la RFC 5545 n'admet pas COUNT avec UNTIL)"},
+    "cli.rec.count_in_rule": {
+        "en": "--rule already says when it ends (COUNT or UNTIL): leave out --count",
+        "fr": "--rule dit déjà quand elle se termine (COUNT ou UNTIL) : omettez --count"},
     "cli.send.sending": {
         "en": "The e-mail of {id} was handed over but the server's answer never came: it may have "
               "arrived. Check, then `facturier doc send {id} --mark-sent`, or send it again.",
