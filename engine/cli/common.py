@@ -74,6 +74,7 @@ class Context:
 
 
 _CURRENT: list = []         # the command's context, for the entry point's messages
+_BEFORE: list = []          # before it exists: the language the command line asks (click_lang)
 
 
 def current_lang() -> str:
@@ -84,6 +85,8 @@ def current_lang() -> str:
             return ctx.lang
         except Exception:
             return ctx.lang_option or "en"
+    for ask in _BEFORE:
+        return ask()
     return "en"
 
 
