@@ -1431,6 +1431,49 @@ MESSAGES.update({
 MESSAGES.update({
     "problems.list": {"en": "{problems}", "fr": "{problems}"},
     "cli.the_options": {"en": "the options", "fr": "les options"},
+    "cli.to_before_from": {"en": "--to ({end}) is before --from ({start})",
+                           "fr": "--to ({end}) précède --from ({start})"},
+    "cli.cannot_write": {"en": "cannot write {path}: {reason}",
+                         "fr": "impossible d'écrire {path} : {reason}"},
+    "cli.wrote": {"en": "wrote {path}", "fr": "écrit : {path}"},
+    "cli.wrote_bytes": {"en": "Wrote {path} ({n} bytes).", "fr": "Écrit : {path} ({n} octets)."},
+    "cli.export.unreadable": {"en": "cannot be read: {problem}", "fr": "illisible : {problem}"},
+    "cli.export.not_written.one": {
+        "en": "{n} file could not be read: a journal without it would not balance with the book; "
+              "nothing was written (run `facturier check`)",
+        "fr": "{n} fichier n'a pas pu être lu : un journal sans lui ne serait pas équilibré avec le "
+              "livre ; rien n'a été écrit (lancez `facturier check`)"},
+    "cli.export.not_written.many": {
+        "en": "{n} files could not be read: a journal without them would not balance with the "
+              "book; nothing was written (run `facturier check`)",
+        "fr": "{n} fichiers n'ont pas pu être lus : un journal sans eux ne serait pas équilibré "
+              "avec le livre ; rien n'a été écrit (lancez `facturier check`)"},
+    "cli.report.left_out.one": {
+        "en": "{n} file could not be read and is left out of the report; run `facturier check`",
+        "fr": "{n} fichier n'a pas pu être lu et manque au rapport ; lancez `facturier check`"},
+    "cli.report.left_out.many": {
+        "en": "{n} files could not be read and are left out of the report; run `facturier check`",
+        "fr": "{n} fichiers n'ont pas pu être lus et manquent au rapport ; lancez `facturier "
+              "check`"},
+    "cli.bank.nothing": {"en": "{path}: {problem}; nothing recorded from it",
+                         "fr": "{path} : {problem} ; rien n'en est enregistré"},
+    "cli.bank.refused": {"en": "{path}: {problem}", "fr": "{path} : {problem}"},
+    "cli.bank.summary": {"en": "{file}: {recorded}, {already} already recorded, {unmatched} "
+                               "unmatched, {ambiguous} ambiguous",
+                         "fr": "{file} : {recorded}, {already} déjà enregistrés, {unmatched} sans "
+                               "correspondance, {ambiguous} ambigus"},
+    "cli.bank.recorded.one": {"en": "recorded {n} payment", "fr": "{n} paiement enregistré"},
+    "cli.bank.recorded.many": {"en": "recorded {n} payments", "fr": "{n} paiements enregistrés"},
+    "cli.bank.would_record.one": {"en": "would record {n} payment",
+                                  "fr": "enregistrerait {n} paiement"},
+    "cli.bank.would_record.many": {"en": "would record {n} payments",
+                                   "fr": "enregistrerait {n} paiements"},
+    "cli.bank.row": {"en": "  {date} {amount} {currency} -> {document} (by {how})",
+                     "fr": "  {date} {amount} {currency} -> {document} (par {how})"},
+    "cli.issue.no_einvoice": {
+        "en": "{id} is {kind}: only invoices and credit notes have an e-invoice",
+        "fr": "{id} est {kind} : seules les factures et les notes de crédit ont une facture "
+              "électronique"},
     "refuse.as_of_before": {
         "en": "{doc}: {what} is {date}, so it cannot be {action} on {as_of}, before that "
               "(--as-of {date} or later)",

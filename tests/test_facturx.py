@@ -107,4 +107,4 @@ def test_export_cii_and_xrechnung(book, tmp_path):
         ".//ram:GuidelineSpecifiedDocumentContextParameter/ram:ID", namespaces=NS)
     assert tree.findtext(".//ram:BuyerReference", namespaces=NS) == "PO-7781"
     done = facturier("doc", "export", "q-1", book=book)
-    assert done.returncode == 1 and b"only invoices and credit notes" in done.stderr
+    assert done.returncode == 1 and "seules les factures et les notes de crédit".encode() in done.stderr

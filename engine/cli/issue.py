@@ -8,7 +8,8 @@ from typing import Optional
 
 import click
 
-from .common import Context, fail, pass_ctx, say
+from ..i18n import Message, localize
+from .common import Context, fail, pass_ctx, say, words
 from .doc import _find, doc_group
 
 
@@ -29,8 +30,8 @@ def _write_output(data: bytes, output: Optional[str], default_name: str) -> None
             temporary.unlink()
         except OSError:
             pass
-        fail("cannot write %s: %s" % (target, exc.strerror or exc))
-    say("Wrote %s (%d bytes)." % (target, len(data)))
+        fail(words("cli.cannot_write", path=target, reason=exc.strerror or exc))
+    say(words("cli.wrote_bytes", path=target, n=len(data)))
 
 
 @doc_group.command("pdf")
@@ -48,7 +49,7 @@ def pdf_command(ctx: Context, doc_id: str, output: Optional[str]):
     try:
         data = render_document(book, doc, lang=ctx.lang)
     except RenderError as exc:
-        fail(str(exc))
+        fail(localize(exc, ctx.lang))
     _write_output(data, output, pdf_name(doc))
 
 
@@ -67,7 +68,6 @@ def export_command(ctx: Context, doc_id: str, fmt: str, output: Optional[str]):
     book = ctx.book
     doc = _find(book, doc_id)
     if doc.kind not in EINVOICE_KINDS:
-        fail("%s is a %s: only invoices and credit notes have an e-invoice"
-             % (doc.id, doc.kind.replace("_", " ")))
+        fail(ctx.t("cli.issue.no_einvoice", id=doc.id, kind=Message("kind.a." + doc.kind)))
     data = cii_xml(book, doc, flavor="facturx" if fmt == "cii" else "xrechnung")
     _write_output(data, output, pdf_name(doc)[:-4] + ".xml")
