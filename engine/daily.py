@@ -286,7 +286,8 @@ class _Session:
             return
         self._fault_reported = True
         self.report.error("facturier.yaml", 0,
-                          _message("run.smtp_fault", detail=problem.detail, user=_SMTP_VARS[0],
+                          _message("run.smtp_fault", detail=_detail(problem.detail),
+                                   user=_SMTP_VARS[0],
                                    password=_SMTP_VARS[1]))
 
     def end_mail(self, interrupted: bool) -> None:
@@ -419,6 +420,14 @@ def _same_but_last(a: Recurrence, b: Recurrence) -> bool:
 
 def _message(code: str, **params) -> Message:
     return Message(code, **params)
+
+
+def _detail(text: Optional[str]):
+    """An SMTP outcome's detail (English, as its delivery entry keeps it) as
+    the catalogue Message it is, so that a run line shows it in the person's
+    language; the text itself when it is the server's own words."""
+    from .i18n import parse_message
+    return (parse_message(text) if text else None) or text or ""
 
 
 def _reason(exc: Exception):
@@ -625,7 +634,8 @@ def _finish_attempt(s: _Session, doc_id: str, msg, index: int, what: str) -> Non
     getattr(s.report, outcome.result).append(doc.id)
     s.report.say(_message("run.unknown" if outcome.result == "sending" else "run." + outcome.result,
                           what=what, id=doc.id,
-                          detail=" (%s)" % outcome.detail if outcome.detail else ""))
+                          detail=_message("run.paren", text=_detail(outcome.detail))
+                          if outcome.detail else ""))
 
 
 def run_sending(s: _Session) -> None:
@@ -691,7 +701,7 @@ def _record_postponed(s: _Session, postponed) -> None:
         return
     s.report.deferred.extend(ids)
     s.report.say(_message("run.deferred_n.one" if len(ids) == 1 else "run.deferred_n.many",
-                          n=len(ids), problem=s.smtp_problem))
+                          n=len(ids), problem=_detail(s.smtp_problem)))
 
 
 def report_sending(s: _Session) -> None:
@@ -863,7 +873,8 @@ def _commit_reminders(s: _Session, items) -> None:
     if deferred:
         s.report.deferred.extend(deferred)
         s.report.say(_message("run.deferred_n.one" if len(deferred) == 1
-                              else "run.deferred_n.many", n=len(deferred), problem=s.smtp_problem))
+                              else "run.deferred_n.many", n=len(deferred),
+                              problem=_detail(s.smtp_problem)))
 
 
 # --------------------------------------------------------------------------- never back in time

@@ -981,7 +981,7 @@ _PATTERNS_OF = {"n": -1}
 TRANSLATABLE = ("cause.", "refuse.", "rule.", "schedule.", "run.", "subject.", "doc.label",
                 "kind.word.", "word.nothing", "word.none", "word.not_set",
                 # diagnostics of the loader, the checks and the YAML reader (cached as text)
-                "load.", "check.", "yaml.", "book.", "kind.a.")
+                "load.", "check.", "yaml.", "book.", "kind.a.", "smtp.")
 
 
 def _pattern_list() -> list:
@@ -1682,6 +1682,7 @@ MESSAGES.update({
     "run.unknown": {"en": "outcome unknown: {what} {id}{detail}",
                     "fr": "issue inconnue : {what} {id}{detail}"},
     "run.what.reminder": {"en": "reminder {level} of", "fr": "rappel {level} de"},
+    "run.paren": {"en": " ({text})", "fr": " ({text})"},
     "run.deferred_n.one": {"en": "deferred {n} e-mail: {problem}",
                            "fr": "{n} e-mail différé : {problem}"},
     "run.deferred_n.many": {"en": "deferred {n} e-mails: {problem}",
@@ -1779,3 +1780,57 @@ MESSAGES.update({"click:" + en: {"en": en, "fr": fr} for en, fr in (
     ("Show this message and exit.", "Affiche ce message et quitte."),
     ("Show the version and exit.", "Affiche la version et quitte."),
 )})
+
+# --------------------------------------------------------------------------- SMTP outcomes
+# Why an e-mail was not sent (engine/mail.py): kept in English in the delivery
+# entry (`detail`) and in the run's lines, shown in the person's language.
+MESSAGES.update({
+    "smtp.rejected": {"en": "the SMTP server at {where} rejected {what}: {answer}",
+                      "fr": "le serveur SMTP {where} a rejeté {what} : {answer}"},
+    "smtp.not_now": {"en": "the SMTP server at {where} cannot take {what} now: {answer}",
+                     "fr": "le serveur SMTP {where} ne peut pas accepter {what} maintenant : "
+                           "{answer}"},
+    "smtp.what.connection": {"en": "the connection", "fr": "la connexion"},
+    "smtp.what.greeting": {"en": "the greeting (EHLO/HELO)", "fr": "la salutation (EHLO/HELO)"},
+    "smtp.what.sender": {"en": "the sender {sender} (MAIL FROM)",
+                         "fr": "l'expéditeur {sender} (MAIL FROM)"},
+    "smtp.what.login": {"en": "the login of {user} ({user_var}, {password_var})",
+                        "fr": "la connexion de {user} ({user_var}, {password_var})"},
+    "smtp.certificate": {"en": "the certificate of the SMTP server at {where} could not be "
+                               "verified: {reason}",
+                         "fr": "le certificat du serveur SMTP {where} n'a pas pu être vérifié : "
+                               "{reason}"},
+    "smtp.tls": {"en": "TLS with the SMTP server at {where} failed: {reason}",
+                 "fr": "TLS avec le serveur SMTP {where} a échoué : {reason}"},
+    "smtp.timeout": {"en": "the SMTP server at {where} did not answer within {seconds} s",
+                     "fr": "le serveur SMTP {where} n'a pas répondu en {seconds} s"},
+    "smtp.refused": {"en": "nothing answers at {where} (connection refused)",
+                     "fr": "rien ne répond à {where} (connexion refusée)"},
+    "smtp.closed": {"en": "the SMTP server at {where} closed the connection ({reason})",
+                    "fr": "le serveur SMTP {where} a fermé la connexion ({reason})"},
+    "smtp.no_answer": {"en": "no answer", "fr": "pas de réponse"},
+    "smtp.cannot_talk": {"en": "cannot talk to the SMTP server at {where}: {reason}",
+                         "fr": "impossible de dialoguer avec le serveur SMTP {where} : {reason}"},
+    "smtp.stopped_answering": {
+        "en": "the SMTP server at {where} stopped answering after an earlier message of this run",
+        "fr": "le serveur SMTP {where} a cessé de répondre après un message précédent de ce "
+              "passage"},
+    "smtp.answer_lost": {
+        "en": "the message was handed over but the server's answer never came ({reason}): it may "
+              "have been delivered; check, then mark it sent or send it again",
+        "fr": "le message a été remis mais la réponse du serveur n'est jamais venue ({reason}) : "
+              "il a peut-être été distribué ; vérifiez, puis marquez-le envoyé ou renvoyez-le"},
+    "smtp.closed_session": {"en": "the SMTP server at {where} closed the session: {answer}",
+                            "fr": "le serveur SMTP {where} a fermé la session : {answer}"},
+    "smtp.sender_for_now": {"en": "the server refused the sender {sender} for now: {answer}",
+                            "fr": "le serveur refuse l'expéditeur {sender} pour l'instant : "
+                                  "{answer}"},
+    "smtp.bounced.message": {"en": "the server refused the message: {answer}",
+                             "fr": "le serveur a refusé le message : {answer}"},
+    "smtp.bounced.recipient": {"en": "the server refused {to}: {answer}",
+                               "fr": "le serveur a refusé {to} : {answer}"},
+    "smtp.for_now.message": {"en": "the server refused the message for now: {answer}",
+                             "fr": "le serveur refuse le message pour l'instant : {answer}"},
+    "smtp.for_now.recipient": {"en": "the server refused {to} for now: {answer}",
+                               "fr": "le serveur refuse {to} pour l'instant : {answer}"},
+})

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import yaml
 
-from test_daily_support import Handler, Server, base_files, facturier, free_port, git
+from test_daily_support import Handler, Server, base_files, facturier, git
 
 INVOICE = """\
 kind: invoice

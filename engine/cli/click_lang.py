@@ -70,6 +70,28 @@ def install(args: Sequence[str]) -> None:
         module = importlib.import_module("click." + name)
         patch(module, "_", gettext)
         patch(module, "ngettext", ngettext)
+    from . import main
+    _path_words(main, gettext)
+
+
+class _Word(str):
+    """A click.Path's name ("file"), made when the command was declared, put
+    in the person's language when click shows it ("{name} ... does not exist")."""
+    gettext: Callable[[str], str]
+
+    def title(self) -> str:
+        return self.gettext(str(self)).title()
+
+
+def _path_words(command, gettext: Callable[[str], str]) -> None:
+    import click
+    for param in command.params:
+        if isinstance(param.type, click.Path) and not isinstance(param.type.name, _Word):
+            word = _Word(param.type.name)
+            word.gettext = gettext
+            param.type.name = word
+    for sub in getattr(command, "commands", {}).values():
+        _path_words(sub, gettext)
 
 
 def patch(module, name: str, function: Callable) -> None:
