@@ -620,13 +620,17 @@ def _finish_attempt(s: _Session, doc_id: str, msg, index: int, what: str) -> Non
         fields["deliveries.%d.detail" % index] = outcome.detail
     number = doc.number or doc.id
     if outcome.result == "sent":
-        subject, action = "Sent %s %s to %s" % (what, number, doc.contact), "document.send"
+        subject, action = str(_message("subject.sent", what=what, number=number,
+                                       contact=doc.contact)), "document.send"
     elif outcome.result == "bounced":
-        subject, action = "E-mail of %s %s bounced: %s" % (what, number, outcome.detail), "document.bounce"
+        subject, action = str(_message("subject.email_bounced", what=what, number=number,
+                                       detail=outcome.detail)), "document.bounce"
     elif outcome.result == "sending":
-        subject, action = "E-mail of %s %s: outcome unknown" % (what, number), "document.send"
+        subject, action = str(_message("subject.email_unknown", what=what,
+                                       number=number)), "document.send"
     else:
-        subject, action = "E-mail of %s %s deferred: %s" % (what, number, outcome.detail), "document.send"
+        subject, action = str(_message("subject.email_deferred", what=what, number=number,
+                                       detail=outcome.detail)), "document.send"
     if not s.try_commit(doc, action, subject[:200], lambda: {doc.path: s.edit(doc, set_fields=fields)},
                         _trailers([doc.id])):
         s.report.sending.append(doc.id)
@@ -694,8 +698,9 @@ def _record_postponed(s: _Session, postponed) -> None:
     if not writes:
         return
     try:
-        s.commit("document.send", "E-mail of %d document%s deferred: %s"
-                 % (len(ids), "" if len(ids) == 1 else "s", s.smtp_problem), writes, _trailers(ids))
+        s.commit("document.send", str(_message(
+            "subject.deferred_n.one" if len(ids) == 1 else "subject.deferred_n.many",
+            n=len(ids), problem=s.smtp_problem)), writes, _trailers(ids))
     except (FacturierError, ValueError) as exc:
         s.report.error("", 0, _message("run.deferred_failed", reason=_reason(exc)))
         return
@@ -811,11 +816,12 @@ def _remind_and_send(s: _Session, doc: Document, level: int, msg) -> None:
     index = len(doc.deliveries)
     writes = {doc.path: s.edit(doc, append={"reminders": [{"level": level, "date": s.as_of}],
                                             "deliveries": [_attempt_entry(s, msg)]})}
-    if not s.try_commit(doc, "document.remind", "Record reminder %d of %s and e-mail it to %s"
-                        % (level, doc.id, doc.contact), writes, _trailers([doc.id])):
+    if not s.try_commit(doc, "document.remind", str(_message(
+            "subject.reminder_email", level=level, id=doc.id, contact=doc.contact)),
+            writes, _trailers([doc.id])):
         return
     s.report.reminded.append(doc.id)
-    _finish_attempt(s, doc.id, msg, index, "reminder %d of" % level)
+    _finish_attempt(s, doc.id, msg, index, _message("run.what.reminder", level=level))
 
 
 def _record_reminders(s: _Session, items) -> None:
@@ -851,8 +857,9 @@ def _commit_reminders(s: _Session, items) -> None:
             append["deliveries"] = [entry]
         writes[doc.path] = s.edit(doc, append=append)
     ids = [doc.id for doc, _, _ in items]
-    subject = ("Record reminder %d of %s" % (items[0][1], items[0][0].id) if len(items) == 1
-               else "Record %d reminders due on %s" % (len(items), s.as_of.isoformat()))
+    subject = str(_message("subject.reminder", level=items[0][1], id=items[0][0].id)
+                  if len(items) == 1 else
+                  _message("subject.reminders", n=len(items), date=s.as_of.isoformat()))
     # Tens of thousands of reminders on a first run: rather than have the
     # writer read every file back, the records are updated here (they differ
     # from the old ones by the entries appended).
