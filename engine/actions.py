@@ -607,10 +607,9 @@ def plan_validate(book: Book, doc_id: str, as_of: dt.date, issued_late: bool = F
         from .checks import foreign_rates
         foreign = foreign_rates(book, doc, target) if target is not None else []
         if foreign and target is not None:
-            _refuse("%s carries VAT at %s, which %s does not have: a credit note reverses the "
-                    "invoice's VAT (use its rates; facturier doc credit makes them)" % (
-                        label(doc), ", ".join("%s%%" % _rate_text(r, "en") for r in foreign),
-                        label(target)))
+            _refuse("refuse.credit_foreign_rates", doc=label(doc),
+                    rates=", ".join("%s%%" % _rate_text(r, "en") for r in foreign),
+                    invoice=label(target))
         from .money import document_totals
         total = document_totals(doc, book.settings).total
         left = document_totals(target, book.settings).total - sum(
@@ -831,7 +830,7 @@ def plan_credit(book: Book, doc_id: str, as_of: dt.date, amount=None) -> Change:
         try:
             split = split_credit(document_totals(doc, book.settings).by_rate, amount, currency)
         except SplitError as exc:
-            _refuse(_unreachable_credit(doc, exc, currency, asked))
+            raise ActionRefused(_unreachable_credit(doc, exc, currency, asked)) from None
         except ValueError as exc:
             _refuse("%s: %s" % (label(doc), exc))
         lang = book.settings.locale
@@ -844,8 +843,7 @@ def plan_credit(book: Book, doc_id: str, as_of: dt.date, amount=None) -> Change:
     credit, data = _new_document(book, draft)
     total = document_totals(credit, book.settings).total
     if total != amount:             # split_credit's promise; never a wrong legal record
-        _refuse("%s: the credit note would total %s instead of %s; nothing was changed"
-                % (label(doc), total, amount))
+        _refuse("refuse.credit_total", doc=label(doc), total=total, amount=amount)
     return Change(action="document.credit",
                   subject="Create credit note %s of %s %s for %s"
                   % (credit.id, total, currency, label(doc)),
@@ -859,17 +857,17 @@ def _rate_text(rate: Decimal, lang: str) -> str:
     return text.replace(".", ",") if (lang or "")[:2] == "fr" else text
 
 
-def _unreachable_credit(doc: Document, exc, currency: str, asked: bool) -> str:
-    nearest = " or ".join("%s" % a for a in (exc.below, exc.above) if a is not None)
+def _unreachable_credit(doc: Document, exc, currency: str, asked: bool):
+    from .i18n import Message
+    nearest = [str(a) for a in (exc.below, exc.above) if a is not None]
     rates = sorted({line.vat for line in doc.lines if line.vat is not None})
-    at = " at %s%% VAT" % "/".join(_rate_text(r, "en") for r in rates) if rates else ""
-    what = ("a credit of %s %s" % (exc.amount, currency) if asked
-            else "the open amount, %s %s," % (exc.amount, currency))
-    advice = ("credit %s instead (--amount)" % nearest if asked else
-              "credit %s with --amount and settle the rest with a discount (facturier doc "
-              "discount %s)" % (nearest, doc.id))
-    return ("%s: %s cannot be a credit note's exact total%s, since VAT is rounded per rate "
-            "(SPEC 1.4); %s; nothing was changed" % (label(doc), what, at, advice))
+    return Message(
+        "refuse.unreachable." + ("asked" if asked else "open"), doc=label(doc),
+        amount=exc.amount, currency=currency,
+        at=Message("refuse.unreachable.at", rates="/".join(_rate_text(r, "en") for r in rates))
+        if rates else "",
+        nearest=Message("word.or", a=nearest[0], b=nearest[1]) if len(nearest) > 1
+        else nearest[0] if nearest else "", id=doc.id)
 
 
 CONVERSIONS = {"quote": ("invoice", "work_order"), "work_order": ("invoice",)}
@@ -1029,8 +1027,7 @@ def _unchanged_since(book: Book, path: str, base: Optional[str]) -> None:
     ``base`` (changed while a person's editor was open: a payment or an
     e-mail recorded meanwhile would be undone)."""
     if base is not None and _read(book, path) != base:
-        _refuse("%s changed while it was being edited (another action or person wrote it "
-                "meanwhile); nothing was changed" % path)
+        _refuse("refuse.changed_meanwhile", path=path)
 
 
 def plan_edit_document(book: Book, doc_id: str, text: Optional[Union[str, bytes]] = None,

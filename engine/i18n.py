@@ -1431,6 +1431,70 @@ MESSAGES.update({
 MESSAGES.update({
     "problems.list": {"en": "{problems}", "fr": "{problems}"},
     "cli.the_options": {"en": "the options", "fr": "les options"},
+    "refuse.number.format": {
+        "en": "cannot number the {kind}: {problem} (fix `numbering.{key}` in facturier.yaml)",
+        "fr": "impossible de numéroter ce document ({kind}) : {problem} (corrigez "
+              "`numbering.{key}` dans facturier.yaml)"},
+    "refuse.number.settings": {
+        "en": "cannot give a number while facturier.yaml has errors: the numbering format might "
+              "not be the one meant; fix it first (facturier check):\n{problems}",
+        "fr": "impossible de donner un numéro tant que facturier.yaml a des erreurs : le format "
+              "de numérotation n'est peut-être pas celui voulu ; corrigez-le d'abord (facturier "
+              "check) :\n{problems}"},
+    "refuse.number.settings_format": {
+        "en": "cannot give a number while facturier.yaml has errors: its numbering format cannot "
+              "be used; fix it first (facturier check):\n{problems}",
+        "fr": "impossible de donner un numéro tant que facturier.yaml a des erreurs : son format "
+              "de numérotation est inutilisable ; corrigez-le d'abord (facturier check) :"
+              "\n{problems}"},
+    "refuse.number.unread.one": {
+        "en": "cannot give a number while {paths} cannot be read: a number it holds could be "
+              "given twice; fix it first (facturier check)",
+        "fr": "impossible de donner un numéro tant que {paths} est illisible : un numéro qu'il "
+              "contient pourrait être donné deux fois ; corrigez-le d'abord (facturier check)"},
+    "refuse.number.unread.many": {
+        "en": "cannot give a number while {paths} cannot be read: a number they hold could be "
+              "given twice; fix them first (facturier check)",
+        "fr": "impossible de donner un numéro tant que {paths} sont illisibles : un numéro qu'ils "
+              "contiennent pourrait être donné deux fois ; corrigez-les d'abord (facturier check)"},
+    "refuse.number.before": {
+        "en": "cannot number the {kind} on {date}: the last {kind} number{of_year}, {number}, was "
+              "given on {last}, and a number is never dated before the one given before it (SPEC "
+              "2); validate on {last} or later (--as-of)",
+        "fr": "impossible de numéroter ce document ({kind}) le {date} : le dernier numéro "
+              "({kind}){of_year}, {number}, a été donné le {last}, et un numéro n'est jamais daté "
+              "avant celui qui le précède (SPEC 2) ; validez le {last} ou plus tard (--as-of)"},
+    "refuse.credit_foreign_rates": {
+        "en": "{doc} carries VAT at {rates}, which {invoice} does not have: a credit note reverses "
+              "the invoice's VAT (use its rates; facturier doc credit makes them)",
+        "fr": "{doc} porte une TVA à {rates}, que {invoice} n'a pas : une note de crédit annule la "
+              "TVA de la facture (utilisez ses taux ; facturier doc credit les reprend)"},
+    "refuse.credit_total": {
+        "en": "{doc}: the credit note would total {total} instead of {amount}; nothing was changed",
+        "fr": "{doc} : la note de crédit totaliserait {total} au lieu de {amount} ; rien n'a été "
+              "modifié"},
+    "refuse.changed_meanwhile": {
+        "en": "{path} changed while it was being edited (another action or person wrote it "
+              "meanwhile); nothing was changed",
+        "fr": "{path} a changé pendant sa modification (une autre action ou personne l'a écrit "
+              "entre-temps) ; rien n'a été modifié"},
+    "refuse.unreachable.asked": {
+        "en": "{doc}: a credit of {amount} {currency} cannot be a credit note's exact total{at}, "
+              "since VAT is rounded per rate (SPEC 1.4); credit {nearest} instead (--amount); "
+              "nothing was changed",
+        "fr": "{doc} : un crédit de {amount} {currency} ne peut pas être le total exact d'une note "
+              "de crédit{at}, car la TVA est arrondie par taux (SPEC 1.4) ; créditez plutôt "
+              "{nearest} (--amount) ; rien n'a été modifié"},
+    "refuse.unreachable.open": {
+        "en": "{doc}: the open amount, {amount} {currency}, cannot be a credit note's exact "
+              "total{at}, since VAT is rounded per rate (SPEC 1.4); credit {nearest} with --amount "
+              "and settle the rest with a discount (facturier doc discount {id}); nothing was "
+              "changed",
+        "fr": "{doc} : le montant ouvert, {amount} {currency}, ne peut pas être le total exact "
+              "d'une note de crédit{at}, car la TVA est arrondie par taux (SPEC 1.4) ; créditez "
+              "{nearest} avec --amount et soldez le reste par un escompte (facturier doc discount "
+              "{id}) ; rien n'a été modifié"},
+    "refuse.unreachable.at": {"en": " at {rates}% VAT", "fr": " à {rates} % de TVA"},
     "cli.to_before_from": {"en": "--to ({end}) is before --from ({start})",
                            "fr": "--to ({end}) précède --from ({start})"},
     "cli.cannot_write": {"en": "cannot write {path}: {reason}",

@@ -108,3 +108,14 @@ def test_recurrence_new_takes_until_or_count_not_both(make_book):
                        "Hosting %s" % extra[0], "--template", "inv-tpl", "--frequency", "monthly",
                        *extra)
         assert ok.returncode == 0, ok.stderr
+
+
+def test_a_number_dated_before_its_predecessor_is_refused_in_french(make_book):
+    root = _book(make_book)
+    (root / "documents/2025/03/inv-2.yaml").write_text(INVOICE)
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "Second draft")
+    result = facturier(root, "--lang", "fr", "--as-of", "2025-03-11", "doc", "validate", "inv-2")
+    assert result.returncode == 1, result.stderr
+    assert ("impossible de numéroter ce document (facture) le 2025-03-11 : le dernier numéro "
+            "(facture) de 2025, 2025-0002, a été donné le 2025-03-12") in result.stderr, result.stderr
