@@ -35,6 +35,7 @@ import msgspec
 
 from . import gitstore, safepath
 from .diagnostics import ActionRefused, Diagnostic
+from .i18n import Lines
 from .model import Book, Contact, Document, Line, Recurrence, Settings
 from .numbering import NUMBERED_KINDS, next_number
 from .writer import (contact_path, document_path, dump_contact, dump_data, dump_document,
@@ -399,16 +400,14 @@ def _doc(book: Book, doc_id: str) -> Document:
     if doc is None:
         broken = _broken(book, "documents", doc_id)
         if broken:
-            _refuse("refuse.has_errors", path=broken,
-                    problems="\n".join(str(d) for d in _file_problems(book, broken)))
+            _refuse("refuse.has_errors", path=broken, problems=Lines(_file_problems(book, broken)))
         _refuse("refuse.no_document", id=doc_id)
     return doc
 
 
 def _has_errors(book: Book, broken: str):
     from .i18n import Message
-    return Message("refuse.has_errors", path=broken,
-                   problems="\n".join(str(d) for d in _file_problems(book, broken)))
+    return Message("refuse.has_errors", path=broken, problems=Lines(_file_problems(book, broken)))
 
 
 def _contact(book: Book, contact_id: str) -> Contact:
@@ -494,10 +493,10 @@ def _parse(path: str, text: Union[str, bytes], source: Optional[str] = None,
             if source:
                 d = Diagnostic(source, d.line if positions else 0, d.col if positions else 0,
                                d.field, d.message, d.severity)
-            shown.append(str(d))
+            shown.append(d)
         if not shown:
             _refuse("refuse.unreadable", path=source or path)
-        _refuse("\n".join(shown))
+        _refuse("problems.list", problems=Lines(shown))
     return record
 
 
@@ -693,10 +692,9 @@ def plan_validate(book: Book, doc_id: str, as_of: dt.date, issued_late: bool = F
         from .checks import foreign_rates
         foreign = foreign_rates(book, doc, target) if target is not None else []
         if foreign and target is not None:
-            _refuse("%s carries VAT at %s, which %s does not have: a credit note reverses the "
-                    "invoice's VAT (use its rates; facturier doc credit makes them)" % (
-                        label(doc), ", ".join("%s%%" % _rate_text(r, "en") for r in foreign),
-                        label(target)))
+            _refuse("refuse.credit_foreign_rates", doc=label(doc),
+                    rates=", ".join("%s%%" % _rate_text(r, "en") for r in foreign),
+                    invoice=label(target))
         from .money import document_totals
         total = document_totals(doc, book.settings).total
         left = document_totals(target, book.settings).total - sum(
@@ -858,9 +856,31 @@ def plan_decline(book: Book, doc_id: str, date: dt.date) -> Change:
                        "decline", doc=doc.id, date=date.isoformat())
 
 
+def refuse_before_document(doc: Document, day: dt.date, action: str) -> None:
+    """Refuse to record ``action`` (a catalogue word: "refuse.as_of.emailed")
+    on ``day`` when the document's own dates come later: its date, its
+    validation, its last delivery. A record is never dated before what it
+    follows (as numbers are never dated before their predecessor)."""
+    from .i18n import Message
+    found = [("refuse.as_of.date", doc.date)]
+    if doc.validated is not None:
+        found.append(("refuse.as_of.validated", doc.validated))
+    for delivery in doc.deliveries:
+        try:
+            found.append(("refuse.as_of.delivery", dt.date.fromisoformat(delivery.at[:10])))
+        except ValueError:          # the loader checked it; a hand-made record may not be
+            continue
+    what, latest = max(found, key=lambda item: item[1])
+    if day < latest:
+        _refuse("refuse.as_of_before", doc=label(doc), what=Message(what),
+                date=latest.isoformat(), action=Message(action), as_of=day.isoformat())
+
+
 def plan_returned(book: Book, doc_id: str, at: str) -> Change:
-    """The post brought the document back (``at``: ISO timestamp with offset)."""
+    """The post brought the document back (``at``: ISO timestamp with offset;
+    refused when it falls before the document's own dates)."""
     doc = _doc(book, doc_id)
+    refuse_before_document(doc, dt.date.fromisoformat(at[:10]), "refuse.as_of.returned")
     data, _ = _edited(book, doc.path, append={"deliveries": [
         {"channel": "post", "at": at, "result": "returned"}]})
     return _with_input(_change_doc("document.return", "Record %s returned by the post"
@@ -922,7 +942,7 @@ def plan_credit(book: Book, doc_id: str, as_of: dt.date, amount=None) -> Change:
         try:
             split = split_credit(document_totals(doc, book.settings).by_rate, amount, currency)
         except SplitError as exc:
-            _refuse(_unreachable_credit(doc, exc, currency, asked))
+            raise ActionRefused(_unreachable_credit(doc, exc, currency, asked)) from None
         except ValueError as exc:
             _refuse("%s: %s" % (label(doc), exc))
         lang = book.settings.locale
@@ -935,8 +955,7 @@ def plan_credit(book: Book, doc_id: str, as_of: dt.date, amount=None) -> Change:
     credit, data = _new_document(book, draft)
     total = document_totals(credit, book.settings).total
     if total != amount:             # split_credit's promise; never a wrong legal record
-        _refuse("%s: the credit note would total %s instead of %s; nothing was changed"
-                % (label(doc), total, amount))
+        _refuse("refuse.credit_total", doc=label(doc), total=total, amount=amount)
     return Change(action="document.credit",
                   subject="Create credit note %s of %s %s for %s"
                   % (credit.id, total, currency, label(doc)),
@@ -950,17 +969,17 @@ def _rate_text(rate: Decimal, lang: str) -> str:
     return text.replace(".", ",") if (lang or "")[:2] == "fr" else text
 
 
-def _unreachable_credit(doc: Document, exc, currency: str, asked: bool) -> str:
-    nearest = " or ".join("%s" % a for a in (exc.below, exc.above) if a is not None)
+def _unreachable_credit(doc: Document, exc, currency: str, asked: bool):
+    from .i18n import Message
+    nearest = [str(a) for a in (exc.below, exc.above) if a is not None]
     rates = sorted({line.vat for line in doc.lines if line.vat is not None})
-    at = " at %s%% VAT" % "/".join(_rate_text(r, "en") for r in rates) if rates else ""
-    what = ("a credit of %s %s" % (exc.amount, currency) if asked
-            else "the open amount, %s %s," % (exc.amount, currency))
-    advice = ("credit %s instead (--amount)" % nearest if asked else
-              "credit %s with --amount and settle the rest with a discount (facturier doc "
-              "discount %s)" % (nearest, doc.id))
-    return ("%s: %s cannot be a credit note's exact total%s, since VAT is rounded per rate "
-            "(SPEC 1.4); %s; nothing was changed" % (label(doc), what, at, advice))
+    return Message(
+        "refuse.unreachable." + ("asked" if asked else "open"), doc=label(doc),
+        amount=exc.amount, currency=currency,
+        at=Message("refuse.unreachable.at", rates="/".join(_rate_text(r, "en") for r in rates))
+        if rates else "",
+        nearest=Message("word.or", a=nearest[0], b=nearest[1]) if len(nearest) > 1
+        else nearest[0] if nearest else "", id=doc.id)
 
 
 CONVERSIONS = {"quote": ("invoice", "work_order"), "work_order": ("invoice",)}
@@ -1123,8 +1142,7 @@ def _unchanged_since(book: Book, path: str, base: Optional[str]) -> None:
     ``base`` (changed while a person's editor was open: a payment or an
     e-mail recorded meanwhile would be undone)."""
     if base is not None and _read(book, path) != base:
-        _refuse("%s changed while it was being edited (another action or person wrote it "
-                "meanwhile); nothing was changed" % path)
+        _refuse("refuse.changed_meanwhile", path=path)
 
 
 def plan_edit_document(book: Book, doc_id: str, text: Optional[Union[str, bytes]] = None,
@@ -1181,7 +1199,7 @@ def _refuse_new_errors(book: Book, old: Optional[Document], new: Document,
                                  d.col if positions else 0, d.field, d.message, d.severity)
                       for d in introduced]
     if introduced:
-        _refuse("\n".join(str(d) for d in introduced))
+        _refuse("problems.list", problems=Lines(introduced))
 
 
 # =========================================================================== contacts

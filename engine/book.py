@@ -17,6 +17,7 @@ from typing import Any, Mapping, Optional, Union
 
 from . import cache, gitstore, safepath
 from .diagnostics import BookNotFound, Diagnostic
+from .i18n import render
 from .model import Book, Settings
 
 _Entry = Union[cache.DocumentEntry, cache.ContactEntry, cache.RecurrenceEntry, cache.SettingsEntry]
@@ -138,12 +139,9 @@ def untrusted_diagnostics(links, state) -> list[Diagnostic]:
     """What the book never trusts (SPEC 1.5), as errors naming each path:
     symbolic links (a .facturier that is one included), anything committed
     under .facturier/."""
-    out = [Diagnostic(path, 0, 0, "", safepath.link_message()) for path in links]
+    out = [Diagnostic(path, 0, 0, "", render("book.link", "en")) for path in links]
     for path in state:
-        out.append(Diagnostic(path, 0, 0, "", "committed under .facturier/, which is facturier's "
-                                              "own local state: it came with the repository, so "
-                                              "it is ignored; remove it from git (git rm -r "
-                                              "--cached .facturier)"))
+        out.append(Diagnostic(path, 0, 0, "", render("book.committed_state", "en")))
     return out
 
 
@@ -188,9 +186,8 @@ def assemble(entries: dict[str, _Entry], root: Optional[str] = None) -> Book:
         key = (type(entry).__name__, record.id.lower())
         first = seen.get(key)
         if first is not None:
-            diagnostics.append(Diagnostic(path, 0, 0, "id", "the id %r is already used by %s "
-                                          "(ids are unique per kind, ignoring case)"
-                                          % (record.id, first)))
+            diagnostics.append(Diagnostic(path, 0, 0, "id", render("book.id_used", "en",
+                                                                   id=record.id, path=first)))
             continue
         seen[key] = path
         table[record.id] = record
@@ -242,7 +239,7 @@ def _parse_one(root: Path, path: str, blob: str, checked: Optional[set] = None):
             Diagnostic(path, 0, 0, "", str(exc))])
     except OSError as exc:
         return cache.ENTRY_TYPES[_kind_guess(path)](path, blob, None, [
-            Diagnostic(path, 0, 0, "", "cannot read the file: %s" % exc.strerror)])
+            Diagnostic(path, 0, 0, "", render("book.cannot_read", "en", reason=exc.strerror))])
     kind, record, diagnostics = parse_file(path, data)
     if kind is None:
         return None

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
 
 from .diagnostics import ActionRefused, FacturierError
+from .i18n import Message
 from .model import Book, Document, Recurrence
 
 if TYPE_CHECKING:
@@ -329,9 +330,9 @@ class _Session:
             return
         self._fault_reported = True
         self.report.error("facturier.yaml", 0,
-                          "e-mail stopped: %s. Check the email settings (and %s / %s); the "
-                          "e-mails due are recorded as deferred and the next run tries them again"
-                          % (problem.detail, _SMTP_VARS[0], _SMTP_VARS[1]))
+                          _message("run.smtp_fault", detail=_detail(problem.detail),
+                                   user=_SMTP_VARS[0],
+                                   password=_SMTP_VARS[1]))
 
     def end_mail(self, interrupted: bool) -> None:
         """Close the run's SMTP session (QUIT; after an interruption, just
@@ -461,9 +462,22 @@ def _same_but_last(a: Recurrence, b: Recurrence) -> bool:
     return msgspec.structs.replace(a, **keep) == msgspec.structs.replace(b, **keep)
 
 
-def _message(code: str, **params):
-    from .i18n import Message
+def _message(code: str, **params) -> Message:
     return Message(code, **params)
+
+
+def _detail(text: Optional[str]):
+    """An SMTP outcome's detail (English, as its delivery entry keeps it) as
+    the catalogue Message it is, so that a run line shows it in the person's
+    language; the text itself when it is the server's own words."""
+    from .i18n import parse_message
+    return (parse_message(text) if text else None) or text or ""
+
+
+def _reason(exc: Exception):
+    """An error's message: the catalogue Message it carries, else its text."""
+    message = getattr(exc, "message", None)
+    return message if isinstance(message, Message) else str(exc)
 
 
 def _stop(s: _Session, rec: Recurrence, occurrence: Optional[dt.date], cause: str) -> None:
@@ -674,13 +688,17 @@ def _finish_attempt(s: _Session, doc_id: str, msg, index: int, what: str) -> Non
         fields["deliveries.%d.detail" % index] = outcome.detail
     number = doc.number or doc.id
     if outcome.result == "sent":
-        subject, action = "Sent %s %s to %s" % (what, number, doc.contact), "document.send"
+        subject, action = str(_message("subject.sent", what=what, number=number,
+                                       contact=doc.contact)), "document.send"
     elif outcome.result == "bounced":
-        subject, action = "E-mail of %s %s bounced: %s" % (what, number, outcome.detail), "document.bounce"
+        subject, action = str(_message("subject.email_bounced", what=what, number=number,
+                                       detail=outcome.detail)), "document.bounce"
     elif outcome.result == "sending":
-        subject, action = "E-mail of %s %s: outcome unknown" % (what, number), "document.send"
+        subject, action = str(_message("subject.email_unknown", what=what,
+                                       number=number)), "document.send"
     else:
-        subject, action = "E-mail of %s %s deferred: %s" % (what, number, outcome.detail), "document.send"
+        subject, action = str(_message("subject.email_deferred", what=what, number=number,
+                                       detail=outcome.detail)), "document.send"
     if not s.try_commit(doc, action, subject[:200], lambda: {doc.path: s.edit(doc, set_fields=fields)},
                         _trailers([doc.id]) + _input(
                             "outcome", doc=doc.id, mid=str(msg["Message-ID"]),
@@ -688,8 +706,10 @@ def _finish_attempt(s: _Session, doc_id: str, msg, index: int, what: str) -> Non
         s.report.sending.append(doc.id)
         return
     getattr(s.report, outcome.result).append(doc.id)
-    s.report.say("%s: %s %s%s" % ("outcome unknown" if outcome.result == "sending" else outcome.result,
-                                   what, doc.id, " (%s)" % outcome.detail if outcome.detail else ""))
+    s.report.say(_message("run.unknown" if outcome.result == "sending" else "run." + outcome.result,
+                          what=what, id=doc.id,
+                          detail=_message("run.paren", text=_detail(outcome.detail))
+                          if outcome.detail else ""))
 
 
 def run_sending(s: _Session) -> None:
@@ -709,7 +729,8 @@ def run_sending(s: _Session) -> None:
         try:
             msg = build_message(doc, s.book, s.as_of, reminder_level=level)
         except MailError as exc:
-            s.report.error(doc.path, doc.line, "cannot e-mail %s: %s" % (doc.id, exc))
+            s.report.error(doc.path, doc.line, _message("run.cannot_email", id=doc.id,
+                                                        reason=str(exc)))
             continue
         if not s.smtp_ok():
             postponed.append((doc, msg))
@@ -718,7 +739,8 @@ def run_sending(s: _Session) -> None:
         if parts is None:
             continue
         msg = add_attachments(msg, parts)
-        what = "reminder %d of" % level if level else doc.kind.replace("_", " ")
+        what = (_message("run.what.reminder", level=level) if level
+                else doc.kind.replace("_", " "))
         index = len(doc.deliveries)
         entry = _attempt_entry(s, msg, parts)
         if not s.try_commit(doc, "document.send", "Send %s %s to %s"
@@ -740,27 +762,28 @@ def _record_postponed(s: _Session, postponed) -> None:
     writes, ids, items = {}, [], []
     for doc, msg in postponed:
         entry = {"channel": "email", "at": s.now(), "to": recipient_of(msg), "result": "deferred",
-                 "detail": "not sent: %s" % s.smtp_problem}
+                 "detail": str(_message("run.not_sent", problem=s.smtp_problem))}
         try:
             writes[doc.path] = s.edit(doc, append={"deliveries": [entry]})
         except FacturierError as exc:
-            s.report.error(doc.path, doc.line, "deferred e-mail of %s not recorded: %s"
-                           % (doc.id, exc))
+            s.report.error(doc.path, doc.line, _message("run.deferred_not_recorded", id=doc.id,
+                                                        reason=_reason(exc)))
             continue
         ids.append(doc.id)
         items.append(_item(doc, entry))
     if not writes:
         return
     try:
-        s.commit("document.send", "E-mail of %d document%s deferred: %s"
-                 % (len(ids), "" if len(ids) == 1 else "s", s.smtp_problem), writes,
-                 _trailers(ids) + _input("deliver", items=items))
+        s.commit("document.send", str(_message(
+            "subject.deferred_n.one" if len(ids) == 1 else "subject.deferred_n.many",
+            n=len(ids), problem=s.smtp_problem)), writes,
+            _trailers(ids) + _input("deliver", items=items))
     except (FacturierError, ValueError) as exc:
-        s.report.error("", 0, "could not record the deferred e-mails: %s" % exc)
+        s.report.error("", 0, _message("run.deferred_failed", reason=_reason(exc)))
         return
     s.report.deferred.extend(ids)
-    s.report.say("deferred %d e-mail%s: %s" % (len(ids), "" if len(ids) == 1 else "s",
-                                               s.smtp_problem))
+    s.report.say(_message("run.deferred_n.one" if len(ids) == 1 else "run.deferred_n.many",
+                          n=len(ids), problem=_detail(s.smtp_problem)))
 
 
 def report_sending(s: _Session) -> None:
@@ -770,9 +793,8 @@ def report_sending(s: _Session) -> None:
         latest = _latest_email(doc)
         if latest is not None and latest.result == "sending":
             s.report.sending.append(doc.id)
-            s.report.say("%s: the e-mail attempt of %s (Message-ID %s) never finished; check "
-                         "whether it arrived, then mark it sent or send it again"
-                         % (doc.id, latest.at, latest.message_id or "?"))
+            s.report.say(_message("run.never_finished", id=doc.id, at=latest.at,
+                                  message_id=latest.message_id or "?"))
     s.report.sending.sort()
 
 
@@ -862,7 +884,7 @@ def _untried(s: _Session, msg) -> dict:
     session cannot be used: `deferred`, so the next run sends it."""
     from .mail import recipient_of
     return {"channel": "email", "at": s.now(), "to": recipient_of(msg), "result": "deferred",
-            "detail": "not sent: %s" % s.smtp_problem}
+            "detail": str(_message("run.not_sent", problem=s.smtp_problem))}
 
 
 def _remind_and_send(s: _Session, doc: Document, level: int, msg) -> None:
@@ -879,12 +901,13 @@ def _remind_and_send(s: _Session, doc: Document, level: int, msg) -> None:
     entry = _attempt_entry(s, msg, parts)
     writes = {doc.path: s.edit(doc, append={"reminders": [{"level": level, "date": s.as_of}],
                                             "deliveries": [entry]})}
-    if not s.try_commit(doc, "document.remind", "Record reminder %d of %s and e-mail it to %s"
-                        % (level, doc.id, doc.contact), writes, _sent_trailers(doc.id, parts) + _input(
-                            "deliver", items=[_item(doc, entry, level, s.as_of)])):
+    if not s.try_commit(doc, "document.remind", str(_message(
+            "subject.reminder_email", level=level, id=doc.id, contact=doc.contact)),
+            writes, _sent_trailers(doc.id, parts) + _input(
+                "deliver", items=[_item(doc, entry, level, s.as_of)])):
         return
     s.report.reminded.append(doc.id)
-    _finish_attempt(s, doc.id, msg, index, "reminder %d of" % level)
+    _finish_attempt(s, doc.id, msg, index, _message("run.what.reminder", level=level))
 
 
 def _record_reminders(s: _Session, items) -> None:
@@ -902,18 +925,17 @@ def _record_reminders(s: _Session, items) -> None:
         # a file with uncommitted edits refuses the batch: leave those out
         dirty = s.dirty(doc.path for doc, _, _ in items)
         if not dirty:
-            s.report.error("", 0, "reminders not recorded: %s" % exc)
+            s.report.error("", 0, _message("run.reminders_failed", reason=_reason(exc)))
             return
     for doc, _, _ in items:
         if doc.path in dirty:
-            s.report.error(doc.path, doc.line, "reminder of %s not recorded: the file has "
-                           "uncommitted edits; commit or discard them" % doc.id)
+            s.report.error(doc.path, doc.line, _message("run.reminder_dirty", id=doc.id))
     items = [item for item in items if item[0].path not in dirty]
     if items:
         try:
             _commit_reminders(s, items)
         except (FacturierError, ValueError) as exc:
-            s.report.error("", 0, "reminders not recorded: %s" % exc)
+            s.report.error("", 0, _message("run.reminders_failed", reason=_reason(exc)))
 
 
 def _commit_reminders(s: _Session, items) -> None:
@@ -924,8 +946,9 @@ def _commit_reminders(s: _Session, items) -> None:
             append["deliveries"] = [entry]
         writes[doc.path] = s.edit(doc, append=append)
     ids = [doc.id for doc, _, _ in items]
-    subject = ("Record reminder %d of %s" % (items[0][1], items[0][0].id) if len(items) == 1
-               else "Record %d reminders due on %s" % (len(items), s.as_of.isoformat()))
+    subject = str(_message("subject.reminder", level=items[0][1], id=items[0][0].id)
+                  if len(items) == 1 else
+                  _message("subject.reminders", n=len(items), date=s.as_of.isoformat()))
     # Tens of thousands of reminders on a first run: rather than have the
     # writer read every file back, the records are updated here (they differ
     # from the old ones by the entries appended).
@@ -946,8 +969,9 @@ def _commit_reminders(s: _Session, items) -> None:
     deferred = [doc.id for doc, _, entry in items if entry is not None]
     if deferred:
         s.report.deferred.extend(deferred)
-        s.report.say("deferred %d e-mail%s: %s" % (len(deferred), "" if len(deferred) == 1 else "s",
-                                                   s.smtp_problem))
+        s.report.say(_message("run.deferred_n.one" if len(deferred) == 1
+                              else "run.deferred_n.many", n=len(deferred),
+                              problem=_detail(s.smtp_problem)))
 
 
 # --------------------------------------------------------------------------- never back in time
@@ -957,10 +981,8 @@ class RunBackInTime(ActionRefused):
     a usage error (exit 2); nothing is done."""
 
     def __init__(self, as_of: dt.date, latest: dt.date, what: str):
-        super().__init__(
-            "cannot run on %s: the book already records %s on %s, and a run never goes back "
-            "in time (SPEC 6.1); run on %s or later (--as-of), nothing was changed"
-            % (as_of.isoformat(), what, latest.isoformat(), latest.isoformat()))
+        super().__init__("refuse.run_back", as_of=as_of.isoformat(), what=what,
+                         latest=latest.isoformat())
         self.as_of = as_of
         self.latest = latest
 
@@ -979,12 +1001,12 @@ def latest_run_date(book: Book) -> Optional[tuple[dt.date, str]]:
         for reminder in doc.reminders:
             day = reminder.date.isoformat()
             if day > best:
-                best, what = day, "reminder %d of %s" % (reminder.level, doc.id)
+                best, what = day, Message("run.last.reminder", level=reminder.level, id=doc.id)
         for delivery in doc.deliveries:
             day = delivery.at[:10]
             if day > best:
-                best, what = day, "%s delivery of %s" % (
-                    "an e-mail" if delivery.channel == "email" else "a post", doc.id)
+                best, what = day, Message("run.last.email" if delivery.channel == "email"
+                                          else "run.last.post", id=doc.id)
         if doc.recurrence and doc.occurrence is not None:
             if doc.validated is not None:
                 day = doc.validated.isoformat()
@@ -995,10 +1017,10 @@ def latest_run_date(book: Book) -> Optional[tuple[dt.date, str]]:
             else:
                 day = doc.date.isoformat()
             if day > best:
-                best, what = day, "the generation of %s" % doc.id
+                best, what = day, Message("run.last.generation", id=doc.id)
     for rec in book.recurrences.values():
         if rec.stopped is not None and rec.stopped.at[:10] > best:
-            best, what = rec.stopped.at[:10], "the stop of recurrence %s" % rec.id
+            best, what = rec.stopped.at[:10], Message("run.last.stop", id=rec.id)
     if not best:
         return None
     try:
@@ -1167,6 +1189,10 @@ def plan_repair(book: Book, rec_id: str, choice: str, as_of: dt.date):
     if state != "stopped":
         raise ActionRefused("refuse.repair.not_stopped", id=rec.id,
                             state=_message("state.%s" % state))
+    assert rec.stopped is not None
+    if as_of.isoformat() < rec.stopped.at[:10]:     # a repair never comes before the stop
+        raise ActionRefused("refuse.repair.before_stop", id=rec.id, date=rec.stopped.at[:10],
+                            as_of=as_of.isoformat())
     missing = missing_occurrences(rec, as_of)
     text = _read_text(book, rec.path)
     assert rec.stopped is not None and book.root is not None    # stopped; read from a book on disk
@@ -1286,6 +1312,8 @@ def send_now(root, doc_id: str, as_of: dt.date, *, now: Callable[[], str],
     with open_writer(root, author) as writer:
         s = _Session(writer, Path(root), as_of, now, report, True, environ, smtp_timeout)
         doc = _sendable(s.book, doc_id)
+        from .actions import refuse_before_document
+        refuse_before_document(doc, as_of, "refuse.as_of.emailed")
         latest = _latest_email(doc)
         what = doc.kind.replace("_", " ")
         if mark_sent:

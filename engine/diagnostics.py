@@ -32,6 +32,21 @@ class Diagnostic(msgspec.Struct, frozen=True, array_like=True):
         prefix = "warning: " if self.severity == WARNING else ""
         return "%s: %s%s" % (where, prefix, self.message)
 
+    def render(self, lang: Optional[str]) -> str:
+        """``path:line:col: message`` in ``lang`` (the message read back from
+        its English text by engine.i18n.translate when the catalogue knows it)."""
+        from .i18n import language, localize, render
+        if language(lang) == "en":
+            return str(self)
+        where = self.path
+        if self.line:
+            where += ":%d" % self.line
+            if self.col:
+                where += ":%d" % self.col
+        prefix = render("cli.warning", lang) if self.severity == WARNING else ""
+        return render("cli.diagnostic", lang, where=where, prefix=prefix,
+                      message=localize(self.message, lang))
+
     @property
     def is_error(self) -> bool:
         return self.severity == ERROR

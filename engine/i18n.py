@@ -1018,9 +1018,18 @@ def _rebuild(code: str, params: dict) -> Message:
     return Message(code, **params)
 
 
+class Lines(tuple):
+    """A parameter shown one item a line (diagnostics in a refusal), each
+    rendered in the message's language when it can be (``item.render(lang)``)."""
+    __slots__ = ()
+
+
 def _param(value, lang: str | None):
     if isinstance(value, Message):
         return value.render(lang)
+    if isinstance(value, Lines):
+        return "\n".join(str(v.render(lang)) if hasattr(v, "render") else localize(v, lang)
+                         for v in value)
     if isinstance(value, (list, tuple)):
         return ", ".join(str(_param(v, lang)) for v in value)
     return value
@@ -1058,7 +1067,9 @@ _COMPILED: dict = {}            # regex source -> compiled, as parse_message mee
 # the keys whose English texts are kept as they are (stop causes in files,
 # commit subjects, run lines, stored refusals) and read back by `translate`
 TRANSLATABLE = ("cause.", "refuse.", "rule.", "schedule.", "run.", "subject.", "doc.label", "einvoice.",
-                "kind.word.", "word.nothing", "word.none", "word.not_set")
+                "kind.word.", "word.nothing", "word.none", "word.not_set",
+                # diagnostics of the loader, the checks and the YAML reader (cached as text)
+                "load.", "check.", "yaml.", "book.", "kind.a.", "smtp.")
 
 
 def _pattern_list() -> list:
@@ -1071,26 +1082,34 @@ def _pattern_list() -> list:
         return _PATTERNS
     found = []
     field = re.compile(r"\{(\w+)(![rs])?\}")
+
+    def plain(text: str) -> str:            # a template's literal text as rendered
+        return text.replace("{{", "{").replace("}}", "}")
     for key, texts in MESSAGES.items():
         english = texts.get("en")
         if not english or not key.startswith(TRANSLATABLE):
             continue
         parts, names, pos = [], [], 0
+        quoted = set()          # values a person wrote ('{text}', {id!r}): never translated
         for m in field.finditer(english):
-            parts.append(re.escape(english[pos:m.start()]))
+            parts.append(re.escape(plain(english[pos:m.start()])))
             name, conv = m.group(1), m.group(2)
             if name in names:
                 group = "(?P=%s)" % name
             else:
-                group = "(?P<%s>.+?)" % name
+                group = "(?P<%s>.*?)" % name
                 names.append(name)
+            if conv == "!r" or (english[m.start() - 1:m.start()] == "'"
+                                and english[m.end():m.end() + 1] == "'"):
+                quoted.add(name)
             parts.append("'%s'" % group if conv == "!r" else group)
             pos = m.end()
-        parts.append(re.escape(english[pos:]))
+        parts.append(re.escape(plain(english[pos:])))
         first = field.search(english)
-        prefix = english[:first.start()] if first else english
-        literal = len(field.sub("", english))
-        found.append((prefix, literal, key, "".join(parts) + r"\Z"))
+        prefix = plain(english[:first.start()] if first else english)
+        literal = len(plain(field.sub("", english)))
+        # compiled when parse_message first meets it (startup: 200 regexes)
+        found.append((prefix, literal, key, "".join(parts) + r"\Z", frozenset(quoted)))
     found.sort(key=lambda item: -item[1])          # the most specific text first
     _PATTERNS[:] = found
     _PATTERNS_OF["n"] = len(MESSAGES)
@@ -1103,7 +1122,7 @@ def parse_message(text: str) -> Message | None:
     catalogue text matches."""
     if not text:
         return None
-    for prefix, _literal, key, source in _pattern_list():
+    for prefix, literal, key, source, quoted in _pattern_list():
         if not text.startswith(prefix):
             continue
         pattern = _COMPILED.get(source)
@@ -1114,8 +1133,12 @@ def parse_message(text: str) -> Message | None:
         if m is not None:
             params = {}
             for name, value in m.groupdict().items():
-                inner = parse_message(value) if value else None
+                inner = parse_message(value) if value and name not in quoted else None
                 params[name] = inner if inner is not None else value
+            # a text of little more than its fields ("{kind} {id}") matches any
+            # words: only when its first field is one of ours (a kind word)
+            if literal <= 3 and params and not isinstance(next(iter(params.values())), Message):
+                continue
             return Message(key, **params)
     return None
 
@@ -1302,4 +1325,693 @@ MESSAGES.update({
     "refuse.bank_entry_recorded": {
         "en": "the bank entry {reference} is already recorded (a payment of {doc})",
         "fr": "l'écriture bancaire {reference} est déjà enregistrée (un paiement de {doc})"},
+})
+
+# --------------------------------------------------------------------------- book files (loader)
+# What engine/loader.py reports about a file (SPEC 1.1): each diagnostic keeps
+# its file, line and field; its English text is what the cache keeps, and
+# `translate` reads it back in the person's language. A value the person
+# wrote stays between quotes, as written.
+MESSAGES.update({
+    "load.must_be": {"en": "field '{field}' must be {what}, not {shape}",
+                     "fr": "le champ '{field}' doit être {what}, pas {shape}"},
+    "load.what.text": {"en": "text", "fr": "du texte"},
+    "load.what.id": {"en": "an id", "fr": "un identifiant"},
+    "load.what.decimal": {"en": "a decimal number", "fr": "un nombre décimal"},
+    "load.what.date": {"en": "a date (YYYY-MM-DD)", "fr": "une date (AAAA-MM-JJ)"},
+    "load.what.timestamp": {"en": "a timestamp", "fr": "un horodatage"},
+    "load.what.whole": {"en": "a whole number", "fr": "un nombre entier"},
+    "load.what.bool": {"en": "true or false", "fr": "true ou false"},
+    "load.what.one_of": {"en": "one of {choices}", "fr": "l'une des valeurs {choices}"},
+    "load.what.currency": {"en": "a currency code", "fr": "un code de monnaie"},
+    "load.what.timezone": {"en": "a time zone", "fr": "un fuseau horaire"},
+    "load.what.number_format": {"en": "a number format", "fr": "un format de numéro"},
+    "load.what.country": {"en": "a country code", "fr": "un code de pays"},
+    "load.what.iban": {"en": "an IBAN", "fr": "un IBAN"},
+    "load.what.bic": {"en": "a BIC", "fr": "un BIC"},
+    "load.what.address": {"en": "text or a mapping (street, number, postcode, city, country)",
+                          "fr": "du texte ou un dictionnaire (street, number, postcode, city, "
+                                "country)"},
+    "load.what.mailbox": {"en": "an e-mail address", "fr": "une adresse e-mail"},
+    "load.shape.mapping": {"en": "a mapping", "fr": "un dictionnaire"},
+    "load.shape.list": {"en": "a list", "fr": "une liste"},
+    "load.shape.value": {"en": "a single value", "fr": "une valeur seule"},
+    "load.empty": {"en": "field '{field}' must not be empty",
+                   "fr": "le champ '{field}' ne doit pas être vide"},
+    "load.bad_reference": {
+        "en": "field '{field}': '{text}' is not a valid id (letters, digits, '.', '_' and '-', "
+              "starting with a letter or digit)",
+        "fr": "champ '{field}' : '{text}' n'est pas un identifiant valable (lettres, chiffres, "
+              "'.', '_' et '-', en commençant par une lettre ou un chiffre)"},
+    "load.not_decimal": {
+        "en": "field '{field}': '{text}' is not a decimal number; write digits with an optional "
+              "decimal point, e.g. 1200 or \"1200.50\" (no exponent, '_', hex, nan or inf)",
+        "fr": "champ '{field}' : '{text}' n'est pas un nombre décimal ; écrivez des chiffres avec "
+              "un point décimal facultatif, par exemple 1200 ou \"1200.50\" (sans exposant, '_', "
+              "hexa, nan ni inf)"},
+    "load.negative": {"en": "field '{field}' must not be negative ({text})",
+                      "fr": "le champ '{field}' ne doit pas être négatif ({text})"},
+    "load.too_large": {
+        "en": "field '{field}': {text} is too large (at most {digits} digits before the decimal "
+              "point)",
+        "fr": "champ '{field}' : {text} est trop grand (au plus {digits} chiffres avant la "
+              "virgule)"},
+    "load.not_email": {
+        "en": "field '{field}': '{text}' is not an e-mail address; write one address like "
+              "name@example.com",
+        "fr": "champ '{field}' : '{text}' n'est pas une adresse e-mail ; écrivez une adresse "
+              "comme nom@example.com"},
+    "load.not_mailbox": {
+        "en": "field '{field}': '{text}' is not an e-mail address; write an address like "
+              "name@example.com, or a name and an address like \"Name <name@example.com>\"",
+        "fr": "champ '{field}' : '{text}' n'est pas une adresse e-mail ; écrivez une adresse "
+              "comme nom@example.com, ou un nom et une adresse comme \"Nom <nom@example.com>\""},
+    "load.not_date": {"en": "field '{field}': '{text}' is not a date; write YYYY-MM-DD, e.g. "
+                            "2025-01-31",
+                      "fr": "champ '{field}' : '{text}' n'est pas une date ; écrivez AAAA-MM-JJ, "
+                            "par exemple 2025-01-31"},
+    "load.bad_date": {"en": "field '{field}': '{text}' is not a valid date ({reason})",
+                      "fr": "champ '{field}' : '{text}' n'est pas une date valable ({reason})"},
+    "load.date.month": {"en": "month must be in 1..12", "fr": "le mois va de 1 à 12"},
+    "load.date.day": {"en": "day is out of range for month", "fr": "ce jour n'existe pas dans ce mois"},
+    "load.date.year": {"en": "year 0 is out of range", "fr": "l'année 0 n'existe pas"},
+    "load.not_timestamp": {
+        "en": "field '{field}': '{text}' is not an ISO 8601 timestamp; write date, time and "
+              "offset, e.g. 2025-01-05T09:00:00+01:00",
+        "fr": "champ '{field}' : '{text}' n'est pas un horodatage ISO 8601 ; écrivez la date, "
+              "l'heure et le décalage, par exemple 2025-01-05T09:00:00+01:00"},
+    "load.no_offset": {
+        "en": "field '{field}': timestamp '{text}' has no offset; add one, e.g. "
+              "2025-01-05T09:00:00+01:00",
+        "fr": "champ '{field}' : l'horodatage '{text}' n'a pas de décalage horaire ; ajoutez-en "
+              "un, par exemple 2025-01-05T09:00:00+01:00"},
+    "load.bad_timestamp": {"en": "field '{field}': '{text}' is not a valid timestamp ({reason})",
+                           "fr": "champ '{field}' : '{text}' n'est pas un horodatage valable "
+                                 "({reason})"},
+    "load.not_whole": {"en": "field '{field}': '{text}' is not a whole number",
+                       "fr": "champ '{field}' : '{text}' n'est pas un nombre entier"},
+    "load.at_least": {"en": "field '{field}' must be at least {low} (not {text})",
+                      "fr": "le champ '{field}' doit valoir au moins {low} (pas {text})"},
+    "load.from_to": {"en": "field '{field}' must be from {low} to {high} (not {text})",
+                     "fr": "le champ '{field}' doit aller de {low} à {high} (pas {text})"},
+    "load.not_bool": {"en": "field '{field}': '{text}' is not true or false",
+                      "fr": "champ '{field}' : '{text}' n'est ni true ni false"},
+    "load.not_one_of": {"en": "field '{field}': '{text}' is not one of {choices}",
+                        "fr": "champ '{field}' : '{text}' n'est pas l'une des valeurs {choices}"},
+    "load.not_one_of_close": {
+        "en": "field '{field}': '{text}' is not one of {choices} — did you mean '{close}'?",
+        "fr": "champ '{field}' : '{text}' n'est pas l'une des valeurs {choices} — vouliez-vous "
+              "dire '{close}' ?"},
+    "load.not_currency": {
+        "en": "field '{field}': '{text}' is not a currency code; write three capital letters "
+              "(ISO 4217), e.g. EUR or CHF",
+        "fr": "champ '{field}' : '{text}' n'est pas un code de monnaie ; écrivez trois majuscules "
+              "(ISO 4217), par exemple EUR ou CHF"},
+    "load.not_timezone": {
+        "en": "field '{field}': '{text}' is not a known time zone; write an IANA name, e.g. "
+              "Europe/Zurich or UTC",
+        "fr": "champ '{field}' : '{text}' n'est pas un fuseau horaire connu ; écrivez un nom "
+              "IANA, par exemple Europe/Zurich ou UTC"},
+    "load.field_problem": {"en": "field '{field}': {problem}", "fr": "champ '{field}' : {problem}"},
+    "load.not_country": {
+        "en": "field '{field}': '{text}' is not a country code; write two capital letters "
+              "(ISO 3166), e.g. FR or CH",
+        "fr": "champ '{field}' : '{text}' n'est pas un code de pays ; écrivez deux majuscules "
+              "(ISO 3166), par exemple FR ou CH"},
+    "load.iban.shape": {
+        "en": "'{text}' is not an IBAN (two letters, two check digits, then 11 to 30 letters or "
+              "digits)",
+        "fr": "'{text}' n'est pas un IBAN (deux lettres, deux chiffres de contrôle, puis 11 à 30 "
+              "lettres ou chiffres)"},
+    "load.iban.check": {"en": "'{text}' is not an IBAN: its check digits are wrong (a typo?)",
+                        "fr": "'{text}' n'est pas un IBAN : ses chiffres de contrôle sont faux "
+                              "(une faute de frappe ?)"},
+    "load.not_bic": {"en": "field '{field}': '{text}' is not a BIC (8 or 11 letters and digits, "
+                           "e.g. POFICHBEXXX)",
+                     "fr": "champ '{field}' : '{text}' n'est pas un BIC (8 ou 11 lettres et "
+                           "chiffres, par exemple POFICHBEXXX)"},
+    "load.legal_notes": {
+        "en": "field '{field}' must be a mapping of locale to lines, e.g. {{fr: [\"...\"]}}, "
+              "not {shape}",
+        "fr": "le champ '{field}' doit être un dictionnaire des langues vers des lignes, par "
+              "exemple {{fr: [\"...\"]}}, pas {shape}"},
+    "load.unknown_field": {"en": "unknown field '{field}'", "fr": "champ inconnu '{field}'"},
+    "load.unknown_field_close": {
+        "en": "unknown field '{field}' — did you mean '{close}'?",
+        "fr": "champ inconnu '{field}' — vouliez-vous dire '{close}' ?"},
+    "load.needs_value": {"en": "field '{field}' needs a value",
+                         "fr": "le champ '{field}' demande une valeur"},
+    "load.missing": {"en": "missing required field '{field}'",
+                     "fr": "champ obligatoire manquant : '{field}'"},
+    "load.must_be_mapping": {"en": "field '{field}' must be a mapping (key: value lines), not {shape}",
+                             "fr": "le champ '{field}' doit être un dictionnaire (lignes clé: "
+                                   "valeur), pas {shape}"},
+    "load.must_be_list": {"en": "field '{field}' must be a list (lines starting with '- '), not "
+                                "{shape}",
+                          "fr": "le champ '{field}' doit être une liste (lignes commençant par "
+                                "'- '), pas {shape}"},
+    "load.empty_item": {"en": "item {index} of '{field}' is empty",
+                        "fr": "l'élément {index} de '{field}' est vide"},
+    "load.hold_order": {"en": "hold '{field}': 'to' ({end}) must be after 'from' ({start})",
+                        "fr": "suspension '{field}' : 'to' ({end}) doit suivre 'from' ({start})"},
+    "load.bad_file_name": {
+        "en": "the file name '{name}' is not a valid id: use 1 to 64 letters, digits, '.', '_' "
+              "or '-', starting with a letter or digit",
+        "fr": "le nom de fichier '{name}' n'est pas un identifiant valable : utilisez de 1 à 64 "
+              "lettres, chiffres, '.', '_' ou '-', en commençant par une lettre ou un chiffre"},
+    "load.empty_file": {"en": "the file is empty: {what} needs its fields (key: value lines)",
+                        "fr": "le fichier est vide : {what} demande ses champs (lignes clé: "
+                              "valeur)"},
+    "load.not_mapping_file": {
+        "en": "the file must hold the fields of {what} as key: value lines, not {shape}",
+        "fr": "le fichier doit contenir les champs de {what} en lignes clé: valeur, pas {shape}"},
+    "load.a.settings": {"en": "the settings", "fr": "les réglages"},
+    "load.a.contact": {"en": "a contact", "fr": "un contact"},
+    "load.a.recurrence": {"en": "a recurrence", "fr": "une récurrence"},
+    "load.a.document": {"en": "a document", "fr": "un document"},
+    "load.id_differs": {
+        "en": "id '{id}' differs from the file name '{name}': the id of a record is its file name "
+              "(remove 'id:' or make them equal)",
+        "fr": "l'identifiant '{id}' diffère du nom de fichier '{name}' : l'identifiant d'un "
+              "enregistrement est son nom de fichier (retirez 'id:' ou rendez-les égaux)"},
+    "load.both_parties": {"en": "give 'customer' or 'supplier', not both",
+                          "fr": "donnez 'customer' ou 'supplier', pas les deux"},
+    "load.missing_party": {"en": "missing required field 'customer' (or 'supplier' for an expense)",
+                           "fr": "champ obligatoire manquant : 'customer' (ou 'supplier' pour une "
+                                 "dépense)"},
+    "load.missing_lines_or_total": {
+        "en": "missing required field 'lines' (or 'total' for an expense)",
+        "fr": "champ obligatoire manquant : 'lines' (ou 'total' pour une dépense)"},
+    "load.expense_customer": {
+        "en": "an expense names its supplier: write 'supplier:' instead of 'customer:'",
+        "fr": "une dépense nomme son fournisseur : écrivez 'supplier:' au lieu de 'customer:'"},
+    "load.supplier_only_expense": {
+        "en": "only expenses have a supplier: {kind} names its customer, write 'customer:' "
+              "instead of 'supplier:'",
+        "fr": "seules les dépenses ont un fournisseur : {kind} nomme son client, écrivez "
+              "'customer:' au lieu de 'supplier:'"},
+    "load.only_for": {"en": "field '{field}' only applies to {allowed}, not to {kind}",
+                      "fr": "le champ '{field}' ne s'applique qu'aux {allowed}, pas à {kind}"},
+    "load.kinds.credit_note": {"en": "credit notes", "fr": "notes de crédit"},
+    "load.kinds.quote": {"en": "quotes", "fr": "offres"},
+    "load.kinds.quote_work_order": {"en": "quotes and work orders",
+                                    "fr": "offres et bons de travail"},
+    "load.kinds.expense": {"en": "expenses", "fr": "dépenses"},
+    "load.lines_and_total": {"en": "an expense gives either 'lines' or 'total', not both",
+                             "fr": "une dépense donne soit 'lines', soit 'total', pas les deux"},
+    "load.expense_no_line": {"en": "an expense needs at least one line (or give 'total' instead)",
+                             "fr": "une dépense demande au moins une ligne (ou donnez plutôt "
+                                   "'total')"},
+    "load.missing_lines": {"en": "missing required field 'lines': {kind} needs at least one line",
+                           "fr": "champ obligatoire manquant : 'lines' : {kind} demande au moins "
+                                 "une ligne"},
+    "load.no_line": {"en": "{kind} needs at least one line",
+                     "fr": "{kind} demande au moins une ligne"},
+})
+
+# the problems of a file that an action refuses, one a line (each a diagnostic)
+MESSAGES.update({
+    "problems.list": {"en": "{problems}", "fr": "{problems}"},
+    "cli.the_options": {"en": "the options", "fr": "les options"},
+    "refuse.number.format": {
+        "en": "cannot number the {kind}: {problem} (fix `numbering.{key}` in facturier.yaml)",
+        "fr": "impossible de numéroter ce document ({kind}) : {problem} (corrigez "
+              "`numbering.{key}` dans facturier.yaml)"},
+    "refuse.number.settings": {
+        "en": "cannot give a number while facturier.yaml has errors: the numbering format might "
+              "not be the one meant; fix it first (facturier check):\n{problems}",
+        "fr": "impossible de donner un numéro tant que facturier.yaml a des erreurs : le format "
+              "de numérotation n'est peut-être pas celui voulu ; corrigez-le d'abord (facturier "
+              "check) :\n{problems}"},
+    "refuse.number.settings_format": {
+        "en": "cannot give a number while facturier.yaml has errors: its numbering format cannot "
+              "be used; fix it first (facturier check):\n{problems}",
+        "fr": "impossible de donner un numéro tant que facturier.yaml a des erreurs : son format "
+              "de numérotation est inutilisable ; corrigez-le d'abord (facturier check) :"
+              "\n{problems}"},
+    "refuse.number.unread.one": {
+        "en": "cannot give a number while {paths} cannot be read: a number it holds could be "
+              "given twice; fix it first (facturier check)",
+        "fr": "impossible de donner un numéro tant que {paths} est illisible : un numéro qu'il "
+              "contient pourrait être donné deux fois ; corrigez-le d'abord (facturier check)"},
+    "refuse.number.unread.many": {
+        "en": "cannot give a number while {paths} cannot be read: a number they hold could be "
+              "given twice; fix them first (facturier check)",
+        "fr": "impossible de donner un numéro tant que {paths} sont illisibles : un numéro qu'ils "
+              "contiennent pourrait être donné deux fois ; corrigez-les d'abord (facturier check)"},
+    "refuse.number.before": {
+        "en": "cannot number the {kind} on {date}: the last {kind} number{of_year}, {number}, was "
+              "given on {last}, and a number is never dated before the one given before it (SPEC "
+              "2); validate on {last} or later (--as-of)",
+        "fr": "impossible de numéroter ce document ({kind}) le {date} : le dernier numéro "
+              "({kind}){of_year}, {number}, a été donné le {last}, et un numéro n'est jamais daté "
+              "avant celui qui le précède (SPEC 2) ; validez le {last} ou plus tard (--as-of)"},
+    "refuse.credit_foreign_rates": {
+        "en": "{doc} carries VAT at {rates}, which {invoice} does not have: a credit note reverses "
+              "the invoice's VAT (use its rates; facturier doc credit makes them)",
+        "fr": "{doc} porte une TVA à {rates}, que {invoice} n'a pas : une note de crédit annule la "
+              "TVA de la facture (utilisez ses taux ; facturier doc credit les reprend)"},
+    "refuse.credit_total": {
+        "en": "{doc}: the credit note would total {total} instead of {amount}; nothing was changed",
+        "fr": "{doc} : la note de crédit totaliserait {total} au lieu de {amount} ; rien n'a été "
+              "modifié"},
+    "refuse.changed_meanwhile": {
+        "en": "{path} changed while it was being edited (another action or person wrote it "
+              "meanwhile); nothing was changed",
+        "fr": "{path} a changé pendant sa modification (une autre action ou personne l'a écrit "
+              "entre-temps) ; rien n'a été modifié"},
+    "refuse.unreachable.asked": {
+        "en": "{doc}: a credit of {amount} {currency} cannot be a credit note's exact total{at}, "
+              "since VAT is rounded per rate (SPEC 1.4); credit {nearest} instead (--amount); "
+              "nothing was changed",
+        "fr": "{doc} : un crédit de {amount} {currency} ne peut pas être le total exact d'une note "
+              "de crédit{at}, car la TVA est arrondie par taux (SPEC 1.4) ; créditez plutôt "
+              "{nearest} (--amount) ; rien n'a été modifié"},
+    "refuse.unreachable.open": {
+        "en": "{doc}: the open amount, {amount} {currency}, cannot be a credit note's exact "
+              "total{at}, since VAT is rounded per rate (SPEC 1.4); credit {nearest} with --amount "
+              "and settle the rest with a discount (facturier doc discount {id}); nothing was "
+              "changed",
+        "fr": "{doc} : le montant ouvert, {amount} {currency}, ne peut pas être le total exact "
+              "d'une note de crédit{at}, car la TVA est arrondie par taux (SPEC 1.4) ; créditez "
+              "{nearest} avec --amount et soldez le reste par un escompte (facturier doc discount "
+              "{id}) ; rien n'a été modifié"},
+    "refuse.unreachable.at": {"en": " at {rates}% VAT", "fr": " à {rates} % de TVA"},
+    "cli.to_before_from": {"en": "--to ({end}) is before --from ({start})",
+                           "fr": "--to ({end}) précède --from ({start})"},
+    "cli.cannot_write": {"en": "cannot write {path}: {reason}",
+                         "fr": "impossible d'écrire {path} : {reason}"},
+    "cli.wrote": {"en": "wrote {path}", "fr": "écrit : {path}"},
+    "cli.wrote_bytes": {"en": "Wrote {path} ({n} bytes).", "fr": "Écrit : {path} ({n} octets)."},
+    "cli.export.unreadable": {"en": "cannot be read: {problem}", "fr": "illisible : {problem}"},
+    "cli.export.not_written.one": {
+        "en": "{n} file could not be read: a journal without it would not balance with the book; "
+              "nothing was written (run `facturier check`)",
+        "fr": "{n} fichier n'a pas pu être lu : un journal sans lui ne serait pas équilibré avec le "
+              "livre ; rien n'a été écrit (lancez `facturier check`)"},
+    "cli.export.not_written.many": {
+        "en": "{n} files could not be read: a journal without them would not balance with the "
+              "book; nothing was written (run `facturier check`)",
+        "fr": "{n} fichiers n'ont pas pu être lus : un journal sans eux ne serait pas équilibré "
+              "avec le livre ; rien n'a été écrit (lancez `facturier check`)"},
+    "cli.report.left_out.one": {
+        "en": "{n} file could not be read and is left out of the report; run `facturier check`",
+        "fr": "{n} fichier n'a pas pu être lu et manque au rapport ; lancez `facturier check`"},
+    "cli.report.left_out.many": {
+        "en": "{n} files could not be read and are left out of the report; run `facturier check`",
+        "fr": "{n} fichiers n'ont pas pu être lus et manquent au rapport ; lancez `facturier "
+              "check`"},
+    "cli.bank.nothing": {"en": "{path}: {problem}; nothing recorded from it",
+                         "fr": "{path} : {problem} ; rien n'en est enregistré"},
+    "cli.bank.refused": {"en": "{path}: {problem}", "fr": "{path} : {problem}"},
+    "cli.bank.summary": {"en": "{file}: {recorded}, {already} already recorded, {unmatched} "
+                               "unmatched, {ambiguous} ambiguous",
+                         "fr": "{file} : {recorded}, {already} déjà enregistrés, {unmatched} sans "
+                               "correspondance, {ambiguous} ambigus"},
+    "cli.bank.recorded.one": {"en": "recorded {n} payment", "fr": "{n} paiement enregistré"},
+    "cli.bank.recorded.many": {"en": "recorded {n} payments", "fr": "{n} paiements enregistrés"},
+    "cli.bank.would_record.one": {"en": "would record {n} payment",
+                                  "fr": "enregistrerait {n} paiement"},
+    "cli.bank.would_record.many": {"en": "would record {n} payments",
+                                   "fr": "enregistrerait {n} paiements"},
+    "cli.bank.row": {"en": "  {date} {amount} {currency} -> {document} (by {how})",
+                     "fr": "  {date} {amount} {currency} -> {document} (par {how})"},
+    "refuse.as_of_before": {
+        "en": "{doc}: {what} is {date}, so it cannot be {action} on {as_of}, before that "
+              "(--as-of {date} or later)",
+        "fr": "{doc} : {what} est du {date} ; ce document ne peut donc pas être {action} le "
+              "{as_of}, avant cette date (--as-of {date} ou plus tard)"},
+    "refuse.as_of.date": {"en": "its date", "fr": "sa date"},
+    "refuse.as_of.validated": {"en": "its validation", "fr": "sa validation"},
+    "refuse.as_of.delivery": {"en": "its last delivery", "fr": "son dernier envoi"},
+    "refuse.as_of.emailed": {"en": "e-mailed", "fr": "envoyé par e-mail"},
+    "refuse.as_of.returned": {"en": "recorded as returned", "fr": "enregistré comme retourné"},
+    "refuse.repair.before_stop": {
+        "en": "recurrence {id} was stopped on {date}: it cannot be repaired on {as_of}, before "
+              "that (--as-of {date} or later)",
+        "fr": "la récurrence {id} a été arrêtée le {date} : elle ne peut pas être réparée le "
+              "{as_of}, avant cette date (--as-of {date} ou plus tard)"},
+    "cli.rec.until_and_count": {
+        "en": "give --until or --count, not both: a recurrence ends on a date or after a number of "
+              "occurrences (RFC 5545 does not allow COUNT with UNTIL)",
+        "fr": "donnez --until ou --count, pas les deux : une récurrence se termine à une date ou "
+              "après un nombre d'occurrences (la RFC 5545 n'admet pas COUNT avec UNTIL)"},
+    "cli.rec.count_in_rule": {
+        "en": "--rule already says when it ends (COUNT or UNTIL): leave out --count",
+        "fr": "--rule dit déjà quand elle se termine (COUNT ou UNTIL) : omettez --count"},
+    "cli.send.sending": {
+        "en": "The e-mail of {id} was handed over but the server's answer never came: it may have "
+              "arrived. Check, then `facturier doc send {id} --mark-sent`, or send it again.",
+        "fr": "L'e-mail de {id} a été remis mais la réponse du serveur n'est jamais venue : il est "
+              "peut-être arrivé. Vérifiez, puis `facturier doc send {id} --mark-sent`, ou "
+              "renvoyez-le."},
+})
+
+# --------------------------------------------------------------------------- YAML, book, checks
+# What engine/yamlsafe.py, engine/book.py and engine/checks.py report
+# (diagnostics: English text kept, read back by `translate`).
+MESSAGES.update({
+    "yaml.syntax": {"en": "YAML syntax error: {message}", "fr": "erreur de syntaxe YAML : {message}"},
+    "yaml.not_utf8": {"en": "the file is not valid UTF-8 text ({reason}); save it as UTF-8",
+                      "fr": "le fichier n'est pas du texte UTF-8 valable ({reason}) ; "
+                            "enregistrez-le en UTF-8"},
+    "yaml.character": {"en": "character #x{char} is not allowed in a YAML file ({reason})",
+                       "fr": "le caractère #x{char} n'est pas permis dans un fichier YAML ({reason})"},
+    "yaml.unreadable": {"en": "cannot read the file as YAML: {message}",
+                        "fr": "impossible de lire le fichier comme du YAML : {message}"},
+    "yaml.too_deep": {"en": "lists and mappings nest more than {depth} levels deep here; a "
+                            "facturier file never needs that",
+                      "fr": "listes et dictionnaires s'imbriquent ici sur plus de {depth} niveaux ; "
+                            "un fichier facturier n'en a jamais besoin"},
+    "yaml.alias": {"en": "alias '*{name}' is not allowed: write the value out in full (facturier "
+                         "files use no anchors or aliases)",
+                   "fr": "l'alias '*{name}' n'est pas permis : écrivez la valeur en entier (les "
+                         "fichiers facturier n'utilisent ni ancres ni alias)"},
+    "yaml.anchor": {"en": "anchor '&{name}' is not allowed: facturier files use no anchors or "
+                          "aliases",
+                    "fr": "l'ancre '&{name}' n'est pas permise : les fichiers facturier "
+                          "n'utilisent ni ancres ni alias"},
+    "yaml.key_not_name": {"en": "a key must be a plain name, not a {shape}",
+                          "fr": "une clé doit être un simple nom, pas {shape}"},
+    "yaml.shape.list": {"en": "list", "fr": "une liste"},
+    "yaml.shape.mapping": {"en": "mapping", "fr": "un dictionnaire"},
+    "yaml.tag_on_key": {"en": "tag {tag} is not allowed on a key",
+                        "fr": "l'étiquette {tag} n'est pas permise sur une clé"},
+    "yaml.duplicate_key": {
+        "en": "duplicate key '{key}' (first given on line {line}); YAML would keep only one of "
+              "them: remove the other",
+        "fr": "clé en double '{key}' (déjà donnée ligne {line}) ; YAML n'en garderait qu'une : "
+              "retirez l'autre"},
+    "yaml.tag": {"en": "tag {tag} is not allowed (only YAML's core tags: !!str, !!int, !!float, "
+                       "!!bool, !!null, !!map, !!seq); the value is ignored",
+                 "fr": "l'étiquette {tag} n'est pas permise (seulement les étiquettes de base de "
+                       "YAML : !!str, !!int, !!float, !!bool, !!null, !!map, !!seq) ; la valeur "
+                       "est ignorée"},
+    "book.link": {"en": "this is a symbolic link: facturier never follows a link in a book (it may "
+                        "point anywhere); put the file or folder itself there, or remove the link",
+                  "fr": "ceci est un lien symbolique : facturier ne suit jamais un lien dans un "
+                        "livre (il peut pointer n'importe où) ; mettez-y le fichier ou le dossier "
+                        "lui-même, ou retirez le lien"},
+    "book.committed_state": {
+        "en": "committed under .facturier/, which is facturier's own local state: it came with "
+              "the repository, so it is ignored; remove it from git (git rm -r --cached "
+              ".facturier)",
+        "fr": "enregistré sous .facturier/, l'état local propre à facturier : il est venu avec le "
+              "dépôt, il est donc ignoré ; retirez-le de git (git rm -r --cached .facturier)"},
+    "book.id_used": {"en": "the id {id!r} is already used by {path} (ids are unique per kind, "
+                           "ignoring case)",
+                     "fr": "l'identifiant {id!r} est déjà utilisé par {path} (les identifiants "
+                           "sont uniques par type, sans tenir compte de la casse)"},
+    "book.cannot_read": {"en": "cannot read the file: {reason}",
+                         "fr": "impossible de lire le fichier : {reason}"},
+    "check.no_contact": {"en": "{key} {id!r} does not exist (no contacts/{file}.yaml)",
+                         "fr": "{key} {id!r} n'existe pas (pas de contacts/{file}.yaml)"},
+    "check.no_document": {"en": "{key} names document {id!r}, which does not exist",
+                          "fr": "{key} nomme le document {id!r}, qui n'existe pas"},
+    "check.no_recurrence": {"en": "generated by recurrence {id!r}, which no longer exists",
+                            "fr": "généré par la récurrence {id!r}, qui n'existe plus"},
+    "check.no_template": {"en": "template {id!r} does not exist (no document with that id)",
+                          "fr": "le modèle {id!r} n'existe pas (aucun document avec cet "
+                                "identifiant)"},
+    "check.credits_nothing": {"en": "a credit note names the invoice it credits: add `credits: "
+                                    "<invoice id>`",
+                              "fr": "une note de crédit nomme la facture qu'elle crédite : ajoutez "
+                                    "`credits: <identifiant de la facture>`"},
+    "check.credits_kind": {"en": "a credit note credits an invoice, but {id!r} is {kind}",
+                           "fr": "une note de crédit crédite une facture, mais {id!r} est {kind}"},
+    "check.foreign_rate": {
+        "en": "VAT rate {rates} of this credit note is not on invoice {invoice} ({have}): its "
+              "VAT does not reverse the invoice's",
+        "fr": "le taux de TVA {rates} de cette note de crédit n'est pas sur la facture {invoice} "
+              "({have}) : sa TVA n'annule pas celle de la facture"},
+    "check.foreign_rates": {
+        "en": "VAT rates {rates} of this credit note are not on invoice {invoice} ({have}): its "
+              "VAT does not reverse the invoice's",
+        "fr": "les taux de TVA {rates} de cette note de crédit ne sont pas sur la facture "
+              "{invoice} ({have}) : sa TVA n'annule pas celle de la facture"},
+    "check.foreign_rate.fix": {
+        "en": "VAT rate {rates} of this credit note is not on invoice {invoice} ({have}): its "
+              "VAT does not reverse the invoice's; use the invoice's rates (facturier doc credit "
+              "makes them)",
+        "fr": "le taux de TVA {rates} de cette note de crédit n'est pas sur la facture {invoice} "
+              "({have}) : sa TVA n'annule pas celle de la facture ; utilisez les taux de la facture "
+              "(facturier doc credit les reprend)"},
+    "check.foreign_rates.fix": {
+        "en": "VAT rates {rates} of this credit note are not on invoice {invoice} ({have}): its "
+              "VAT does not reverse the invoice's; use the invoice's rates (facturier doc credit "
+              "makes them)",
+        "fr": "les taux de TVA {rates} de cette note de crédit ne sont pas sur la facture "
+              "{invoice} ({have}) : sa TVA n'annule pas celle de la facture ; utilisez les taux de "
+              "la facture (facturier doc credit les reprend)"},
+    "check.draft_payments": {"en": "payments on a draft: validate the {kind} first",
+                             "fr": "paiements sur un brouillon : validez d'abord ce document "
+                                   "({kind})"},
+    "check.draft_number": {"en": "a draft has no number (numbers are given at validation); remove "
+                                 "it or set `validated:`",
+                           "fr": "un brouillon n'a pas de numéro (les numéros sont donnés à la "
+                                 "validation) ; retirez-le ou indiquez `validated:`"},
+    "check.validated_no_number": {"en": "validated {kind} without a number",
+                                  "fr": "document validé ({kind}) sans numéro"},
+    "check.too_fine": {"en": "{what} {amount} has more decimals than {currency} allows ({places})",
+                       "fr": "{what} {amount} a plus de décimales que {currency} n'en permet "
+                             "({places})"},
+    "check.the_total": {"en": "the total", "fr": "le total"},
+    "check.the_amount": {"en": "the amount", "fr": "le montant"},
+    "check.number_used": {"en": "number {number} is already used by {kind} {id}",
+                          "fr": "le numéro {number} est déjà utilisé par le document {id} ({kind})"},
+    "check.number_year": {"en": "number {number} belongs to {year}, but the {kind} is dated {date}",
+                          "fr": "le numéro {number} appartient à {year}, mais le document ({kind}) "
+                                "est daté du {date}"},
+    "check.number_zero": {"en": "number {number}: a series starts at 1",
+                          "fr": "numéro {number} : une série commence à 1"},
+    "check.number_format_late": {
+        "en": "number {number} does not follow the {kind} format {format!r}, and numbers that do "
+              "were given before it (from {date})",
+        "fr": "le numéro {number} ne suit pas le format {format!r} ({kind}), et des numéros qui le "
+              "suivent ont été donnés avant lui (dès le {date})"},
+    "check.number_format_old": {
+        "en": "{n} {kind} numbers{of_year} ({first}{last}) do not follow the current format "
+              "{format!r}: counted as given under an earlier format, so the series goes on at "
+              "{next} (if the format changed by mistake, put it back in facturier.yaml)",
+        "fr": "{n} numéros ({kind}){of_year} ({first}{last}) ne suivent pas le format actuel "
+              "{format!r} : comptés comme donnés sous un format antérieur, la série continue donc "
+              "à {next} (si le format a changé par erreur, remettez-le dans facturier.yaml)"},
+    "check.number_format_old.one": {
+        "en": "1 {kind} number{of_year} ({first}) does not follow the current format {format!r}: "
+              "counted as given under an earlier format, so the series goes on at {next} (if the "
+              "format changed by mistake, put it back in facturier.yaml)",
+        "fr": "1 numéro ({kind}){of_year} ({first}) ne suit pas le format actuel {format!r} : "
+              "compté comme donné sous un format antérieur, la série continue donc à {next} (si "
+              "le format a changé par erreur, remettez-le dans facturier.yaml)"},
+    "check.of_year": {"en": " of {year}", "fr": " de {year}"},
+    "check.number_again": {
+        "en": "number {number} gives sequence {seq} again: {n} {kind} numbers{of_year} were given "
+              "under an earlier format",
+        "fr": "le numéro {number} redonne le rang {seq} : {n} numéros ({kind}){of_year} ont été "
+              "donnés sous un format antérieur"},
+    "check.number_again.one": {
+        "en": "number {number} gives sequence {seq} again: 1 {kind} number{of_year} were given "
+              "under an earlier format",
+        "fr": "le numéro {number} redonne le rang {seq} : 1 numéro ({kind}){of_year} a été donné "
+              "sous un format antérieur"},
+    "check.gap": {"en": "gap in the {kind} numbers{of_year}: {missing} missing before {number}",
+                  "fr": "trou dans les numéros ({kind}){of_year} : {missing} manquant avant "
+                        "{number}"},
+    "check.gap_range": {"en": "gap in the {kind} numbers{of_year}: {first} to {last} missing "
+                              "before {number}",
+                        "fr": "trou dans les numéros ({kind}){of_year} : {first} à {last} "
+                              "manquants avant {number}"},
+    "check.out_of_order": {
+        "en": "number {number} was validated on {date}, before {previous} (validated on {then}): "
+              "numbers out of chronological order",
+        "fr": "le numéro {number} a été validé le {date}, avant {previous} (validé le {then}) : "
+              "numéros hors de l'ordre chronologique"},
+    "check.rule": {"en": "the rule does not parse: {reason}", "fr": "la règle est illisible : {reason}"},
+    "check.template_kind": {"en": "template {id} is {kind}; a recurrence repeats an invoice or an "
+                                  "expense",
+                            "fr": "le modèle {id} est {kind} ; une récurrence répète une facture "
+                                  "ou une dépense"},
+})
+
+# --------------------------------------------------------------------------- the run's e-mail lines
+# What engine/daily.py reports about e-mails and reminders (English text kept
+# in the report, shown through `translate`), and the run that would go back
+# in time (SPEC 6.1).
+MESSAGES.update({
+    "run.sent": {"en": "sent: {what} {id}{detail}", "fr": "envoyé : {what} {id}{detail}"},
+    "run.bounced": {"en": "bounced: {what} {id}{detail}", "fr": "rejeté : {what} {id}{detail}"},
+    "run.deferred": {"en": "deferred: {what} {id}{detail}", "fr": "différé : {what} {id}{detail}"},
+    "run.unknown": {"en": "outcome unknown: {what} {id}{detail}",
+                    "fr": "issue inconnue : {what} {id}{detail}"},
+    "run.what.reminder": {"en": "reminder {level} of", "fr": "rappel {level} de"},
+    "subject.sent": {"en": "Sent {what} {number} to {contact}",
+                     "fr": "Envoyé : {what} {number} à {contact}"},
+    "subject.email_bounced": {"en": "E-mail of {what} {number} bounced: {detail}",
+                              "fr": "E-mail de {what} {number} rejeté : {detail}"},
+    "subject.email_unknown": {"en": "E-mail of {what} {number}: outcome unknown",
+                              "fr": "E-mail de {what} {number} : issue inconnue"},
+    "subject.email_deferred": {"en": "E-mail of {what} {number} deferred: {detail}",
+                               "fr": "E-mail de {what} {number} différé : {detail}"},
+    "subject.deferred_n.one": {"en": "E-mail of {n} document deferred: {problem}",
+                               "fr": "E-mail de {n} document différé : {problem}"},
+    "subject.deferred_n.many": {"en": "E-mail of {n} documents deferred: {problem}",
+                                "fr": "E-mail de {n} documents différé : {problem}"},
+    "subject.reminder_email": {"en": "Record reminder {level} of {id} and e-mail it to {contact}",
+                               "fr": "Enregistrer le rappel {level} de {id} et l'envoyer par "
+                                     "e-mail à {contact}"},
+    "subject.reminder": {"en": "Record reminder {level} of {id}",
+                         "fr": "Enregistrer le rappel {level} de {id}"},
+    "subject.reminders": {"en": "Record {n} reminders due on {date}",
+                          "fr": "Enregistrer {n} rappels dus le {date}"},
+    "run.paren": {"en": " ({text})", "fr": " ({text})"},
+    "run.deferred_n.one": {"en": "deferred {n} e-mail: {problem}",
+                           "fr": "{n} e-mail différé : {problem}"},
+    "run.deferred_n.many": {"en": "deferred {n} e-mails: {problem}",
+                            "fr": "{n} e-mails différés : {problem}"},
+    "run.never_finished": {
+        "en": "{id}: the e-mail attempt of {at} (Message-ID {message_id}) never finished; check "
+              "whether it arrived, then mark it sent or send it again",
+        "fr": "{id} : l'envoi par e-mail du {at} (Message-ID {message_id}) n'a jamais abouti ; "
+              "vérifiez s'il est arrivé, puis marquez-le envoyé ou renvoyez-le"},
+    "run.cannot_email": {"en": "cannot e-mail {id}: {reason}",
+                         "fr": "impossible d'envoyer {id} par e-mail : {reason}"},
+    "run.deferred_not_recorded": {"en": "deferred e-mail of {id} not recorded: {reason}",
+                                  "fr": "e-mail différé de {id} non enregistré : {reason}"},
+    "run.deferred_failed": {"en": "could not record the deferred e-mails: {reason}",
+                            "fr": "impossible d'enregistrer les e-mails différés : {reason}"},
+    "run.reminders_failed": {"en": "reminders not recorded: {reason}",
+                             "fr": "rappels non enregistrés : {reason}"},
+    "run.reminder_dirty": {"en": "reminder of {id} not recorded: the file has uncommitted edits; "
+                                 "commit or discard them",
+                           "fr": "rappel de {id} non enregistré : le fichier a des modifications "
+                                 "non enregistrées (commit) ; enregistrez-les ou annulez-les"},
+    "run.smtp_fault": {
+        "en": "e-mail stopped: {detail}. Check the email settings (and {user} / {password}); the "
+              "e-mails due are recorded as deferred and the next run tries them again",
+        "fr": "envoi d'e-mails arrêté : {detail}. Vérifiez les réglages email (et {user} / "
+              "{password}) ; les e-mails dus sont enregistrés comme différés et le prochain "
+              "passage les réessaie"},
+    "run.not_sent": {"en": "not sent: {problem}", "fr": "non envoyé : {problem}"},
+    "refuse.run_back": {
+        "en": "cannot run on {as_of}: the book already records {what} on {latest}, and a run never "
+              "goes back in time (SPEC 6.1); run on {latest} or later (--as-of), nothing was "
+              "changed",
+        "fr": "impossible de passer au {as_of} : le livre enregistre déjà {what} le {latest}, et un "
+              "passage ne revient jamais en arrière (SPEC 6.1) ; passez le {latest} ou plus tard "
+              "(--as-of), rien n'a été modifié"},
+    "run.last.reminder": {"en": "reminder {level} of {id}", "fr": "le rappel {level} de {id}"},
+    "run.last.email": {"en": "an e-mail delivery of {id}", "fr": "un envoi par e-mail de {id}"},
+    "run.last.post": {"en": "a post delivery of {id}", "fr": "un envoi postal de {id}"},
+    "run.last.generation": {"en": "the generation of {id}", "fr": "la génération de {id}"},
+    "run.last.stop": {"en": "the stop of recurrence {id}", "fr": "l'arrêt de la récurrence {id}"},
+})
+
+# --------------------------------------------------------------------------- click's own words
+# The usage frame and usage errors that click writes (its gettext message ids,
+# click 8), in French under --lang fr (engine/cli/click_lang.py hands them to
+# click). Keys are "click:" + click's English text. The help pages' own texts
+# (options, commands) stay English.
+MESSAGES.update({"click:" + en: {"en": en, "fr": fr} for en, fr in (
+    ("Usage:", "Utilisation :"),
+    ("Error: {message}", "Erreur : {message}"),
+    ("Try '{command} {option}' for help.", "Essayez '{command} {option}' pour l'aide."),
+    ("Missing argument", "Argument manquant"),
+    ("Missing option", "Option manquante"),
+    ("Missing parameter", "Paramètre manquant"),
+    ("Missing parameter: {param_name}", "Paramètre manquant : {param_name}"),
+    ("Missing {param_type}", "{param_type} manquant"),
+    ("Missing command.", "Commande manquante."),
+    ("No such option {name!r}.", "Option inconnue {name!r}."),
+    ("No such command {name!r}.", "Commande inconnue {name!r}."),
+    ("Did you mean {possibility}?", "Vouliez-vous dire {possibility} ?"),
+    ("(Did you mean one of: {possibilities}?)",
+     "(Vouliez-vous dire l'une de celles-ci : {possibilities} ?)"),
+    ("Invalid value for {param_hint}: {message}", "Valeur invalide pour {param_hint} : {message}"),
+    ("Invalid value: {message}", "Valeur invalide : {message}"),
+    ("Could not open file {filename!r}: {message}",
+     "Impossible d'ouvrir le fichier {filename!r} : {message}"),
+    ("unknown error", "erreur inconnue"),
+    ("Got unexpected extra argument ({args})", "Argument en trop inattendu ({args})"),
+    ("Got unexpected extra arguments ({args})", "Arguments en trop inattendus ({args})"),
+    ("Option {name!r} does not take a value.", "L'option {name!r} ne prend pas de valeur."),
+    ("Option {name!r} requires an argument.", "L'option {name!r} demande un argument."),
+    ("Option {name!r} requires {nargs} arguments.", "L'option {name!r} demande {nargs} arguments."),
+    ("Argument {name!r} takes {nargs} values.", "L'argument {name!r} prend {nargs} valeurs."),
+    ("{value!r} is not {choice}.", "{value!r} n'est pas {choice}."),
+    ("{value!r} is not one of {choices}.", "{value!r} n'est pas l'une des valeurs {choices}."),
+    ("{value!r} does not match the format {format}.",
+     "{value!r} ne suit pas le format {format}."),
+    ("{value!r} does not match the formats {formats}.",
+     "{value!r} ne suit pas les formats {formats}."),
+    ("{value} is not in the range {range}.", "{value} n'est pas dans l'intervalle {range}."),
+    ("{value!r} is not a valid {number_type}.", "{value!r} n'est pas un {number_type} valable."),
+    ("{value!r} is not a valid boolean. Recognized values: {states}",
+     "{value!r} n'est pas un booléen valable. Valeurs reconnues : {states}"),
+    ("{name} {filename!r} does not exist.", "{name} {filename!r} n'existe pas."),
+    ("{name} {filename!r} is a file.", "{name} {filename!r} est un fichier."),
+    ("{name} {filename!r} is a directory.", "{name} {filename!r} est un dossier."),
+    ("{name} {filename!r} is not readable.", "{name} {filename!r} n'est pas lisible."),
+    ("{name} {filename!r} is not writable.", "{name} {filename!r} n'est pas modifiable."),
+    ("file", "fichier"),
+    ("directory", "dossier"),
+    ("path", "chemin"),
+    ("Aborted!", "Abandon !"),
+    ("Options", "Options"),
+    ("Commands", "Commandes"),
+    ("Show this message and exit.", "Affiche ce message et quitte."),
+    ("Show the version and exit.", "Affiche la version et quitte."),
+)})
+
+# --------------------------------------------------------------------------- SMTP outcomes
+# Why an e-mail was not sent (engine/mail.py): kept in English in the delivery
+# entry (`detail`) and in the run's lines, shown in the person's language.
+MESSAGES.update({
+    "smtp.rejected": {"en": "the SMTP server at {where} rejected {what}: {answer}",
+                      "fr": "le serveur SMTP {where} a rejeté {what} : {answer}"},
+    "smtp.not_now": {"en": "the SMTP server at {where} cannot take {what} now: {answer}",
+                     "fr": "le serveur SMTP {where} ne peut pas accepter {what} maintenant : "
+                           "{answer}"},
+    "smtp.what.connection": {"en": "the connection", "fr": "la connexion"},
+    "smtp.what.greeting": {"en": "the greeting (EHLO/HELO)", "fr": "la salutation (EHLO/HELO)"},
+    "smtp.what.sender": {"en": "the sender {sender} (MAIL FROM)",
+                         "fr": "l'expéditeur {sender} (MAIL FROM)"},
+    "smtp.what.login": {"en": "the login of {user} ({user_var}, {password_var})",
+                        "fr": "la connexion de {user} ({user_var}, {password_var})"},
+    "smtp.certificate": {"en": "the certificate of the SMTP server at {where} could not be "
+                               "verified: {reason}",
+                         "fr": "le certificat du serveur SMTP {where} n'a pas pu être vérifié : "
+                               "{reason}"},
+    "smtp.tls": {"en": "TLS with the SMTP server at {where} failed: {reason}",
+                 "fr": "TLS avec le serveur SMTP {where} a échoué : {reason}"},
+    "smtp.timeout": {"en": "the SMTP server at {where} did not answer within {seconds} s",
+                     "fr": "le serveur SMTP {where} n'a pas répondu en {seconds} s"},
+    "smtp.refused": {"en": "nothing answers at {where} (connection refused)",
+                     "fr": "rien ne répond à {where} (connexion refusée)"},
+    "smtp.closed": {"en": "the SMTP server at {where} closed the connection ({reason})",
+                    "fr": "le serveur SMTP {where} a fermé la connexion ({reason})"},
+    "smtp.no_answer": {"en": "no answer", "fr": "pas de réponse"},
+    "smtp.cannot_talk": {"en": "cannot talk to the SMTP server at {where}: {reason}",
+                         "fr": "impossible de dialoguer avec le serveur SMTP {where} : {reason}"},
+    "smtp.stopped_answering": {
+        "en": "the SMTP server at {where} stopped answering after an earlier message of this run",
+        "fr": "le serveur SMTP {where} a cessé de répondre après un message précédent de ce "
+              "passage"},
+    "smtp.answer_lost": {
+        "en": "the message was handed over but the server's answer never came ({reason}): it may "
+              "have been delivered; check, then mark it sent or send it again",
+        "fr": "le message a été remis mais la réponse du serveur n'est jamais venue ({reason}) : "
+              "il a peut-être été distribué ; vérifiez, puis marquez-le envoyé ou renvoyez-le"},
+    "smtp.closed_session": {"en": "the SMTP server at {where} closed the session: {answer}",
+                            "fr": "le serveur SMTP {where} a fermé la session : {answer}"},
+    "smtp.sender_for_now": {"en": "the server refused the sender {sender} for now: {answer}",
+                            "fr": "le serveur refuse l'expéditeur {sender} pour l'instant : "
+                                  "{answer}"},
+    "smtp.bounced.message": {"en": "the server refused the message: {answer}",
+                             "fr": "le serveur a refusé le message : {answer}"},
+    "smtp.bounced.recipient": {"en": "the server refused {to}: {answer}",
+                               "fr": "le serveur a refusé {to} : {answer}"},
+    "smtp.for_now.message": {"en": "the server refused the message for now: {answer}",
+                             "fr": "le serveur refuse le message pour l'instant : {answer}"},
+    "smtp.for_now.recipient": {"en": "the server refused {to} for now: {answer}",
+                               "fr": "le serveur refuse {to} pour l'instant : {answer}"},
 })

@@ -39,6 +39,7 @@ from typing import Callable, Optional, Union
 
 from . import yamlsafe
 from .diagnostics import Diagnostic
+from .i18n import Message
 from .model import (CONTACT_EINVOICE, DELIVERY_RESULTS, DOCUMENT_KINDS, EINVOICE_SETTINGS,
                     ISSUE_MODES, PAYMENT_QR, Accounts, Address, Attachment, Company, Contact,
                     Delivery, Discount, Document, EmailSettings, Hold, Line, Numbering, Payment, Recurrence,
@@ -110,11 +111,17 @@ class _Ctx:
         self.errors += sum(1 for d in diagnostics if d.is_error)
 
 
-def _shape(node) -> str:
+def _say(code: str, **params) -> str:
+    """A diagnostic's text: the English of catalogue message ``code``
+    (engine/i18n.py), which the faces read back in the person's language."""
+    return str(Message(code, **params))
+
+
+def _shape(node) -> Union[str, Message]:
     if node.__class__ is MappingNode:
-        return "a mapping"
+        return Message("load.shape.mapping")
     if node.__class__ is SequenceNode:
-        return "a list"
+        return Message("load.shape.list")
     return "'%s'" % node.value
 
 
@@ -122,10 +129,13 @@ def _shape(node) -> str:
 # A reader is ``reader(ctx, node, field) -> value | BAD``; the node is never null
 # nor a yamlsafe SKIP node (the mapping reader handles those).
 
-def _scalar(ctx: _Ctx, node, field: str, what: str) -> Optional[str]:
+def _scalar(ctx: _Ctx, node, field: str, what: str, **params) -> Optional[str]:
+    """The scalar's text; else an error saying the field must be ``what`` (a
+    key of load.what.*, e.g. "text")."""
     if node.__class__ is ScalarNode:
         return node.value
-    ctx.error(node, field, "field '%s' must be %s, not %s" % (field, what, _shape(node)))
+    ctx.error(node, field, _say("load.must_be", field=field,
+                                what=Message("load.what." + what, **params), shape=_shape(node)))
     return None
 
 
@@ -139,19 +149,17 @@ def _required_text(ctx, node, field):
     if text is None:
         return BAD
     if not text.strip():
-        return ctx.error(node, field, "field '%s' must not be empty" % field)
+        return ctx.error(node, field, _say("load.empty", field=field))
     return text
 
 
 def _reference(ctx, node, field):
     """The id of another object (contact, document, recurrence)."""
-    text = _scalar(ctx, node, field, "an id")
+    text = _scalar(ctx, node, field, "id")
     if text is None:
         return BAD
     if ID_PATTERN.fullmatch(text) is None:
-        return ctx.error(node, field, "field '%s': '%s' is not a valid id (letters, digits, "
-                                      "'.', '_' and '-', starting with a letter or digit)"
-                         % (field, text))
+        return ctx.error(node, field, _say("load.bad_reference", field=field, text=text))
     return text
 
 
@@ -178,20 +186,17 @@ def read_decimal(text: str) -> tuple[Optional[Decimal], Optional[str]]:
 
 def _decimal_reader(negative_ok: bool) -> Callable:
     def read(ctx, node, field):
-        text = _scalar(ctx, node, field, "a decimal number")
+        text = _scalar(ctx, node, field, "decimal")
         if text is None:
             return BAD
         value, problem = read_decimal(text)
         if problem == NOT_DECIMAL:
-            return ctx.error(node, field, "field '%s': '%s' is not a decimal number; write "
-                                          "digits with an optional decimal point, e.g. 1200 or "
-                                          "\"1200.50\" (no exponent, '_', hex, nan or inf)"
-                             % (field, text))
+            return ctx.error(node, field, _say("load.not_decimal", field=field, text=text))
         if value is not None and value < 0 and not negative_ok:
-            return ctx.error(node, field, "field '%s' must not be negative (%s)" % (field, text))
+            return ctx.error(node, field, _say("load.negative", field=field, text=text))
         if problem == TOO_LARGE:
-            return ctx.error(node, field, "field '%s': %s is too large (at most %d digits before "
-                                          "the decimal point)" % (field, text.strip(), MAX_DIGITS))
+            return ctx.error(node, field, _say("load.too_large", field=field, text=text.strip(),
+                                               digits=MAX_DIGITS))
         return value
     return read
 
@@ -214,8 +219,31 @@ def _email(ctx, node, field):
     if text is None:
         return BAD
     if text.strip() and not is_email_address(text.strip()):
-        return ctx.error(node, field, "field '%s': '%s' is not an e-mail address; write one "
-                                      "address like name@example.com" % (field, text))
+        return ctx.error(node, field, _say("load.not_email", field=field, text=text))
+    return text
+
+
+def is_mailbox(text: str) -> bool:
+    """Whether ``text`` is one sender: an address, or a name and an address
+    ("Name <name@example.com>"), as `email.from` is written (SPEC 1.2)."""
+    from email.utils import getaddresses
+    stripped = text.strip()
+    if "\n" in stripped or "\r" in stripped:
+        return False
+    if "<" not in stripped:
+        return is_email_address(stripped)
+    found = getaddresses([stripped])
+    return (len(found) == 1 and is_email_address(found[0][1])
+            and stripped.endswith(">") and stripped.count("<") == 1)
+
+
+def _mailbox(ctx, node, field):
+    """A sender (``email.from``): empty (none), an address, or "Name <address>"."""
+    text = _scalar(ctx, node, field, "text")
+    if text is None:
+        return BAD
+    if text.strip() and not is_mailbox(text):
+        return ctx.error(node, field, _say("load.not_mailbox", field=field, text=text))
     return text
 
 
@@ -228,63 +256,70 @@ _amount = _decimal_reader(False)
 
 
 def _date(ctx, node, field):
-    text = _scalar(ctx, node, field, "a date (YYYY-MM-DD)")
+    text = _scalar(ctx, node, field, "date")
     if text is None:
         return BAD
     stripped = text.strip()
     if _DATE.fullmatch(stripped) is None:
-        return ctx.error(node, field, "field '%s': '%s' is not a date; write YYYY-MM-DD, "
-                                      "e.g. 2025-01-31" % (field, text))
+        return ctx.error(node, field, _say("load.not_date", field=field, text=text))
     try:
         return dt.date.fromisoformat(stripped)
     except ValueError as exc:
-        return ctx.error(node, field, "field '%s': '%s' is not a valid date (%s)"
-                         % (field, text, exc))
+        return ctx.error(node, field, _say("load.bad_date", field=field, text=text,
+                                           reason=_date_reason(exc)))
+
+
+_DATE_REASONS = {"month must be in 1..12": "load.date.month",
+                 "day is out of range for month": "load.date.day",
+                 "year 0 is out of range": "load.date.year"}
+
+
+def _date_reason(exc: ValueError) -> Union[str, Message]:
+    """Python's reason for a date that does not exist, as a catalogue message
+    when it is one of the three a YYYY-MM-DD text can give."""
+    code = _DATE_REASONS.get(str(exc))
+    return Message(code) if code else str(exc)
 
 
 def _timestamp(ctx, node, field):
-    text = _scalar(ctx, node, field, "a timestamp")
+    text = _scalar(ctx, node, field, "timestamp")
     if text is None:
         return BAD
     stripped = text.strip()
     match = _TIMESTAMP.fullmatch(stripped)
-    example = "e.g. 2025-01-05T09:00:00+01:00"
     if match is None:
-        return ctx.error(node, field, "field '%s': '%s' is not an ISO 8601 timestamp; write "
-                                      "date, time and offset, %s" % (field, text, example))
+        return ctx.error(node, field, _say("load.not_timestamp", field=field, text=text))
     if match.group(5) is None:
-        return ctx.error(node, field, "field '%s': timestamp '%s' has no offset; add one, %s"
-                         % (field, text, example))
+        return ctx.error(node, field, _say("load.no_offset", field=field, text=text))
     try:
         dt.datetime.fromisoformat(stripped)
     except ValueError as exc:
-        return ctx.error(node, field, "field '%s': '%s' is not a valid timestamp (%s)"
-                         % (field, text, exc))
+        return ctx.error(node, field, _say("load.bad_timestamp", field=field, text=text,
+                                           reason=_date_reason(exc)))
     return stripped
 
 
 def _int_reader(low: int, high: Optional[int] = None) -> Callable:
     def read(ctx, node, field):
-        text = _scalar(ctx, node, field, "a whole number")
+        text = _scalar(ctx, node, field, "whole")
         if text is None:
             return BAD
         stripped = text.strip()
         if _INT.fullmatch(stripped) is None:
-            return ctx.error(node, field, "field '%s': '%s' is not a whole number"
-                             % (field, text))
+            return ctx.error(node, field, _say("load.not_whole", field=field, text=text))
         value = int(stripped)
         if value < low or (high is not None and value > high):
             if high is None:
-                span = "at least %d" % low
-            else:
-                span = "from %d to %d" % (low, high)
-            return ctx.error(node, field, "field '%s' must be %s (not %s)" % (field, span, text))
+                return ctx.error(node, field, _say("load.at_least", field=field, low=low,
+                                                   text=text))
+            return ctx.error(node, field, _say("load.from_to", field=field, low=low, high=high,
+                                               text=text))
         return value
     return read
 
 
 def _bool(ctx, node, field):
-    text = _scalar(ctx, node, field, "true or false")
+    text = _scalar(ctx, node, field, "bool")
     if text is None:
         return BAD
     stripped = text.strip()
@@ -292,55 +327,53 @@ def _bool(ctx, node, field):
         return True
     if stripped in _FALSE:
         return False
-    return ctx.error(node, field, "field '%s': '%s' is not true or false" % (field, text))
+    return ctx.error(node, field, _say("load.not_bool", field=field, text=text))
 
 
 def _enum_reader(choices: tuple[str, ...]) -> Callable:
     def read(ctx, node, field):
-        text = _scalar(ctx, node, field, "one of " + ", ".join(choices))
+        text = _scalar(ctx, node, field, "one_of", choices=", ".join(choices))
         if text is None:
             return BAD
         if text in choices:
             return text
-        message = "field '%s': '%s' is not one of %s" % (field, text, ", ".join(choices))
         close = difflib.get_close_matches(text.strip().lower(), choices, n=1)
         if close:
-            message += " — did you mean '%s'?" % close[0]
-        return ctx.error(node, field, message)
+            return ctx.error(node, field, _say("load.not_one_of_close", field=field, text=text,
+                                               choices=", ".join(choices), close=close[0]))
+        return ctx.error(node, field, _say("load.not_one_of", field=field, text=text,
+                                           choices=", ".join(choices)))
     return read
 
 
 def _currency(ctx, node, field):
-    text = _scalar(ctx, node, field, "a currency code")
+    text = _scalar(ctx, node, field, "currency")
     if text is None:
         return BAD
     if _CURRENCY.fullmatch(text) is None:
-        return ctx.error(node, field, "field '%s': '%s' is not a currency code; write three "
-                                      "capital letters (ISO 4217), e.g. EUR or CHF"
-                         % (field, text))
+        return ctx.error(node, field, _say("load.not_currency", field=field, text=text))
     return text
 
 
 def _timezone(ctx, node, field):
-    text = _scalar(ctx, node, field, "a time zone")
+    text = _scalar(ctx, node, field, "timezone")
     if text is None:
         return BAD
     import zoneinfo
     try:
         zoneinfo.ZoneInfo(text)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        return ctx.error(node, field, "field '%s': '%s' is not a known time zone; write an IANA "
-                                      "name, e.g. Europe/Zurich or UTC" % (field, text))
+        return ctx.error(node, field, _say("load.not_timezone", field=field, text=text))
     return text
 
 
 def _number_format(ctx, node, field):
-    text = _scalar(ctx, node, field, "a number format")
+    text = _scalar(ctx, node, field, "number_format")
     if text is None:
         return BAD
     problem = number_format_problem(text)
     if problem:
-        return ctx.error(node, field, "field '%s': %s" % (field, problem))
+        return ctx.error(node, field, _say("load.field_problem", field=field, problem=problem))
     return text
 
 
@@ -359,12 +392,11 @@ LOCALES = ("en", "fr")
 
 
 def _country(ctx, node, field):
-    text = _scalar(ctx, node, field, "a country code")
+    text = _scalar(ctx, node, field, "country")
     if text is None:
         return BAD
     if text and _COUNTRY.fullmatch(text) is None:
-        return ctx.error(node, field, "field '%s': '%s' is not a country code; write two "
-                                      "capital letters (ISO 3166), e.g. FR or CH" % (field, text))
+        return ctx.error(node, field, _say("load.not_country", field=field, text=text))
     return text
 
 
@@ -372,16 +404,15 @@ def iban_problem(text: str) -> Optional[str]:
     """Why a compact IBAN (no spaces) is not one, or None (ISO 13616: shape and
     the mod-97 check digits)."""
     if _IBAN.fullmatch(text) is None:
-        return "'%s' is not an IBAN (two letters, two check digits, then 11 to 30 letters " \
-               "or digits)" % text
+        return _say("load.iban.shape", text=text)
     digits = "".join(str(int(c, 36)) for c in text[4:] + text[:4])
     if int(digits) % 97 != 1:
-        return "'%s' is not an IBAN: its check digits are wrong (a typo?)" % text
+        return _say("load.iban.check", text=text)
     return None
 
 
 def _iban(ctx, node, field):
-    text = _scalar(ctx, node, field, "an IBAN")
+    text = _scalar(ctx, node, field, "iban")
     if text is None:
         return BAD
     compact = "".join(text.split()).upper()
@@ -389,18 +420,17 @@ def _iban(ctx, node, field):
         return ""
     problem = iban_problem(compact)
     if problem:
-        return ctx.error(node, field, "field '%s': %s" % (field, problem))
+        return ctx.error(node, field, _say("load.field_problem", field=field, problem=problem))
     return compact
 
 
 def _bic(ctx, node, field):
-    text = _scalar(ctx, node, field, "a BIC")
+    text = _scalar(ctx, node, field, "bic")
     if text is None:
         return BAD
     compact = text.strip().upper()
     if compact and _BIC.fullmatch(compact) is None:
-        return ctx.error(node, field, "field '%s': '%s' is not a BIC (8 or 11 letters and "
-                                      "digits, e.g. POFICHBEXXX)" % (field, text))
+        return ctx.error(node, field, _say("load.not_bic", field=field, text=text))
     return compact
 
 
@@ -408,16 +438,14 @@ def _postal_address(ctx, node, field):
     """Free lines (text) or the structured mapping of SPEC 1.3."""
     if node.__class__ is MappingNode:
         return _ADDRESS_READER(ctx, node, field)
-    text = _scalar(ctx, node, field, "text or a mapping {street, number, postcode, city, "
-                                     "country}")
+    text = _scalar(ctx, node, field, "address")
     return BAD if text is None else text
 
 
 def _legal_notes(ctx, node, field):
     """{locale: [line, ...]}: the legal mentions printed on invoices per locale."""
     if node.__class__ is not MappingNode:
-        return ctx.error(node, field, "field '%s' must be a mapping of locale to lines, e.g. "
-                                      "{fr: [\"...\"]}, not %s" % (field, _shape(node)))
+        return ctx.error(node, field, _say("load.legal_notes", field=field, shape=_shape(node)))
     schema = {locale: (locale, _list_reader(_text), False) for locale in LOCALES}
     values: dict = {}
     _read_map(ctx, node, field + ".", schema, values, {})
@@ -441,11 +469,12 @@ def _read_map(ctx: _Ctx, node: MappingNode, prefix: str, schema: dict,
             if name.startswith("x-"):
                 continue
             field = prefix + name
-            message = "unknown field '%s'" % field
             close = difflib.get_close_matches(name, list(schema), n=1)
             if close:
-                message += " — did you mean '%s'?" % (prefix + close[0])
-            ctx.error(key, field, message)
+                ctx.error(key, field, _say("load.unknown_field_close", field=field,
+                                           close=prefix + close[0]))
+            else:
+                ctx.error(key, field, _say("load.unknown_field", field=field))
             continue
         keys[name] = key
         tag = value.tag
@@ -455,7 +484,7 @@ def _read_map(ctx: _Ctx, node: MappingNode, prefix: str, schema: dict,
         if value.__class__ is ScalarNode and (
                 tag == yamlsafe.NULL_TAG or (not value.style and value.value in yamlsafe.NULL_TEXTS)):
             if required:
-                ctx.error(value, prefix + name, "field '%s' needs a value" % (prefix + name))
+                ctx.error(value, prefix + name, _say("load.needs_value", field=prefix + name))
             nulls.add(name)
             continue
         result = reader(ctx, value, prefix + name)
@@ -463,7 +492,7 @@ def _read_map(ctx: _Ctx, node: MappingNode, prefix: str, schema: dict,
             values[attribute] = result
     for name, spec in schema.items():
         if spec[2] and name not in keys:
-            ctx.error(node, prefix + name, "missing required field '%s'" % (prefix + name))
+            ctx.error(node, prefix + name, _say("load.missing", field=prefix + name))
     return nulls
 
 
@@ -473,8 +502,8 @@ def _record_reader(cls, schema: dict, check: Optional[Callable] = None, *,
     (settings), the record is built from what was read without error."""
     def read(ctx, node, field):
         if node.__class__ is not MappingNode:
-            return ctx.error(node, field, "field '%s' must be a mapping (key: value lines), "
-                                          "not %s" % (field, _shape(node)))
+            return ctx.error(node, field, _say("load.must_be_mapping", field=field,
+                                               shape=_shape(node)))
         before = ctx.errors
         values: dict = {}
         keys: dict = {}
@@ -492,8 +521,8 @@ def _record_reader(cls, schema: dict, check: Optional[Callable] = None, *,
 def _list_reader(item: Callable) -> Callable:
     def read(ctx, node, field):
         if node.__class__ is not SequenceNode:
-            return ctx.error(node, field, "field '%s' must be a list (lines starting with '- '), "
-                                          "not %s" % (field, _shape(node)))
+            return ctx.error(node, field, _say("load.must_be_list", field=field,
+                                               shape=_shape(node)))
         before = ctx.errors
         out = []
         for index, child in enumerate(node.value, 1):
@@ -501,7 +530,7 @@ def _list_reader(item: Callable) -> Callable:
                 continue
             item_field = "%s.%d" % (field, index)
             if yamlsafe.is_null(child):
-                ctx.error(child, item_field, "item %d of '%s' is empty" % (index, field))
+                ctx.error(child, item_field, _say("load.empty_item", index=index, field=field))
                 continue
             value = item(ctx, child, item_field)
             if value is not BAD:
@@ -515,8 +544,8 @@ def _list_reader(item: Callable) -> Callable:
 def _check_hold(ctx, node, field, values, keys):
     start, end = values.get("start"), values.get("end")
     if start is not None and end is not None and end <= start:
-        ctx.error(keys["to"], field + ".to", "hold '%s': 'to' (%s) must be after 'from' (%s)"
-                  % (field, end, start))
+        ctx.error(keys["to"], field + ".to", _say("load.hold_order", field=field, end=end,
+                                                  start=start))
 
 
 _LINE = {
@@ -644,7 +673,8 @@ _ADDRESS = {name: (name, _text, False) for name in ("street", "number", "postcod
 _ADDRESS["country"] = ("country", _country, False)
 _ADDRESS_READER = _record_reader(Address, _ADDRESS, with_line=False)
 _COMPANY = {name: (name, _text, False)
-            for name in ("name", "email", "phone", "vat_id", "registration")}
+            for name in ("name", "phone", "vat_id", "registration")}
+_COMPANY["email"] = ("email", _email, False)
 _COMPANY["address"] = ("address", _postal_address, False)
 _COMPANY["iban"] = ("iban", _iban, False)
 _COMPANY["bic"] = ("bic", _bic, False)
@@ -654,7 +684,7 @@ _NUMBERING = {name: (name, _number_format, False)
               for name in ("invoice", "credit_note", "quote", "work_order")}
 _RECURRENCE_SETTINGS = {"max_catch_up": ("max_catch_up", _int_reader(1), False)}
 _EMAIL = {
-    "from": ("sender", _text, False),
+    "from": ("sender", _mailbox, False),
     "smtp_host": ("smtp_host", _required_text, False),
     "smtp_port": ("smtp_port", _int_reader(1, 65535), False),
     "starttls": ("starttls", _bool, False),
@@ -667,8 +697,8 @@ _ACCOUNTS = {name: (name, _required_text, False)
 
 def _read_settings_recurrences(ctx, node, field):
     if node.__class__ is not MappingNode:
-        return ctx.error(node, field, "field '%s' must be a mapping (key: value lines), not %s"
-                         % (field, _shape(node)))
+        return ctx.error(node, field, _say("load.must_be_mapping", field=field,
+                                           shape=_shape(node)))
     values: dict = {}
     _read_map(ctx, node, field + ".", _RECURRENCE_SETTINGS, values, {})
     return values.get("max_catch_up", BAD)
@@ -777,8 +807,7 @@ def _file_id(ctx: _Ctx) -> Optional[str]:
     if name.endswith(".yaml"):
         name = name[:-5]
     if ID_PATTERN.fullmatch(name) is None:
-        ctx.error(None, "id", "the file name '%s' is not a valid id: use 1 to 64 letters, "
-                              "digits, '.', '_' or '-', starting with a letter or digit" % name)
+        ctx.error(None, "id", _say("load.bad_file_name", name=name))
         return None
     return name
 
@@ -788,16 +817,15 @@ def _root(ctx: _Ctx, data, what: str, empty_ok: bool = False) -> Optional[Mappin
     ctx.extend(diagnostics)
     if root is None:
         if not diagnostics and not empty_ok:
-            ctx.error(None, "", "the file is empty: %s needs its fields (key: value lines)" % what)
+            ctx.error(None, "", _say("load.empty_file", what=Message(what)))
         return None
     if root.__class__ is not MappingNode:
         if yamlsafe.is_null(root):          # "---" alone, "~": nothing in the file
             if not empty_ok:
-                ctx.error(None, "", "the file is empty: %s needs its fields (key: value lines)"
-                          % what)
+                ctx.error(None, "", _say("load.empty_file", what=Message(what)))
             return None
-        ctx.error(root, "", "the file must hold the fields of %s as key: value lines, not %s"
-                  % (what, "a list" if root.__class__ is SequenceNode else "a single value"))
+        ctx.error(root, "", _say("load.not_mapping_file", what=Message(what), shape=Message(
+            "load.shape.list" if root.__class__ is SequenceNode else "load.shape.value")))
         return None
     return root
 
@@ -809,15 +837,13 @@ def _fields(root: MappingNode) -> dict:
 def _check_id_key(ctx: _Ctx, values: dict, keys: dict, file_id: Optional[str]) -> None:
     written = values.pop("id", None)
     if written is not None and file_id is not None and written != file_id:
-        ctx.error(keys["id"], "id", "id '%s' differs from the file name '%s': the id of a "
-                                    "record is its file name (remove 'id:' or make them equal)"
-                  % (written, file_id))
+        ctx.error(keys["id"], "id", _say("load.id_differs", id=written, name=file_id))
 
 
 def parse_settings(data, path: str = SETTINGS_FILE) -> tuple[Settings, list[Diagnostic]]:
     """Always a Settings: defaults for what is absent or broken."""
     ctx = _Ctx(path)
-    root = _root(ctx, data, "the settings", empty_ok=True)
+    root = _root(ctx, data, "load.a.settings", empty_ok=True)
     if root is None:
         return Settings(path=path), ctx.sorted()
     values: dict = {}
@@ -829,7 +855,7 @@ def parse_settings(data, path: str = SETTINGS_FILE) -> tuple[Settings, list[Diag
 def parse_contact(data, path: str) -> tuple[Optional[Contact], list[Diagnostic]]:
     ctx = _Ctx(path)
     file_id = _file_id(ctx)
-    root = _root(ctx, data, "a contact")
+    root = _root(ctx, data, "load.a.contact")
     if root is None:
         return None, ctx.sorted()
     values: dict = {}
@@ -846,7 +872,7 @@ def parse_contact(data, path: str) -> tuple[Optional[Contact], list[Diagnostic]]
 def parse_recurrence(data, path: str) -> tuple[Optional[Recurrence], list[Diagnostic]]:
     ctx = _Ctx(path)
     file_id = _file_id(ctx)
-    root = _root(ctx, data, "a recurrence")
+    root = _root(ctx, data, "load.a.recurrence")
     if root is None:
         return None, ctx.sorted()
     values: dict = {}
@@ -863,7 +889,7 @@ def parse_recurrence(data, path: str) -> tuple[Optional[Recurrence], list[Diagno
 def parse_document(data, path: str) -> tuple[Optional[Document], list[Diagnostic]]:
     ctx = _Ctx(path)
     file_id = _file_id(ctx)
-    root = _root(ctx, data, "a document")
+    root = _root(ctx, data, "load.a.document")
     if root is None:
         return None, ctx.sorted()
     values: dict = {}
@@ -884,50 +910,40 @@ def _check_document(ctx: _Ctx, root: MappingNode, values: dict, keys: dict, null
     customer, supplier = keys.get("customer"), keys.get("supplier")
     if kind is None:                        # missing or broken: already reported
         if customer is not None and supplier is not None:
-            ctx.error(supplier, "supplier", "give 'customer' or 'supplier', not both")
+            ctx.error(supplier, "supplier", _say("load.both_parties"))
         elif customer is None and supplier is None:
-            ctx.error(root, "customer", "missing required field 'customer' (or 'supplier' "
-                                        "for an expense)")
+            ctx.error(root, "customer", _say("load.missing_party"))
         if "lines" not in keys and "total" not in keys:
-            ctx.error(root, "lines", "missing required field 'lines' (or 'total' for an "
-                                     "expense)")
+            ctx.error(root, "lines", _say("load.missing_lines_or_total"))
         return
-    name = KIND_NAMES[kind]
+    name = Message("kind.a." + kind)
     if nulls:                               # an absent value is no value: ignore its key
         keys = {key: node for key, node in keys.items() if key not in nulls or key == "lines"}
     if kind == "expense":
         if customer is not None:
-            ctx.error(customer, "customer", "an expense names its supplier: write 'supplier:' "
-                                            "instead of 'customer:'")
+            ctx.error(customer, "customer", _say("load.expense_customer"))
         elif supplier is None:
-            ctx.error(root, "supplier", "missing required field 'supplier'")
+            ctx.error(root, "supplier", _say("load.missing", field="supplier"))
     else:
         if supplier is not None:
-            ctx.error(supplier, "supplier", "only expenses have a supplier: %s names its "
-                                            "customer, write 'customer:' instead of 'supplier:'"
-                      % name)
+            ctx.error(supplier, "supplier", _say("load.supplier_only_expense", kind=name))
         elif customer is None:
-            ctx.error(root, "customer", "missing required field 'customer'")
+            ctx.error(root, "customer", _say("load.missing", field="customer"))
     for key, kinds in _ONLY_FOR.items():
         if kind not in kinds and key in keys:
-            allowed = " and ".join(KIND_NAMES[k].split(" ", 1)[1] + "s" for k in kinds)
-            ctx.error(keys[key], key, "field '%s' only applies to %s, not to %s"
-                      % (key, allowed, name))
+            ctx.error(keys[key], key, _say("load.only_for", field=key, kind=name,
+                                           allowed=Message("load.kinds." + "_".join(kinds))))
     lines_key = keys.get("lines")
     lines = () if "lines" in nulls else values.get("lines")
     if kind == "expense":
         if lines_key is not None and "total" in keys:
-            ctx.error(keys["total"], "total", "an expense gives either 'lines' or 'total', "
-                                              "not both")
+            ctx.error(keys["total"], "total", _say("load.lines_and_total"))
         elif lines_key is None and "total" not in keys:
-            ctx.error(root, "lines", "missing required field 'lines' (or 'total' for an "
-                                     "expense)")
+            ctx.error(root, "lines", _say("load.missing_lines_or_total"))
         elif lines_key is not None and lines == ():
-            ctx.error(lines_key, "lines", "an expense needs at least one line (or give "
-                                          "'total' instead)")
+            ctx.error(lines_key, "lines", _say("load.expense_no_line"))
     else:
         if lines_key is None:
-            ctx.error(root, "lines", "missing required field 'lines': %s needs at least one "
-                                     "line" % name)
+            ctx.error(root, "lines", _say("load.missing_lines", kind=name))
         elif lines == ():
-            ctx.error(lines_key, "lines", "%s needs at least one line" % name)
+            ctx.error(lines_key, "lines", _say("load.no_line", kind=name))

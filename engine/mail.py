@@ -41,6 +41,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 from typing import Optional
 
 from . import i18n
+from .i18n import Message
 from .model import Book, Document
 
 SMTP_USER_VAR = "FACTURIER_SMTP_USER"
@@ -351,14 +352,14 @@ class SmtpSession:
     def _refused(self, detail: str, settings_fault: bool = False) -> "_Refused":
         return _Refused(Outcome("deferred", "", detail, stop=True, settings_fault=settings_fault))
 
-    def _rejected(self, what: str, code, answer) -> "_Refused":
+    def _rejected(self, what, code, answer) -> "_Refused":
         """The server answered a session command with an error: for good
         (5xx: the settings are wrong) or for now (4xx)."""
         text = _answer(code, answer)
         if isinstance(code, int) and 500 <= code < 600:
-            return self._refused("the SMTP server at %s rejected %s: %s" % (self.where, what, text),
+            return self._refused(_say("smtp.rejected", where=self.where, what=what, answer=text),
                                  settings_fault=True)
-        return self._refused("the SMTP server at %s cannot take %s now: %s" % (self.where, what, text))
+        return self._refused(_say("smtp.not_now", where=self.where, what=what, answer=text))
 
     def _connect(self) -> smtplib.SMTP:
         self.connections += 1
@@ -367,7 +368,8 @@ class SmtpSession:
             try:
                 smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
             except smtplib.SMTPConnectError as exc:
-                raise self._rejected("the connection", exc.smtp_code, exc.smtp_error) from None
+                raise self._rejected(Message("smtp.what.connection"), exc.smtp_code,
+                                     exc.smtp_error) from None
             self._greet(smtp)
             if self.settings.starttls:
                 if not smtp.has_extn("starttls"):
@@ -387,8 +389,9 @@ class SmtpSession:
                 try:
                     smtp.login(user, self.environ.get(SMTP_PASSWORD_VAR, ""))
                 except smtplib.SMTPAuthenticationError as exc:
-                    raise self._rejected("the login of %s (%s, %s)" % (user, SMTP_USER_VAR,
-                                                                      SMTP_PASSWORD_VAR),
+                    raise self._rejected(Message("smtp.what.login", user=user,
+                                                 user_var=SMTP_USER_VAR,
+                                                 password_var=SMTP_PASSWORD_VAR),
                                          exc.smtp_code, exc.smtp_error) from None
                 except smtplib.SMTPServerDisconnected:
                     raise
@@ -402,36 +405,36 @@ class SmtpSession:
             raise
         except ssl.SSLCertVerificationError as exc:
             _close(smtp)
-            raise self._refused("the certificate of the SMTP server at %s could not be verified: %s"
-                                % (self.where, exc.verify_message or exc), settings_fault=True) from None
+            raise self._refused(_say("smtp.certificate", where=self.where,
+                                     reason=exc.verify_message or exc), settings_fault=True) from None
         except ssl.SSLError as exc:
             _close(smtp)
-            raise self._refused("TLS with the SMTP server at %s failed: %s" % (self.where, exc),
+            raise self._refused(_say("smtp.tls", where=self.where, reason=exc),
                                 settings_fault=True) from None
         except (socket.timeout, TimeoutError):
             _close(smtp)
-            raise self._refused("the SMTP server at %s did not answer within %g s"
-                                % (self.where, self.timeout)) from None
+            raise self._refused(_say("smtp.timeout", where=self.where,
+                                     seconds="%g" % self.timeout)) from None
         except ConnectionRefusedError:
-            raise self._refused("nothing answers at %s (connection refused)" % self.where) from None
+            raise self._refused(_say("smtp.refused", where=self.where)) from None
         except smtplib.SMTPServerDisconnected as exc:
             _close(smtp)
             if "timed out" in str(exc):
-                raise self._refused("the SMTP server at %s did not answer within %g s"
-                                    % (self.where, self.timeout)) from None
-            raise self._refused("the SMTP server at %s closed the connection (%s)"
-                                % (self.where, exc or "no answer")) from None
+                raise self._refused(_say("smtp.timeout", where=self.where,
+                                         seconds="%g" % self.timeout)) from None
+            raise self._refused(_say("smtp.closed", where=self.where,
+                                     reason=exc or Message("smtp.no_answer"))) from None
         except (smtplib.SMTPException, OSError) as exc:
             _close(smtp)
-            raise self._refused("cannot talk to the SMTP server at %s: %s"
-                                % (self.where, exc or type(exc).__name__)) from None
+            raise self._refused(_say("smtp.cannot_talk", where=self.where,
+                                     reason=exc or type(exc).__name__)) from None
 
     def _greet(self, smtp: smtplib.SMTP) -> None:
         code, answer = smtp.ehlo()
         if not 200 <= code < 300:
             code, answer = smtp.helo()
             if not 200 <= code < 300:
-                raise self._rejected("the greeting (EHLO/HELO)", code, answer)
+                raise self._rejected(Message("smtp.what.greeting"), code, answer)
 
     # ------------------------------------------------------------------ messages
 
@@ -492,26 +495,26 @@ class SmtpSession:
             raise _Dropped(lost % (self.where, _answer(code, answer)))
         if code != 250:
             if 500 <= code < 600:
-                raise self._rejected("the sender %s (MAIL FROM)" % from_addr, code, answer)
+                raise self._rejected(Message("smtp.what.sender", sender=from_addr), code, answer)
             self._reset()
-            return Outcome("deferred", message_id, "the server refused the sender %s for now: %s"
-                           % (from_addr, _answer(code, answer)))
+            return Outcome("deferred", message_id, _say("smtp.sender_for_now", sender=from_addr,
+                                                        answer=_answer(code, answer)))
         try:
             code, answer = smtp.rcpt(to_addr)
             if code in (250, 251):
-                what = "the server refused the message"
+                to: Optional[str] = None
                 code, answer = smtp.docmd("DATA")
                 if code == 354:
                     smtp.send(_dot_stuffed(data))
                     return self._answer_to_dot(smtp, message_id)
             else:
-                what = "the server refused %s" % to_addr
+                to = to_addr
         except smtplib.SMTPServerDisconnected as exc:
             raise self._refused(lost % (self.where, exc or "no answer")) from None
         if code == 421:
             raise self._refused(lost % (self.where, _answer(code, answer)))
         self._reset()
-        return _classified(code, answer, message_id, what)
+        return _classified(code, answer, message_id, to)
 
     def _answer_to_dot(self, smtp: smtplib.SMTP, message_id: str) -> Outcome:
         try:
@@ -525,19 +528,17 @@ class SmtpSession:
                 reason = "no answer within %g s" % self.timeout
             elif isinstance(exc, smtplib.SMTPResponseException):
                 reason = "an answer that is not SMTP: %s" % _answer(exc.smtp_code, exc.smtp_error)
-            self.problem = Outcome("deferred", "", "the SMTP server at %s stopped answering after "
-                                   "an earlier message of this run" % self.where, stop=True)
-            return Outcome("sending", message_id,
-                           "the message was handed over but the server's answer never came (%s): "
-                           "it may have been delivered; check, then mark it sent or send it again"
-                           % reason, stop=True)
+            self.problem = Outcome("deferred", "", _say("smtp.stopped_answering",
+                                                        where=self.where), stop=True)
+            return Outcome("sending", message_id, _say("smtp.answer_lost", reason=reason),
+                           stop=True)
         if code == 250:
             return Outcome("sent", message_id, "")
         if code == 421:
             self.abort()
-            self.problem = Outcome("deferred", "", "the SMTP server at %s closed the session: %s"
-                                   % (self.where, _answer(code, answer)), stop=True)
-        return _classified(code, answer, message_id, "the server refused the message")
+            self.problem = Outcome("deferred", "", _say("smtp.closed_session", where=self.where,
+                                                        answer=_answer(code, answer)), stop=True)
+        return _classified(code, answer, message_id)
 
     def _reset(self) -> None:
         """RSET after a refused transaction, so the session can go on; a
@@ -597,11 +598,21 @@ def _answer(code, text) -> str:
     return clean_header_text(("%s %s" % (code, text)).strip())
 
 
-def _classified(code, text, message_id: str, what: str) -> Outcome:
+def _classified(code, text, message_id: str, to: Optional[str] = None) -> Outcome:
+    """The server refused the message (``to`` None) or its recipient ``to``:
+    for good (5xx, bounced) or for now."""
     answer = _answer(code, text)
+    which = "message" if to is None else "recipient"
     if isinstance(code, int) and 500 <= code < 600:
-        return Outcome("bounced", message_id, "%s: %s" % (what, answer))
-    return Outcome("deferred", message_id, "%s for now: %s" % (what, answer))
+        return Outcome("bounced", message_id, _say("smtp.bounced." + which, to=to, answer=answer))
+    return Outcome("deferred", message_id, _say("smtp.for_now." + which, to=to, answer=answer))
+
+
+def _say(code: str, **params) -> str:
+    """An outcome's detail: the English of catalogue message ``code`` (kept
+    in the delivery entry as written; shown in the person's language through
+    engine.i18n.translate)."""
+    return str(Message(code, **params))
 
 
 # --------------------------------------------------------------------------- delivery reports

@@ -298,38 +298,29 @@ def next_number(book: Book, kind: str, date: dt.date,
     not load, ``validated`` is before the date the series' last number was
     given (SPEC 2: numbers in date order), or the number would not read back.
     """
-    word = kind.replace("_", " ")
+    from .i18n import Lines, Message
+    word = Message("kind.word." + kind)
     fmt = series_format(book, kind)
     problem = format_problem(fmt)
     if problem:
-        raise ActionRefused("cannot number the %s: %s (fix `numbering.%s` in facturier.yaml)"
-                            % (word, problem, kind))
+        raise ActionRefused("refuse.number.format", kind=word, problem=problem, key=kind)
     unknown = unreadable_numbers(book)
     if "facturier.yaml" in unknown:
         errors = [d for d in book.diagnostics if d.path == "facturier.yaml" and d.is_error]
         numbering = [d for d in errors if (d.field or "").startswith("numbering")]
-        raise ActionRefused(
-            "cannot give a number while facturier.yaml has errors: %s; fix %s first "
-            "(facturier check)" % (
-                "the numbering format might not be the one meant" if not numbering else
-                "its numbering format cannot be used",
-                "\n".join(str(d) for d in (numbering or errors)) or "it"))
+        raise ActionRefused("refuse.number.settings_format" if numbering
+                            else "refuse.number.settings",
+                            problems=Lines(numbering or errors))
     if unknown:
-        raise ActionRefused(
-            "cannot give a number while %s cannot be read: a number %s could be given "
-            "twice; fix %s first (facturier check)" % (
-                ", ".join(unknown), "it holds" if len(unknown) == 1 else "they hold",
-                "it" if len(unknown) == 1 else "them"))
+        raise ActionRefused("refuse.number.unread.one" if len(unknown) == 1
+                            else "refuse.number.unread.many", paths=", ".join(unknown))
     found = series(book, kind, date.year)
     if validated is not None and found.last_validated is not None \
             and validated < found.last_validated:
         raise ActionRefused(
-            "cannot number the %s on %s: the last %s number%s, %s, was given on %s, and a "
-            "number is never dated before the one given before it (SPEC 2); validate on %s "
-            "or later (--as-of)" % (
-                word, validated.isoformat(), word,
-                " of %d" % date.year if _pattern(fmt)[1] else "", found.last_number,
-                found.last_validated.isoformat(), found.last_validated.isoformat()))
+            "refuse.number.before", kind=word, date=validated.isoformat(),
+            of_year=Message("check.of_year", year=date.year) if _pattern(fmt)[1] else "",
+            number=found.last_number, last=found.last_validated.isoformat())
     seq = found.highest + 1
     number = format_number(fmt, date.year, seq)
     read = read_number(fmt, number)

@@ -35,6 +35,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
 from .diagnostics import Diagnostic
+from .i18n import Message
 
 try:                                    # libyaml: ~10x faster than the pure-Python parser
     from yaml._yaml import CParser as _Parser   # what yaml.cyaml re-exports
@@ -103,6 +104,12 @@ def _skip_node(node: Node) -> ScalarNode:
     return ScalarNode(SKIP_TAG, "", node.start_mark, node.end_mark)
 
 
+def _say(code: str, **params) -> str:
+    """A diagnostic's text: the English of catalogue message ``code``
+    (engine/i18n.py), read back in the person's language by the faces."""
+    return str(Message(code, **params))
+
+
 def _show_tag(tag: str) -> str:
     if tag.startswith(_CORE):
         return "!!" + tag[len(_CORE):]
@@ -130,23 +137,22 @@ def compose(data: Union[bytes, str], path: str) -> tuple[Optional[Node], list[Di
             message = "%s %s" % (exc.context, message)
         if mark is not None:
             diagnostics.append(Diagnostic(path, mark.line + 1, mark.column + 1, "",
-                                          "YAML syntax error: %s" % message))
+                                          _say("yaml.syntax", message=message)))
         else:
-            diagnostics.append(Diagnostic(path, 0, 0, "", "YAML syntax error: %s" % message))
+            diagnostics.append(Diagnostic(path, 0, 0, "", _say("yaml.syntax", message=message)))
         return None, diagnostics
     except yaml.reader.ReaderError as exc:  # bad encoding, control characters
         line, col = _line_col(data, exc.position)
         if isinstance(exc.character, bytes) or "UTF" in (exc.reason or "") \
                 or "octet" in (exc.reason or ""):
-            message = "the file is not valid UTF-8 text (%s); save it as UTF-8" % exc.reason
+            message = _say("yaml.not_utf8", reason=exc.reason)
         else:
-            message = "character #x%04X is not allowed in a YAML file (%s)" % (
-                exc.character, exc.reason)
+            message = _say("yaml.character", char="%04X" % exc.character, reason=exc.reason)
         diagnostics.append(Diagnostic(path, line, col, "", message))
         return None, diagnostics
     except yaml.YAMLError as exc:           # anything else libyaml refuses
-        diagnostics.append(Diagnostic(path, 0, 0, "", "cannot read the file as YAML: %s"
-                                      % _one_line(str(exc))))
+        diagnostics.append(Diagnostic(path, 0, 0, "", _say("yaml.unreadable",
+                                                           message=_one_line(str(exc)))))
         return None, diagnostics
     finally:
         loader.dispose()
@@ -192,8 +198,7 @@ def _too_deep(data, path: str) -> Optional[Diagnostic]:
                     mark = event.start_mark
                     assert mark is not None     # the parser marks every event
                     return Diagnostic(path, mark.line + 1, mark.column + 1, "",
-                                      "lists and mappings nest more than %d levels deep here; "
-                                      "a facturier file never needs that" % MAX_DEPTH)
+                                      _say("yaml.too_deep", depth=MAX_DEPTH))
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
     except yaml.YAMLError:
@@ -248,11 +253,9 @@ def _anchor_diagnostics(data, path: str) -> list[Diagnostic]:
                 assert mark is not None         # the parser marks every event
                 field = ".".join(str(frame[1]) for frame in frames)
                 if isinstance(event, yaml.AliasEvent):
-                    message = ("alias '*%s' is not allowed: write the value out in full "
-                               "(facturier files use no anchors or aliases)" % anchor)
+                    message = _say("yaml.alias", name=anchor)
                 else:
-                    message = ("anchor '&%s' is not allowed: facturier files use no anchors "
-                               "or aliases" % anchor)
+                    message = _say("yaml.anchor", name=anchor)
                 found.append(Diagnostic(path, mark.line + 1, mark.column + 1, field, message))
             if isinstance(event, yaml.MappingStartEvent):
                 frames.append([True, None, True])
@@ -300,16 +303,17 @@ def _clean(root: Node, path: str, diagnostics: list[Diagnostic], has_anchors: bo
                 if key.__class__ is not ScalarNode:
                     line, col = where(key)
                     diagnostics.append(Diagnostic(path, line, col, prefix.rstrip("."),
-                                                  "a key must be a plain name, not a %s"
-                                                  % ("list" if key.__class__ is SequenceNode
-                                                     else "mapping")))
+                                                  _say("yaml.key_not_name", shape=Message(
+                                                      "yaml.shape.list"
+                                                      if key.__class__ is SequenceNode
+                                                      else "yaml.shape.mapping"))))
                     changed = True
                     continue
                 if key.tag not in SCALAR_TAGS:
                     line, col = where(key)
                     diagnostics.append(Diagnostic(path, line, col, prefix + key.value,
-                                                  "tag %s is not allowed on a key"
-                                                  % _show_tag(key.tag)))
+                                                  _say("yaml.tag_on_key",
+                                                       tag=_show_tag(key.tag))))
                     changed = True
                     continue
                 first = keys.get(key.value)
@@ -317,8 +321,8 @@ def _clean(root: Node, path: str, diagnostics: list[Diagnostic], has_anchors: bo
                     line, col = where(key)
                     diagnostics.append(Diagnostic(
                         path, line, col, prefix + key.value,
-                        "duplicate key '%s' (first given on line %d); YAML would keep only "
-                        "one of them: remove the other" % (key.value, first.start_mark.line + 1)))
+                        _say("yaml.duplicate_key", key=key.value,
+                             line=first.start_mark.line + 1)))
                     changed = True
                     continue
                 keys[key.value] = key
@@ -351,6 +355,5 @@ def _check_tag(node: Node, field: str, path: str, diagnostics: list[Diagnostic])
     line, col = where(node)
     diagnostics.append(Diagnostic(
         path, line, col, field,
-        "tag %s is not allowed (only YAML's core tags: !!str, !!int, !!float, !!bool, "
-        "!!null, !!map, !!seq); the value is ignored" % _show_tag(tag)))
+        _say("yaml.tag", tag=_show_tag(tag))))
     return _skip_node(node)

@@ -75,7 +75,8 @@ def test_refusals_in_french(cli, book):
          "choisissez exactement une option parmi --skip-missing, --create-missing, --end "
          "(pas --skip-missing et --end)"),
         (("contact", "new", "--name", "Bob", "--email", "bob"), 1,
-         "erreur : the options:"),       # loader diagnostics stay English (see the report)
+         "erreur : les options : champ 'email' : 'bob' n'est pas une adresse e-mail ; écrivez "
+         "une adresse comme nom@example.com"),
     ]
     for args, code, said in cases:
         r = fr(cli, book, *args)

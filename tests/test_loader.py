@@ -684,12 +684,12 @@ def test_broken_settings_fall_back_to_defaults_field_by_field():
     assert settings_.currency == "EUR" and settings_.timezone == "UTC"
     assert settings_.numbering.invoice == "{year}-{seq:04d}"
     assert settings_.numbering.credit_note == "NC{seq}"          # the valid one is kept
-    assert settings_.email.sender == "me" and settings_.email.smtp_port == 25
+    assert settings_.email.sender == "" and settings_.email.smtp_port == 25
     assert settings_.terms.payment_days == 45 and settings_.terms.first_reminder_days == 10
     assert settings_.max_catch_up == 3
     assert [d.field for d in diagnostics] == [
         "currency", "timezone", "locale", "vat", "numbering.invoice", "numbering.quote",
-        "numbering.work_order", "recurrences.max_catch_up", "email.smtp_port",
+        "numbering.work_order", "recurrences.max_catch_up", "email.from", "email.smtp_port",
         "email.starttls", "terms.first_reminder_days"]
     messages = {d.field: d.message for d in diagnostics}
     assert "only use {year} and {seq}" in messages["numbering.invoice"]

@@ -95,7 +95,8 @@ class FacturierApp(BookkeepingMixin, App):
         try:
             snap = self.build_snapshot()
         except FacturierError as exc:
-            self.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
+            self.call_from_thread(self.notify, i18n.localize(exc, self.lang), severity="error",
+                                  timeout=10)
             return
         except Exception as exc:        # never a traceback in front of a person
             self.call_from_thread(self.notify, "%s: %s" % (type(exc).__name__, exc),
@@ -146,7 +147,7 @@ class FacturierApp(BookkeepingMixin, App):
         return Snapshot(root=str(self.root), as_of=self.as_of, lang=self.lang,
                         currency=book.settings.currency, book=book, rows=rows,
                         summary=summary(rows), recurrences=stopped,
-                        problems=[str(d) for d in diagnostics],
+                        problems=[d.render(self.lang) for d in diagnostics],
                         error_count=sum(1 for d in diagnostics if d.is_error),
                         sending=sending, complete=not book.recurrences,
                         unpublished=self._unpublished(book))
@@ -178,7 +179,8 @@ class FacturierApp(BookkeepingMixin, App):
         words = info.get("rule_words") or rec.rule
         item = RecurrenceItem(id=rec.id, name=rec.name, contact=contact_id, contact_name=name,
                               rule_words=words, next=info.get("next"), state=info["state"],
-                              generated=info.get("generated", 0), cause=info.get("cause") or "",
+                              generated=info.get("generated", 0),
+                              cause=i18n.localize(info.get("cause") or "", self.lang),
                               missing=list(info.get("missing") or ()),
                               haystack=" ".join((rec.id, rec.name, contact_id, name, words)).lower())
         item.next_occurrences = list(info.get("next_occurrences") or ())
@@ -471,7 +473,7 @@ class FacturierApp(BookkeepingMixin, App):
             from engine.history import object_history
             entries = object_history(self.root, object_id, kinds=(kind,))
         except Exception as exc:
-            self.call_from_thread(screen.show_history_error, str(exc))
+            self.call_from_thread(screen.show_history_error, i18n.localize(exc, self.lang))
             return
         self.call_from_thread(screen.show_history, entries)
 
@@ -565,7 +567,8 @@ class FacturierApp(BookkeepingMixin, App):
         try:
             subject = self.perform(action, target, values)
         except FacturierError as exc:
-            self.call_from_thread(self.notify, tr("act.failed", self.lang, message=str(exc)),
+            self.call_from_thread(self.notify, tr("act.failed", self.lang,
+                                                  message=i18n.localize(exc, self.lang)),
                                   severity="error", timeout=8)
             self.busy = False
             return
@@ -576,7 +579,9 @@ class FacturierApp(BookkeepingMixin, App):
             return
         self.busy = False
         if subject:
-            self.call_from_thread(self.notify, tr("act.done", self.lang, subject=subject), timeout=4)
+            self.call_from_thread(self.notify, tr("act.done", self.lang,
+                                                  subject=i18n.localize(subject, self.lang)),
+                                  timeout=4)
         self.call_from_thread(self.load_book)
 
     def perform(self, action: str, target: Optional[str], values: dict) -> str:

@@ -10,6 +10,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label, Select, Static
 
+from engine.i18n import localize
+
 from .strings import tr
 
 
@@ -73,7 +75,8 @@ class HistoryPane(Vertical):
         for e in entries:
             date = _get(e, "date")
             date_text = (date.isoformat() if hasattr(date, "isoformat") else str(date))[:16].replace("T", " ")
-            table.add_row(date_text, str(_get(e, "action") or ""), str(_get(e, "subject") or ""),
+            table.add_row(date_text, str(_get(e, "action") or ""),
+                          localize(str(_get(e, "subject") or ""), self.lang),
                           str(_get(e, "author") or ""))
             for name, digest in _get(e, "attachments", ()) or ():
                 table.add_row("", "", Text("↳ %s  sha256 %s…" % (name, digest[:16]), style="dim"), "")

@@ -14,6 +14,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Static
 
+from engine.i18n import localize
+
 from . import fmt
 from .base_screens import WithHistory
 from .document_list import document_columns
@@ -79,7 +81,7 @@ class RecurrenceScreen(WithHistory, Screen):
         head.add_row(tr("col.state", lang), Text(" %s " % tr("rec.state." + item.state, lang), style=state_style))
         if rec.stopped is not None:
             head.add_row("", Text(tr("rec.stopped", lang, at=rec.stopped.at[:16].replace("T", " "),
-                                     cause=rec.stopped.cause), style="bold"))
+                                     cause=localize(rec.stopped.cause, lang)), style="bold"))
             missing = ", ".join(fmt.day(o) for o in item.missing) or tr("rec.none", lang)
             head.add_row(tr("rec.missing", lang), missing)
         head.add_row(tr("col.contact", lang), "%s (%s)" % (item.contact_name, item.contact)

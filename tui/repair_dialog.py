@@ -12,6 +12,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from engine.i18n import localize
+
 from . import fmt
 from .strings import tr
 from .views import RecurrenceItem
@@ -30,7 +32,8 @@ class RepairDialog(ModalScreen):
         lang, missing = self.lang, self.item.missing
         with Vertical(classes="dialog", id="repair"):
             yield Label(tr("repair.title", lang, name=self.item.name), classes="dialog-title")
-            yield Static(Text.assemble((tr("repair.cause", lang) + ": ", "bold"), self.cause or "—"))
+            yield Static(Text.assemble((tr("repair.cause", lang) + ": ", "bold"),
+                                         localize(self.cause, lang) or "—"))
             yield Static(Text.assemble((tr("rec.missing", lang) + ": ", "bold"),
                                        ", ".join(fmt.day(o) for o in missing) or tr("rec.none", lang)),
                          id="repair-missing")

@@ -71,9 +71,13 @@ def entry_point(args=None) -> int:
     a traceback (set FACTURIER_DEBUG=1 to see one). SIGINT and SIGTERM end it
     through the same path as an error: 130 and 143."""
     import signal
+    import sys
+
+    from .click_lang import install
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         _MAIN_PID[:] = [os.getpid()]
         signal.signal(signal.SIGTERM, _terminate)
+    install(sys.argv[1:] if args is None else args)
     try:
         main.main(args=args, prog_name="facturier", standalone_mode=False)
         return 0

@@ -7,6 +7,7 @@ from typing import Optional
 import click
 
 from . import main
+from ..i18n import localize, plural, render
 from .common import Context, emit_json, fail, pass_ctx, say
 
 
@@ -60,12 +61,12 @@ def import_bank_command(ctx: Context, files, csv_map: Optional[str], dry_run: bo
                 statement = read_statement(path.read_bytes(), path.name, mapping,
                                            w.book.settings.currency)
             except OSError as exc:
-                entry["error"] = "cannot be read: %s" % (exc.strerror or exc)
+                entry["error"] = ctx.t("cli.export.unreadable", problem=exc.strerror or exc)
             except StatementError as exc:
                 entry["error"] = str(exc)
             if entry["error"]:
                 problems += 1
-                say("%s: %s; nothing recorded from it" % (path, entry["error"]))
+                say(ctx.t("cli.bank.nothing", path=path, problem=entry["error"]))
                 continue
             entry["kind"] = statement.kind
             entry["skipped"] = statement.skipped
@@ -84,11 +85,11 @@ def import_bank_command(ctx: Context, files, csv_map: Optional[str], dry_run: bo
                 entry["error"] = str(exc)
                 entry["recorded"] = []
                 problems += 1
-                say("%s: %s" % (path, exc))
+                say(ctx.t("cli.bank.refused", path=path, problem=localize(exc, ctx.lang)))
     if fmt == "json":
         emit_json(results)
     else:
-        _print(results, dry_run)
+        _print(results, dry_run, ctx.lang)
     if problems:
         fail("", 1)
 
@@ -101,18 +102,18 @@ def _row(m) -> dict:
             "candidates": list(m.candidates), "reason": m.reason}
 
 
-def _print(results: list[dict], dry_run: bool) -> None:
+def _print(results: list[dict], dry_run: bool, lang: str = "en") -> None:
     for entry in results:
         if entry["error"] and entry["kind"] is None:
             continue
-        verb = "would record" if dry_run else "recorded"
-        click.echo("%s: %s %d payment%s, %d already recorded, %d unmatched, %d ambiguous"
-                   % (entry["file"], verb, len(entry["recorded"]),
-                      "" if len(entry["recorded"]) == 1 else "s", len(entry["already"]),
-                      len(entry["unmatched"]), len(entry["ambiguous"])))
+        click.echo(render("cli.bank.summary", lang, file=entry["file"],
+                          recorded=plural("cli.bank.would_record" if dry_run
+                                          else "cli.bank.recorded", len(entry["recorded"]), lang),
+                          already=len(entry["already"]), unmatched=len(entry["unmatched"]),
+                          ambiguous=len(entry["ambiguous"])))
         for row in entry["recorded"]:
-            click.echo("  %s %s %s -> %s (by %s)" % (row["date"], row["amount"], row["currency"],
-                                                    row["document"], row["how"]))
+            click.echo(render("cli.bank.row", lang, date=row["date"], amount=row["amount"],
+                              currency=row["currency"], document=row["document"], how=row["how"]))
         for key in ("unmatched", "ambiguous"):
             for row in entry[key]:
                 who = row["debtor"] or "?"

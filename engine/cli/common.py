@@ -74,6 +74,7 @@ class Context:
 
 
 _CURRENT: list = []         # the command's context, for the entry point's messages
+_BEFORE: list = []          # before it exists: the language the command line asks (click_lang)
 
 
 def current_lang() -> str:
@@ -84,6 +85,8 @@ def current_lang() -> str:
             return ctx.lang
         except Exception:
             return ctx.lang_option or "en"
+    for ask in _BEFORE:
+        return ask()
     return "en"
 
 
@@ -117,17 +120,7 @@ def format_option(func):
 def diagnostic_text(d, lang: str) -> str:
     """``path:line:col: message`` (Diagnostic.__str__) in the person's language
     for the messages the catalogue knows (engine.i18n.translate)."""
-    from ..i18n import language, localize, render
-    if language(lang) == "en":
-        return str(d)
-    where = d.path
-    if d.line:
-        where += ":%d" % d.line
-        if d.col:
-            where += ":%d" % d.col
-    prefix = render("cli.warning", lang) if not d.is_error else ""
-    return render("cli.diagnostic", lang, where=where, prefix=prefix,
-                  message=localize(d.message, lang))
+    return d.render(lang)
 
 
 def say(message: str) -> None:

@@ -73,7 +73,7 @@ def new_command(ctx: Context, contact_id, name, email, address, payment_days, fi
     fields = _contact_fields(name, email, address, payment_days)
     if contact_id:
         fields = {"id": contact_id, **fields}
-    _act_contact(ctx, plan_create_contact, fields, source="the options")
+    _act_contact(ctx, plan_create_contact, fields, source=ctx.t("cli.the_options"))
 
 
 def _act_contact(ctx, plan, *args, **kwargs):

@@ -16,8 +16,8 @@ import click
 from ..diagnostics import ActionRefused
 from . import main
 from ..i18n import localize
-from .common import (DATE, Context, emit_json, fail, now_in, parse_decimal, pass_ctx, read_text,
-                     say, words)
+from .common import (DATE, Context, current_lang, emit_json, fail, now_in, parse_decimal, pass_ctx,
+                     read_text, say, words)
 
 KINDS = ("invoice", "credit_note", "quote", "work_order", "expense")
 
@@ -155,7 +155,7 @@ def new_command(ctx: Context, kind, customer, supplier, date, due, currency, lin
         fields["credits"] = ref_in_field(ctx, credits)
     if notes:
         fields["notes"] = notes
-    run_action(ctx, "document.create", CreateDocument(fields, source="the options"))
+    run_action(ctx, "document.create", CreateDocument(fields, source=ctx.t("cli.the_options")))
 
 
 def _can_edit() -> bool:
@@ -242,7 +242,7 @@ def doc_argument(func):
 def _find(book, ref: str):
     doc = book.document(ref)
     if doc is None:
-        broken = [str(d) for d in book.diagnostics
+        broken = [d.render(current_lang()) for d in book.diagnostics
                   if d.path.rsplit("/", 1)[-1].lower() == ("%s.yaml" % ref).lower()
                   and d.path.startswith("documents/")]
         if broken:
@@ -538,13 +538,13 @@ def send_command(ctx: Context, doc_id: str, mark_sent: bool, smtp_timeout: float
         say(ctx.t("cli.send.marked" if mark_sent else "cli.send.sent", id=doc_id))
         return
     for line in report.messages:
-        say(line)
+        say(localize(line, ctx.lang))
     for error in report.errors:
-        say("%s: %s" % (error["file"], error["message"]) if error["file"] else error["message"])
+        message = localize(error["message"], ctx.lang)
+        say(ctx.t("cli.diagnostic", where=error["file"], prefix="", message=message)
+            if error["file"] else message)
     if report.sending:
-        fail("The e-mail of %s was handed over but the server's answer never came: it may have "
-             "arrived. Check, then `facturier doc send %s --mark-sent`, or send it again."
-             % (doc_id, doc_id))
+        fail(ctx.t("cli.send.sending", id=doc_id))
     if report.deferred:
         fail(ctx.t("cli.send.deferred", id=doc_id))
     if report.bounced:

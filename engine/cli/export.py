@@ -8,6 +8,7 @@ from typing import Optional
 import click
 
 from . import main
+from ..i18n import localize, plural
 from .common import DATE, Context, fail, pass_ctx, say
 
 
@@ -30,20 +31,18 @@ def export_command(ctx: Context, ledger: str, start, end, output: Optional[Path]
     """
     from ..ledger import LedgerError, export
     if start is not None and end is not None and end < start:
-        fail("--to (%s) is before --from (%s)" % (end, start), 2)
+        fail(ctx.t("cli.to_before_from", end=end, start=start), 2)
     book = ctx.book
     if book.errors:
         files = sorted({d.path for d in book.errors})
         for path in files:
-            say("cannot be read: %s" % next(d for d in book.errors if d.path == path))
-        fail("%d file%s could not be read: a journal without %s would not balance with the "
-             "book; nothing was written (run `facturier check`)"
-             % (len(files), "" if len(files) == 1 else "s",
-                "it" if len(files) == 1 else "them"))
+            say(ctx.t("cli.export.unreadable", problem=next(
+                d for d in book.errors if d.path == path).render(ctx.lang)))
+        fail(plural("cli.export.not_written", len(files), ctx.lang))
     try:
         text = export(book, ledger, start, end)
     except LedgerError as exc:
-        fail("facturier.yaml: %s" % exc)
+        fail("facturier.yaml: %s" % localize(exc, ctx.lang))
     if output is None or str(output) == "-":
         sys.stdout.write(text)
         return
@@ -52,5 +51,5 @@ def export_command(ctx: Context, ledger: str, start, end, output: Optional[Path]
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(output)
     except OSError as exc:
-        fail("%s cannot be written: %s" % (output, exc.strerror or exc))
-    say("wrote %s" % output)
+        fail(ctx.t("cli.cannot_write", path=output, reason=exc.strerror or exc))
+    say(ctx.t("cli.wrote", path=output))

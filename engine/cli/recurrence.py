@@ -8,7 +8,7 @@ import click
 from . import main
 from ..i18n import localize
 from .common import (DATE as DATE_TYPE, Context, emit_json, emit_rows, fail, format_option,
-                     pass_ctx, say, words)
+                     pass_ctx, say, words, current_lang)
 
 def _state(state: str, lang: str) -> str:
     """The state as the tables show it (a stopped one in capitals)."""
@@ -20,7 +20,7 @@ def _state(state: str, lang: str) -> str:
 def _find(book, rec_id: str):
     rec = book.recurrence(rec_id)
     if rec is None:
-        broken = [str(d) for d in book.diagnostics
+        broken = [d.render(current_lang()) for d in book.diagnostics
                   if d.path.lower() == ("recurrences/%s.yaml" % rec_id).lower()]
         if broken:
             fail(words("cli.rec.unreadable", id=rec_id, problems="\n".join(broken)))
@@ -175,8 +175,10 @@ def repair_command(ctx: Context, rec_id: str, skip_missing: bool, create_missing
               default=None, help="A frequency anchored on --start (instead of --rule).")
 @click.option("--rule", default=None, help='An RFC 5545 RRULE without DTSTART, e.g. "FREQ=MONTHLY;BYMONTHDAY=1".')
 @click.option("--start", type=DATE_TYPE, default=None, help="The first possible occurrence (default: --as-of).")
-@click.option("--until", type=DATE_TYPE, default=None, help="The last possible occurrence.")
-@click.option("--count", type=click.IntRange(1), default=None, help="How many occurrences in all.")
+@click.option("--until", type=DATE_TYPE, default=None,
+              help="The last possible occurrence (not with --count).")
+@click.option("--count", type=click.IntRange(1), default=None,
+              help="How many occurrences in all (not with --until).")
 @click.option("--issue", type=click.Choice(["draft", "validate", "send"]), default="draft",
               show_default=True, help="What each generated document becomes.")
 @click.option("--lead-days", type=click.IntRange(0, 365), default=0, show_default=True,
@@ -197,6 +199,11 @@ def new_command(ctx: Context, file, rec_id, name, template, frequency, rule, sta
     start = start or ctx.as_of
     if bool(frequency) == bool(rule):
         raise click.UsageError(ctx.t("cli.rec.frequency_or_rule"))
+    if until is not None and count is not None:
+        raise click.UsageError(ctx.t("cli.rec.until_and_count"))
+    if count is not None and rule and any(part.split("=", 1)[0].strip().upper() in ("COUNT", "UNTIL")
+                                          for part in rule.split(";")):
+        raise click.UsageError(ctx.t("cli.rec.count_in_rule"))
     if frequency:
         try:
             rule = rule_for_frequency(frequency, start, count)

@@ -13,7 +13,8 @@ import sys
 import click
 
 from . import main
-from .common import DATE, Context, emit_json, fail, format_option, pass_ctx, render_table, say
+from ..i18n import plural
+from .common import DATE, Context, emit_json, fail, format_option, pass_ctx, render_table, say, words
 
 
 @main.group("report")
@@ -29,15 +30,13 @@ def _loaded(ctx: Context):
     book = ctx.book
     if book.errors:
         files = sorted({d.path for d in book.errors})
-        say("%d file%s could not be read and %s left out of the report; run `facturier "
-            "check`" % (len(files), "" if len(files) == 1 else "s",
-                        "is" if len(files) == 1 else "are"))
+        say(plural("cli.report.left_out", len(files), ctx.lang))
     return book
 
 
 def _period(start, end) -> None:
     if start is not None and end is not None and end < start:
-        fail("--to (%s) is before --from (%s)" % (end, start), 2)
+        fail(words("cli.to_before_from", end=end, start=start), 2)
 
 
 @report_group.command("vat")

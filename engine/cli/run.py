@@ -64,7 +64,7 @@ def run_command(ctx: Context, dry_run: bool, no_send: bool, fmt: str, smtp_timeo
                      author=ctx.author, dry_run=dry_run, send=not no_send,
                      smtp_timeout=smtp_timeout)
     except RunBackInTime as exc:
-        fail(str(exc), 2)
+        fail(localize(exc, ctx.lang), 2)
     if fmt == "json":
         emit_json(report.as_json())
     else:
