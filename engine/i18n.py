@@ -2152,3 +2152,46 @@ MESSAGES.update({
                       "fr": "une réponse qui n'est pas du SMTP : {answer}"},
 })
 TRANSLATABLE = TRANSLATABLE + ("mail.error.",)      # (kept apart: see the block above)
+
+# --------------------------------------------------------------------------- numbering formats
+# Why a numbering format cannot be read back (engine.numbering.format_problem,
+# SPEC 2): in `check` (the loader keeps the English text) and in refusals.
+# The braces of the fields a format may use are parameters ({seq} = "{seq}").
+MESSAGES.update({
+    "numbering.example": {"en": "e.g. {format}", "fr": "par exemple {format}"},
+    "numbering.invalid": {"en": "'{fmt}' is not a valid format ({reason}); {example}",
+                          "fr": "'{fmt}' n'est pas un format valable ({reason}) ; {example}"},
+    "numbering.field": {"en": "'{fmt}' uses {field}; a number format may only use {year} and "
+                              "{seq}; {example}",
+                        "fr": "'{fmt}' utilise {field} ; un format de numéro ne peut utiliser "
+                              "que {year} et {seq} ; {example}"},
+    "numbering.conversion": {"en": "'{fmt}' converts {field} with !{conversion}; write {field} "
+                                   "alone",
+                             "fr": "'{fmt}' convertit {field} avec !{conversion} ; écrivez "
+                                   "{field} seul"},
+    "numbering.no_seq": {"en": "'{fmt}' has no {seq}; {example}",
+                         "fr": "'{fmt}' n'a pas de {seq} ; {example}"},
+    "numbering.seqs": {"en": "'{fmt}' has {seq} {n} times; write it once",
+                       "fr": "'{fmt}' contient {seq} {n} fois ; écrivez-le une seule fois"},
+    "numbering.spec.not_digits": {
+        "en": "'{fmt}': {field} cannot be read back as digits (only no spec, d, or a zero padding "
+              "such as {example})",
+        "fr": "'{fmt}' : {field} ne peut pas être relu comme des chiffres (seulement sans "
+              "spécification, d, ou un remplissage de zéros comme {example})"},
+    "numbering.spec.spaces": {
+        "en": "'{fmt}': {field} pads with spaces, which cannot be read back; use a zero padding "
+              "of 1 to {max} digits, e.g. {example}",
+        "fr": "'{fmt}' : {field} complète avec des espaces, ce qui ne peut pas être relu ; "
+              "utilisez un remplissage de zéros de 1 à {max} chiffres, par exemple {example}"},
+    "numbering.spec.spaces_width": {
+        "en": "'{fmt}': {field} pads with spaces to a width of {digits}, which cannot be read "
+              "back; use a zero padding of 1 to {max} digits, e.g. {example}",
+        "fr": "'{fmt}' : {field} complète avec des espaces sur une largeur de {digits}, ce qui "
+              "ne peut pas être relu ; utilisez un remplissage de zéros de 1 à {max} chiffres, "
+              "par exemple {example}"},
+    "numbering.spec.width": {
+        "en": "'{fmt}': {field} has a width of {digits}; use a zero padding of 1 to {max} digits",
+        "fr": "'{fmt}' : {field} a une largeur de {digits} ; utilisez un remplissage de zéros "
+              "de 1 à {max} chiffres"},
+})
+TRANSLATABLE = TRANSLATABLE + ("numbering.",)       # (kept apart: see the block above)
