@@ -1066,7 +1066,7 @@ _PATTERNS_OF = {"n": -1}
 _COMPILED: dict = {}            # regex source -> compiled, as parse_message meets them
 # the keys whose English texts are kept as they are (stop causes in files,
 # commit subjects, run lines, stored refusals) and read back by `translate`
-TRANSLATABLE = ("cause.", "refuse.", "rule.", "schedule.", "run.", "subject.", "doc.label", "einvoice.",
+TRANSLATABLE: tuple[str, ...] = ("cause.", "refuse.", "rule.", "schedule.", "run.", "subject.", "doc.label", "einvoice.",
                 "kind.word.", "word.nothing", "word.none", "word.not_set",
                 # diagnostics of the loader, the checks and the YAML reader (cached as text)
                 "load.", "check.", "yaml.", "book.", "kind.a.", "smtp.")

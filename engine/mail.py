@@ -540,11 +540,14 @@ class SmtpSession:
                 raise smtplib.SMTPResponseException(code, answer)
         except (smtplib.SMTPException, OSError) as exc:
             self.abort()
-            reason = str(exc) or _say("smtp.connection_lost")
+            reason = str(exc)
             if "timed out" in reason:
                 reason = _say("smtp.no_answer_within", seconds="%g" % self.timeout)
             elif isinstance(exc, smtplib.SMTPResponseException):
                 reason = _say("smtp.not_smtp", answer=_answer(exc.smtp_code, exc.smtp_error))
+            elif isinstance(exc, smtplib.SMTPServerDisconnected) or not reason:
+                # smtplib's "Connection unexpectedly closed": said in the person's language
+                reason = _say("smtp.connection_lost")
             self.problem = Outcome("deferred", "", _say("smtp.stopped_answering",
                                                         where=self.where), stop=True)
             return Outcome("sending", message_id, _say("smtp.answer_lost", reason=reason),
