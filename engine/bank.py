@@ -635,7 +635,8 @@ def plan_import(book: Book, matches: list[Match], name: str):
         writes.update(change.writes)
         trailers += list(change.trailers)
     count = sum(len(v) for v in per_doc.values())
-    subject = "Import %d payment%s from %s" % (count, "" if count == 1 else "s", name)
+    subject = Message("subject.bank_import." + ("one" if count == 1 else "many"), n=count,
+                      file=name)
     return Change(action="document.payment", subject=subject, writes=writes,
                   trailers=tuple(trailers) + (("Facturier-Bank-File", name),), parsed=parsed)
 

@@ -2195,3 +2195,11 @@ MESSAGES.update({
               "de 1 à {max} chiffres"},
 })
 TRANSLATABLE = TRANSLATABLE + ("numbering.",)       # (kept apart: see the block above)
+
+# --------------------------------------------------------------------------- bank import commits
+MESSAGES.update({
+    "subject.bank_import.one": {"en": "Import {n} payment from {file}",
+                                "fr": "Importer {n} paiement depuis {file}"},
+    "subject.bank_import.many": {"en": "Import {n} payments from {file}",
+                                 "fr": "Importer {n} paiements depuis {file}"},
+})
