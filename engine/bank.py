@@ -61,6 +61,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Callable, Mapping, Optional
 
+from .i18n import Message
 from .model import Book, Document
 from .money import currency_of
 from .status import amounts
@@ -71,7 +72,17 @@ VERSIONS = ("02", "03", "04", "05", "06", "07", "08")
 
 
 class StatementError(ValueError):
-    """The file is not a statement facturier can read (the message says why)."""
+    """The file is not a statement facturier can read (the message says why):
+    ``StatementError(code, **params)``, a catalogue key of engine/i18n.py
+    ("bank.error...."); ``str(exc)`` is the English text, ``exc.message``
+    the :class:`engine.i18n.Message` shown in the person's language."""
+
+    def __init__(self, code: str, /, **params):
+        self.message = Message(code, **params)
+        super().__init__(str(self.message))
+
+    def render(self, lang: Optional[str]) -> str:
+        return self.message.render(lang)
 
 
 @dataclass(frozen=True)
@@ -118,8 +129,7 @@ def _text(el, path: str) -> str:
 
 
 def _refuse_dtd(*_args):
-    raise StatementError("the file declares a document type (DOCTYPE/ENTITY); bank "
-                         "statements have none, so it is refused")
+    raise StatementError("bank.error.doctype")
 
 
 def parse_xml(data: bytes):
@@ -133,16 +143,16 @@ def parse_xml(data: bytes):
         guard.Parse(data, True)
         return ET.fromstring(data)
     except (expat.ExpatError, ET.ParseError) as exc:
-        raise StatementError("not well-formed XML: %s" % exc) from None
+        raise StatementError("bank.error.xml", reason=str(exc)) from None
 
 
 def _amount(el, where: str) -> tuple[Decimal, str]:
     try:
         value = Decimal((el.text or "").strip())
     except InvalidOperation:
-        raise StatementError("%s: amount %r is not a number" % (where, el.text)) from None
+        raise StatementError("bank.error.amount", where=where, value=el.text) from None
     if not value.is_finite() or value < 0:
-        raise StatementError("%s: amount %r is not a positive number" % (where, el.text))
+        raise StatementError("bank.error.amount_negative", where=where, value=el.text)
     return value, el.get("Ccy", "")
 
 
@@ -152,7 +162,7 @@ def _date(el, where: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise StatementError("%s: no booking date (BookgDt) to date the payment" % where) from None
+        raise StatementError("bank.error.no_date", where=where) from None
 
 
 def _status(entry) -> str:
@@ -215,36 +225,35 @@ def read_camt(data: bytes, name: str = "") -> Statement:
     ns = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
     m = _NS.match(ns)
     if not m:
-        raise StatementError("not an ISO 20022 camt.053 or camt.054 message (namespace %r)"
-                             % (ns or "none"))
+        raise StatementError("bank.error.namespace", namespace=ns or "none")
     kind, version = m.group(1), m.group(2)
     if version not in VERSIONS:
-        raise StatementError("%s.001.%s is not a version facturier reads (001.02 to 001.08)"
-                             % (kind, version))
+        raise StatementError("bank.error.version", kind=kind, version=version)
     statement = Statement(kind=kind)
     body = _kids(root, "BkToCstmrStmt" if kind == "camt.053" else "BkToCstmrDbtCdtNtfctn")
     if not body:
-        raise StatementError("%s: no %s element" % (kind, "BkToCstmrStmt" if kind == "camt.053"
-                                                    else "BkToCstmrDbtCdtNtfctn"))
+        raise StatementError("bank.error.no_element", kind=kind,
+                             element="BkToCstmrStmt" if kind == "camt.053"
+                             else "BkToCstmrDbtCdtNtfctn")
     n = 0
     for report in _kids(body[0], "Stmt") + _kids(body[0], "Ntfctn"):
         report_id = _text(report, "Id")
         for entry in _kids(report, "Ntry"):
             n += 1
-            where = "entry %d" % n
+            where = Message("bank.where.entry", n=n)
             amt = _find(entry, "Amt")
             if amt is None:
-                raise StatementError("%s: no amount (Amt)" % where)
+                raise StatementError("bank.error.no_amount", where=where)
             entry_amount, entry_ccy = _amount(amt, where)
             if _text(entry, "CdtDbtInd") != "CRDT":
-                statement.skipped.append("%s: a debit" % where)
+                statement.skipped.append(Message("bank.skip.debit", where=where))
                 continue
             if _text(entry, "RvslInd").lower() == "true":
-                statement.skipped.append("%s: a reversal" % where)
+                statement.skipped.append(Message("bank.skip.reversal", where=where))
                 continue
             status = _status(entry)
             if status and status != "BOOK":
-                statement.skipped.append("%s: not booked (%s)" % (where, status))
+                statement.skipped.append(Message("bank.skip.not_booked", where=where, status=status))
                 continue
             day = _date(entry, where)
             entry_ref = _text(entry, "AcctSvcrRef") or _text(entry, "NtryRef")
@@ -252,13 +261,14 @@ def read_camt(data: bytes, name: str = "") -> Statement:
             if not txs:
                 txs = [None]
             for i, tx in enumerate(txs, 1):
-                tx_where = where if len(txs) == 1 else "%s, transaction %d" % (where, i)
+                tx_where = where if len(txs) == 1 else Message("bank.where.transaction",
+                                                               where=where, n=i)
                 if tx is None:
                     amount, ccy = entry_amount, entry_ccy
                     debtor, structured, text, own_ref = "", "", "", ""
                 else:
                     if _text(tx, "CdtDbtInd") == "DBIT":
-                        statement.skipped.append("%s: a debit" % tx_where)
+                        statement.skipped.append(Message("bank.skip.debit", where=tx_where))
                         continue
                     node = _find(tx, "Amt")
                     if node is None:
@@ -266,7 +276,7 @@ def read_camt(data: bytes, name: str = "") -> Statement:
                     if node is None and len(txs) == 1:
                         node = amt
                     if node is None:
-                        raise StatementError("%s: no amount for the transaction" % tx_where)
+                        raise StatementError("bank.error.no_tx_amount", where=tx_where)
                     amount, ccy = _amount(node, tx_where)
                     amount += _charges_included(tx)
                     debtor = _debtor(tx)
@@ -299,12 +309,13 @@ def parse_csv_map(text: str) -> dict[str, str]:
         key, sep, column = part.partition("=")
         key = key.strip()
         if not sep or key not in CSV_FIELDS or not column.strip():
-            raise StatementError("--csv-map: %r is not FIELD=COLUMN with FIELD one of %s"
-                                 % (part.strip(), ", ".join(CSV_FIELDS)))
+            raise StatementError("bank.error.csv_map", part=part.strip(),
+                                 fields=", ".join(CSV_FIELDS))
         out[key] = column.strip()
     missing = [k for k in ("date", "amount", "reference") if k not in out]
     if missing:
-        raise StatementError("--csv-map needs %s" % ", ".join("%s=COLUMN" % k for k in missing))
+        raise StatementError("bank.error.csv_map_needs",
+                             fields=", ".join("%s=COLUMN" % k for k in missing))
     return out
 
 
@@ -340,12 +351,13 @@ def read_csv(text: str, mapping: Mapping[str, str], currency: str) -> Statement:
     headings = reader.fieldnames or []
     absent = [c for c in mapping.values() if c not in headings]
     if absent:
-        raise StatementError("line 1: no column %s (the columns are: %s)"
-                             % (", ".join(repr(c) for c in absent), ", ".join(headings)))
+        raise StatementError("bank.error.no_column", where=Message("bank.where.line", n=1),
+                             columns=", ".join(repr(c) for c in absent),
+                             headings=", ".join(headings))
     statement = Statement(kind="csv")
     for row in reader:
         line = reader.line_num
-        where = "line %d" % line
+        where = Message("bank.where.line", n=line)
 
         def get(key: str, row: dict = row) -> str:
             column = mapping.get(key)
@@ -353,19 +365,18 @@ def read_csv(text: str, mapping: Mapping[str, str], currency: str) -> Statement:
         try:
             amount = _csv_amount(get("amount"))
         except (InvalidOperation, ValueError):
-            raise StatementError("%s: amount %r is not a number" % (where, get("amount"))) from None
+            raise StatementError("bank.error.amount", where=where, value=get("amount")) from None
         try:
             day = _csv_date(get("date"))
         except ValueError:
-            raise StatementError("%s: date %r is not a date (YYYY-MM-DD, DD.MM.YYYY or "
-                                 "DD/MM/YYYY)" % (where, get("date"))) from None
+            raise StatementError("bank.error.date", where=where, value=get("date")) from None
         if amount <= 0:
-            statement.skipped.append("%s: a debit" % where)
+            statement.skipped.append(Message("bank.skip.debit", where=where))
             continue
         reference = get("reference")
         if not reference:
-            raise StatementError("%s: no bank reference (column %r): without it an import "
-                                 "could record this payment twice" % (where, mapping["reference"]))
+            raise StatementError("bank.error.no_reference", where=where,
+                                 column=mapping["reference"])
         statement.credits.append(BankCredit(
             reference=reference, date=day, amount=amount,
             currency=(get("currency") or currency).upper(), debtor=get("debtor"),
@@ -459,7 +470,7 @@ class Match:
     document: Optional[str] = None
     how: str = ""                   # reference | number | amount
     candidates: tuple[str, ...] = ()
-    reason: str = ""
+    reason: str = ""                # a Message (English text; .code, .render(lang))
 
 
 _WORD = re.compile(r"[0-9A-Za-z][0-9A-Za-z/._-]*[0-9A-Za-z]|[0-9A-Za-z]")
@@ -501,14 +512,15 @@ def match_credits(book: Book, credits: list[BankCredit], as_of: dt.date,
         currency = currency_of(doc, settings)
         if currency != credit.currency:
             return Match(credit, "ambiguous", candidates=(doc_id,), how=how,
-                         reason="%s names %s, which is in %s, not %s"
-                         % (how, doc.number or doc_id, currency, credit.currency))
+                         reason=Message("bank.reason.currency." + how,
+                                        doc=doc.number or doc_id, currency=currency,
+                                        credit=credit.currency))
         pending[doc_id] = pending.get(doc_id, _ZERO) + credit.amount
         return Match(credit, "matched", document=doc_id, how=how)
 
     for credit in credits:
         if credit.reference in recorded or credit.reference in seen:
-            out.append(Match(credit, "recorded", reason="already recorded"))
+            out.append(Match(credit, "recorded", reason=Message("bank.reason.recorded")))
             continue
         seen.add(credit.reference)
         # 1. structured reference
@@ -547,14 +559,13 @@ def match_credits(book: Book, credits: list[BankCredit], as_of: dt.date,
             continue
         if len(named) > 1:
             out.append(Match(credit, "ambiguous", candidates=tuple(named), how="number",
-                             reason="the text names several invoices"))
+                             reason=Message("bank.reason.several_named")))
             continue
         # 3. one open invoice of that debtor with that exact amount
         ids = contacts.get(_contact_key(credit.debtor), []) if credit.debtor else []
         if not ids:
-            out.append(Match(credit, "unmatched", reason="no reference, no invoice number, "
-                             "and the debtor is no contact" if credit.debtor else
-                             "no reference, no invoice number, no debtor name"))
+            out.append(Match(credit, "unmatched", reason=Message(
+                "bank.reason.unknown_debtor" if credit.debtor else "bank.reason.nothing")))
             continue
         fits = []
         for contact_id in ids:
@@ -568,11 +579,11 @@ def match_credits(book: Book, credits: list[BankCredit], as_of: dt.date,
             out.append(accept(credit, fits[0], "amount"))
         elif fits:
             out.append(Match(credit, "ambiguous", candidates=tuple(sorted(fits)), how="amount",
-                             reason="several open invoices of %s have this amount"
-                             % credit.debtor))
+                             reason=Message("bank.reason.several_amount",
+                                            debtor=credit.debtor)))
         else:
             out.append(Match(credit, "unmatched",
-                             reason="no open invoice of %s has this amount" % credit.debtor))
+                             reason=Message("bank.reason.no_amount", debtor=credit.debtor)))
     return out
 
 
@@ -624,7 +635,8 @@ def plan_import(book: Book, matches: list[Match], name: str):
         writes.update(change.writes)
         trailers += list(change.trailers)
     count = sum(len(v) for v in per_doc.values())
-    subject = "Import %d payment%s from %s" % (count, "" if count == 1 else "s", name)
+    subject = Message("subject.bank_import." + ("one" if count == 1 else "many"), n=count,
+                      file=name)
     return Change(action="document.payment", subject=subject, writes=writes,
                   trailers=tuple(trailers) + (("Facturier-Bank-File", name),), parsed=parsed)
 

@@ -730,7 +730,7 @@ def run_sending(s: _Session) -> None:
             msg = build_message(doc, s.book, s.as_of, reminder_level=level)
         except MailError as exc:
             s.report.error(doc.path, doc.line, _message("run.cannot_email", id=doc.id,
-                                                        reason=str(exc)))
+                                                        reason=exc.message))
             continue
         if not s.smtp_ok():
             postponed.append((doc, msg))
@@ -857,8 +857,8 @@ def run_reminders(s: _Session) -> None:
             try:
                 msg = build_message(doc, s.book, s.as_of, reminder_level=level)
             except MailError as exc:
-                problems.append((doc.path, doc.line, "cannot e-mail reminder %d of %s: %s"
-                                 % (level, doc.id, exc)))
+                problems.append((doc.path, doc.line, _message(
+                    "run.cannot_email_reminder", level=level, id=doc.id, reason=exc.message)))
             else:
                 mails.append((doc, level, msg))
                 continue

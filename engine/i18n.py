@@ -1067,7 +1067,7 @@ _PATTERNS_OF = {"n": -1}
 _COMPILED: dict = {}            # regex source -> compiled, as parse_message meets them
 # the keys whose English texts are kept as they are (stop causes in files,
 # commit subjects, run lines, stored refusals) and read back by `translate`
-TRANSLATABLE = ("cause.", "refuse.", "rule.", "schedule.", "run.", "subject.", "doc.label", "einvoice.",
+TRANSLATABLE: tuple[str, ...] = ("cause.", "refuse.", "rule.", "schedule.", "run.", "subject.", "doc.label", "einvoice.",
                 "kind.word.", "word.nothing", "word.none", "word.not_set",
                 # diagnostics of the loader, the checks and the YAML reader (cached as text)
                 "load.", "check.", "yaml.", "book.", "kind.a.", "smtp.")
@@ -2073,4 +2073,192 @@ MESSAGES.update({
                              "fr": "le serveur refuse le message pour l'instant : {answer}"},
     "smtp.for_now.recipient": {"en": "the server refused {to} for now: {answer}",
                                "fr": "le serveur refuse {to} pour l'instant : {answer}"},
+})
+
+# --------------------------------------------------------------------------- bank statements
+# Why a statement cannot be read (engine.bank.StatementError), where an entry
+# is, what was skipped and why a credit was not matched (Match.reason): the
+# output of `import bank` and the app's bank screen (SPEC 10.3).
+MESSAGES.update({
+    "bank.where.entry": {"en": "entry {n}", "fr": "écriture {n}"},
+    "bank.where.transaction": {"en": "{where}, transaction {n}", "fr": "{where}, transaction {n}"},
+    "bank.where.line": {"en": "line {n}", "fr": "ligne {n}"},
+    "bank.error.doctype": {
+        "en": "the file declares a document type (DOCTYPE/ENTITY); bank statements have none, "
+              "so it is refused",
+        "fr": "le fichier déclare un type de document (DOCTYPE/ENTITY) ; les relevés bancaires "
+              "n'en ont pas, il est donc refusé"},
+    "bank.error.xml": {"en": "not well-formed XML: {reason}", "fr": "XML mal formé : {reason}"},
+    "bank.error.amount": {"en": "{where}: amount {value!r} is not a number",
+                          "fr": "{where} : le montant {value!r} n'est pas un nombre"},
+    "bank.error.amount_negative": {"en": "{where}: amount {value!r} is not a positive number",
+                                   "fr": "{where} : le montant {value!r} n'est pas un nombre "
+                                         "positif"},
+    "bank.error.no_date": {"en": "{where}: no booking date (BookgDt) to date the payment",
+                           "fr": "{where} : pas de date de comptabilisation (BookgDt) pour dater "
+                                 "le paiement"},
+    "bank.error.namespace": {"en": "not an ISO 20022 camt.053 or camt.054 message (namespace "
+                                   "{namespace!r})",
+                             "fr": "pas un message ISO 20022 camt.053 ou camt.054 (espace de "
+                                   "noms {namespace!r})"},
+    "bank.error.version": {"en": "{kind}.001.{version} is not a version facturier reads (001.02 "
+                                 "to 001.08)",
+                           "fr": "{kind}.001.{version} n'est pas une version que facturier lit "
+                                 "(001.02 à 001.08)"},
+    "bank.error.no_element": {"en": "{kind}: no {element} element",
+                              "fr": "{kind} : pas d'élément {element}"},
+    "bank.error.no_amount": {"en": "{where}: no amount (Amt)", "fr": "{where} : pas de montant (Amt)"},
+    "bank.error.no_tx_amount": {"en": "{where}: no amount for the transaction",
+                                "fr": "{where} : pas de montant pour la transaction"},
+    "bank.error.csv_map": {"en": "--csv-map: {part!r} is not FIELD=COLUMN with FIELD one of {fields}",
+                           "fr": "--csv-map : {part!r} n'est pas CHAMP=COLONNE avec CHAMP parmi "
+                                 "{fields}"},
+    "bank.error.csv_map_needs": {"en": "--csv-map needs {fields}", "fr": "--csv-map demande {fields}"},
+    "bank.error.no_column": {"en": "{where}: no column {columns} (the columns are: {headings})",
+                             "fr": "{where} : pas de colonne {columns} (les colonnes sont : "
+                                   "{headings})"},
+    "bank.error.date": {"en": "{where}: date {value!r} is not a date (YYYY-MM-DD, DD.MM.YYYY or "
+                              "DD/MM/YYYY)",
+                        "fr": "{where} : la date {value!r} n'est pas une date (AAAA-MM-JJ, "
+                              "JJ.MM.AAAA ou JJ/MM/AAAA)"},
+    "bank.error.no_reference": {"en": "{where}: no bank reference (column {column!r}): without it "
+                                      "an import could record this payment twice",
+                                "fr": "{where} : pas de référence bancaire (colonne {column!r}) : "
+                                      "sans elle, un import pourrait enregistrer ce paiement deux "
+                                      "fois"},
+    "bank.skip.debit": {"en": "{where}: a debit", "fr": "{where} : un débit"},
+    "bank.skip.reversal": {"en": "{where}: a reversal", "fr": "{where} : une extourne"},
+    "bank.skip.not_booked": {"en": "{where}: not booked ({status})",
+                             "fr": "{where} : non comptabilisée ({status})"},
+    "bank.reason.currency.reference": {"en": "reference names {doc}, which is in {currency}, not "
+                                             "{credit}",
+                                       "fr": "la référence désigne {doc}, qui est en {currency}, "
+                                             "pas en {credit}"},
+    "bank.reason.currency.number": {"en": "number names {doc}, which is in {currency}, not {credit}",
+                                    "fr": "le numéro désigne {doc}, qui est en {currency}, pas en "
+                                          "{credit}"},
+    "bank.reason.currency.amount": {"en": "amount names {doc}, which is in {currency}, not {credit}",
+                                    "fr": "le montant désigne {doc}, qui est en {currency}, pas en "
+                                          "{credit}"},
+    "bank.reason.recorded": {"en": "already recorded", "fr": "déjà enregistré"},
+    "bank.reason.several_named": {"en": "the text names several invoices",
+                                  "fr": "le texte cite plusieurs factures"},
+    "bank.reason.unknown_debtor": {"en": "no reference, no invoice number, and the debtor is no "
+                                         "contact",
+                                   "fr": "ni référence, ni numéro de facture, et le débiteur n'est "
+                                         "pas un contact"},
+    "bank.reason.nothing": {"en": "no reference, no invoice number, no debtor name",
+                            "fr": "ni référence, ni numéro de facture, ni nom de débiteur"},
+    "bank.reason.several_amount": {"en": "several open invoices of {debtor} have this amount",
+                                   "fr": "plusieurs factures ouvertes de {debtor} ont ce montant"},
+    "bank.reason.no_amount": {"en": "no open invoice of {debtor} has this amount",
+                              "fr": "aucune facture ouverte de {debtor} n'a ce montant"},
+    # one entry left for a person, in `import bank`'s output
+    "bank.left.unmatched": {"en": "unmatched", "fr": "sans correspondance"},
+    "bank.left.ambiguous": {"en": "ambiguous", "fr": "ambigu"},
+    "bank.left": {"en": "  {outcome}: {where} {date} {amount} {currency} from {debtor}, ref "
+                        "{reference}: {reason}{extra}",
+                  "fr": "  {outcome} : {where} {date} {amount} {currency} de {debtor}, réf. "
+                        "{reference} : {reason}{extra}"},
+    "bank.how.reference": {"en": "reference", "fr": "référence"},
+    "bank.how.number": {"en": "number", "fr": "numéro"},
+    "bank.how.amount": {"en": "amount", "fr": "montant"},
+})
+
+# --------------------------------------------------------------------------- e-mails that cannot be built or sent
+# engine.mail.MailError (no usable address: `doc send` refuses, `run` names
+# it) and the SMTP outcomes not listed above; kept as English text in the
+# run's lines and delivery entries, read back by `translate`.
+MESSAGES.update({
+    "mail.error.from_line_break": {"en": "email.from in facturier.yaml contains a line break",
+                                   "fr": "email.from dans facturier.yaml contient un saut de ligne"},
+    "mail.error.from_invalid": {"en": "email.from in facturier.yaml ({value!r}) is not \"Name "
+                                      "<address>\" with a valid address",
+                                "fr": "email.from dans facturier.yaml ({value!r}) n'est pas "
+                                      "\"Nom <adresse>\" avec une adresse valable"},
+    "mail.error.no_contact": {"en": "contact {id} does not exist",
+                              "fr": "le contact {id} n'existe pas"},
+    "mail.error.no_address": {"en": "contact {id} has no e-mail address",
+                              "fr": "le contact {id} n'a pas d'adresse e-mail"},
+    "mail.error.bad_address": {"en": "the e-mail address of contact {id} ({address!r}) is not valid",
+                               "fr": "l'adresse e-mail du contact {id} ({address!r}) n'est pas "
+                                     "valable"},
+    "run.cannot_email_reminder": {"en": "cannot e-mail reminder {level} of {id}: {reason}",
+                                  "fr": "impossible d'envoyer par e-mail le rappel {level} de "
+                                        "{id} : {reason}"},
+    "smtp.no_starttls": {"en": "the SMTP server at {where} does not offer STARTTLS, which "
+                               "email.starttls in facturier.yaml asks for",
+                         "fr": "le serveur SMTP {where} ne propose pas STARTTLS, que "
+                               "email.starttls dans facturier.yaml demande"},
+    "smtp.no_auth": {"en": "the SMTP server at {where} offers no login (AUTH), but {user_var} is set",
+                     "fr": "le serveur SMTP {where} ne propose pas de connexion (AUTH), mais "
+                           "{user_var} est défini"},
+    "smtp.login_refused": {"en": "the SMTP server at {where} refused the login of {user}: {reason}",
+                           "fr": "le serveur SMTP {where} a refusé la connexion de {user} : "
+                                 "{reason}"},
+    "smtp.exchange_failed": {"en": "the exchange with the SMTP server at {where} failed before "
+                                   "the message was handed over: {reason}",
+                             "fr": "l'échange avec le serveur SMTP {where} a échoué avant que le "
+                                   "message soit remis : {reason}"},
+    "smtp.closed_before": {"en": "the SMTP server at {where} closed the connection before taking "
+                                 "the message ({reason})",
+                           "fr": "le serveur SMTP {where} a fermé la connexion avant de prendre "
+                                 "le message ({reason})"},
+    "smtp.connection_lost": {"en": "the connection was lost", "fr": "la connexion a été perdue"},
+    "smtp.no_answer_within": {"en": "no answer within {seconds} s",
+                              "fr": "pas de réponse en {seconds} s"},
+    "smtp.not_smtp": {"en": "an answer that is not SMTP: {answer}",
+                      "fr": "une réponse qui n'est pas du SMTP : {answer}"},
+})
+TRANSLATABLE = TRANSLATABLE + ("mail.error.",)      # (kept apart: see the block above)
+
+# --------------------------------------------------------------------------- numbering formats
+# Why a numbering format cannot be read back (engine.numbering.format_problem,
+# SPEC 2): in `check` (the loader keeps the English text) and in refusals.
+# The braces of the fields a format may use are parameters ({seq} = "{seq}").
+MESSAGES.update({
+    "numbering.example": {"en": "e.g. {format}", "fr": "par exemple {format}"},
+    "numbering.invalid": {"en": "'{fmt}' is not a valid format ({reason}); {example}",
+                          "fr": "'{fmt}' n'est pas un format valable ({reason}) ; {example}"},
+    "numbering.field": {"en": "'{fmt}' uses {field}; a number format may only use {year} and "
+                              "{seq}; {example}",
+                        "fr": "'{fmt}' utilise {field} ; un format de numéro ne peut utiliser "
+                              "que {year} et {seq} ; {example}"},
+    "numbering.conversion": {"en": "'{fmt}' converts {field} with !{conversion}; write {field} "
+                                   "alone",
+                             "fr": "'{fmt}' convertit {field} avec !{conversion} ; écrivez "
+                                   "{field} seul"},
+    "numbering.no_seq": {"en": "'{fmt}' has no {seq}; {example}",
+                         "fr": "'{fmt}' n'a pas de {seq} ; {example}"},
+    "numbering.seqs": {"en": "'{fmt}' has {seq} {n} times; write it once",
+                       "fr": "'{fmt}' contient {seq} {n} fois ; écrivez-le une seule fois"},
+    "numbering.spec.not_digits": {
+        "en": "'{fmt}': {field} cannot be read back as digits (only no spec, d, or a zero padding "
+              "such as {example})",
+        "fr": "'{fmt}' : {field} ne peut pas être relu comme des chiffres (seulement sans "
+              "spécification, d, ou un remplissage de zéros comme {example})"},
+    "numbering.spec.spaces": {
+        "en": "'{fmt}': {field} pads with spaces, which cannot be read back; use a zero padding "
+              "of 1 to {max} digits, e.g. {example}",
+        "fr": "'{fmt}' : {field} complète avec des espaces, ce qui ne peut pas être relu ; "
+              "utilisez un remplissage de zéros de 1 à {max} chiffres, par exemple {example}"},
+    "numbering.spec.spaces_width": {
+        "en": "'{fmt}': {field} pads with spaces to a width of {digits}, which cannot be read "
+              "back; use a zero padding of 1 to {max} digits, e.g. {example}",
+        "fr": "'{fmt}' : {field} complète avec des espaces sur une largeur de {digits}, ce qui "
+              "ne peut pas être relu ; utilisez un remplissage de zéros de 1 à {max} chiffres, "
+              "par exemple {example}"},
+    "numbering.spec.width": {
+        "en": "'{fmt}': {field} has a width of {digits}; use a zero padding of 1 to {max} digits",
+        "fr": "'{fmt}' : {field} a une largeur de {digits} ; utilisez un remplissage de zéros "
+              "de 1 à {max} chiffres"},
+})
+TRANSLATABLE = TRANSLATABLE + ("numbering.",)       # (kept apart: see the block above)
+
+# --------------------------------------------------------------------------- bank import commits
+MESSAGES.update({
+    "subject.bank_import.one": {"en": "Import {n} payment from {file}",
+                                "fr": "Importer {n} paiement depuis {file}"},
+    "subject.bank_import.many": {"en": "Import {n} payments from {file}",
+                                 "fr": "Importer {n} paiements depuis {file}"},
 })

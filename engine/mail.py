@@ -88,7 +88,24 @@ i18n.register({
 
 
 class MailError(ValueError):
-    """A message cannot be built (no or invalid address); the text says why."""
+    """A message cannot be built (no or invalid address); the text says why:
+    ``MailError(code, **params)``, a catalogue key of engine/i18n.py
+    ("mail.error...."); ``str(exc)`` is the English text, ``exc.message``
+    the :class:`engine.i18n.Message` shown in the person's language."""
+
+    def __init__(self, code: str, /, **params):
+        self.message = Message(code, **params)
+        super().__init__(str(self.message))
+
+    def render(self, lang: Optional[str]) -> str:
+        return self.message.render(lang)
+
+    def __reduce__(self):
+        return (_mail_error, (self.message.code, self.message.params))
+
+
+def _mail_error(code: str, params: dict) -> MailError:
+    return MailError(code, **params)
 
 
 @dataclass(frozen=True)
@@ -137,11 +154,10 @@ def sender_address(settings_email) -> tuple[str, str]:
     """(display name, address) of ``email.from``; raises MailError when unusable."""
     raw = settings_email.sender or ""
     if _CONTROL.search(raw):
-        raise MailError("email.from in facturier.yaml contains a line break")
+        raise MailError("mail.error.from_line_break")
     name, addr = parseaddr(raw)
     if not valid_address(addr):
-        raise MailError("email.from in facturier.yaml (%r) is not \"Name <address>\" with a valid "
-                        "address" % raw)
+        raise MailError("mail.error.from_invalid", value=raw)
     return clean_header_text(name), addr
 
 
@@ -186,12 +202,12 @@ def build_message(doc: Document, book: Book, as_of: dt.date, *, reminder_level: 
     lang = i18n.language(lang or book.settings.locale)
     contact = book.contact(doc.contact)
     if contact is None:
-        raise MailError("contact %s does not exist" % doc.contact)
+        raise MailError("mail.error.no_contact", id=doc.contact)
     to_addr = (contact.email or "").strip()
     if not to_addr:
-        raise MailError("contact %s has no e-mail address" % contact.id)
+        raise MailError("mail.error.no_address", id=contact.id)
     if not valid_address(to_addr):
-        raise MailError("the e-mail address of contact %s (%r) is not valid" % (contact.id, to_addr))
+        raise MailError("mail.error.bad_address", id=contact.id, address=to_addr)
     from_name, from_addr = sender_address(book.settings.email)
     words = _doc_words(doc, book, as_of, lang)
     if reminder_level:
@@ -373,8 +389,7 @@ class SmtpSession:
             self._greet(smtp)
             if self.settings.starttls:
                 if not smtp.has_extn("starttls"):
-                    raise self._refused("the SMTP server at %s does not offer STARTTLS, which "
-                                        "email.starttls in facturier.yaml asks for" % self.where,
+                    raise self._refused(_say("smtp.no_starttls", where=self.where),
                                         settings_fault=True)
                 try:
                     code, answer = smtp.starttls(context=self.ssl_context or ssl.create_default_context())
@@ -384,8 +399,8 @@ class SmtpSession:
             user = self.environ.get(SMTP_USER_VAR)
             if user:
                 if not smtp.has_extn("auth"):
-                    raise self._refused("the SMTP server at %s offers no login (AUTH), but %s is set"
-                                        % (self.where, SMTP_USER_VAR), settings_fault=True)
+                    raise self._refused(_say("smtp.no_auth", where=self.where,
+                                             user_var=SMTP_USER_VAR), settings_fault=True)
                 try:
                     smtp.login(user, self.environ.get(SMTP_PASSWORD_VAR, ""))
                 except smtplib.SMTPAuthenticationError as exc:
@@ -396,8 +411,8 @@ class SmtpSession:
                 except smtplib.SMTPServerDisconnected:
                     raise
                 except smtplib.SMTPException as exc:      # no method in common
-                    raise self._refused("the SMTP server at %s refused the login of %s: %s"
-                                        % (self.where, user, exc), settings_fault=True) from None
+                    raise self._refused(_say("smtp.login_refused", where=self.where, user=user,
+                                             reason=exc), settings_fault=True) from None
             return smtp
         except _Refused:
             if smtp is not None:
@@ -477,22 +492,24 @@ class SmtpSession:
                 return _with_id(self.problem, message_id)
             except (smtplib.SMTPException, OSError) as exc:     # a garbled answer...
                 self.abort()
-                self.problem = Outcome("deferred", "", "the exchange with the SMTP server at %s "
-                                       "failed before the message was handed over: %s"
-                                       % (self.where, exc or type(exc).__name__), stop=True)
+                self.problem = Outcome("deferred", "", _say(
+                    "smtp.exchange_failed", where=self.where, reason=exc or type(exc).__name__),
+                    stop=True)
                 return _with_id(self.problem, message_id)
         raise AssertionError("unreachable")
 
     def _transaction(self, from_addr: str, to_addr: str, data: bytes, message_id: str) -> Outcome:
         smtp = self._smtp
         assert smtp is not None
-        lost = "the SMTP server at %s closed the connection before taking the message (%s)"
+        def lost(reason) -> str:
+            return _say("smtp.closed_before", where=self.where,
+                        reason=str(reason) or Message("smtp.no_answer"))
         try:
             code, answer = smtp.mail(from_addr)
         except smtplib.SMTPServerDisconnected as exc:
-            raise _Dropped(lost % (self.where, exc or "no answer")) from None
+            raise _Dropped(lost(exc)) from None
         if code == 421:
-            raise _Dropped(lost % (self.where, _answer(code, answer)))
+            raise _Dropped(lost(_answer(code, answer)))
         if code != 250:
             if 500 <= code < 600:
                 raise self._rejected(Message("smtp.what.sender", sender=from_addr), code, answer)
@@ -510,9 +527,9 @@ class SmtpSession:
             else:
                 to = to_addr
         except smtplib.SMTPServerDisconnected as exc:
-            raise self._refused(lost % (self.where, exc or "no answer")) from None
+            raise self._refused(lost(exc)) from None
         if code == 421:
-            raise self._refused(lost % (self.where, _answer(code, answer)))
+            raise self._refused(lost(_answer(code, answer)))
         self._reset()
         return _classified(code, answer, message_id, to)
 
@@ -523,11 +540,14 @@ class SmtpSession:
                 raise smtplib.SMTPResponseException(code, answer)
         except (smtplib.SMTPException, OSError) as exc:
             self.abort()
-            reason = str(exc) or "the connection was lost"
+            reason = str(exc)
             if "timed out" in reason:
-                reason = "no answer within %g s" % self.timeout
+                reason = _say("smtp.no_answer_within", seconds="%g" % self.timeout)
             elif isinstance(exc, smtplib.SMTPResponseException):
-                reason = "an answer that is not SMTP: %s" % _answer(exc.smtp_code, exc.smtp_error)
+                reason = _say("smtp.not_smtp", answer=_answer(exc.smtp_code, exc.smtp_error))
+            elif isinstance(exc, smtplib.SMTPServerDisconnected) or not reason:
+                # smtplib's "Connection unexpectedly closed": said in the person's language
+                reason = _say("smtp.connection_lost")
             self.problem = Outcome("deferred", "", _say("smtp.stopped_answering",
                                                         where=self.where), stop=True)
             return Outcome("sending", message_id, _say("smtp.answer_lost", reason=reason),

@@ -41,28 +41,29 @@ from functools import lru_cache
 from typing import Optional
 
 from .diagnostics import ActionRefused
+from .i18n import Message
 from .model import Book
 
 NUMBERED_KINDS = ("invoice", "credit_note", "quote", "work_order")
 MAX_WIDTH = 12
 _SPEC = re.compile(r"(0?)(\d*)d?\Z")
-EXAMPLE = "e.g. \"{year}-{seq:04d}\""
 
 
-def _spec_problem(name: str, spec: str) -> Optional[str]:
+def _spec_problem(name: str, spec: str) -> Optional[tuple[str, dict]]:
+    """(catalogue key, parameters) of why ``{name:spec}`` cannot be read back."""
     m = _SPEC.match(spec)
+    field = "{%s:%s}" % (name, spec)
+    example = "{%s:04d}" % name
     if m is None:
-        return ("{%s:%s} cannot be read back as digits (only no spec, d, or a zero padding "
-                "such as {%s:04d})" % (name, spec, name))
+        return "numbering.spec.not_digits", {"field": field, "example": example}
     zero, digits = m.groups()
     if digits and not zero:
-        return ("{%s:%s} pads with spaces%s, which cannot be read back; use a zero padding "
-                "of 1 to %d digits, e.g. {%s:04d}" % (
-                    name, spec, "" if len(digits) < 3 else " to a width of %s" % digits,
-                    MAX_WIDTH, name))
+        if len(digits) < 3:
+            return "numbering.spec.spaces", {"field": field, "max": MAX_WIDTH, "example": example}
+        return "numbering.spec.spaces_width", {"field": field, "digits": digits, "max": MAX_WIDTH,
+                                               "example": example}
     if zero and (not digits or len(digits) > 2 or not 1 <= int(digits) <= MAX_WIDTH):
-        return ("{%s:%s} has a width of %s; use a zero padding of 1 to %d digits"
-                % (name, spec, digits or "0", MAX_WIDTH))
+        return "numbering.spec.width", {"field": field, "digits": digits or "0", "max": MAX_WIDTH}
     return None
 
 
@@ -75,30 +76,33 @@ def _width(spec: str) -> int:
 
 def format_problem(fmt: str) -> Optional[str]:
     """Why ``fmt`` cannot serve as a numbering format (a sentence for a
-    person), or None when numbers written with it read back unambiguously."""
+    person: an engine.i18n.Message, its English text kept by the loader and
+    read back in the person's language), or None when numbers written with
+    it read back unambiguously."""
+    example = Message("numbering.example", format='"{year}-{seq:04d}"')
     try:
         parsed = list(string.Formatter().parse(fmt))
     except ValueError as exc:
-        return "'%s' is not a valid format (%s); %s" % (fmt, exc, EXAMPLE)
+        return Message("numbering.invalid", fmt=fmt, reason=str(exc), example=example)
     seqs = 0
     for _literal, name, spec, conversion in parsed:
         if name is None:
             continue
         if name not in ("year", "seq"):
-            return ("'%s' uses {%s}; a number format may only use {year} and {seq}; %s"
-                    % (fmt, name, EXAMPLE))
+            return Message("numbering.field", fmt=fmt, field="{%s}" % name, year="{year}",
+                           seq="{seq}", example=example)
         if conversion:
-            return "'%s' converts {%s} with !%s; write {%s} alone" % (fmt, name, conversion,
-                                                                      name)
+            return Message("numbering.conversion", fmt=fmt, field="{%s}" % name,
+                           conversion=conversion)
         problem = _spec_problem(name, spec or "")
         if problem:
-            return "'%s': %s" % (fmt, problem)
+            return Message(problem[0], fmt=fmt, **problem[1])
         if name == "seq":
             seqs += 1
     if seqs == 0:
-        return "'%s' has no {seq}; %s" % (fmt, EXAMPLE)
+        return Message("numbering.no_seq", fmt=fmt, seq="{seq}", example=example)
     if seqs > 1:
-        return "'%s' has {seq} %d times; write it once" % (fmt, seqs)
+        return Message("numbering.seqs", fmt=fmt, seq="{seq}", n=seqs)
     return None
 
 

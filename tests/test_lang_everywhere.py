@@ -253,3 +253,138 @@ def test_check_speaks_french_for_every_file(cli, make_book):
         assert said in result.out, result.out
     assert not _leaks(result.out.replace("customer 'nobody'", "")), result.out
     assert "3 erreurs dans 2 fichiers" in result.err
+
+
+# --------------------------------------------------------------------------- bank, numbering, e-mail
+
+def _bank_book(make_book, tmp_path):
+    from test_bank import BOOK
+    return make_book(BOOK)
+
+
+def _bank_files(make_book, tmp_path):
+    (tmp_path / "pas-camt.xml").write_text("<x/>\n")
+    (tmp_path / "releve.csv").write_text("Date;Montant;Id\n2025-02-01;10.00;R1\n31.02.2025;5;R2\n")
+    return make_book({"facturier.yaml": "currency: CHF\n"})
+
+
+def _bad_numbering(make_book, tmp_path):
+    return make_book({"facturier.yaml": 'currency: CHF\nnumbering:\n  invoice: "{seq:3}"\n'
+                                        '  quote: "{year}"\n'})
+
+
+def _mail_book(make_book, tmp_path, contact=None, extra=""):
+    from test_cli_send import DRAFT
+    from test_daily_support import base_files
+    files = base_files(free_port())
+    files["facturier.yaml"] += extra
+    if contact is not None:
+        files["contacts/acme.yaml"] = contact
+    files["documents/2025/03/inv-1.yaml"] = DRAFT
+    root = make_book(files)
+    made = facturier_cli(root, "--as-of", "2025-03-02", "doc", "validate", "inv-1")
+    assert made.returncode == 0, made.stderr
+    return root
+
+
+def facturier_cli(root, *args):
+    from test_daily_support import facturier
+    return facturier(root, *args)
+
+
+BANK_DATA = "{data}/camt053_v02.xml"
+# (what, book maker, arguments, exit status, English lines, French lines)
+SAID = [
+    ("bank: unmatched and ambiguous entries", _bank_book,
+     ("--as-of", "2025-03-10", "import", "bank", "--dry-run", BANK_DATA), 0,
+     ["  unmatched: entry 5 2025-02-07 999.00 CHF from A Stranger, ref E5: no reference, no "
+      "invoice number, and the debtor is no contact",
+      "  ambiguous: entry 2, transaction 2 2025-02-04 54.05 CHF from bob gmbh, ref E2/2: several "
+      "open invoices of bob gmbh have this amount [inv-3, inv-4]",
+      "  2025-02-03 108.10 CHF -> inv-1 (by reference)"],
+     ["  sans correspondance : écriture 5 2025-02-07 999.00 CHF de A Stranger, réf. E5 : ni "
+      "référence, ni numéro de facture, et le débiteur n'est pas un contact",
+      "  ambigu : écriture 2, transaction 2 2025-02-04 54.05 CHF de bob gmbh, réf. E2/2 : "
+      "plusieurs factures ouvertes de bob gmbh ont ce montant [inv-3, inv-4]",
+      "  2025-02-03 108.10 CHF -> inv-1 (par référence)"]),
+    ("bank: not a statement", _bank_files, ("import", "bank", "{tmp}/pas-camt.xml"), 1,
+     ["pas-camt.xml: not an ISO 20022 camt.053 or camt.054 message (namespace 'none'); nothing "
+      "recorded from it"],
+     ["pas-camt.xml : pas un message ISO 20022 camt.053 ou camt.054 (espace de noms 'none') ; "
+      "rien n'en est enregistré"]),
+    ("bank: a CSV date", _bank_files,
+     ("import", "bank", "--csv-map", "date=Date,amount=Montant,reference=Id", "{tmp}/releve.csv"), 1,
+     ["releve.csv: line 3: date '31.02.2025' is not a date (YYYY-MM-DD, DD.MM.YYYY or DD/MM/YYYY)"],
+     ["releve.csv : ligne 3 : la date '31.02.2025' n'est pas une date (AAAA-MM-JJ, JJ.MM.AAAA ou "
+      "JJ/MM/AAAA)"]),
+    ("bank: --csv-map", _bank_files, ("import", "bank", "--csv-map", "date=Date",
+                                      "{tmp}/releve.csv"), 2,
+     ["--csv-map needs amount=COLUMN, reference=COLUMN"],
+     ["--csv-map demande amount=COLUMN, reference=COLUMN"]),
+    ("numbering: a format that cannot be read back", _bad_numbering, ("check",), 1,
+     ["facturier.yaml:3:12: field 'numbering.invoice': '{seq:3}': {seq:3} pads with spaces, which "
+      "cannot be read back; use a zero padding of 1 to 12 digits, e.g. {seq:04d}",
+      "facturier.yaml:4:10: field 'numbering.quote': '{year}' has no {seq}; e.g. "
+      "\"{year}-{seq:04d}\""],
+     ["facturier.yaml:3:12 : champ 'numbering.invoice' : '{seq:3}' : {seq:3} complète avec des "
+      "espaces, ce qui ne peut pas être relu ; utilisez un remplissage de zéros de 1 à 12 "
+      "chiffres, par exemple {seq:04d}",
+      "facturier.yaml:4:10 : champ 'numbering.quote' : '{year}' n'a pas de {seq} ; par exemple "
+      "\"{year}-{seq:04d}\""]),
+    ("mail: a contact without an address (MailError)",
+     lambda make_book, tmp: _mail_book(make_book, tmp, contact="name: ACME SA\n"),
+     ("--as-of", "2025-03-02", "doc", "send", "inv-1"), 1,
+     ["cannot e-mail inv-1: contact acme has no e-mail address"],
+     ["impossible d'envoyer inv-1 par e-mail : le contact acme n'a pas d'adresse e-mail"]),
+    ("mail: nothing listens", _mail_book,
+     ("--as-of", "2025-03-02", "doc", "send", "inv-1", "--smtp-timeout", "2"), 1,
+     ["deferred 1 e-mail: nothing answers at 127.0.0.1:{port} (connection refused)"],
+     ["1 e-mail différé : rien ne répond à 127.0.0.1:{port} (connexion refusée)"]),
+]
+
+
+@pytest.mark.parametrize("what, make, args, code, english, french", SAID,
+                         ids=[row[0] for row in SAID])
+def test_bank_numbering_and_mail_speak_the_persons_language(cli, make_book, tmp_path, what, make,
+                                                            args, code, english, french):
+    from test_bank import DATA
+    root = make(make_book, tmp_path)
+    settings = (root / "facturier.yaml").read_text()
+    port = re.search(r"smtp_port: (\d+)", settings)
+    args = tuple(a.replace("{tmp}", str(tmp_path)).replace("{data}", str(DATA)) for a in args)
+    for lang, lines in (("en", english), ("fr", french)):
+        result = cli("--lang", lang, *args, book=root)
+        assert result.code == code, (lang, result)
+        shown = (result.out + result.err).replace(str(tmp_path) + "/", "")
+        for line in lines:
+            line = line.replace("{port}", port.group(1) if port else "")
+            assert line in shown, (lang, line, shown)
+        if lang == "fr":
+            assert not _leaks(shown.replace("invoice inv-1", "").replace("bob gmbh", "")), shown
+
+
+@pytest.mark.parametrize("fault, starttls, english, french", [
+    ({}, True, "does not offer STARTTLS, which email.starttls in facturier.yaml asks for",
+     "ne propose pas STARTTLS, que email.starttls dans facturier.yaml demande"),
+    ({"after_dot": "close"}, False,
+     "the message was handed over but the server's answer never came (the connection was lost)",
+     "le message a été remis mais la réponse du serveur n'est jamais venue (la connexion a été "
+     "perdue)"),
+    ({"replies": {"MAIL": "421 4.3.2 bye"}}, False,
+     "closed the connection before taking the message (421 4.3.2 bye)",
+     "a fermé la connexion avant de prendre le message (421 4.3.2 bye)"),
+])
+def test_an_smtp_outcome_kept_in_english_reads_back_in_french(fault, starttls, english, french):
+    import datetime as dt
+
+    from fault_smtp import FaultServer
+    from test_mail import doc_of, make_book as mail_book
+
+    from engine.mail import build_message, send_message
+    with FaultServer(**fault) as server:
+        book = mail_book(port=server.port, starttls=starttls)
+        outcome = send_message(build_message(doc_of(book), book, dt.date(2025, 1, 5)),
+                               book.settings.email, environ={}, timeout=5)
+    assert english in outcome.detail, outcome
+    shown = i18n.translate(outcome.detail, "fr")
+    assert french in shown and not _leaks(shown.replace("email.starttls", "")), shown

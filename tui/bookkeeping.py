@@ -200,7 +200,7 @@ class BookkeepingMixin:
                 timeout=10)
             return
         except StatementError as exc:
-            say("%s: %s" % (path.name, exc), severity="error", timeout=10)
+            say("%s: %s" % (path.name, exc.render(lang)), severity="error", timeout=10)
             return
         except FacturierError as exc:
             say(tr("act.failed", lang, message=exc.render(lang)),

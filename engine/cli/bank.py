@@ -47,7 +47,7 @@ def import_bank_command(ctx: Context, files, csv_map: Optional[str], dry_run: bo
         try:
             mapping = parse_csv_map(csv_map)
         except StatementError as exc:
-            fail(str(exc), 2)
+            fail(exc.render(ctx.lang), 2)
     results: list[dict] = []
     problems = 0
     as_of = ctx.as_of
@@ -63,7 +63,7 @@ def import_bank_command(ctx: Context, files, csv_map: Optional[str], dry_run: bo
             except OSError as exc:
                 entry["error"] = ctx.t("cli.export.unreadable", problem=exc.strerror or exc)
             except StatementError as exc:
-                entry["error"] = str(exc)
+                entry["error"] = exc.message     # English in JSON, the person's language below
             if entry["error"]:
                 problems += 1
                 say(ctx.t("cli.bank.nothing", path=path, problem=entry["error"]))
@@ -99,7 +99,8 @@ def _row(m) -> dict:
     return {"where": c.where, "reference": c.reference, "date": c.date, "amount": c.amount,
             "currency": c.currency, "debtor": c.debtor, "structured": c.structured,
             "text": c.text, "document": m.document, "how": m.how,
-            "candidates": list(m.candidates), "reason": m.reason}
+            "candidates": list(m.candidates), "reason": m.reason,
+            "reason_code": getattr(m.reason, "code", "")}
 
 
 def _print(results: list[dict], dry_run: bool, lang: str = "en") -> None:
@@ -113,11 +114,14 @@ def _print(results: list[dict], dry_run: bool, lang: str = "en") -> None:
                           ambiguous=len(entry["ambiguous"])))
         for row in entry["recorded"]:
             click.echo(render("cli.bank.row", lang, date=row["date"], amount=row["amount"],
-                              currency=row["currency"], document=row["document"], how=row["how"]))
+                              currency=row["currency"], document=row["document"],
+                              how=render("bank.how." + row["how"], lang)))
         for key in ("unmatched", "ambiguous"):
             for row in entry[key]:
                 who = row["debtor"] or "?"
                 extra = (" [%s]" % ", ".join(row["candidates"])) if row["candidates"] else ""
-                click.echo("  %s: %s %s %s %s from %s, ref %s: %s%s" % (
-                    key, row["where"], row["date"], row["amount"], row["currency"], who,
-                    row["reference"], row["reason"], extra))
+                click.echo(render("bank.left", lang, outcome=render("bank.left." + key, lang),
+                                  where=localize(row["where"], lang), date=row["date"],
+                                  amount=row["amount"], currency=row["currency"], debtor=who,
+                                  reference=row["reference"],
+                                  reason=localize(row["reason"], lang), extra=extra))
