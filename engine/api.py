@@ -301,8 +301,9 @@ def _offer_credit(book, doc, as_of):
     return None
 
 
-def _offer_convert(book, doc, as_of):
-    refused = _kind(doc, ("quote", "work_order"), "converted")
+def _still_open_offer(doc, kinds: tuple, action: str):
+    """Convert and decline: an offer of ``kinds`` neither converted nor declined yet."""
+    refused = _kind(doc, kinds, action)
     if refused:
         return refused
     if doc.converted_to:
@@ -310,17 +311,14 @@ def _offer_convert(book, doc, as_of):
     if doc.declined is not None:
         return Message("unavailable.declined")
     return None
+
+
+def _offer_convert(book, doc, as_of):
+    return _still_open_offer(doc, ("quote", "work_order"), "converted")
 
 
 def _offer_decline(book, doc, as_of):
-    refused = _kind(doc, ("quote",), "declined")
-    if refused:
-        return refused
-    if doc.converted_to:
-        return Message("unavailable.converted")
-    if doc.declined is not None:
-        return Message("unavailable.declined")
-    return None
+    return _still_open_offer(doc, ("quote",), "declined")
 
 
 def _offer_returned(book, doc, as_of):

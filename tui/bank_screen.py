@@ -104,7 +104,7 @@ class BankScreen(Screen):
             reason = i18n.localize(m.reason, lang)
             if m.candidates:
                 reason += " [%s]" % ", ".join(m.candidates)
-            table.add_row(i18n.localize(c.where, lang), tr("bank.outcome." + m.outcome, lang), c.date.isoformat(),
+            table.add_row(i18n.localize(c.where, lang), i18n.t("bank.left." + m.outcome, lang), c.date.isoformat(),
                           Text("%s %s" % (_money(c.amount, c.currency, lang), c.currency), justify="right"),
                           c.debtor or tr("bank.unknown_debtor", lang), c.reference, c.text, reason,
                           key=c.reference)

@@ -94,8 +94,6 @@ WORDS: dict[str, dict[str, str]] = {
     "bank.col.reference": {"en": "Bank ref.", "fr": "Réf. banque"},
     "bank.col.text": {"en": "Text", "fr": "Texte"},
     "bank.col.why": {"en": "Why", "fr": "Pourquoi"},
-    "bank.outcome.unmatched": {"en": "unmatched", "fr": "non reconnu"},
-    "bank.outcome.ambiguous": {"en": "ambiguous", "fr": "ambigu"},
     "bank.pick.title": {"en": "Assign {amount} of {date} from {debtor} to…",
                         "fr": "Attribuer {amount} du {date} de {debtor} à…"},
     "bank.pick.none": {"en": "No open invoice in {currency}.", "fr": "Aucune facture ouverte en {currency}."},
