@@ -179,7 +179,7 @@ def _edited(book: Book, path: str, set_fields: Optional[dict] = None, remove: It
     (``writer.check_edit``). Both are parsed back once, here."""
     text = _read(book, path)
     if append and not set_fields and not remove:
-        from .daily import _appended, _with_items
+        from .appends import _appended, _with_items
         old = _record_at(book, path)
         fast = _appended(text, append) if old is not None else None
         if fast is not None:
