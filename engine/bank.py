@@ -49,6 +49,10 @@ A matched invoice in another currency than the credit is not matched
 (ambiguous, with the reason). Debits, reversals and pending entries are
 counted, never recorded. Partial payments and overpayments are recorded as
 they come (SPEC 3 gives the invoice its status).
+
+Longer than 500 lines on purpose: one import read top to bottom (statement,
+credits, references, matches, one change); reading and matching share the
+credit record and the reference rules.
 """
 from __future__ import annotations
 

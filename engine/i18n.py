@@ -13,6 +13,10 @@ Money is formatted with the ISO 4217 number of decimals of ``engine.money``
 no-break space (U+00A0) between a letter symbol and the digits
 ("CHF 1,200.50"; "€1,200.50"), French groups with a narrow no-break space
 (U+202F) and puts a no-break space before the symbol ("1 200,50 CHF").
+
+Longer than 500 lines on purpose: it is the catalogue, a table read by key;
+the English and French of each word stay side by side for whoever reviews a
+translation.
 """
 from __future__ import annotations
 

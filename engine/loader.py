@@ -28,6 +28,10 @@ default for every value that is absent or broken (an empty or missing
 ``facturier.yaml`` is valid: all defaults).
 
 This module is pure: bytes in, records and diagnostics out.
+
+Longer than 500 lines on purpose: one reader per field type and one schema per
+kind of file, all under the same rules of absence, positions and did-you-mean;
+split, those rules would be read in several places.
 """
 from __future__ import annotations
 

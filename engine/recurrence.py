@@ -12,6 +12,10 @@ Choices where the SPEC is silent (documented in docs/recurrences.md):
 - a document generated before its date (``lead_days``) is always a draft marked
   ``scheduled: true``; the daily run applies the recurrence's ``issue`` mode on
   the occurrence date (SPEC 4.1).
+
+Longer than 500 lines on purpose: the occurrences, the generated document and
+the rule in words all read the same RRULE subset, kept together so that what
+is generated and what is described cannot disagree.
 """
 from __future__ import annotations
 

@@ -26,6 +26,10 @@ is refused by the remote: that compare-and-swap is the only coordination.
   kill leaves it, and the next sync plans them again on whatever the branch
   holds (planning is idempotent: what is there already is skipped).
 - :func:`sync_book` is `facturier sync`: resume, fetch, replay, push.
+
+Longer than 500 lines on purpose: publishing and replay are one protocol (a
+refused push is answered by a replay), and the replayers are its per-action
+halves.
 """
 from __future__ import annotations
 

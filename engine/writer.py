@@ -13,6 +13,10 @@ Two ways, both pure (text in, text out):
 
 Also here: where a new document goes (:func:`document_path`) and the ids
 facturier makes (:func:`new_document_id`, :func:`slug_id`).
+
+Longer than 500 lines on purpose: the canonical dump and the checked round-
+trip edit must write every scalar alike (quotes, dates, amounts), so they
+share the scalar writers.
 """
 from __future__ import annotations
 

@@ -7,6 +7,10 @@ It calls exactly what the CLI calls: ``engine.book.load_book``,
 ``engine.listing.document_rows/summary``, ``engine.recurrence``,
 ``engine.api`` (a document's view, the actions it offers, ``perform`` by the
 registry's names and typed inputs), ``engine.history``, ``engine.daily``.
+
+Longer than 500 lines on purpose: the one place the app talks to the engine
+(loading, workers, each message turned into one engine call), so that the
+screens make none.
 """
 from __future__ import annotations
 

@@ -8,6 +8,9 @@ either closes the form (done: one commit) or calls :meth:`EngineForm.refused`
 with the engine's reason, shown beside the field it is about, everything
 typed kept. Fields are checked as they are typed (dates, amounts), as the
 action forms do.
+
+Longer than 500 lines on purpose: three forms that share the field checks and
+the display of the engine's refusals (EngineForm).
 """
 from __future__ import annotations
 

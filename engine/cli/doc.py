@@ -3,6 +3,10 @@
 Every action prints what it did and the commit id on stderr; stdout gets the
 commit id (or, for commands that make a document — new, credit, convert —
 the new document's id), so scripts can capture it.
+
+Longer than 500 lines on purpose: the `doc` command group, one module per
+group as the rest of engine/cli; each command only parses its input and prints
+the engine's answer.
 """
 from __future__ import annotations
 
