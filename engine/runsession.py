@@ -267,7 +267,7 @@ def _reason(exc: Exception):
     return message if isinstance(message, Message) else str(exc)
 
 
-# --------------------------------------------------------------------------- the run
+# --------------------------------------------------------------------------- a run without commits
 
 class DryWriter:
     """Stands in for the real writer in ``--dry-run``: each change is applied
@@ -297,6 +297,8 @@ class DryWriter:
         if self._book is not None:
             apply_to_book(self._book, change, parsed)
 
+
+# --------------------------------------------------------------------------- edits of a file's text
 
 def _read_text(book: Book, path: str) -> str:
     from .planning import _read
