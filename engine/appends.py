@@ -152,7 +152,8 @@ def _check_appends(items: list, processes: Optional[int] = None) -> list[bool]:
     _CHECKING[:] = items                # the workers see them through fork
     try:
         parts = processes * 4
-        with context.Pool(processes) as pool:
+        from .book import quiet_worker
+        with context.Pool(processes, initializer=quiet_worker) as pool:
             bad = {i for found in pool.map(_check_chunk, [range(k, len(items), parts)
                                                           for k in range(parts)])
                    for i in found}

@@ -195,6 +195,16 @@ def assemble(entries: dict[str, _Entry], root: Optional[str] = None) -> Book:
     return book
 
 
+def quiet_worker() -> None:
+    """A pool worker's signals: SIGTERM (the pool ending it) ends it at once,
+    as the kernel does, and Ctrl-C is the parent's to handle. A Python-level
+    handler inherited from the CLI could miss a SIGTERM that arrives just
+    before the worker blocks on the pool's queue, and hang the command."""
+    import signal
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _parse_all(root: Path, todo: list[tuple[str, str]], processes: Optional[int]) -> list:
     if processes is None:
         processes = os.cpu_count() or 1
@@ -207,7 +217,7 @@ def _parse_all(root: Path, todo: list[tuple[str, str]], processes: Optional[int]
         except ValueError:
             context = multiprocessing.get_context()
         chunks = [todo[i::processes * 8] for i in range(processes * 8)]
-        with context.Pool(processes) as pool:
+        with context.Pool(processes, initializer=quiet_worker) as pool:
             packed = pool.map(_parse_chunk_packed, [(str(root), chunk) for chunk in chunks])
         return [entry for data in packed for entry in cache.unpack_entries(data)]
     return _parse_chunk((str(root), todo))

@@ -5,10 +5,26 @@ Textual is imported only when the app opens, so `facturier status` and
 """
 from __future__ import annotations
 
+import os
+import signal
 import sys
 
-from engine.cli import entry_point, main as cli
-from engine.cli.common import Context, pass_ctx
+
+def _before_start(signum, frame):
+    """Ctrl-C or SIGTERM while Python imports the program: nothing has been
+    read or written yet, so end at once, quietly (no traceback), with the
+    status the shell expects (130, 143)."""
+    os._exit(128 + signum)
+
+
+_before_start.facturier_early = True     # type: ignore[attr-defined]
+if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    signal.signal(signal.SIGINT, _before_start)
+if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+    signal.signal(signal.SIGTERM, _before_start)
+
+from engine.cli import entry_point, main as cli  # noqa: E402
+from engine.cli.common import Context, pass_ctx  # noqa: E402
 
 
 @cli.command("tui")

@@ -66,6 +66,12 @@ def _terminate(signum, frame):
     raise Terminated()
 
 
+def _early(signum) -> bool:
+    """Is the handler the console script sets while importing (tui/entry.py)?"""
+    import signal
+    return getattr(signal.getsignal(signum), "facturier_early", False) is True
+
+
 def entry_point(args=None) -> int:
     """Run the CLI; turn every failure into a message and an exit status, never
     a traceback (set FACTURIER_DEBUG=1 to see one). SIGINT and SIGTERM end it
@@ -74,10 +80,12 @@ def entry_point(args=None) -> int:
     import sys
 
     from .click_lang import install
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL or _early(signal.SIGTERM):
         _MAIN_PID[:] = [os.getpid()]
         signal.signal(signal.SIGTERM, _terminate)
     install(sys.argv[1:] if args is None else args)
+    if _early(signal.SIGINT):        # the console script's quiet exit while importing
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         main.main(args=args, prog_name="facturier", standalone_mode=False)
         return 0
