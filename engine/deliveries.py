@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 from .appends import _item
 from .diagnostics import FacturierError
+from .i18n import Message
 from .model import Book, Document
 from .runsession import (_SETTLED, AUTO_SEND_DAYS, REMINDER_STATUSES, RunReport, _detail, _input,
                          _latest_email, _message, _read_text, _reason, _Session, _trailers,
@@ -258,11 +259,36 @@ def send_now(root, doc_id: str, as_of: dt.date, *, now: Callable[[], str],
     by accident. An attempt left `sending` by a crash is resent only when a
     person asks for it (this command); with ``mark_sent`` the person says the
     attempt did reach the server, and it is recorded as `sent` without e-mail.
+
+    With `sync` (SPEC 9) the `sending` commit is published before the message
+    is handed over (the write session does it), and the outcome is published
+    right after, so that the other clones see the e-mail as sent; when the
+    remote cannot be reached then, the outcome stays committed here, the
+    report says so, and the next `sync` or run publishes it.
     """
+    report = RunReport(as_of=as_of, dry_run=False, sending_enabled=True)
+    shared = _send_in_session(root, doc_id, as_of, now, author, environ, smtp_timeout, mark_sent,
+                              report)
+    if shared and report.commits:
+        from .sync import sync_book
+        try:
+            sync_book(root, author=author)
+        except FacturierError as exc:
+            reason = getattr(exc, "message", None)
+            report.unpublished = _message("sync.outcome_later",
+                                          reason=reason if isinstance(reason, Message) else str(exc))
+    return report
+
+
+def _send_in_session(root, doc_id: str, as_of: dt.date, now: Callable[[], str],
+                     author: Optional[str], environ, smtp_timeout: float, mark_sent: bool,
+                     report: RunReport) -> bool:
+    """send_now's work under the book's lock; whether the book is shared
+    through a remote."""
     from .diagnostics import ActionRefused
     from .session import open_writer
-    report = RunReport(as_of=as_of, dry_run=False, sending_enabled=True)
     with open_writer(root, author) as writer:
+        shared = writer.publisher is not None and not writer.publisher.problem
         s = _Session(writer, Path(root), as_of, now, report, True, environ, smtp_timeout)
         doc = _sendable(s.book, doc_id)
         from .planentries import refuse_before_document
@@ -278,7 +304,7 @@ def send_now(root, doc_id: str, as_of: dt.date, *, now: Callable[[], str],
                      _trailers([doc.id]) + _input("outcome", doc=doc.id, mid=latest.message_id or "",
                                                   set={"result": "sent"}))
             report.sent.append(doc.id)
-            return report
+            return shared
         _, msg, parts = prepare_send(s.book, doc.id, as_of)
         try:
             if not s.smtp_ok():         # nothing was tried: deferred, no `sending` phase
@@ -294,7 +320,7 @@ def send_now(root, doc_id: str, as_of: dt.date, *, now: Callable[[], str],
             s.end_mail(interrupted=True)
             raise
         s.end_mail(interrupted=False)
-    return report
+    return shared
 
 
 def _sendable(book: Book, doc_id: str) -> Document:

@@ -894,6 +894,11 @@ MESSAGES.update({
               "and nothing was changed; try again",
         "fr": "le dépôt distant {remote} a changé à chacune des {attempts} tentatives : rien n'a "
               "été publié ni modifié ; réessayez"},
+    "sync.outcome_later": {
+        "en": "the e-mail's outcome is committed here but not published yet ({reason}); "
+              "`facturier sync` or the next run publishes it",
+        "fr": "le résultat de l'e-mail est enregistré ici mais pas encore publié ({reason}) ; "
+              "`facturier sync` ou la prochaine exécution le publie"},
     "cli.sync.fetched": {"en": "fetched {n} commit(s) from {remote}",
                          "fr": "{n} commit(s) reçu(s) de {remote}"},
     "cli.sync.replayed": {"en": "planned again on the remote's head: {subject}",

@@ -45,6 +45,7 @@ class RunReport:
     sending: list = field(default_factory=list)          # attempts left `sending` (a crash)
     errors: list = field(default_factory=list)           # {"file", "line", "message"}
     messages: list = field(default_factory=list)         # what happened, for a person
+    unpublished: Optional[Message] = None                # doc send's outcome not pushed (SPEC 9)
     commits: int = 0
 
     def as_json(self) -> dict:

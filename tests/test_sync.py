@@ -422,3 +422,48 @@ def test_the_same_hold_from_two_clones_is_recorded_once(shared, tmp_path):
     assert "already on the remote" in synced.stderr
     doc = record(remote, tmp_path)["inv-late"]
     assert [h["reason"] for h in doc["holds"]] == ["disputed"]
+
+
+# --------------------------------------------------------------------------- doc send's outcome
+
+VALIDATED = OVERDUE.replace("2026-02-04", "2026-03-06")
+
+
+def test_doc_send_publishes_the_emails_outcome_so_other_clones_see_it_sent(shared, smtp, tmp_path):
+    port, handler = smtp
+    files = {"facturier.yaml": settings(port), "contacts/acme.yaml": BASE["contacts/acme.yaml"],
+             "documents/2026/01/inv-1.yaml": VALIDATED}
+    remote, (person, _other) = shared(files)
+    sent = fx(person, "doc", "send", "inv-1")
+    assert sent.returncode == 0, sent.stderr
+    assert handler.documents() == ["inv-1"]
+    mails = record(remote, tmp_path)["inv-1"]["deliveries"]
+    assert [m["result"] for m in mails] == ["sent"]          # not left `sending` there
+    assert git(person, "rev-list", "--count", "origin/main..HEAD").strip() == "0"
+    fsck(remote)
+
+
+def test_an_outcome_the_remote_refuses_stays_committed_here_and_the_next_sync_publishes_it(
+        shared, smtp, tmp_path):
+    port, handler = smtp
+    files = {"facturier.yaml": settings(port), "contacts/acme.yaml": BASE["contacts/acme.yaml"],
+             "documents/2026/01/inv-1.yaml": VALIDATED}
+    remote, (person, _other) = shared(files)
+    hook = remote / "hooks" / "pre-receive"          # the remote accepts only the attempt
+    hook.write_text("#!/bin/sh\nwhile read old new ref; do\n"
+                    "  git log -1 --format=%s \"$new\" | grep -q '^Send ' || "
+                    "{ echo 'closed for maintenance'; exit 1; }\ndone\n")
+    hook.chmod(0o755)
+    sent = fx(person, "doc", "send", "inv-1")
+    assert sent.returncode == 0, sent.stderr
+    assert "not published yet" in sent.stdout + sent.stderr
+    assert handler.documents() == ["inv-1"]
+    here = yaml.load((person / "documents/2026/01/inv-1.yaml").read_text(), Loader=yaml.BaseLoader)
+    assert [m["result"] for m in here["deliveries"]] == ["sent"]
+    assert [m["result"] for m in record(remote, tmp_path)["inv-1"]["deliveries"]] == ["sending"]
+    hook.unlink()
+    synced = fx(person, "sync")
+    assert synced.returncode == 0, synced.stderr
+    assert [m["result"] for m in record(remote, tmp_path)["inv-1"]["deliveries"]] == ["sent"]
+    assert handler.documents() == ["inv-1"]                  # received once
+    fsck(remote)

@@ -538,6 +538,8 @@ def send_command(ctx: Context, doc_id: str, mark_sent: bool, smtp_timeout: float
     if result.refusal is not None:
         raise ActionRefused(result.refusal.code, **result.refusal.params)
     report = result.report
+    if report.unpublished is not None:
+        say(localize(report.unpublished, ctx.lang))
     if report.sent:
         say(ctx.t("cli.send.marked" if mark_sent else "cli.send.sent", id=doc_id))
         return
