@@ -84,7 +84,7 @@ def _finish_attempt(s: _Session, doc_id: str, msg, index: int, what: str) -> Non
     found = [i for i, d in enumerate(doc.deliveries if doc else ())
              if d.message_id == str(msg["Message-ID"])]
     if doc is None or not found:
-        s.report.say("%s: not e-mailed here: another clone of the book e-mails it" % doc_id)
+        s.report.say(_message("run.emailed_elsewhere", id=doc_id))
         return
     index = found[-1]
     outcome = s.mailer.send(msg)

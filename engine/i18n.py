@@ -454,6 +454,8 @@ MESSAGES.update({
 # CLI shows them in the person's language through `translate`).
 MESSAGES.update({
     "run.stopped": {"en": "stopped {id}: {cause}", "fr": "arrêtée : {id} : {cause}"},
+    "run.emailed_elsewhere": {"en": "{id}: not e-mailed here: another clone of the book e-mails it",
+                              "fr": "{id} : pas envoyé d'ici : un autre clone du livre l'envoie"},
     "run.generated": {"en": "generated {id}", "fr": "généré : {id}"},
     "run.generated_number": {"en": "generated {id} ({number})", "fr": "généré : {id} ({number})"},
     "run.reached_date": {"en": "{id} reached its date: waiting for validation",
