@@ -37,7 +37,7 @@ from . import gitstore, safepath
 from .diagnostics import ActionRefused, Diagnostic
 from .i18n import Lines
 from .model import Book, Contact, Document, Line, Recurrence, Settings
-from .numbering import NUMBERED_KINDS, next_number
+from .numbering import NUMBERED_KINDS, is_partial, next_number
 from .writer import (contact_path, document_path, dump_contact, dump_data, dump_document,
                      dump_recurrence, new_document_id, recurrence_path, slug_id, update_yaml)
 
@@ -152,8 +152,9 @@ class Writer:
 
     @property
     def book(self) -> Book:
-        """The book, loaded when first asked, then kept up to date by commit."""
-        if self._book is None:
+        """The whole book, loaded when first asked, then kept up to date by
+        commit (never one that load_documents or load_numbering loaded in part)."""
+        if self._book is None or is_partial(self._book):
             from .book import load_book
             self._book = load_book(self.root)
         return self._book
@@ -178,8 +179,19 @@ class Writer:
             book.diagnostics.extend(diagnostics)
             if isinstance(record, Document):
                 book.documents[record.id] = record
+        from .numbering import mark_partial
+        mark_partial(book)          # never numbers from it
         self._book = book
         return book
+
+    def load_numbering(self, doc_id: str) -> Book:
+        """Use the book as giving ``doc_id`` its number needs it (engine/book.py
+        ``load_for_numbering``: the document, its contact, the settings, and
+        the numbers of the others from the numbering index), in a
+        100,000-document book a fraction of the whole load."""
+        from .book import load_for_numbering
+        self._book = load_for_numbering(self.root, doc_id)
+        return self._book
 
     def dirty(self, paths: Iterable[str]) -> list[str]:
         return self._opened().dirty(paths)
