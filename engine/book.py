@@ -388,7 +388,7 @@ def _partial_book(root: Path, doc_id: str, rows, parsed: dict, out: bytes,
     book = assemble(loaded, root=str(root))
     numbering.mark_partial(book, numbering.Numbers(
         rows.kinds, rows.years, rows.numbers, rows.validated,
-        lambda i: row(i)[0].rsplit("/", 1)[-1][:-5], frozenset(whole)))
+        lambda i: row(i)[0], frozenset(whole)))
     return book
 
 

@@ -38,7 +38,7 @@ import datetime as dt
 import re
 import string
 from functools import lru_cache
-from typing import Optional
+from typing import Any, Optional
 
 from .diagnostics import ActionRefused
 from .i18n import Message
@@ -228,14 +228,17 @@ class Numbers:
     numbering index, engine/numindex.py): what a book loaded in part gives
     numbers from. ``kinds``: one letter per row (:data:`KIND_CODES`),
     ``years`` of each document's date, ``numbers`` ("" none), ``validated``
-    (date ordinals, 0 none), ``id_of(row)`` the document id of a row, and
+    (date ordinals, 0 none), ``path_of(row)`` the path of a row, and
     ``skip``: the rows whose records the book holds."""
-    __slots__ = ("kinds", "years", "numbers", "validated", "id_of", "skip")
+    __slots__ = ("kinds", "years", "numbers", "validated", "path_of", "skip")
 
     def __init__(self, kinds: bytes, years: list, numbers: list, validated: list,
-                 id_of, skip: frozenset) -> None:
+                 path_of, skip: frozenset) -> None:
         self.kinds, self.years, self.numbers, self.validated = kinds, years, numbers, validated
-        self.id_of, self.skip = id_of, skip
+        self.path_of, self.skip = path_of, skip
+
+    def id_of(self, row: int) -> str:
+        return self.path_of(row).rsplit("/", 1)[-1][:-5]
 
 
 _INDEX = "_facturier_numbers"
@@ -336,30 +339,42 @@ def _scan(book: Book, kind: str, year: int, fmt: str) -> Series:
     except ValueError as exc:
         raise ActionRefused(str(exc)) from None
     found = Series()
-    for doc in book.documents.values():
+    rows = book.__dict__.get(_INDEX)
+    if rows is None:
+        if book.__dict__.get(_PARTIAL):
+            raise ActionRefused("cannot give a number from a book loaded in part (only some "
+                                "of its documents): nothing was changed")
+        for doc in book.documents.values():
+            member, seq = _member(doc, kind, year, fmt, has_year)
+            if member:
+                found.add(doc, seq)
+        return found
+    # a book loaded in part: the numbers of the documents it does not hold
+    # from the index, in the order of their paths as the whole book reads
+    # them (the first of two numbers given the same day is named the last)
+    records: dict[str, Any] = {doc.path: doc for doc in book.documents.values()}
+    code, kinds, years, numbers, skip = (KIND_CODES[kind], rows.kinds, rows.years,
+                                         rows.numbers, rows.skip)
+    text = str(year)
+    i = kinds.find(code)
+    while i >= 0:
+        if i in skip:
+            doc = records.pop(rows.path_of(i), None)
+            member, seq = _member(doc, kind, year, fmt, has_year) if doc else (False, None)
+            if member:
+                found.add(doc, seq)
+        elif numbers[i] and (not has_year or years[i] == year or text in numbers[i]):
+            number = numbers[i]
+            member, seq = _member_of(number, years[i], year, fmt, has_year)
+            if member:
+                signed = rows.validated[i]
+                found.add_number(rows.id_of(i) if seq is None else "", number,
+                                 dt.date.fromordinal(signed) if signed else None, seq)
+        i = kinds.find(code, i + 1)
+    for doc in records.values():        # what the session wrote since, or of another kind
         member, seq = _member(doc, kind, year, fmt, has_year)
         if member:
             found.add(doc, seq)
-    rows = book.__dict__.get(_INDEX)
-    if rows is not None:
-        # a book loaded in part: the other documents' numbers, from the index
-        code, kinds, years, numbers, skip = (KIND_CODES[kind], rows.kinds, rows.years,
-                                             rows.numbers, rows.skip)
-        text = str(year)
-        i = kinds.find(code)
-        while i >= 0:
-            number = numbers[i]
-            if number and (not has_year or years[i] == year or text in number) \
-                    and i not in skip:
-                member, seq = _member_of(number, years[i], year, fmt, has_year)
-                if member:
-                    signed = rows.validated[i]
-                    found.add_number(rows.id_of(i) if seq is None else "", number,
-                                     dt.date.fromordinal(signed) if signed else None, seq)
-            i = kinds.find(code, i + 1)
-    elif book.__dict__.get(_PARTIAL):
-        raise ActionRefused("cannot give a number from a book loaded in part (only some of "
-                            "its documents): nothing was changed")
     return found
 
 

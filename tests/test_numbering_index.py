@@ -223,3 +223,21 @@ def test_a_validation_replayed_on_another_clones_head_takes_the_next_number(book
     assert sorted(n for n in numbers if n != "number:") == [
         '"2024-0009"', '"2025-0001"', '"2025-0002"', '"2025-0003"', '"2025-0004"',
         '"2025-0005"']
+
+
+def test_the_refusal_names_the_number_the_whole_book_names(book):
+    # two credit notes numbered the same day: the whole book names the first
+    # by path; the book loaded in part holds one of them (it credits the
+    # same invoice), and still names the same one
+    def numbered(note: str, number: str) -> str:
+        return note + "number: \"%s\"\nvalidated: 2025-02-10\n" % number
+    write_files(book, {
+        "documents/2025/01/cn-0.yaml": numbered(_credit("2025-01-30", "inv-2", "10.00"),
+                                                "CN-2025-0002"),
+        "documents/2025/02/cn-1.yaml": numbered(_credit("2025-02-10", "inv-1", "10.00"),
+                                                "CN-2025-0001"),
+        "documents/2025/02/cn-x.yaml": _credit("2025-02-11", "inv-1", "10.00")})
+    git(book, "add", "-A")
+    git(book, "commit", "-qm", "credit notes")
+    said = same_as_whole_book(book, "cn-x", dt.date(2025, 2, 9))
+    assert "CN-2025-0002, was given on 2025-02-10" in said, said
