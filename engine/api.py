@@ -680,7 +680,10 @@ def perform(root, name: str, inputs: Any, as_of: dt.date, author: Optional[str] 
             # the remote's head (a validation's number): what was published
             publisher = getattr(writer, "publisher", None)
             if publisher is not None and result.commit:
-                result.published = publisher.subject(result.commit)
+                replayed = publisher.report.replayed or publisher.report.dropped
+                # planned again: the commit's own subject says its number
+                result.published = publisher.subject(result.commit) if replayed \
+                    else change.subject
                 result.pushes = publisher.report.pushes
     except ActionRefused as exc:
         result.refusal = exc.message
