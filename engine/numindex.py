@@ -71,7 +71,8 @@ def read(root) -> Optional[Rows]:
         return None
     n = len(found.kinds)
     if found.engine != _key() or len(found.years) != n or len(found.numbers) != n or \
-            len(found.validated) != n or (not found.segment and len(found.paths) != n):
+            len(found.validated) != n or (found.segment.count(b"\0") != n if found.segment
+                                          else len(found.paths) != n or len(found.blobs) != n):
         return None
     return found
 
