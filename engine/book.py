@@ -271,8 +271,8 @@ def _rows_anew(root: Path, old, documents: dict, segment: bytes, parsed: dict, p
             known[path] = (blob, i)
     if segment:
         order = [_line(line) for line in segment.split(b"\0") if line]
-    else:
-        order = list(documents.items())
+    else:                   # in the order of the paths, as load_book assembles them
+        order = sorted(documents.items())
     todo = [(p, b) for p, b in order if p in documents and
             ((hit := known.get(p)) is None or hit[0] != b)]
     seeded: dict = {}
@@ -343,8 +343,9 @@ def _partial_book(root: Path, doc_id: str, rows, parsed: dict, out: bytes,
         if not is_valid_id(ident):
             return []
         lowered = ident.lower()
-        if lowered in rows.shared:
-            return sorted(i for i in whole if _id_of(row(i)[0]) == lowered)
+        if lowered in rows.shared:      # the first path that loads is the book's
+            return sorted((i for i in whole if _id_of(row(i)[0]) == lowered),
+                          key=lambda i: row(i)[0])
         if rows.segment:
             text, needle = rows.segment, ("/%s.yaml\0" % ident).encode()
             at = text.find(needle)

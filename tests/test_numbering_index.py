@@ -150,6 +150,8 @@ def test_an_index_edited_in_place_is_caught_by_the_blob_ids(book):
      "2025-0002, was given on 2025-03-05"),
     ({"documents/2025/02/INV-1.yaml": _invoice("2025-02-05", "2025-0009", "2025-02-05")},
      "documents/2025/02/INV-1.yaml"),
+    ({"documents/2024/12/INV-2.yaml": _invoice("2024-12-05")},
+     "documents/2025/01/inv-2.yaml"),
     ({"facturier.yaml": "currency: EUR\nnumbering: {invoice: \"{seq:x}\"}\n"}, "{seq:x}"),
     ({"facturier.yaml": "currency: EUR\nnumbring: {}\n"}, "facturier.yaml"),
 ])
