@@ -3,11 +3,13 @@ and render): what a document looks like at a date, which actions it offers
 (and why the others are not), and one :func:`perform` per action.
 
 - :data:`REGISTRY`: every action the faces run by name, with its typed input
-  (a frozen dataclass), what it needs loaded (the whole book, or only the
-  document it touches) and its plan. A numbering action (validate) and any
-  action that reads other documents (credit, convert, write-off, delete...)
-  needs the whole book; the others (pay, discount, hold, release, decline,
-  returned) read the one document, fast in a book of 100,000.
+  (a frozen dataclass), what it needs loaded (the whole book, only the
+  document it touches, or what numbering it needs) and its plan. Validation
+  reads the document, its contact and the numbers already given (the
+  numbering index, engine/book.py ``load_for_numbering``); an action that
+  reads other documents (credit, convert, write-off, delete...) needs the
+  whole book; the others (pay, discount, hold, release, decline, returned)
+  read the one document, fast in a book of 100,000.
 - :func:`available_actions` ``(book, doc, as_of)``: every document action
   with, for the unavailable ones, a reason code of the catalogue
   (``unavailable.*``, registered below). The rules are the plans' own
@@ -227,6 +229,7 @@ class ActionDef:
     action: str                          # the commit's Facturier-Action
     inputs: type
     needs: str                           # "book" | "document" (only the document it names)
+    #                                      | "numbering" (the document, and the numbers given)
     plan: Optional[Plan]                 # None: run by its own session (send)
     offer: Optional[Callable[[Book, Document, dt.date], Optional[Message]]] = None
     creates: bool = False                # makes a document: the result names it
@@ -366,7 +369,7 @@ def _day(value: Optional[dt.date], ctx: Context) -> dt.date:
 def _plans() -> dict[str, ActionDef]:
     from . import actions as a
     defs = [
-        ActionDef("validate", "document.validate", Validate, "book",
+        ActionDef("validate", "document.validate", Validate, "numbering",
                   lambda b, i, c: a.plan_validate(b, i.doc, c.as_of), _offer_validate),
         ActionDef("pay", "document.payment", Pay, "document",
                   lambda b, i, c: a.plan_payment(b, i.doc, i.amount, _day(i.date, c), i.reference),
@@ -664,8 +667,12 @@ def perform(root, name: str, inputs: Any, as_of: dt.date, author: Optional[str] 
         with open_writer(root, author=author, timeout=timeout) as writer:
             result.recovered = writer.recovered
             target = _target(inputs)
-            book = writer.load_documents([target]) if (definition.needs == "document"
-                                                       and target) else writer.book
+            if definition.needs == "document" and target:
+                book = writer.load_documents([target])
+            elif definition.needs == "numbering" and target:
+                book = writer.load_numbering(target)
+            else:
+                book = writer.book
             change = definition.plan(book, inputs, Context(as_of, now, lang))
             result.change = change
             result.commit = writer.commit(change)
@@ -673,7 +680,10 @@ def perform(root, name: str, inputs: Any, as_of: dt.date, author: Optional[str] 
             # the remote's head (a validation's number): what was published
             publisher = getattr(writer, "publisher", None)
             if publisher is not None and result.commit:
-                result.published = publisher.subject(result.commit)
+                replayed = publisher.report.replayed or publisher.report.dropped
+                # planned again: the commit's own subject says its number
+                result.published = publisher.subject(result.commit) if replayed \
+                    else change.subject
                 result.pushes = publisher.report.pushes
     except ActionRefused as exc:
         result.refusal = exc.message

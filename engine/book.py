@@ -127,6 +127,285 @@ def _load(root: Path, use_cache: bool, processes: Optional[int]) -> Book:
     return book
 
 
+def load_for_numbering(root, doc_id: str, *, processes: Optional[int] = None) -> Book:
+    """The book as giving document ``doc_id`` its number needs it, without
+    loading every document: the settings, the document, its contact, for a
+    credit note the invoice it credits and that invoice's credit notes,
+    every file that does not load (it may hide a number) and every document
+    whose id another one shares — each parsed whole, with its diagnostics as
+    :func:`load_book` gives them — and, for the numbers of the others, the
+    numbering index (engine/numindex.py: a few fields per file, by path and
+    git blob id; a file whose blob id changed is parsed again, so the index
+    is exact). The files are listed as :func:`load_book` lists them (git's
+    index and the work tree's uncommitted edits), so the number given is the
+    one the whole book would give, and refusals are the same.
+
+    When no cache may be trusted (anything under ``.facturier/`` tracked by
+    git, a link, not a git repository): the whole book, as :func:`load_book`."""
+    root = find_root(root)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _load_for_numbering(root, doc_id, processes)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _load_for_numbering(root: Path, doc_id: str, processes: Optional[int]) -> Book:
+    from . import numindex
+    from .gitrepo import blobs_of_listing, listing
+    if not gitstore.is_repository(root) or not _own_state_dir(root):
+        return _load(root, True, processes)
+    recovered = gitstore.recover_book(root)
+    out, status = listing(root)
+    if out[:out.find(b"\0")].partition(b"\t")[2].startswith(b"."):
+        return _load(root, True, processes)         # .facturier/ tracked: no cache trusted
+    segment = _segment(out, b"documents/")
+    # no uncommitted edit, untracked file or link: git's index is the work tree
+    clean = not status and b"120000 " not in out
+    old = numindex.read(root)
+    parsed: dict[str, _Entry] = {}
+    found = _rows_unchanged(root, old, segment, parsed, processes) if clean else None
+    blobs: Optional[dict[str, str]] = None
+    links: list[str] = []
+    if found is None:
+        untrusted: dict = {}
+        blobs = blobs_of_listing(root, out, status, untrusted)
+        links = untrusted["links"]
+        documents = {p: b for p, b in blobs.items() if p.startswith("documents/")}
+        rows = _rows_anew(root, old, documents, segment if clean else b"", parsed, processes)
+        numindex.write(root, rows)
+    else:
+        rows, changed = found
+        if changed:
+            numindex.write(root, rows)
+    links += safepath.links_under(root, "templates")
+    book = _partial_book(root, doc_id, rows, parsed, out, blobs, links)
+    for message in recovered:
+        path, _, text = message.partition(": ")
+        book.diagnostics.append(Diagnostic(path, 0, 0, "", text, "warning"))
+    book.diagnostics.extend(untrusted_diagnostics(links, []))
+    return book
+
+
+def _segment(out: bytes, prefix: bytes) -> bytes:
+    """The lines of ``git ls-files -s -z`` output whose path starts with
+    ``prefix`` (sorted: they follow each other), each ending with NUL."""
+    first = out.find(b"\t" + prefix)
+    if first < 0:
+        return b""
+    last = out.rfind(b"\t" + prefix)
+    return out[out.rfind(b"\0", 0, first) + 1:out.find(b"\0", last) + 1]
+
+
+def _line(line: bytes) -> tuple[str, str]:
+    """(path, blob id) of a line of ``git ls-files -s``."""
+    meta, _, path = line.partition(b"\t")
+    return path.decode("utf-8", "surrogateescape"), meta.split(b" ")[1].decode()
+
+
+def _set_row(rows, kinds: bytearray, i: int, record, is_document: bool) -> None:
+    from . import numbering
+    if not is_document:
+        code = numbering.NOT_A_DOCUMENT
+    elif record is None:
+        code = numbering.BROKEN
+    else:
+        code = numbering.KIND_CODES.get(record.kind, numbering.NOT_A_DOCUMENT)
+    kinds[i:i + 1] = code
+    rows.years[i] = record.date.year if record is not None else 0
+    rows.numbers[i] = (record.number or "") if record is not None else ""
+    rows.validated[i] = record.validated.toordinal() if record is not None and \
+        record.validated is not None else 0
+    rows.credits.pop(i, None)
+    if record is not None and record.credits:
+        rows.credits[i] = record.credits
+
+
+def _rows_unchanged(root: Path, old, segment: bytes, parsed: dict, processes):
+    """The index when the listing is its segment again, or differs from it
+    by the blob ids of a few files (parsed again here): None otherwise."""
+    if old is None or not old.segment:
+        return None
+    if old.segment == segment:
+        return old, False
+    lines, before = segment.split(b"\0"), old.segment.split(b"\0")
+    if len(lines) != len(before):
+        return None
+    changed = [i for i, (a, b) in enumerate(zip(lines, before)) if a != b]
+    if len(changed) > PARALLEL_THRESHOLD:
+        return None
+    todo = [_line(lines[i]) for i in changed]
+    if any(_line(before[i])[0] != path for i, (path, _) in zip(changed, todo)):
+        return None                                 # files renamed: ids to compare again
+    _parse_rows(root, todo, parsed, processes)
+    kinds = bytearray(old.kinds)
+    for i, (path, _blob) in zip(changed, todo):
+        entry = parsed.get(path)
+        _set_row(old, kinds, i, entry.record if entry is not None else None,
+                 entry is not None)
+    old.kinds = bytes(kinds)
+    old.segment = segment
+    return old, True
+
+
+def _parse_rows(root: Path, todo: list, parsed: dict, processes) -> None:
+    for entry in _parse_all(root, todo, processes) if todo else ():
+        if entry is not None:
+            parsed[entry.path] = entry
+
+
+def _rows_anew(root: Path, old, documents: dict, segment: bytes, parsed: dict, processes):
+    """The index made again for ``documents`` (``{path: blob}``), reusing
+    the rows of ``old`` whose path and blob id are the same; the rows follow
+    ``segment`` when given (the work tree has no uncommitted edit)."""
+    from . import numbering, numindex
+    known: dict[str, tuple] = {}
+    if old is not None:
+        if old.segment:
+            pairs = [_line(line) for line in old.segment.split(b"\0") if line]
+        else:
+            pairs = list(zip(old.paths, old.blobs))
+        for i, (path, blob) in enumerate(pairs):
+            known[path] = (blob, i)
+    if segment:
+        order = [_line(line) for line in segment.split(b"\0") if line]
+    else:                   # in the order of the paths, as load_book assembles them
+        order = sorted(documents.items())
+    todo = [(p, b) for p, b in order if p in documents and
+            ((hit := known.get(p)) is None or hit[0] != b)]
+    seeded: dict = {}
+    if len(todo) > PARALLEL_THRESHOLD:             # never written, or a large pull
+        seeded = numindex.seed(root, dict(todo))
+        todo = [(p, b) for p, b in todo if p not in seeded]
+    _parse_rows(root, todo, parsed, processes)
+    n = len(order)
+    rows = numindex.Rows(segment=segment, paths=[] if segment else [p for p, _ in order],
+                         blobs=[] if segment else [b for _, b in order],
+                         years=[0] * n, numbers=[""] * n, validated=[0] * n, credits={})
+    kinds = bytearray(numbering.NOT_A_DOCUMENT * n)
+    for i, (path, _blob) in enumerate(order):
+        if path not in documents:
+            continue                                # not a *.yaml file
+        entry = parsed.get(path)
+        if entry is not None or path in seeded:
+            _set_row(rows, kinds, i, entry.record if entry is not None else seeded[path], True)
+            continue
+        hit = known.get(path)
+        if hit is None or old is None:
+            continue                                # gone meanwhile
+        j = hit[1]
+        kinds[i:i + 1] = old.kinds[j:j + 1]
+        rows.years[i], rows.numbers[i], rows.validated[i] = \
+            old.years[j], old.numbers[j], old.validated[j]
+        if j in old.credits:
+            rows.credits[i] = old.credits[j]
+    rows.kinds = bytes(kinds)
+    ids = [_id_of(p) for p, _ in order]
+    if len(set(ids)) != len(ids):
+        from collections import Counter
+        rows.shared = sorted(i for i, k in Counter(ids).items() if k > 1)
+    return rows
+
+
+def _id_of(path: str) -> str:
+    """The id (lowered: ids are compared ignoring case) of a document path."""
+    return path[path.rfind("/") + 1:-5].lower()
+
+
+def _partial_book(root: Path, doc_id: str, rows, parsed: dict, out: bytes,
+                  blobs: Optional[dict], links: list) -> Book:
+    """The book for numbering ``doc_id`` from the index ``rows``."""
+    from . import numbering
+    from .loader import is_valid_id
+    if rows.segment:
+        lines = rows.segment.split(b"\0")
+
+        def row(i: int) -> tuple[str, str]:
+            return _line(lines[i])
+    else:
+        def row(i: int) -> tuple[str, str]:
+            return rows.paths[i], rows.blobs[i]
+
+    whole: set[int] = set()
+    at = rows.kinds.find(numbering.BROKEN)
+    while at >= 0:                                  # files that do not load
+        whole.add(at)
+        at = rows.kinds.find(numbering.BROKEN, at + 1)
+    if rows.shared:                                 # ids two files share
+        shared = set(rows.shared)
+        whole.update(i for i in range(len(rows.kinds))
+                     if rows.kinds[i:i + 1] != numbering.NOT_A_DOCUMENT
+                     and _id_of(row(i)[0]) in shared)
+
+    def rows_of(ident: str) -> list[int]:
+        if not is_valid_id(ident):
+            return []
+        lowered = ident.lower()
+        if lowered in rows.shared:      # the first path that loads is the book's
+            return sorted((i for i in whole if _id_of(row(i)[0]) == lowered),
+                          key=lambda i: row(i)[0])
+        if rows.segment:
+            text, needle = rows.segment, ("/%s.yaml\0" % ident).encode()
+            at = text.find(needle)
+            if at < 0:
+                text, needle = text.lower(), needle.lower()
+                at = text.find(needle)
+            return [text.count(b"\0", 0, at)] if at >= 0 else []
+        return [i for i, p in enumerate(rows.paths) if _id_of(p) == lowered]
+
+    def parse(i: int):
+        path, blob = row(i)
+        entry = parsed.get(path)
+        if entry is None:
+            entry = parsed[path] = _parse_one(root, path, blob)
+        return entry
+
+    doc = None
+    for i in rows_of(doc_id):
+        whole.add(i)
+        entry = parse(i)
+        if doc is None and entry is not None and entry.record is not None:
+            doc = entry.record                      # the one the whole book holds
+    if doc is not None and doc.kind == "credit_note" and doc.credits:
+        invoice = doc.credits.lower()
+        whole.update(rows_of(doc.credits))
+        whole.update(i for i, c in rows.credits.items() if c.lower() == invoice)
+    loaded: dict[str, _Entry] = {}
+    for i in whole:
+        entry = parse(i)
+        if entry is not None:
+            loaded[entry.path] = entry
+    if SETTINGS_FILE not in links:                  # else its diagnostic says so
+        settings = _parse_one(root, SETTINGS_FILE, "")
+        if settings is not None:
+            loaded[SETTINGS_FILE] = settings
+    if doc is not None:
+        for path, blob in _contacts(out, blobs, doc.contact):
+            entry = _parse_one(root, path, blob)
+            if entry is not None:
+                loaded[path] = entry
+    book = assemble(loaded, root=str(root))
+    numbering.mark_partial(book, numbering.Numbers(
+        rows.kinds, rows.years, rows.numbers, rows.validated,
+        lambda i: row(i)[0], frozenset(whole)))
+    return book
+
+
+def _contacts(out: bytes, blobs: Optional[dict], contact_id: str) -> list[tuple[str, str]]:
+    """(path, blob) of the contact files whose id is ``contact_id`` (ignoring
+    case), as :func:`load_book` lists them: ``blobs`` when given (the work
+    tree has uncommitted edits), else git's index (``out``)."""
+    lowered = contact_id.lower()
+    if blobs is not None:
+        pairs = list(blobs.items())
+    else:
+        pairs = [_line(line) for line in _segment(out, b"contacts/").split(b"\0") if line]
+    return sorted((p, b) for p, b in pairs if p.startswith("contacts/") and p.count("/") == 1
+                  and p.endswith(".yaml") and _id_of(p) == lowered)
+
+
 def _own_state_dir(root: Path) -> bool:
     try:
         safepath.state_dir(root)

@@ -222,7 +222,13 @@ def write(root, entries: Mapping[str, object], previous: Optional[Snapshot] = No
         pass
 
 
-def _replace(target: Path, payload: CacheFile) -> None:
+def _replace(target: Path, payload: msgspec.Struct) -> None:
+    replace_file(target, payload)
+
+
+def replace_file(target: Path, payload: msgspec.Struct) -> None:
+    """Write ``payload`` (msgpack) as ``target``: to a temporary name, then
+    renamed into place, so a crash never leaves half a file."""
     fd, tmp = tempfile.mkstemp(prefix=".records-", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -224,26 +224,26 @@ def list_blobs(root, folders: Iterable[str] = BOOK_FOLDERS,
     not, under ``folders`` or as ``facturier.yaml``; and ``state``: every
     tracked path under ``.facturier/`` (any case).
     """
+    root = Path(root)
+    if not is_repository(root):
+        links: list[str] = []
+        if untrusted is not None:
+            untrusted["links"], untrusted["state"] = links, []
+        return _hash_tree(root, ["facturier.yaml", *folders], links)
+    out, status = listing(root, folders, untrusted is not None)
+    return blobs_of_listing(root, out, status, untrusted)
+
+
+def blobs_of_listing(root, out: bytes, status: bytes,
+                     untrusted: Optional[dict] = None) -> dict[str, str]:
+    """:func:`list_blobs` from what :func:`listing` gave (``untrusted``: as
+    there; pass it when the listing was asked with ``state``)."""
     from .safepath import UnsafePath, read_bytes
     root = Path(root)
-    wanted = ["facturier.yaml", *folders]
     links: list[str] = []
     state: list[str] = []
     if untrusted is not None:
         untrusted["links"], untrusted["state"] = links, state
-    if not is_repository(root):
-        return _hash_tree(root, wanted, links)
-    # Both questions at once, on both cores: status (lstat of every file) is
-    # the slow one.
-    try:
-        pending = subprocess.Popen(
-            ["git", "-C", str(root), "--no-optional-locks", "status", "--porcelain=v1", "-z",
-             "--untracked-files=all", "--no-renames", "--", *wanted],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    except FileNotFoundError:
-        raise GitError("git is not installed (facturier needs the git command)") from None
-    listed = wanted + [":(icase).facturier"] if untrusted is not None else wanted
-    out = git(root, "--no-optional-locks", "ls-files", "-s", "-z", "--", *listed)
     text = out.decode("utf-8", "surrogateescape")
     blobs: dict[str, str] = {path: blob for blob, path in _LS_FILES.findall(text)}
     if "120000 " in text:
@@ -260,9 +260,6 @@ def list_blobs(root, folders: Iterable[str] = BOOK_FOLDERS,
         state.append(path)
         blobs.pop(path, None)
         start = end + 1
-    status, error = pending.communicate()
-    if pending.returncode != 0:
-        raise GitError("git status failed: %s" % error.decode(errors="replace").strip())
     for entry in status.split(b"\0"):
         if len(entry) < 4:
             continue
@@ -283,6 +280,35 @@ def list_blobs(root, folders: Iterable[str] = BOOK_FOLDERS,
             continue
         blobs[p] = blob_id(data)
     return blobs
+
+
+def listing(root, folders: Iterable[str] = BOOK_FOLDERS,
+            state: bool = True) -> tuple[bytes, bytes]:
+    """What :func:`list_blobs` reads, as git says it: ``git ls-files -s -z``
+    of ``facturier.yaml`` and ``folders`` (with ``state``, also of anything
+    tracked under ``.facturier/``, any case: those entries sort first), and
+    ``git status --porcelain=v1 -z`` of the same (uncommitted edits, untracked
+    files). Both asked at once, on both cores: status (an lstat of every
+    file) is the slow one."""
+    wanted = ["facturier.yaml", *folders]
+    try:
+        pending = subprocess.Popen(
+            ["git", "-C", str(root), "--no-optional-locks", "status", "--porcelain=v1", "-z",
+             "--untracked-files=all", "--no-renames", "--", *wanted],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except FileNotFoundError:
+        raise GitError("git is not installed (facturier needs the git command)") from None
+    listed = wanted + [":(icase).facturier"] if state else wanted
+    try:
+        out = git(root, "--no-optional-locks", "ls-files", "-s", "-z", "--", *listed)
+    except BaseException:
+        pending.kill()
+        pending.communicate()
+        raise
+    status, error = pending.communicate()
+    if pending.returncode != 0:
+        raise GitError("git status failed: %s" % error.decode(errors="replace").strip())
+    return out, status
 
 
 def _hash_tree(root: Path, wanted, links: list) -> dict[str, str]:

@@ -38,7 +38,7 @@ import datetime as dt
 import re
 import string
 from functools import lru_cache
-from typing import Optional
+from typing import Any, Optional
 
 from .diagnostics import ActionRefused
 from .i18n import Message
@@ -203,14 +203,63 @@ class Series:
         return max(top, len(self.older) + len(self.seqs)) if self.older else top
 
     def add(self, doc, seq: Optional[int]) -> None:
+        self.add_number(doc.id, doc.number, doc.validated, seq)
+
+    def add_number(self, doc_id: str, number: str, validated: Optional[dt.date],
+                   seq: Optional[int]) -> None:
         if seq is None:
-            self.older.add(doc.id)
+            self.older.add(doc_id)
         else:
             self.seqs.add(seq)
-        if doc.validated is not None and (self.last_validated is None
-                                          or doc.validated > self.last_validated):
-            self.last_validated = doc.validated
-            self.last_number = doc.number
+        if validated is not None and (self.last_validated is None
+                                      or validated > self.last_validated):
+            self.last_validated = validated
+            self.last_number = number
+
+
+KIND_CODES = {"invoice": b"i", "credit_note": b"c", "quote": b"q", "work_order": b"w",
+              "expense": b"e"}
+BROKEN = b"!"                   # a document file that does not load (it may hide a number)
+NOT_A_DOCUMENT = b"-"           # a file under documents/ that is not a document file
+
+
+class Numbers:
+    """The numbers of every document file of a book, one row per file (the
+    numbering index, engine/numindex.py): what a book loaded in part gives
+    numbers from. ``kinds``: one letter per row (:data:`KIND_CODES`),
+    ``years`` of each document's date, ``numbers`` ("" none), ``validated``
+    (date ordinals, 0 none), ``path_of(row)`` the path of a row, and
+    ``skip``: the rows whose records the book holds."""
+    __slots__ = ("kinds", "years", "numbers", "validated", "path_of", "skip")
+
+    def __init__(self, kinds: bytes, years: list, numbers: list, validated: list,
+                 path_of, skip: frozenset) -> None:
+        self.kinds, self.years, self.numbers, self.validated = kinds, years, numbers, validated
+        self.path_of, self.skip = path_of, skip
+
+    def id_of(self, row: int) -> str:
+        return self.path_of(row).rsplit("/", 1)[-1][:-5]
+
+
+_INDEX = "_facturier_numbers"
+_PARTIAL = "_facturier_partial"
+
+
+def mark_partial(book: Book, numbers: Optional[Numbers] = None) -> None:
+    """Say that ``book`` holds only some of the book's documents. With
+    ``numbers`` (every document file of the book) it can still give numbers:
+    the series are read from them, except for the rows ``numbers.skip``
+    (their records are in ``book.documents``); without, :func:`next_number`
+    refuses (a number from part of the book could be one given already)."""
+    book.__dict__[_PARTIAL] = True
+    if numbers is not None:
+        book.__dict__[_INDEX] = numbers
+    book.__dict__.pop(_CACHE, None)
+
+
+def is_partial(book: Book) -> bool:
+    """Whether ``book`` holds only some of the book's documents (:func:`mark_partial`)."""
+    return bool(book.__dict__.get(_PARTIAL))
 
 
 _CACHE = "_facturier_series"
@@ -249,13 +298,18 @@ def _member(doc, kind: str, year: int, fmt: str, has_year: bool):
     does not (an earlier format), ``(False, None)`` otherwise."""
     if doc.kind != kind or not doc.number:
         return False, None
-    if has_year and doc.date.year != year and str(year) not in doc.number:
+    return _member_of(doc.number, doc.date.year, year, fmt, has_year)
+
+
+def _member_of(number: str, doc_year: int, year: int, fmt: str, has_year: bool):
+    """:func:`_member` for a number of the right kind, its document dated in ``doc_year``."""
+    if has_year and doc_year != year and str(year) not in number:
         return False, None          # cheap: most documents of a book are of other years
-    read = read_number(fmt, doc.number)
+    read = read_number(fmt, number)
     if read is None:
-        return (not has_year or doc.date.year == year), None
+        return (not has_year or doc_year == year), None
     number_year, seq = read
-    if has_year and (number_year if number_year is not None else doc.date.year) != year:
+    if has_year and (number_year if number_year is not None else doc_year) != year:
         return False, None
     return True, seq
 
@@ -285,7 +339,39 @@ def _scan(book: Book, kind: str, year: int, fmt: str) -> Series:
     except ValueError as exc:
         raise ActionRefused(str(exc)) from None
     found = Series()
-    for doc in book.documents.values():
+    rows = book.__dict__.get(_INDEX)
+    if rows is None:
+        if book.__dict__.get(_PARTIAL):
+            raise ActionRefused("cannot give a number from a book loaded in part (only some "
+                                "of its documents): nothing was changed")
+        for doc in book.documents.values():
+            member, seq = _member(doc, kind, year, fmt, has_year)
+            if member:
+                found.add(doc, seq)
+        return found
+    # a book loaded in part: the numbers of the documents it does not hold
+    # from the index, in the order of their paths as the whole book reads
+    # them (the first of two numbers given the same day is named the last)
+    records: dict[str, Any] = {doc.path: doc for doc in book.documents.values()}
+    code, kinds, years, numbers, skip = (KIND_CODES[kind], rows.kinds, rows.years,
+                                         rows.numbers, rows.skip)
+    text = str(year)
+    i = kinds.find(code)
+    while i >= 0:
+        if i in skip:
+            doc = records.pop(rows.path_of(i), None)
+            member, seq = _member(doc, kind, year, fmt, has_year) if doc else (False, None)
+            if member:
+                found.add(doc, seq)
+        elif numbers[i] and (not has_year or years[i] == year or text in numbers[i]):
+            number = numbers[i]
+            member, seq = _member_of(number, years[i], year, fmt, has_year)
+            if member:
+                signed = rows.validated[i]
+                found.add_number(rows.id_of(i) if seq is None else "", number,
+                                 dt.date.fromordinal(signed) if signed else None, seq)
+        i = kinds.find(code, i + 1)
+    for doc in records.values():        # what the session wrote since, or of another kind
         member, seq = _member(doc, kind, year, fmt, has_year)
         if member:
             found.add(doc, seq)

@@ -120,8 +120,10 @@ class Writer:
 
     @property
     def book(self) -> Book:
-        """The book, loaded when first asked, then kept up to date by commit."""
-        if self._book is None:
+        """The whole book, loaded when first asked, then kept up to date by
+        commit (never one that load_documents or load_numbering loaded in part)."""
+        from .numbering import is_partial
+        if self._book is None or is_partial(self._book):
             from .book import load_book
             self._book = load_book(self.root)
         return self._book
@@ -146,8 +148,19 @@ class Writer:
             book.diagnostics.extend(diagnostics)
             if isinstance(record, Document):
                 book.documents[record.id] = record
+        from .numbering import mark_partial
+        mark_partial(book)          # never numbers from it
         self._book = book
         return book
+
+    def load_numbering(self, doc_id: str) -> Book:
+        """Use the book as giving ``doc_id`` its number needs it (engine/book.py
+        ``load_for_numbering``: the document, its contact, the settings, and
+        the numbers of the others from the numbering index), in a
+        100,000-document book a fraction of the whole load."""
+        from .book import load_for_numbering
+        self._book = load_for_numbering(self.root, doc_id)
+        return self._book
 
     def dirty(self, paths: Iterable[str]) -> list[str]:
         return self._opened().dirty(paths)

@@ -416,11 +416,19 @@ def _doc(w: "Writer", doc_id: str):
 
 
 def _r_validate(w: "Writer", data: dict, info: CommitInfo):
-    from .actions import plan_validate
-    doc = _doc(w, data["doc"])
+    from . import actions
+    from .book import load_for_numbering
+    from .numbering import is_partial
+    # the whole book when the session holds it (kept current commit by
+    # commit), else what numbering needs of the branch as it now is
+    book = w._book
+    if book is None or is_partial(book):
+        book = load_for_numbering(w.root, data["doc"])
+    doc = actions._doc(book, data["doc"])      # refuses: no such document, or it does not load
     if doc.validated is not None:
         return None                 # validated on the remote meanwhile
-    return plan_validate(w.book, doc.id, _day(data["as_of"]), issued_late=bool(data.get("late")))
+    return actions.plan_validate(book, doc.id, _day(data["as_of"]),
+                                 issued_late=bool(data.get("late")))
 
 
 def _r_entry(kind: str) -> Callable:

@@ -176,10 +176,10 @@ def test_perform_returns_refusals_as_codes_and_commits_nothing(book):
 
 
 def test_perform_reads_only_the_document_when_the_action_needs_no_more(book):
-    # a payment reads the one document; a validation (numbering) the whole
-    # book, so the number follows the three already given
+    # a payment reads the one document; a validation what numbering needs
+    # (the numbers of the whole book), so the number follows the three given
     assert api.REGISTRY["pay"].needs == "document"
-    assert api.REGISTRY["validate"].needs == "book"
+    assert api.REGISTRY["validate"].needs == "numbering"
     result = api.perform(book, "pay", api.Pay("inv-open", Decimal("10")), AS_OF)
     assert result.ok and result.commit == git(book, "rev-parse", "HEAD").strip()
     result = api.perform(book, "validate", api.Validate("inv-draft"), AS_OF)
