@@ -77,16 +77,24 @@ KINDS = ("invoice", "quote", "work_order", "expense")
 CURRENCY_LIKE = Decimal("0.01")
 
 
+class FormScreen(ModalScreen):
+    """A form the App answers: closed when the engine did it, else
+    :meth:`refused` with the reason and the field it is about."""
+
+    def refused(self, message: str, field: Optional[str]) -> None:
+        raise NotImplementedError
+
+
 @dataclass
 class SubmitForm(Message):
     """A form asks the App to perform ``inputs`` (an engine.api input) as
     action ``action``; the App answers with ``form.refused`` or closes it."""
-    form: "EngineForm"
+    form: FormScreen
     action: str
     inputs: Any
 
 
-class EngineForm(ModalScreen):
+class EngineForm(FormScreen):
     """A form whose OK goes to the engine and that stays open on refusal."""
 
     DEFAULT_CSS = """
