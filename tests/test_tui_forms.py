@@ -16,6 +16,7 @@ from tests.conftest import git
 from tui.app import FacturierApp
 from tui.document_view import DocumentScreen
 from tui.edit_forms import ContactForm, DocumentForm, SettingsForm
+from tui.messages import OpenRecurrenceForm
 
 AS_OF = dt.date(2025, 3, 1)
 
@@ -260,6 +261,47 @@ def test_snapshot_settings_form(book, snap_compare, lang):
     app = FacturierApp(book, as_of=AS_OF, lang=lang, watch=False)
     assert snap_compare(app, terminal_size=(80, 24), run_before=lambda pilot: _open(
         pilot, lambda a: a.action_settings(), SettingsForm))
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_snapshot_recurrence_form_refused(book, snap_compare, lang):
+    """The recurrence form as the engine refused it: everything typed kept,
+    the reason under the template it is about."""
+    from tui.recurrence_form import RecurrenceForm
+    app = FacturierApp(book, as_of=AS_OF, lang=lang, watch=False)
+
+    async def run_before(pilot):
+        await _open(pilot, lambda a: a.action_new_recurrence(), RecurrenceForm)
+        form = pilot.app.screen
+        await type_into(pilot, form, "#name", "Support ACME")
+        await type_into(pilot, form, "#template", "inv-nope")
+        await type_into(pilot, form, "#rule", "FREQ=MONTHLY;BYMONTHDAY=-1")
+        await pilot.press("ctrl+s")
+        error = form.query_one("#error-template", Label)
+        await until(pilot, lambda: error.display and not form.waiting)
+        form.query_one("#name", Input).focus()
+        await pilot.wait_for_scheduled_animations()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_snapshot_recurrence_form_edit(book, snap_compare, lang):
+    from tui.recurrence_form import RecurrenceForm
+    root = book
+    (root / "recurrences").mkdir(exist_ok=True)
+    (root / "recurrences" / "hosting.yaml").write_text(
+        "name: Hosting ACME\ntemplate: inv-one\nrule: FREQ=MONTHLY;BYMONTHDAY=-1;COUNT=12\n"
+        "start: 2025-01-31\nissue: validate\nlead_days: 3\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "A recurrence (test set-up)")
+    app = FacturierApp(root, as_of=AS_OF, lang=lang, watch=False)
+
+    async def run_before(pilot):
+        await _open(pilot, lambda a: a.post_message(OpenRecurrenceForm("hosting")), RecurrenceForm)
+        await pilot.wait_for_scheduled_animations()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
 
 @pytest.mark.parametrize("typed", ["café", "cafe", "CAFÉ crème", "Crème"])

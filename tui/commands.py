@@ -87,7 +87,8 @@ class FacturierCommands(Provider):
             if score > 0:
                 yield Hit(score, matcher.highlight(text), command, text=text, help=help_text or None)
         snap = getattr(self.app, "snapshot", None)
-        wanted = query.strip().lower()
+        from engine.listing import fold     # as every search of the book folds
+        wanted = fold(query.strip())
         if snap is None or len(wanted) < 2:
             return
         found = 0

@@ -220,7 +220,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "form.frequency": {"en": "Frequency", "fr": "Fréquence"},
     "form.rrule": {"en": "RRULE", "fr": "RRULE"},
     "form.start": {"en": "Start", "fr": "Début"},
-    "form.until": {"en": "End date (optional)", "fr": "Date de fin (facultative)"},
+    "form.until": {"en": "End date (optional)", "fr": "Fin (facultative)"},
     "form.count": {"en": "or count (optional)", "fr": "ou nombre (facultatif)"},
     "form.issue": {"en": "Issue mode", "fr": "Mode d'émission"},
     "form.lead_days": {"en": "Lead days", "fr": "Jours d'avance"},
