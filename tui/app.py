@@ -80,6 +80,7 @@ class FacturierApp(BookkeepingMixin, App):
         self.loaded = threading.Event()     # set after each snapshot is shown (tests wait on it)
         self.load_seconds: Optional[float] = None
         self._next_watch = 0.0
+        self._doc_form: Optional[DocumentForm] = None
 
     # ------------------------------------------------------------------ start and load
 
@@ -398,8 +399,7 @@ class FacturierApp(BookkeepingMixin, App):
 
     def action_new_document(self) -> None:
         if self.snapshot is not None:
-            self.push_screen(DocumentForm(self.lang, self.as_of, self.snapshot.book.settings,
-                                          self._contacts()))
+            self._document_form()
 
     def action_edit_document(self, doc_id: Optional[str] = None) -> None:
         snap = self.snapshot
@@ -409,8 +409,26 @@ class FacturierApp(BookkeepingMixin, App):
         if doc is None:
             return
         contact = snap.book.contact(doc.contact)
-        self.push_screen(DocumentForm(self.lang, self.as_of, snap.book.settings, self._contacts(),
-                                      doc=doc, contact_name=contact.name if contact else ""))
+        self._document_form(doc, contact.name if contact else "")
+
+    def _document_form(self, doc=None, contact_name: str = "") -> None:
+        """Open the document form (new, or the edit of ``doc``). The App keeps
+        one, composed at its first opening and reset at the next ones:
+        composing its widgets is most of the time a form takes to open
+        (docs/performance.md)."""
+        assert self.snapshot is not None
+        settings, contacts = self.snapshot.book.settings, self._contacts()
+        form = self._doc_form
+        if form is not None and form in self.screen_stack:
+            return                      # already open
+        if form is None:
+            form = DocumentForm(self.lang, self.as_of, settings, contacts, doc=doc,
+                                contact_name=contact_name)
+            self._doc_form = form
+            self.install_screen(form, "document-form")
+        else:
+            form.reset(settings, contacts, doc=doc, contact_name=contact_name)
+        self.push_screen("document-form")
 
     def action_new_contact(self) -> None:
         self.push_screen(ContactForm(self.lang))
