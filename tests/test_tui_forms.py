@@ -363,7 +363,12 @@ def test_snapshot_recurrence_form_edit(book, snap_compare, lang):
 
     async def run_before(pilot):
         await _open(pilot, lambda a: a.post_message(OpenRecurrenceForm("hosting")), RecurrenceForm)
+        form = pilot.app.screen
+        # drawn whole: the preview computed, the name field focused
+        await until(pilot, lambda: "2025-03-31" in str(form.query_one("#preview").render())
+                    and form.query_one("#name", Input).has_focus)
         await pilot.wait_for_scheduled_animations()
+        await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
