@@ -344,6 +344,9 @@ def test_snapshot_recurrence_form_refused(book, snap_compare, lang):
         error = form.query_one("#error-template", Label)
         await until(pilot, lambda: error.display and not form.waiting)
         form.query_one("#name", Input).focus()
+        for box in form.query(Input):       # the cursor drawn, never half-way through a blink
+            box.cursor_blink = False
+        await pilot.pause(0.2)
         await pilot.wait_for_scheduled_animations()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
@@ -367,6 +370,8 @@ def test_snapshot_recurrence_form_edit(book, snap_compare, lang):
         # drawn whole: the preview computed, the name field focused
         await until(pilot, lambda: "2025-03-31" in str(form.query_one("#preview").render())
                     and form.query_one("#name", Input).has_focus)
+        for box in form.query(Input):       # the cursor drawn, never half-way through a blink
+            box.cursor_blink = False
         await pilot.wait_for_scheduled_animations()
         await pilot.pause(0.3)
 
