@@ -205,6 +205,26 @@ class EditContact:
 
 
 @dataclass(frozen=True)
+class CreateRecurrence:
+    fields: Union[dict, str, bytes]      # {"name":, "template":, "rule":, "start":...} or YAML
+    source: str = "<input>"
+
+
+@dataclass(frozen=True)
+class EditRecurrence:
+    recurrence: str
+    text: Optional[str] = None
+    set_fields: Optional[dict] = None
+    remove: tuple = ()
+
+
+@dataclass(frozen=True)
+class RepairRecurrence:
+    recurrence: str
+    choice: str                          # skip-missing | create-missing | end (SPEC 4.4)
+
+
+@dataclass(frozen=True)
 class EditSettings:
     set_fields: dict = field(default_factory=dict)     # dotted keys: "company.name"
     remove: tuple = ()
@@ -366,6 +386,11 @@ def _day(value: Optional[dt.date], ctx: Context) -> dt.date:
     return value if value is not None else ctx.as_of
 
 
+def _plan_repair(book: Book, inputs: "RepairRecurrence", ctx: Context):
+    from .daily import plan_repair
+    return plan_repair(book, inputs.recurrence, inputs.choice, ctx.as_of)
+
+
 def _plans() -> dict[str, ActionDef]:
     from . import actions as a
     defs = [
@@ -414,6 +439,14 @@ def _plans() -> dict[str, ActionDef]:
                                                       base=i.base)),
         ActionDef("settings.modify", "settings.modify", EditSettings, "book",
                   lambda b, i, c: plan_edit_settings(b, i.set_fields, i.remove)),
+        ActionDef("recurrence.create", "recurrence.create", CreateRecurrence, "book",
+                  lambda b, i, c: a.plan_create_recurrence(b, i.fields, source=i.source)),
+        ActionDef("recurrence.modify", "recurrence.modify", EditRecurrence, "book",
+                  lambda b, i, c: a.plan_edit_recurrence(b, i.recurrence, text=i.text,
+                                                         set_fields=i.set_fields,
+                                                         remove=i.remove)),
+        ActionDef("recurrence.repair", "recurrence.repair", RepairRecurrence, "book",
+                  _plan_repair),
     ]
     return {d.name: d for d in defs}
 
@@ -508,6 +541,13 @@ class DocumentView:
     @property
     def is_template(self) -> bool:
         return bool(self.base_of)
+
+    @property
+    def is_draft_template(self) -> bool:
+        """A template never validated: a model, not an invoice to validate
+        (``engine.listing.template_drafts``)."""
+        from .listing import is_draft_template
+        return self.is_template and is_draft_template(self.doc)
 
     def as_json(self, lang: str = "en") -> dict:
         doc, sums, totals = self.doc, self.amounts, self.totals
@@ -624,6 +664,8 @@ _FIELD_OF = (
     ("refuse.credit_without_invoice", "credits"), ("refuse.no_lines", "lines"),
     ("refuse.release_before_hold", "date"), ("refuse.nothing_to_write_off", "date"),
     ("refuse.contact_exists", "id"), ("refuse.bad_id", "id"),
+    ("refuse.no_template", "template"), ("refuse.template_kind", "template"),
+    ("refuse.recurrence_exists", "name"), ("cause.rule", "rule"),
 )
 # a diagnostic in a refusal's text: "<input>: field 'lines.1.vat' must not be..."
 # or a key it names: "`credits` must name an invoice"

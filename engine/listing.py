@@ -89,13 +89,24 @@ def search_text(book: Book, row: Row) -> str:
     return fold(" ".join(words))
 
 
+def search_words(search: Optional[str]) -> tuple[str, ...]:
+    """The words a search looks for, folded as :func:`search_text` is (what
+    `status --search` and the app's search boxes both use)."""
+    return tuple(fold(search).split()) if search else ()
+
+
+def matches(haystack: str, words: Sequence[str]) -> bool:
+    """A folded text holds every word of a search (:func:`search_words`)."""
+    return all(w in haystack for w in words)
+
+
 def filter_rows(rows: Iterable[Row], *, category: Optional[str] = None,
                 statuses: Optional[Sequence[str]] = None, recurring: bool = False,
                 search: Optional[str] = None, book: Optional[Book] = None) -> list[Row]:
     """The rows of a category and/or statuses, recurring ones only if asked,
     whose number, contact, id or text (with ``book``: line descriptions and
     notes too) contains every word of ``search``, ignoring case."""
-    words = fold(search).split() if search else ()
+    words = search_words(search)
     wanted = set(statuses) if statuses else None
     out = []
     for row in rows:
@@ -108,11 +119,29 @@ def filter_rows(rows: Iterable[Row], *, category: Optional[str] = None,
         if words:
             haystack = search_text(book, row) if book is not None else " ".join(
                 (row.id, row.number or "", row.contact, row.contact_name))
-            haystack = fold(haystack)
-            if not all(w in haystack for w in words):
+            if not matches(fold(haystack), words):
                 continue
         out.append(row)
     return out
+
+
+def is_draft_template(doc) -> bool:
+    """A template (SPEC 4: the document a recurrence copies) that is this
+    kind of document is a model, not work to do, while it was never
+    validated (an expense is never validated: it is money owed)."""
+    return doc.kind != "expense" and doc.validated is None
+
+
+def template_drafts(book: Book) -> frozenset[str]:
+    """Ids of the drafts that serve as template to a recurrence: their status
+    is `awaiting_validation` (SPEC 3.2), but they wait for nobody — a face
+    shows them as templates, apart from the invoices to validate."""
+    out = set()
+    for rec in book.recurrences.values():
+        doc = book.document(rec.template)
+        if doc is not None and is_draft_template(doc):
+            out.add(doc.id)
+    return frozenset(out)
 
 
 class StatusSummary(msgspec.Struct):

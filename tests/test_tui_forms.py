@@ -16,6 +16,7 @@ from tests.conftest import git
 from tui.app import FacturierApp
 from tui.document_view import DocumentScreen
 from tui.edit_forms import ContactForm, DocumentForm, SettingsForm
+from tui.messages import OpenRecurrenceForm
 
 AS_OF = dt.date(2025, 3, 1)
 
@@ -116,6 +117,70 @@ def test_a_new_invoice_with_a_contact_picked_by_name_and_live_totals(book):
     assert [(ln.description, ln.quantity, ln.unit_price, ln.vat) for ln in made[0].lines] == \
         [("Design", 3, 100, None), ("Books", 1, 50, made[0].lines[1].vat)]
     assert str(made[0].lines[1].vat) == "2.6"
+
+
+def test_the_document_form_opened_again_shows_only_what_it_opens_on(book):
+    """The App keeps one document form and resets it at each opening: what was
+    typed and cancelled, another document's lines, an old error never show."""
+    before = commits(book)
+    app = FacturierApp(book, as_of=AS_OF, lang="en", watch=False)
+    seen = {}
+
+    def fields(form) -> dict:
+        return {i.id: i.value for i in form.query(Input)}
+
+    async def run():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await loaded(pilot, app)
+            await pilot.press("n")
+            await until(pilot, lambda: isinstance(app.screen, DocumentForm))
+            form = app.screen
+            seen["fresh"] = fields(form)
+            await type_into(pilot, form, "#field-contact", "caf")
+            await type_into(pilot, form, "#line-0-description", "Design")
+            await type_into(pilot, form, "#line-0-unit_price", "12x")
+            await pilot.press("ctrl+s")             # refused by the form: errors shown
+            await pilot.press("escape")
+            await until(pilot, lambda: not isinstance(app.screen, DocumentForm))
+            app.open_document("inv-one")
+            await until(pilot, lambda: isinstance(app.screen, DocumentScreen))
+            await pilot.press("e")
+            await until(pilot, lambda: isinstance(app.screen, DocumentForm)
+                        and app.screen.query("#line-0-description"))
+            await pilot.pause(0.2)
+            seen["edit"] = fields(app.screen)
+            seen["edit_title"] = str(app.screen.query_one(".dialog-title", Label).render())
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, DocumentScreen))
+            await pilot.press("escape")
+            await pilot.press("n")
+            await until(pilot, lambda: isinstance(app.screen, DocumentForm)
+                        and app.screen.query("#line-0-description"))
+            await pilot.pause(0.2)
+            again = app.screen
+            seen["same"] = again is form
+            seen["again"] = fields(again)
+            seen["errors"] = [text_of(label) for label in again.query(".field-error")
+                              if label.display]
+            seen["matches"] = again.query_one("#contact-matches", OptionList).display
+            # and it still makes a document, once
+            await type_into(pilot, again, "#field-contact", "ACME")
+            await type_into(pilot, again, "#line-0-description", "Audit")
+            await type_into(pilot, again, "#line-0-unit_price", "200")
+            seen["totals"] = text_of(again.query_one("#totals", Static))
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: not isinstance(app.screen, DocumentForm))
+
+    asyncio.run(run())
+    assert seen["same"] and seen["again"] == seen["fresh"], (seen["again"], seen["fresh"])
+    assert seen["errors"] == [] and seen["matches"] is False
+    assert seen["edit"]["field-contact"] == "ACME SA" and seen["edit"]["field-date"] == "2025-01-05"
+    assert seen["edit"]["line-0-description"] == "Work" and "line-1-description" not in seen["edit"]
+    assert "2025-0001" in seen["edit_title"]
+    assert "216.20" in seen["totals"]           # 200 + 8.1 %
+    assert commits(book) == before + 1
+    made = [d for d in load_book(book).documents.values() if d.id != "inv-one"]
+    assert [(d.contact, [ln.description for ln in d.lines]) for d in made] == [("acme", ["Audit"])]
 
 
 def test_a_refused_edit_keeps_what_was_typed_and_says_why_by_the_field(book):
@@ -260,6 +325,57 @@ def test_snapshot_settings_form(book, snap_compare, lang):
     app = FacturierApp(book, as_of=AS_OF, lang=lang, watch=False)
     assert snap_compare(app, terminal_size=(80, 24), run_before=lambda pilot: _open(
         pilot, lambda a: a.action_settings(), SettingsForm))
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_snapshot_recurrence_form_refused(book, snap_compare, lang):
+    """The recurrence form as the engine refused it: everything typed kept,
+    the reason under the template it is about."""
+    from tui.recurrence_form import RecurrenceForm
+    app = FacturierApp(book, as_of=AS_OF, lang=lang, watch=False)
+
+    async def run_before(pilot):
+        await _open(pilot, lambda a: a.action_new_recurrence(), RecurrenceForm)
+        form = pilot.app.screen
+        await type_into(pilot, form, "#name", "Support ACME")
+        await type_into(pilot, form, "#template", "inv-nope")
+        await type_into(pilot, form, "#rule", "FREQ=MONTHLY;BYMONTHDAY=-1")
+        await pilot.press("ctrl+s")
+        error = form.query_one("#error-template", Label)
+        await until(pilot, lambda: error.display and not form.waiting)
+        form.query_one("#name", Input).focus()
+        for box in form.query(Input):       # the cursor drawn, never half-way through a blink
+            box.cursor_blink = False
+        await pilot.pause(0.2)
+        await pilot.wait_for_scheduled_animations()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_snapshot_recurrence_form_edit(book, snap_compare, lang):
+    from tui.recurrence_form import RecurrenceForm
+    root = book
+    (root / "recurrences").mkdir(exist_ok=True)
+    (root / "recurrences" / "hosting.yaml").write_text(
+        "name: Hosting ACME\ntemplate: inv-one\nrule: FREQ=MONTHLY;BYMONTHDAY=-1;COUNT=12\n"
+        "start: 2025-01-31\nissue: validate\nlead_days: 3\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "A recurrence (test set-up)")
+    app = FacturierApp(root, as_of=AS_OF, lang=lang, watch=False)
+
+    async def run_before(pilot):
+        await _open(pilot, lambda a: a.post_message(OpenRecurrenceForm("hosting")), RecurrenceForm)
+        form = pilot.app.screen
+        # drawn whole: the preview computed, the name field focused
+        await until(pilot, lambda: "2025-03-31" in str(form.query_one("#preview").render())
+                    and form.query_one("#name", Input).has_focus)
+        for box in form.query(Input):       # the cursor drawn, never half-way through a blink
+            box.cursor_blink = False
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
 
 @pytest.mark.parametrize("typed", ["café", "cafe", "CAFÉ crème", "Crème"])

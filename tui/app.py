@@ -33,7 +33,7 @@ from .commands import FacturierCommands
 from .dashboard import DashboardScreen
 from .document_list import DocumentListScreen
 from .document_view import DocumentScreen
-from .edit_forms import ContactForm, DocumentForm, EngineForm, SettingsForm, SubmitForm
+from .edit_forms import ContactForm, DocumentForm, EngineForm, FormScreen, SettingsForm, SubmitForm
 from .messages import (OpenDocument, OpenList, OpenProblems, OpenRecurrence, OpenRecurrenceForm,
                        OpenRecurrences, OpenRepair, RunAction, WantHistory, WantSendPreview, WritePdf)
 from .problems import ProblemsScreen
@@ -84,6 +84,7 @@ class FacturierApp(BookkeepingMixin, App):
         self.loaded = threading.Event()     # set after each snapshot is shown (tests wait on it)
         self.load_seconds: Optional[float] = None
         self._next_watch = 0.0
+        self._doc_form: Optional[DocumentForm] = None
 
     # ------------------------------------------------------------------ start and load
 
@@ -139,9 +140,11 @@ class FacturierApp(BookkeepingMixin, App):
         recurrence list comes in a second phase, after the dashboard is drawn.
         """
         from engine.book import load_book
-        from engine.listing import document_rows, summary
+        from engine.listing import document_rows, summary, template_drafts
         book = load_book(self.root)
         rows = document_rows(book, self.as_of)
+        # a draft a recurrence copies is a template, not an invoice to validate
+        templates = template_drafts(book)
         stopped = [self.recurrence_item(book, rec) for rec in book.recurrences.values()
                    if rec.stopped is not None]
         stopped = [item for item in stopped if item.state == "stopped"]
@@ -150,7 +153,9 @@ class FacturierApp(BookkeepingMixin, App):
         sending = left_sending(book)
         return Snapshot(root=str(self.root), as_of=self.as_of, lang=self.lang,
                         currency=book.settings.currency, book=book, rows=rows,
-                        summary=summary(rows), recurrences=stopped,
+                        summary=summary([r for r in rows if r.id not in templates]
+                                        if templates else rows),
+                        templates=templates, recurrences=stopped,
                         problems=[d.render(self.lang) for d in diagnostics],
                         error_count=sum(1 for d in diagnostics if d.is_error),
                         sending=sending, complete=not book.recurrences,
@@ -176,6 +181,7 @@ class FacturierApp(BookkeepingMixin, App):
         """What the list shows of a recurrence: ``engine.recurrence.summary``,
         the same dict `facturier recurrence list` prints."""
         from engine import recurrence as engine_rec
+        from engine.listing import fold
         info = engine_rec.summary(rec, book, self.as_of, self.lang, n_next=n_next)
         contact_id = info.get("contact") or ""
         contact = book.contact(contact_id) if contact_id else None
@@ -186,7 +192,7 @@ class FacturierApp(BookkeepingMixin, App):
                               generated=info.get("generated", 0),
                               cause=i18n.localize(info.get("cause") or "", self.lang),
                               missing=list(info.get("missing") or ()),
-                              haystack=" ".join((rec.id, rec.name, contact_id, name, words)).lower())
+                              haystack=fold(" ".join((rec.id, rec.name, contact_id, name, words))))
         item.next_occurrences = list(info.get("next_occurrences") or ())
         return item
 
@@ -363,17 +369,11 @@ class FacturierApp(BookkeepingMixin, App):
 
     @on(OpenRecurrenceForm)
     def _open_form(self, message: OpenRecurrenceForm) -> None:
+        """The recurrence form: its OK comes back as a SubmitForm (one
+        commit through ``engine.api.perform``), a refusal kept in the form."""
         snap = self.snapshot
         rec = snap.book.recurrence(message.rec_id) if (snap and message.rec_id) else None
-
-        def done(values: Optional[dict]) -> None:
-            if values:
-                if rec is None:
-                    self.do_action("recurrence.create", None, values)
-                else:
-                    self.do_action("recurrence.modify", rec.id, values)
-
-        self.push_screen(RecurrenceForm(self.lang, self.as_of, rec), done)
+        self.push_screen(RecurrenceForm(self.lang, self.as_of, rec))
 
     def action_dashboard(self) -> None:
         while len(self.screen_stack) > 2:
@@ -403,8 +403,7 @@ class FacturierApp(BookkeepingMixin, App):
 
     def action_new_document(self) -> None:
         if self.snapshot is not None:
-            self.push_screen(DocumentForm(self.lang, self.as_of, self.snapshot.book.settings,
-                                          self._contacts()))
+            self._document_form()
 
     def action_edit_document(self, doc_id: Optional[str] = None) -> None:
         snap = self.snapshot
@@ -414,8 +413,26 @@ class FacturierApp(BookkeepingMixin, App):
         if doc is None:
             return
         contact = snap.book.contact(doc.contact)
-        self.push_screen(DocumentForm(self.lang, self.as_of, snap.book.settings, self._contacts(),
-                                      doc=doc, contact_name=contact.name if contact else ""))
+        self._document_form(doc, contact.name if contact else "")
+
+    def _document_form(self, doc=None, contact_name: str = "") -> None:
+        """Open the document form (new, or the edit of ``doc``). The App keeps
+        one, composed at its first opening and reset at the next ones:
+        composing its widgets is most of the time a form takes to open
+        (docs/performance.md)."""
+        assert self.snapshot is not None
+        settings, contacts = self.snapshot.book.settings, self._contacts()
+        form = self._doc_form
+        if form is not None and form in self.screen_stack:
+            return                      # already open
+        if form is None:
+            form = DocumentForm(self.lang, self.as_of, settings, contacts, doc=doc,
+                                contact_name=contact_name)
+            self._doc_form = form
+            self.install_screen(form, "document-form")
+        else:
+            form.reset(settings, contacts, doc=doc, contact_name=contact_name)
+        self.push_screen("document-form")
 
     def action_new_contact(self) -> None:
         self.push_screen(ContactForm(self.lang))
@@ -435,7 +452,7 @@ class FacturierApp(BookkeepingMixin, App):
         self._perform_form(message.form, message.action, message.inputs)
 
     @work(thread=True, group="act")
-    def _perform_form(self, form: EngineForm, name: str, inputs) -> None:
+    def _perform_form(self, form: FormScreen, name: str, inputs) -> None:
         """A form's action through ``engine.api.perform``: done, the form
         closes; refused, it stays with the reason beside the field."""
         try:
@@ -450,7 +467,7 @@ class FacturierApp(BookkeepingMixin, App):
             return
         self.call_from_thread(self._form_done, form, result)
 
-    def _form_done(self, form: EngineForm, result) -> None:
+    def _form_done(self, form: FormScreen, result) -> None:
         if form.is_attached:
             form.dismiss(result)
         if result.commit:
@@ -598,23 +615,7 @@ class FacturierApp(BookkeepingMixin, App):
             return tr("sync.done", self.lang, remote=report.remote, n=len(report.published))
         if action == "repair":
             return self._repair(target, values["choice"])
-        from engine import actions, api
-        if action == "recurrence.create":
-            fields = {k: v for k, v in values.items() if v is not None}
-            _sha, change = actions.perform(self.root, actions.plan_create_recurrence, fields,
-                                           author=self.author)
-            return _subject_of(change)
-        if action == "recurrence.modify":
-            rec = self.snapshot.book.recurrence(target) if self.snapshot else None
-            changed = {k: v for k, v in values.items()
-                       if v is not None and (rec is None or getattr(rec, k, None) != v)}
-            remove = [k for k, v in values.items()
-                      if v is None and rec is not None and getattr(rec, k, None) is not None]
-            if not changed and not remove:
-                return ""
-            _sha, change = actions.perform(self.root, actions.plan_edit_recurrence, target,
-                                           set_fields=changed, remove=remove, author=self.author)
-            return _subject_of(change)
+        from engine import api
         if action not in api.REGISTRY:
             raise FacturierError(tr("act.unavailable", self.lang))
         result = self.perform_api(action, api.inputs_for(action, doc=target, **values))
@@ -633,12 +634,12 @@ class FacturierApp(BookkeepingMixin, App):
 
     def _repair(self, rec_id: str, choice: str) -> str:
         """`facturier recurrence repair ID --skip-missing|--create-missing|--end`."""
-        from engine import actions
-        from engine.daily import plan_repair
+        from engine import api
         engine_choice = {"skip": "skip-missing", "create": "create-missing", "end": "end"}[choice]
-        _sha, change = actions.perform(self.root, plan_repair, rec_id, engine_choice, self.as_of,
-                                       author=self.author)
-        return _subject_of(change)
+        result = self.perform_api("recurrence.repair", api.RepairRecurrence(rec_id, engine_choice))
+        if result.refusal is not None:
+            raise FacturierError(result.refusal.code, **result.refusal.params)
+        return _subject_of(result.change) if result.commit else ""
 
     def _daily(self) -> str:
         """`facturier run` for the app's as_of (engine.daily.run)."""

@@ -28,6 +28,24 @@ class ListScreen(Screen):
         if self._stale:
             self.show_snapshot(self.snapshot)
 
+    def key_down(self, event) -> None:
+        """↓ from the search box goes to the list."""
+        if self.focused is self.query_one("#search"):
+            self.table.focus()
+            event.stop()
+
+    def leave_search(self) -> bool:
+        """Escape in the search box: the search is cleared and the list has
+        the keys again (`s` sorts, it is not typed); False when the search
+        box did not have the focus (Escape then leaves the screen)."""
+        box = self.query_one("#search", Input)
+        if self.focused is not box:
+            return False
+        if box.value:
+            box.value = ""
+        self.table.focus()
+        return True
+
 
 class WithHistory:
     """A detail screen with a HistoryPane the App fills (WantHistory)."""

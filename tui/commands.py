@@ -47,19 +47,33 @@ class FacturierCommands(Provider):
         return out
 
     def _document_actions(self) -> list[tuple[str, object, str]]:
-        """On a document: every action it offers, keys a narrow footer hides included."""
+        """On a document: every action the engine offers on it
+        (``engine.api.available_actions``, in its order), keys a narrow
+        footer hides included, then its PDF and its recurrence's link."""
         from .document_view import ACTION_KEYS, DocumentScreen
         screen = self.screen
         if not isinstance(screen, DocumentScreen):
             return []
-        lang, doc = self.app.lang, screen.detail.doc
+        lang, detail = self.app.lang, screen.detail
+        doc = detail.doc
         name = doc.number or doc.id
-        out: list[tuple[str, object, str]] = [
-            ("%s — %s" % (tr("act." + action, lang), name), partial(screen.action_act, action),
-             "key %s" % key)
-            for action, key in ACTION_KEYS.items() if action in screen.detail.allowed]
-        out.append(("%s — %s" % (tr("key.edit_document", lang), name),
-                    partial(self.app.action_edit_document, doc.id), "key e"))
+        out: list[tuple[str, object, str]] = []
+        for offered in detail.actions:
+            if not offered.available:
+                continue
+            key = "e" if offered.name == "edit" else ACTION_KEYS.get(offered.name)
+            command = (partial(self.app.action_edit_document, doc.id) if offered.name == "edit"
+                       else partial(screen.action_act, offered.name))
+            out.append(("%s — %s" % (tr("act." + offered.name, lang), name), command,
+                        tr("cmd.key", lang, letter=key) if key else ""))
+        out.append(("%s — %s" % (tr("act.pdf", lang), name), screen.action_pdf,
+                    tr("cmd.key", lang, letter="P")))
+        for rec_id, rec_name in detail.base_of:
+            out.append((tr("doc.base_of", lang, name="%s (%s)" % (rec_name, rec_id)),
+                        partial(self.app.open_recurrence, rec_id), tr("cmd.key", lang, letter="g")))
+        if doc.recurrence:
+            out.append((tr("doc.generated_by", lang, name=detail.recurrence_name or doc.recurrence),
+                        partial(self.app.open_recurrence, doc.recurrence), ""))
         return out
 
     async def discover(self) -> Hits:
@@ -73,7 +87,8 @@ class FacturierCommands(Provider):
             if score > 0:
                 yield Hit(score, matcher.highlight(text), command, text=text, help=help_text or None)
         snap = getattr(self.app, "snapshot", None)
-        wanted = query.strip().lower()
+        from engine.listing import fold     # as every search of the book folds
+        wanted = fold(query.strip())
         if snap is None or len(wanted) < 2:
             return
         found = 0

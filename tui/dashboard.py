@@ -40,8 +40,8 @@ class StatusTile(Widget, can_focus=True):
         Binding("right", "screen.panel(1)", "Next category", show=False, id="dashboard.right"),
     ]
 
-    def __init__(self, code: str, category: str, lang: str) -> None:
-        super().__init__(id="status-" + code)
+    def __init__(self, code: str, category: str, lang: str, id: Optional[str] = None) -> None:
+        super().__init__(id=id or "status-" + code)
         self.code = code
         self.category = category
         self.lang = lang
@@ -73,6 +73,34 @@ class StatusTile(Widget, can_focus=True):
             self.action_open()
 
 
+class TemplatesTile(StatusTile):
+    """The drafts recurrences copy (``engine.listing.template_drafts``):
+    counted here, not among the invoices awaiting validation; shown only
+    when there are some."""
+
+    def __init__(self, lang: str) -> None:
+        super().__init__("template", "in_progress", lang, id="templates")
+        self.ids: frozenset = frozenset()
+        self.display = False
+
+    def set_templates(self, ids: frozenset) -> None:
+        self.ids = ids
+        self.display = bool(ids)
+        self.set_figures(len(ids), "")
+
+    def render(self):
+        grid = Table.grid(expand=True, padding=(0, 0, 0, 1))
+        grid.add_column(ratio=1)
+        grid.add_column(justify="right", no_wrap=True, min_width=5)
+        grid.add_column(justify="right", no_wrap=True, min_width=14)
+        grid.add_row(Text(tr("templates.tile", self.lang), style="italic"),
+                     Text(str(self.count), style="bold"), "")
+        return grid
+
+    def action_open(self) -> None:
+        self.post_message(OpenList(tr("templates.tile", self.lang), ids=self.ids))
+
+
 class CategoryPanel(Vertical):
     DEFAULT_CSS = """
     CategoryPanel { height: auto; border: round $primary; border-title-style: bold; }
@@ -89,6 +117,8 @@ class CategoryPanel(Vertical):
         for code, cat in STATUSES.items():
             if cat == self.category:
                 yield StatusTile(code, cat, self.lang)
+        if self.category == "in_progress":
+            yield TemplatesTile(self.lang)
 
 
 class AlertBar(Horizontal):
@@ -114,10 +144,18 @@ class AlertBar(Horizontal):
         self.query_one(Label).update(text or "")
 
 
-class DashboardScreen(Screen):
-    """The four categories side by side (2×2 or stacked when narrow)."""
+class Board(VerticalScroll, can_focus=False):
+    """The categories, scrolled by the focused status (never focused itself:
+    a Tab landing on it would show no cursor anywhere)."""
 
-    AUTO_FOCUS = None
+
+class DashboardScreen(Screen):
+    """The four categories side by side (2×2 or stacked when narrow).
+
+    ↑/↓ step through the alerts' buttons and every status, in screen order;
+    the first status with documents has the focus once the book is shown."""
+
+    AUTO_FOCUS = ""                 # the first status, not the first alert's button
 
     BINDINGS = [
         Binding("s", "stopped", "Stopped", id="dashboard.stopped"),
@@ -126,6 +164,9 @@ class DashboardScreen(Screen):
         # not in the footer, which is full at 100 columns (docs/tui.md, the palette)
         Binding("b", "app.reports", "Reports", show=False, id="dashboard.reports"),
         Binding("i", "app.import_bank", "Bank import", show=False, id="dashboard.import_bank"),
+        # on an alert's button (a status has its own, the same)
+        Binding("up", "step(-1)", "Up", show=False, id="dashboard.alert_up"),
+        Binding("down", "step(1)", "Down", show=False, id="dashboard.alert_down"),
     ]
 
     def __init__(self, lang: str) -> None:
@@ -139,7 +180,7 @@ class DashboardScreen(Screen):
         yield AlertBar("alert-problems", tr("alert.invalid.button", self.lang))
         yield AlertBar("alert-sending", tr("alert.sending.button", self.lang))
         yield AlertBar("alert-unpublished", tr("alert.unpublished.button", self.lang))
-        with VerticalScroll(id="board-scroll"):
+        with Board(id="board-scroll"):
             yield Static(tr("loading", self.lang), id="loading")
             with Vertical(id="board"):
                 for category in CATEGORIES:
@@ -168,6 +209,7 @@ class DashboardScreen(Screen):
             except Exception:
                 continue
             tile.set_figures(entry.count, fmt.open_amounts(entry.open, self.lang, snap.currency))
+        self.query_one("#templates", TemplatesTile).set_templates(snap.templates)
         stopped = len(snap.stopped)
         self.query_one("#alert-stopped", AlertBar).show(
             plural("alert.stopped", stopped, self.lang) if stopped else None)
@@ -182,7 +224,7 @@ class DashboardScreen(Screen):
             self._focus_first()
 
     def _focus_first(self) -> None:
-        tiles = [t for t in self.query(StatusTile) if t.count]
+        tiles = [t for t in self.query(StatusTile) if t.count and t.display]
         target = tiles[0] if tiles else self.query(StatusTile).first()
         target.focus(scroll_visible=False)
 
@@ -209,14 +251,17 @@ class DashboardScreen(Screen):
         self.post_message(OpenList(tr("list.all", self.lang)))
 
     def action_step(self, delta: int) -> None:
-        """Up/down through every status, across the categories."""
-        tiles = list(self.query(StatusTile))
+        """Up/down through the shown alerts' buttons, then every status,
+        across the categories."""
+        stops: list[Widget] = [bar.query_one(Button) for bar in self.query(AlertBar)
+                               if bar.has_class("-shown")]
+        stops.extend(tile for tile in self.query(StatusTile) if tile.display)
         focused = self.focused
-        if focused not in tiles:
+        if focused not in stops:
             return
-        index = tiles.index(focused) + delta
-        if 0 <= index < len(tiles):
-            tiles[index].focus()
+        index = stops.index(focused) + delta
+        if 0 <= index < len(stops):
+            stops[index].focus()
 
     def action_panel(self, delta: int) -> None:
         focused = self.focused
@@ -227,5 +272,5 @@ class DashboardScreen(Screen):
         index = panels.index(here) if here in panels else 0
         target = panels[(index + delta) % len(panels)]
         row = list(here.query(StatusTile)).index(focused)
-        tiles = list(target.query(StatusTile))
+        tiles = [tile for tile in target.query(StatusTile) if tile.display]
         tiles[min(row, len(tiles) - 1)].focus()

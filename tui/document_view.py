@@ -83,16 +83,22 @@ class DocumentScreen(WithHistory, Screen):
     def _fill(self) -> None:
         d, lang = self.detail, self.lang
         doc = d.doc
-        # expenses have no number and are never validated: not drafts (as `doc show`)
-        name = doc.number or (doc.id if doc.kind == "expense" else "%s (%s)" % (doc.id, tr("draft", lang)))
+        # expenses have no number and are never validated: not drafts (as `doc show`);
+        # a draft a recurrence copies is its template, not an invoice to validate
+        template = d.is_draft_template
+        if doc.number or doc.kind == "expense":
+            name = doc.number or doc.id
+        else:
+            name = "%s (%s)" % (doc.id, tr("template" if template else "draft", lang))
         kind = tr("doc.kind." + doc.kind, lang)
         self.title = "%s %s" % (kind, name)
-        self.sub_title = fmt.status(d.status, lang)
+        status = tr("status.template", lang) if template else fmt.status(d.status, lang)
+        self.sub_title = status
 
         head = Table.grid(padding=(0, 2))
         head.add_column(style="bold", no_wrap=True)
         head.add_column()
-        head.add_row(tr("doc.status", lang), Text(fmt.status(d.status, lang), style="bold"))
+        head.add_row(tr("doc.status", lang), Text(status, style="bold"))
         party = "doc.supplier" if doc.kind == "expense" else "doc.customer"
         head.add_row(tr(party, lang), "%s (%s)" % (d.contact_name, doc.contact) if d.contact_name
                      else doc.contact)
@@ -100,7 +106,9 @@ class DocumentScreen(WithHistory, Screen):
         head.add_row(tr("doc.date", lang), fmt.long_day(doc.date, lang))
         if d.due:
             head.add_row(tr("doc.due", lang), fmt.long_day(d.due, lang))
-        head.add_row(tr("doc.validated", lang), fmt.long_day(doc.validated, lang) if doc.validated else "—")
+        if doc.kind != "expense":       # an expense is never validated
+            head.add_row(tr("doc.validated", lang),
+                         fmt.long_day(doc.validated, lang) if doc.validated else "—")
         if doc.scheduled:
             head.add_row("", tr("doc.scheduled", lang))
         if doc.credits:

@@ -80,16 +80,24 @@ KINDS = ("invoice", "quote", "work_order", "expense")
 CURRENCY_LIKE = Decimal("0.01")
 
 
+class FormScreen(ModalScreen):
+    """A form the App answers: closed when the engine did it, else
+    :meth:`refused` with the reason and the field it is about."""
+
+    def refused(self, message: str, field: Optional[str]) -> None:
+        raise NotImplementedError
+
+
 @dataclass
 class SubmitForm(Message):
     """A form asks the App to perform ``inputs`` (an engine.api input) as
     action ``action``; the App answers with ``form.refused`` or closes it."""
-    form: "EngineForm"
+    form: FormScreen
     action: str
     inputs: Any
 
 
-class EngineForm(ModalScreen):
+class EngineForm(FormScreen):
     """A form whose OK goes to the engine and that stays open on refusal."""
 
     DEFAULT_CSS = """
@@ -217,16 +225,33 @@ class LineRow(Horizontal):
         self.line = line
         self.default_vat = default_vat
 
+    @staticmethod
+    def texts(line) -> dict[str, str]:
+        """What the row's inputs show for ``line`` (None: a new line)."""
+        return {"description": line.description if line else "",
+                "quantity": str(line.quantity) if line else "1",
+                "unit_price": str(line.unit_price) if line else "",
+                "vat": "" if line is None or line.vat is None else str(line.vat)}
+
     def compose(self) -> ComposeResult:
-        line, i = self.line, self.index
-        yield Input(line.description if line else "", id="line-%d-description" % i,
+        i, texts = self.index, self.texts(self.line)
+        yield Input(texts["description"], id="line-%d-description" % i,
                     classes="line-description")
-        yield Input(str(line.quantity) if line else "1", id="line-%d-quantity" % i,
-                    classes="line-number")
-        yield Input(str(line.unit_price) if line else "", id="line-%d-unit_price" % i,
+        yield Input(texts["quantity"], id="line-%d-quantity" % i, classes="line-number")
+        yield Input(texts["unit_price"], id="line-%d-unit_price" % i,
                     classes="line-number", placeholder="0.00")
-        yield Input("" if line is None or line.vat is None else str(line.vat),
-                    id="line-%d-vat" % i, classes="line-vat", placeholder=self.default_vat)
+        yield Input(texts["vat"], id="line-%d-vat" % i, classes="line-vat",
+                    placeholder=self.default_vat)
+
+    def show(self, line, default_vat: str) -> None:
+        """Show ``line`` in the inputs already there (a form opened again)."""
+        self.line, self.default_vat = line, default_vat
+        for key, text in self.texts(line).items():
+            box = self.query_one("#line-%d-%s" % (self.index, key), Input)
+            with box.prevent(Input.Changed):
+                box.value = text
+            box.set_class(False, "-invalid")
+        self.query_one("#line-%d-vat" % self.index, Input).placeholder = default_vat
 
 
 class DocumentForm(EngineForm):
@@ -253,11 +278,72 @@ class DocumentForm(EngineForm):
             return tr("edit.new_document", self.lang)
         return tr("edit.edit_document", self.lang, name=self.doc.number or self.doc.id)
 
+    def _kinds(self) -> tuple[str, ...]:
+        doc = self.doc
+        return KINDS if doc is None or doc.kind in KINDS else (*KINDS, doc.kind)
+
+    def reset(self, settings, contacts: list[tuple[str, str]], doc=None,
+              contact_name: str = "") -> None:
+        """Show the form afresh, for a new document or for ``doc``, without
+        composing it again (the App keeps one document form: composing its
+        widgets is most of the time a form takes to open,
+        docs/performance.md). Before it is first shown, only the fields change."""
+        self.settings, self.contacts, self.doc = settings, contacts, doc
+        self.contact_id = doc.contact if doc is not None else None
+        self.contact_name = contact_name or (doc.contact if doc is not None else "")
+        self.rows = max(1, len(doc.lines)) if doc is not None and doc.lines else 1
+        self.waiting = False
+        if not self.is_mounted:
+            return
+        lang = self.lang
+        self.query_one(".dialog-title", Label).update(self.title_text())
+        kind = self.query_one("#field-kind", Select)
+        kinds = self._kinds()
+        if tuple(value for _prompt, value in kind._options) != kinds:
+            kind.set_options([(tr("doc.kind." + k, lang), k) for k in kinds])
+        kind.value = doc.kind if doc is not None else "invoice"
+        kind.disabled = doc is not None
+        values = {"contact": self.contact_name,
+                  "date": (doc.date if doc is not None else self.as_of).isoformat(),
+                  "due": doc.due.isoformat() if doc is not None and doc.due else "",
+                  "currency": (doc.currency or "") if doc is not None else "",
+                  "notes": doc.notes if doc is not None else ""}
+        for name, value in values.items():
+            box = self.query_one("#field-" + name, Input)
+            with box.prevent(Input.Changed):
+                box.value = value
+            box.set_class(False, "-invalid")
+        self.query_one("#contact-matches", OptionList).display = False
+        self.query_one("#field-currency").parent.query_one(".field-label", Label).update(
+            tr("edit.currency", lang, currency=settings.currency))
+        self.query_one("#lines-label", Label).update(tr("edit.lines", lang, vat=settings.vat))
+        lines = list(doc.lines) if doc is not None and doc.lines else [None]
+        self.call_later(self._fresh_lines, lines, str(settings.vat))
+        for label in self.query(".field-error"):
+            label.update("")
+            label.display = False
+        ok = self.query_one("#ok", Button)
+        ok.disabled = False
+        self.query_one("#field-contact", Input).focus()     # as when first shown
+        self.query_one(VerticalScroll).scroll_home(animate=False)
+
+    async def _fresh_lines(self, lines: list, default_vat: str) -> None:
+        """The line rows of the form's new content (the old ones removed
+        first: the new ones take their ids), then the totals."""
+        holder = self.query_one("#lines", Vertical)
+        rows = list(self.query(LineRow))
+        if [row.index for row in rows] == list(range(len(lines))):
+            for row, line in zip(rows, lines):      # as many rows: new texts only
+                row.show(line, default_vat)
+        else:
+            await holder.remove_children()
+            await holder.mount_all([LineRow(i, line, default_vat) for i, line in enumerate(lines)])
+        self._totals()
+
     def compose_fields(self) -> ComposeResult:
         lang, doc = self.lang, self.doc
         yield Label(tr("edit.kind", lang), classes="field-label")
-        kinds = KINDS if doc is None or doc.kind in KINDS else (*KINDS, doc.kind)
-        yield Select([(tr("doc.kind." + k, lang), k) for k in kinds],
+        yield Select([(tr("doc.kind." + k, lang), k) for k in self._kinds()],
                      value=doc.kind if doc is not None else "invoice", allow_blank=False,
                      id="field-kind", compact=True, disabled=doc is not None)
         yield from self.field("contact", tr("edit.contact", lang), self.contact_name)
@@ -275,7 +361,8 @@ class DocumentForm(EngineForm):
                 yield from self.field("currency",
                                       tr("edit.currency", lang, currency=self.settings.currency),
                                       (doc.currency or "") if doc is not None else "")
-        yield Label(tr("edit.lines", lang, vat=self.settings.vat), classes="field-label")
+        yield Label(tr("edit.lines", lang, vat=self.settings.vat), classes="field-label",
+                    id="lines-label")
         with Vertical(id="lines"):
             lines = list(doc.lines) if doc is not None and doc.lines else [None]
             for i, line in enumerate(lines):

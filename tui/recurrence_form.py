@@ -3,7 +3,17 @@ start, end date or count, issue mode, lead days, with a live preview of the
 next occurrences and, under it, the warnings `facturier check` gives about
 schedules that surprise (engine.recurrence.schedule_warnings: the 31st that
 skips short months...); the "Last day of the month" frequency is
-BYMONTHDAY=-1. Dismisses with a dict of values or None.
+BYMONTHDAY=-1.
+
+OK does not close the form: as the other forms (tui/edit_forms.py) it posts
+:class:`~tui.edit_forms.SubmitForm` with the engine API's typed input
+(``recurrence.create`` / ``recurrence.modify``); the App performs it and
+either closes the form (one commit) or calls :meth:`RecurrenceForm.refused`
+with the engine's reason, shown beside the field, everything typed kept.
+
+The frequency list and the RRULE field follow each other: picking a preset
+writes its rule; typing a rule selects the preset it matches, without that
+selection writing the field back (it would overwrite keys typed since).
 
 The preview asks the App (``app.preview_occurrences``), which calls the
 engine's own occurrence rules, so what the form shows is what the run does.
@@ -18,12 +28,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
+from engine import api
 from engine.i18n import localize
 from engine.recurrence import schedule_warnings
 
+from .edit_forms import FormScreen, SubmitForm
 from .forms import FieldSpec, parse_value
 from .strings import tr
 
@@ -62,7 +73,7 @@ def split_count(rule: str) -> tuple[str, str]:
     return ";".join(kept), count
 
 
-class RecurrenceForm(ModalScreen):
+class RecurrenceForm(FormScreen):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="recurrence_form.cancel"),
         Binding("ctrl+s", "submit", "OK", id="recurrence_form.submit"),
@@ -73,6 +84,7 @@ class RecurrenceForm(ModalScreen):
         self.lang = lang
         self.as_of = as_of
         self.rec = rec
+        self.waiting = False
 
     def compose(self) -> ComposeResult:
         lang, rec = self.lang, self.rec
@@ -92,6 +104,7 @@ class RecurrenceForm(ModalScreen):
                              value=preset_of(rule), allow_blank=False, id="frequency", compact=True)
                 yield Label(tr("form.rrule", lang), classes="field-label")
                 yield Input(rule, id="rule")
+                yield Label("", id="error-rule", classes="field-error")
                 with Horizontal(classes="form-row"):
                     with Vertical():
                         yield Label(tr("form.start", lang), classes="field-label")
@@ -116,16 +129,20 @@ class RecurrenceForm(ModalScreen):
                         yield Input(str(rec.lead_days) if rec else "0", id="lead_days")
                         yield Label("", id="error-lead_days", classes="field-error")
                 yield Static("", id="preview")
+            yield Label("", id="error-form", classes="field-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(tr("form.ok", lang), variant="primary", id="ok", compact=True)
                 yield Button(tr("form.cancel", lang), id="cancel", compact=True)
 
     def on_mount(self) -> None:
+        for label in self.query("#error-rule, #error-form"):
+            label.display = False
         self.query_one("#name").focus()
         self._update()
 
     @on(Select.Changed, "#frequency")
     def _preset(self, event: Select.Changed) -> None:
+        """A person picked a frequency: its rule goes in the RRULE field."""
         if event.value in PRESETS:
             rule = self.query_one("#rule", Input)
             if rule.value != PRESETS[event.value]:
@@ -138,7 +155,11 @@ class RecurrenceForm(ModalScreen):
             freq = self.query_one("#frequency", Select)
             wanted = preset_of(event.value.strip())
             if freq.value != wanted:
-                freq.value = wanted
+                # no Select.Changed: handled later, it would write the preset's
+                # rule over the keys typed in between (";BYMONTHDAY=-1" lost)
+                with freq.prevent(Select.Changed):
+                    freq.value = wanted
+            self.say("rule", "")
         self._update()
 
     @on(Input.Submitted)
@@ -208,6 +229,9 @@ class RecurrenceForm(ModalScreen):
 
     @on(Button.Pressed, "#ok")
     def action_submit(self) -> None:
+        if self.waiting:
+            return
+        self.say("form", "")
         values = self._values(final=True)
         if values is None:
             return
@@ -217,7 +241,45 @@ class RecurrenceForm(ModalScreen):
             self.query_one("#preview", Static).update(
                 Text(tr("form.preview.bad", self.lang, message=_said(exc, self.lang)), style="red"))
             return
-        self.dismiss(values)
+        asked = self.inputs(values)
+        if asked is None:
+            self.dismiss(None)              # nothing changed
+            return
+        self.waiting = True
+        self.query_one("#ok", Button).disabled = True
+        self.post_message(SubmitForm(self, *asked))
+
+    def inputs(self, values: dict) -> Optional[tuple[str, object]]:
+        """The engine API's input for these values; None when an edit changes nothing."""
+        rec = self.rec
+        if rec is None:
+            fields = {k: v for k, v in values.items() if v is not None}
+            return "recurrence.create", api.CreateRecurrence(
+                fields, source=tr("form.new_recurrence", "en"))
+        changed = {k: v for k, v in values.items()
+                   if v is not None and getattr(rec, k, None) != v}
+        remove = tuple(k for k, v in values.items()
+                       if v is None and getattr(rec, k, None) is not None)
+        if not changed and not remove:
+            return None
+        return "recurrence.modify", api.EditRecurrence(rec.id, set_fields=changed, remove=remove)
+
+    def say(self, name: str, text: str) -> None:
+        label = self.query_one("#error-" + name, Label)
+        label.update(text)
+        label.display = bool(text)
+
+    def refused(self, message: str, field: Optional[str]) -> None:
+        """The engine refused: say why beside ``field`` (else under the
+        form); everything typed stays."""
+        self.waiting = False
+        self.query_one("#ok", Button).disabled = False
+        text = tr("edit.refused", self.lang, message=message)
+        if field and self.query("#error-" + field) and field != "form":
+            self.say(field, text)
+            self.query_one("#" + field).focus()
+        else:
+            self.say("form", text)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

@@ -70,8 +70,9 @@ class RecurrenceListScreen(ListScreen):
 
     @on(Input.Changed, "#search")
     def _search(self, event: Input.Changed) -> None:
-        words = event.value.lower().split()
-        self.table.set_filter((lambda r: all(w in r.haystack for w in words)) if words else None)
+        from engine.listing import matches, search_words   # as `status --search` folds
+        words = search_words(event.value)
+        self.table.set_filter((lambda r: matches(r.haystack, words)) if words else None)
         self._count()
 
     @on(Input.Submitted, "#search")
@@ -93,7 +94,8 @@ class RecurrenceListScreen(ListScreen):
         self.refresh_bindings()
 
     def action_back(self) -> None:
-        self.dismiss()
+        if not self.leave_search():
+            self.dismiss()
 
     def action_search(self) -> None:
         self.query_one("#search", Input).focus()

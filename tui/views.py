@@ -46,6 +46,7 @@ class Snapshot:
     search_texts: Optional[dict] = None     # id -> search text, built on the first search
     complete: bool = True           # False until every recurrence is listed (second phase)
     unpublished: int = 0            # commits the shared remote lacks (SPEC 9; 0 without `sync`)
+    templates: frozenset = frozenset()      # drafts that are recurrence templates (not to do)
 
     @property
     def stopped(self) -> list[RecurrenceItem]:
