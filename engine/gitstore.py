@@ -16,8 +16,10 @@ One action = one commit on the checked-out branch. A session queues commits
 (each a commit of its own) and *publishes* them: fast-import's pack is written,
 the journal records the paths about to change, each is checked to still hold
 what it held (a person's edit made meanwhile refuses the publish, nothing
-written), ``git checkout --no-overlay NEW -- paths`` brings their index entries
-and work tree files to the new commit, the branch moves by compare-and-swap,
+written), git brings their index entries and work tree files to the new
+commit (``git checkout --no-overlay NEW -- paths`` for a few paths, ``git
+update-index --index-info`` then ``git checkout-index --stdin`` for many: see
+:func:`engine.worktree.checkout`), the branch moves by compare-and-swap,
 the journal is dropped. A failure or a signal at any point
 undoes what was done (the work tree back to the branch's commit); a kill leaves
 the journal, which the next command settles (:func:`engine.worktree.recover`).
@@ -36,7 +38,7 @@ from .gitlog import LOG_FORMAT, change_signature, commit_order, find_paths, log_
 from .gitrepo import (BOOK_FOLDERS, GitError, Repository, _link_above, blob_id, git,
                       identities, identity_env, init_repository, is_repository, list_blobs,
                       parse_author, read_file, run_git)
-from .worktree import EditedMeanwhile, Journal, checkout, is_book_path, recover
+from .worktree import EditedMeanwhile, Journal, checkout, crash_point, is_book_path, recover
 
 __all__ = ["BOOK_FOLDERS", "BookLock", "ConcurrentChange", "EditedMeanwhile", "GitError",
            "LOG_FORMAT", "LockTimeout", "Store", "blob_id", "change_signature", "commit_order",
@@ -300,15 +302,17 @@ class Store:
         try:
             self._fi.checkpoint()
             new = self.head = self._fi.mark(self.head)
-            _crash_point("objects")
+            crash_point("objects")
             self._journal.write(self.ref, old, new, paths)
-            _crash_point("journal")
-            checkout(self.repo, new, paths)
-            _crash_point("files")
+            crash_point("journal")
+            checkout(self.repo, new, paths,
+                     modes={p: e[0] for p, e in self._after.items() if e is not None},
+                     work=self._work_blobs(list(paths)))
+            crash_point("files")
             self._move_branch(new, old)
             self._published = new           # the branch holds them from here on
             self._known.update(self._after)
-            _crash_point("branch")
+            crash_point("branch")
             self._journal.drop()
         except BaseException:
             self._abandon()
@@ -367,6 +371,7 @@ class Store:
         out = git(self.root, "diff-tree", "-r", "-z", "--no-renames", old, target)
         fields = out.split(b"\0")
         paths: dict[str, tuple[Optional[str], Optional[str]]] = {}
+        modes: dict[str, str] = {}
         zero = self.repo.zero
         for i in range(0, len(fields) - 1, 2):
             info = fields[i].decode().split()
@@ -375,11 +380,12 @@ class Store:
             path = fields[i + 1].decode("utf-8", "surrogateescape")
             before, after = info[2], info[3]
             paths[path] = (None if before == zero else before, None if after == zero else after)
+            modes[path] = info[1]
         try:
             self._journal.write(self.ref, old, target, paths)
-            _crash_point("move")
+            crash_point("move")
             if paths:
-                checkout(self.repo, target, paths)
+                checkout(self.repo, target, paths, modes=modes)
             self._move_branch(target, old)
             self._journal.drop()
         except BaseException:
@@ -419,12 +425,4 @@ class Store:
                 git(self.root, "gc", "--auto", "--quiet", check=False)
 
 
-def _crash_point(name: str) -> None:
-    """Tests only: ``FACTURIER_TEST_CRASH=<name>`` kills this process (-9) at
-    that point of a publish, to check the recovery rule."""
-    if _CRASH and _CRASH == name:
-        import signal
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-_CRASH = os.environ.get("FACTURIER_TEST_CRASH", "")
+_crash_point = crash_point      # the name engine.sync uses
