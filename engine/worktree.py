@@ -339,10 +339,13 @@ def _drop_private_refs(repo: Repository) -> None:
 
 def crash_point(name: str) -> None:
     """Tests only: ``FACTURIER_TEST_CRASH=<name>`` kills this process (-9) at
-    that point of a publish, to check the recovery rule."""
-    if _CRASH and _CRASH == name:
+    that point of a publish, to check the recovery rule;
+    ``<name>:INT`` or ``<name>:TERM`` sends it that signal instead (the
+    unwinding of an interruption)."""
+    if _CRASH and _CRASH.partition(":")[0] == name:
         import signal
-        os.kill(os.getpid(), signal.SIGKILL)
+        how = _CRASH.partition(":")[2]
+        os.kill(os.getpid(), {"INT": signal.SIGINT, "TERM": signal.SIGTERM}.get(how, signal.SIGKILL))
 
 
 _CRASH = os.environ.get("FACTURIER_TEST_CRASH", "")
