@@ -88,19 +88,21 @@ class Store:
 
     def __init__(self, root, author: Optional[str] = None):
         self.root = Path(root)
-        self.repo = Repository(self.root)
-        ref = git(self.root, "symbolic-ref", "-q", "HEAD", check=False).decode().strip()
-        if not ref:
+        # the repository's facts, the branch and its commit: one git process
+        self.repo = Repository(self.root, head=True)
+        ref, head = self.repo.head_ref, self.repo.head_commit
+        if ref is None:
+            ref = git(self.root, "symbolic-ref", "-q", "HEAD", check=False).decode().strip()
+        if not ref.startswith("refs/"):
             raise GitError("the book's HEAD is detached; check out a branch first "
                            "(facturier commits on the checked-out branch)")
         self.ref = ref
-        head = git(self.root, "rev-parse", "-q", "--verify", "HEAD^{commit}",
-                   check=False).decode().strip()
         if not head:
             raise GitError("the branch %s has no commit yet; commit facturier.yaml first"
                            % ref.rsplit("/", 1)[-1])
+        # recovery settles the work tree and index, never the branch
         self.recovered: list[str] = recover(self.repo, ref)
-        self.head = self._published = git(self.root, "rev-parse", "HEAD^{commit}").decode().strip()
+        self.head = self._published = head
         self._author, self._committer = identities(self.root, author)
         self._import: Optional[FastImport] = None
         self._journal = Journal(self.repo)
@@ -117,6 +119,7 @@ class Store:
         # first, then (past LIST_AFTER questions: a daily run) listed once whole
         self._known: dict[str, Optional[tuple[str, str]]] = {}
         self._listed = False
+        self._ref_left = False
 
     # ------------------------------------------------------------------ reading
     @property
@@ -301,6 +304,7 @@ class Store:
         old = self._published
         try:
             self._fi.checkpoint()
+            self._ref_left = True           # fast-import's private ref now exists
             new = self.head = self._fi.mark(self.head)
             crash_point("objects")
             self._journal.write(self.ref, old, new, paths)
@@ -310,6 +314,7 @@ class Store:
                      work=self._work_blobs(list(paths)))
             crash_point("files")
             self._move_branch(new, old)
+            self._ref_left = False          # dropped with the move
             self._published = new           # the branch holds them from here on
             self._known.update(self._after)
             crash_point("branch")
@@ -387,6 +392,7 @@ class Store:
             if paths:
                 checkout(self.repo, target, paths, modes=modes)
             self._move_branch(target, old)
+            self._ref_left = False
             self._journal.drop()
         except BaseException:
             self._abandon()
@@ -400,7 +406,14 @@ class Store:
             self._import.reset(target)
 
     def _move_branch(self, new: str, old: str) -> None:
-        code, _out, err = run_git(self.root, "update-ref", "-m", "facturier", self.ref, new, old)
+        """Compare-and-swap of the branch from ``old`` to ``new``; fast-import's
+        private ref (which kept the objects reachable until now) is dropped in
+        the same transaction (one git process, not two)."""
+        moves = b"update %s\0%s\0%s\0" % (self.ref.encode(), new.encode(), old.encode())
+        if self._import is not None:
+            moves += b"delete %s\0\0" % self._import.ref.encode()
+        code, _out, err = run_git(self.root, "update-ref", "-m", "facturier", "--stdin", "-z",
+                                  input=moves)
         if code != 0:
             text = err.decode(errors="replace").strip()
             if "but expected" in text:
@@ -418,8 +431,13 @@ class Store:
         finally:
             fi, self._import = self._import, None
             if fi is not None:
+                try:
+                    fi.forget()     # its private ref is not written again at its end
+                except GitError:
+                    self._ref_left = True
                 fi.close()
-                git(self.root, "update-ref", "-d", fi.ref, check=False)
+                if self._ref_left:
+                    git(self.root, "update-ref", "-d", fi.ref, check=False)
             if self._commits:
                 # as `git commit` does: repack once there are many packs, in the background
                 git(self.root, "gc", "--auto", "--quiet", check=False)
