@@ -360,6 +360,7 @@ LARGE = textwrap.dedent("""
     from engine.cli import _terminate
     from engine.gitstore import BookLock, Store
     signal.signal(signal.SIGTERM, _terminate)     # as the facturier command does
+    signal.signal(signal.SIGINT, signal.default_int_handler)   # also when started ignoring it
     root = sys.argv[1]
     with BookLock(root):
         store = Store(root)
