@@ -151,6 +151,13 @@ class FastImport:
         self._send(b"reset %s\nfrom %s\n\n" % (self.ref.encode(), commit.encode()))
         self.tip = commit
 
+    def forget(self) -> None:
+        """Forget the private ref's commit: at its end fast-import then leaves
+        the ref as it is (written at the last checkpoint, or never) instead of
+        writing it again."""
+        self._send(b"reset %s\n\n" % self.ref.encode())
+        self.tip = None
+
     def close(self) -> None:
         proc = self._proc
         if proc.poll() is None:

@@ -93,10 +93,22 @@ class Repository:
     """Facts about the book's repository that the write path needs, asked of
     git once per session."""
 
-    def __init__(self, root):
+    def __init__(self, root, head: bool = False):
+        """``head``: also ask (in the same git process) the checked-out
+        branch and its commit: ``head_ref`` ("refs/heads/main"; "HEAD" when
+        detached) and ``head_commit``, both None when HEAD has no commit."""
         self.root = Path(root)
-        out = git(self.root, "rev-parse", "--show-toplevel", "--git-dir",
-                  "--show-object-format").decode()
+        self.head_ref: Optional[str] = None
+        self.head_commit: Optional[str] = None
+        questions = ["rev-parse", "--show-toplevel", "--git-dir", "--show-object-format"]
+        code, answer, _err = run_git(self.root, *questions, "HEAD^{commit}",
+                                     "--symbolic-full-name", "HEAD") if head else (1, b"", b"")
+        lines = answer.decode().splitlines()
+        if code == 0 and len(lines) == 5:
+            self.head_commit, self.head_ref = lines[3], lines[4]
+            out = answer.decode()
+        else:       # not asked, or no commit yet: the repository's facts alone
+            out = git(self.root, *questions).decode()
         toplevel, git_dir, self.object_format = out.splitlines()[:3]
         if os.path.realpath(toplevel) != os.path.realpath(self.root):
             raise GitError("the book %s is inside the git repository %s, not at its top: a book "

@@ -16,8 +16,10 @@ One action = one commit on the checked-out branch. A session queues commits
 (each a commit of its own) and *publishes* them: fast-import's pack is written,
 the journal records the paths about to change, each is checked to still hold
 what it held (a person's edit made meanwhile refuses the publish, nothing
-written), ``git checkout --no-overlay NEW -- paths`` brings their index entries
-and work tree files to the new commit, the branch moves by compare-and-swap,
+written), git brings their index entries and work tree files to the new
+commit (``git checkout --no-overlay NEW -- paths`` for a few paths, ``git
+update-index --index-info`` then ``git checkout-index --stdin`` for many: see
+:func:`engine.worktree.checkout`), the branch moves by compare-and-swap,
 the journal is dropped. A failure or a signal at any point
 undoes what was done (the work tree back to the branch's commit); a kill leaves
 the journal, which the next command settles (:func:`engine.worktree.recover`).
@@ -36,7 +38,7 @@ from .gitlog import LOG_FORMAT, change_signature, commit_order, find_paths, log_
 from .gitrepo import (BOOK_FOLDERS, GitError, Repository, _link_above, blob_id, git,
                       identities, identity_env, init_repository, is_repository, list_blobs,
                       parse_author, read_file, run_git)
-from .worktree import EditedMeanwhile, Journal, checkout, is_book_path, recover
+from .worktree import EditedMeanwhile, Journal, checkout, crash_point, is_book_path, recover
 
 __all__ = ["BOOK_FOLDERS", "BookLock", "ConcurrentChange", "EditedMeanwhile", "GitError",
            "LOG_FORMAT", "LockTimeout", "Store", "blob_id", "change_signature", "commit_order",
@@ -86,19 +88,21 @@ class Store:
 
     def __init__(self, root, author: Optional[str] = None):
         self.root = Path(root)
-        self.repo = Repository(self.root)
-        ref = git(self.root, "symbolic-ref", "-q", "HEAD", check=False).decode().strip()
-        if not ref:
+        # the repository's facts, the branch and its commit: one git process
+        self.repo = Repository(self.root, head=True)
+        ref, head = self.repo.head_ref, self.repo.head_commit
+        if ref is None:
+            ref = git(self.root, "symbolic-ref", "-q", "HEAD", check=False).decode().strip()
+        if not ref.startswith("refs/"):
             raise GitError("the book's HEAD is detached; check out a branch first "
                            "(facturier commits on the checked-out branch)")
         self.ref = ref
-        head = git(self.root, "rev-parse", "-q", "--verify", "HEAD^{commit}",
-                   check=False).decode().strip()
         if not head:
             raise GitError("the branch %s has no commit yet; commit facturier.yaml first"
                            % ref.rsplit("/", 1)[-1])
+        # recovery settles the work tree and index, never the branch
         self.recovered: list[str] = recover(self.repo, ref)
-        self.head = self._published = git(self.root, "rev-parse", "HEAD^{commit}").decode().strip()
+        self.head = self._published = head
         self._author, self._committer = identities(self.root, author)
         self._import: Optional[FastImport] = None
         self._journal = Journal(self.repo)
@@ -115,6 +119,7 @@ class Store:
         # first, then (past LIST_AFTER questions: a daily run) listed once whole
         self._known: dict[str, Optional[tuple[str, str]]] = {}
         self._listed = False
+        self._ref_left = False
 
     # ------------------------------------------------------------------ reading
     @property
@@ -299,16 +304,20 @@ class Store:
         old = self._published
         try:
             self._fi.checkpoint()
+            self._ref_left = True           # fast-import's private ref now exists
             new = self.head = self._fi.mark(self.head)
-            _crash_point("objects")
+            crash_point("objects")
             self._journal.write(self.ref, old, new, paths)
-            _crash_point("journal")
-            checkout(self.repo, new, paths)
-            _crash_point("files")
+            crash_point("journal")
+            checkout(self.repo, new, paths,
+                     modes={p: e[0] for p, e in self._after.items() if e is not None},
+                     work=self._work_blobs(list(paths)))
+            crash_point("files")
             self._move_branch(new, old)
+            self._ref_left = False          # dropped with the move
             self._published = new           # the branch holds them from here on
             self._known.update(self._after)
-            _crash_point("branch")
+            crash_point("branch")
             self._journal.drop()
         except BaseException:
             self._abandon()
@@ -367,6 +376,7 @@ class Store:
         out = git(self.root, "diff-tree", "-r", "-z", "--no-renames", old, target)
         fields = out.split(b"\0")
         paths: dict[str, tuple[Optional[str], Optional[str]]] = {}
+        modes: dict[str, str] = {}
         zero = self.repo.zero
         for i in range(0, len(fields) - 1, 2):
             info = fields[i].decode().split()
@@ -375,12 +385,14 @@ class Store:
             path = fields[i + 1].decode("utf-8", "surrogateescape")
             before, after = info[2], info[3]
             paths[path] = (None if before == zero else before, None if after == zero else after)
+            modes[path] = info[1]
         try:
             self._journal.write(self.ref, old, target, paths)
-            _crash_point("move")
+            crash_point("move")
             if paths:
-                checkout(self.repo, target, paths)
+                checkout(self.repo, target, paths, modes=modes)
             self._move_branch(target, old)
+            self._ref_left = False
             self._journal.drop()
         except BaseException:
             self._abandon()
@@ -394,7 +406,14 @@ class Store:
             self._import.reset(target)
 
     def _move_branch(self, new: str, old: str) -> None:
-        code, _out, err = run_git(self.root, "update-ref", "-m", "facturier", self.ref, new, old)
+        """Compare-and-swap of the branch from ``old`` to ``new``; fast-import's
+        private ref (which kept the objects reachable until now) is dropped in
+        the same transaction (one git process, not two)."""
+        moves = b"update %s\0%s\0%s\0" % (self.ref.encode(), new.encode(), old.encode())
+        if self._import is not None:
+            moves += b"delete %s\0\0" % self._import.ref.encode()
+        code, _out, err = run_git(self.root, "update-ref", "-m", "facturier", "--stdin", "-z",
+                                  input=moves)
         if code != 0:
             text = err.decode(errors="replace").strip()
             if "but expected" in text:
@@ -412,19 +431,16 @@ class Store:
         finally:
             fi, self._import = self._import, None
             if fi is not None:
+                try:
+                    fi.forget()     # its private ref is not written again at its end
+                except GitError:
+                    self._ref_left = True
                 fi.close()
-                git(self.root, "update-ref", "-d", fi.ref, check=False)
+                if self._ref_left:
+                    git(self.root, "update-ref", "-d", fi.ref, check=False)
             if self._commits:
                 # as `git commit` does: repack once there are many packs, in the background
                 git(self.root, "gc", "--auto", "--quiet", check=False)
 
 
-def _crash_point(name: str) -> None:
-    """Tests only: ``FACTURIER_TEST_CRASH=<name>`` kills this process (-9) at
-    that point of a publish, to check the recovery rule."""
-    if _CRASH and _CRASH == name:
-        import signal
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-_CRASH = os.environ.get("FACTURIER_TEST_CRASH", "")
+_crash_point = crash_point      # the name engine.sync uses

@@ -352,3 +352,96 @@ def test_a_kill_in_a_batch_loses_it_whole_or_keeps_it_whole(book, point):
     assert (book / "documents/2025/01/gen-0079.yaml").exists() == moved
     # (a killed fast-import may leave a tmp_pack_* file: garbage that git gc
     # prunes, as after any killed git command; never referenced)
+
+
+LARGE = textwrap.dedent("""
+    import signal, sys
+    sys.path.insert(0, %r)
+    from engine.cli import _terminate
+    from engine.gitstore import BookLock, Store
+    signal.signal(signal.SIGTERM, _terminate)     # as the facturier command does
+    signal.signal(signal.SIGINT, signal.default_int_handler)   # also when started ignoring it
+    root = sys.argv[1]
+    with BookLock(root):
+        store = Store(root)
+        store.begin_batch()
+        for i in range(40):
+            store.commit({"documents/2025/02/q-%%03d.yaml" %% i: b"kind: quote\\nn: %%d\\n" %% i,
+                          %r: %r + b"notes: %%d\\n" %% i},
+                         ["contacts/c-%%02d.yaml" %% i] if i < 20 else [],
+                         "Large %%d\\n\\nFacturier-Action: document.modify\\n" %% i)
+        store.end_batch()
+        store.close()
+""") % (str(REPO), DOC, OLD)
+
+
+@pytest.fixture
+def large_book(make_book):
+    files = {"contacts/acme.yaml": "name: ACME\n", DOC: OLD.decode()}
+    files.update({"contacts/c-%02d.yaml" % i: "name: C%d\n" % i for i in range(20)})
+    return make_book(files)
+
+
+@pytest.mark.parametrize("how", ["", ":INT", ":TERM"])
+@pytest.mark.parametrize("point", ["journal", "index", "files", "branch"])
+def test_a_large_publish_interrupted_at_any_point_is_recovered_whole(large_book, point, how):
+    """A publish of more paths than worktree.CHECKOUT_PATHS (61: new files,
+    an edited one, deleted ones) goes through update-index + checkout-index;
+    killed (-9) or interrupted (SIGINT, SIGTERM) at each point, the book ends
+    with its work tree and index equal to HEAD, HEAD complete, fsck clean."""
+    from engine import worktree
+    book = large_book
+    before = git(book, "rev-parse", "HEAD").strip()
+    proc = subprocess.run([sys.executable, "-c", LARGE, str(book)], capture_output=True,
+                          env=dict(os.environ, FACTURIER_TEST_CRASH=point + how))
+    assert proc.returncode != 0
+    moved = point == "branch"
+    assert int(git(book, "rev-list", "--count", "%s..HEAD" % before)) == (40 if moved else 0)
+    assert len(git(book, "diff-tree", "-r", "--name-only", before, "HEAD").split()) == (
+        61 if moved else 0) and 61 > worktree.CHECKOUT_PATHS
+    if how:     # an interruption unwinds: the session itself settled the book
+        last = proc.stderr.strip().splitlines()[-1]      # the interruption, no other error
+        assert last in (b"KeyboardInterrupt", b"engine.cli.Terminated"), proc.stderr[-2000:]
+        assert not (book / ".git/facturier/journal.json").exists()
+    else:
+        with BookLock(book):
+            Store(book).close()
+    subprocess.run(["git", "-C", str(book), "fsck", "--full", "--strict"], check=True,
+                   capture_output=True)
+    assert _status(book) == ""
+    assert git(book, "diff", "--cached", "--name-only", "HEAD") == ""
+    assert not (book / ".git/facturier/journal.json").exists()
+    assert (book / "documents/2025/02/q-039.yaml").exists() == moved
+    assert (book / "contacts/c-05.yaml").exists() == (not moved)
+    assert (book / DOC).read_bytes() == (OLD + b"notes: 39\n" if moved else OLD)
+
+
+def test_a_large_publish_goes_through_the_books_filters_and_line_endings(make_book):
+    """More paths than worktree.CHECKOUT_PATHS in a book with a clean/smudge
+    filter on contacts (git-crypt's way) and CRLF documents: git writes every
+    file through them, the repository holds the cleaned content, nothing is
+    seen as edited afterwards."""
+    book = make_book({"contacts/acme.yaml": "name: ACME\n", DOC: OLD.decode()})
+    git(book, "config", "filter.rot.clean", "tr a-zA-Z n-za-mN-ZA-M")
+    git(book, "config", "filter.rot.smudge", "tr a-zA-Z n-za-mN-ZA-M")
+    (book / ".gitattributes").write_text("contacts/*.yaml filter=rot\n"
+                                         "documents/**/*.yaml text eol=crlf\n")
+    git(book, "add", ".gitattributes")
+    git(book, "commit", "-qm", "attributes")
+    git(book, "rm", "-q", "--cached", "-r", "contacts", "documents")
+    git(book, "add", "contacts", "documents")
+    git(book, "commit", "-qm", "renormalize")
+    for f in ("contacts/acme.yaml", DOC):
+        (book / f).unlink()
+    git(book, "checkout", "--", ".")
+    writes = {"contacts/p-%02d.yaml" % i: b"name: Person %d\n" % i for i in range(15)}
+    writes.update({"documents/2025/02/q-%02d.yaml" % i: b"kind: quote\nn: %d\n" % i
+                   for i in range(15)})
+    _commit(book, writes)
+    assert git(book, "show", "HEAD:contacts/p-03.yaml") == "anzr: Crefba 3\n"   # cleaned
+    assert git(book, "show", "HEAD:documents/2025/02/q-03.yaml") == "kind: quote\nn: 3\n"
+    assert (book / "contacts/p-03.yaml").read_bytes() == b"name: Person 3\n"   # smudged
+    assert (book / "documents/2025/02/q-03.yaml").read_bytes() == b"kind: quote\r\nn: 3\r\n"
+    assert _status(book) == ""
+    subprocess.run(["git", "-C", str(book), "fsck", "--full", "--strict"], check=True,
+                   capture_output=True)
