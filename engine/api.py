@@ -19,6 +19,19 @@ and render): what a document looks like at a date, which actions it offers
   action needs, plan, commit; a :class:`Result` whose refusal is a catalogue
   :class:`~engine.i18n.Message` (a code and its parameters), never raised.
 
+Every action the CLI and the app run goes through :func:`perform`: the
+document actions, contacts, settings, recurrences (create, modify, delete,
+repair), a bank statement's import (``bank.import``: the credits matched on
+the locked book, in the result's ``detail``) and a person's assignment of an
+entry (``bank.assign``), a delivery report (``bounce``). Two run their own
+session, on purpose: ``send`` (one SMTP hand-over recorded before and after,
+engine/deliveries.py's ``send_now``, which :func:`perform` calls), and
+`facturier run` (engine/runner.py), which is not one action but a day's
+session of many (recurrences, scheduled validations, sending, reminders):
+it keeps one lock, one loaded book, one renderer and one SMTP connection
+for hundreds of commits, and reports per step; going through :func:`perform`
+would load the book and take the lock once per commit.
+
 Not pure: :func:`perform` writes through the git layer, and :func:`now_in`
 reads the clock (for the faces, the only callers that may).
 
@@ -203,6 +216,54 @@ class EditContact:
 
 
 @dataclass(frozen=True)
+class DeleteContact:
+    contact: str
+
+
+@dataclass(frozen=True)
+class CreateRecurrence:
+    fields: Union[dict, str, bytes]      # {"name":, "template":, "rule":, ...} or YAML
+    source: str = "<input>"
+
+
+@dataclass(frozen=True)
+class EditRecurrence:
+    recurrence: str
+    text: Optional[Union[str, bytes]] = None
+    set_fields: Optional[dict] = None
+    remove: tuple = ()
+
+
+@dataclass(frozen=True)
+class DeleteRecurrence:
+    recurrence: str
+
+
+@dataclass(frozen=True)
+class RepairRecurrence:
+    recurrence: str
+    choice: str                          # "skip-missing" | "create-missing" | "end"
+
+
+@dataclass(frozen=True)
+class ImportStatement:
+    statement: Any                       # engine.bank.Statement, read by the face
+    file: str                            # its name, in the commit's subject
+
+
+@dataclass(frozen=True)
+class AssignCredit:
+    credit: Any                          # engine.bank.BankCredit the import left
+    doc: str
+    file: str = ""
+
+
+@dataclass(frozen=True)
+class RecordBounce:
+    report: Any                          # engine.mail.DeliveryReport (failed)
+
+
+@dataclass(frozen=True)
 class EditSettings:
     set_fields: dict = field(default_factory=dict)     # dotted keys: "company.name"
     remove: tuple = ()
@@ -216,6 +277,9 @@ class Context:
     as_of: dt.date
     now: Callable[[], str]               # an ISO timestamp falling on as_of
     lang: str = "en"
+    # what a plan found besides its change (a bank import's matches): the
+    # result's ``detail``, kept when the plan or the commit is refused
+    detail: dict = field(default_factory=dict)
 
 
 Plan = Callable[[Book, Any, Context], Any]
@@ -229,7 +293,8 @@ class ActionDef:
     needs: str                           # "book" | "document" (only the document it names)
     plan: Optional[Plan]                 # None: run by its own session (send)
     offer: Optional[Callable[[Book, Document, dt.date], Optional[Message]]] = None
-    creates: bool = False                # makes a document: the result names it
+    creates: bool = False                # makes a document, contact or recurrence: the
+                                         # result names it
 
 
 def _amounts(book: Book, doc: Document, as_of: dt.date):
@@ -363,6 +428,30 @@ def _day(value: Optional[dt.date], ctx: Context) -> dt.date:
     return value if value is not None else ctx.as_of
 
 
+def _bank():
+    from . import bank
+    return bank
+
+
+def _deliveries():
+    from . import deliveries
+    return deliveries
+
+
+def _plan_repair(book: Book, inputs: RepairRecurrence, ctx: Context):
+    from .planrepair import plan_repair
+    return plan_repair(book, inputs.recurrence, inputs.choice, ctx.as_of)
+
+
+def _plan_import(book: Book, inputs: ImportStatement, ctx: Context):
+    """Match the statement's credits on the locked book (``detail["matches"]``)
+    and record the matched ones: one change, or None when none matched."""
+    bank = _bank()
+    matches = bank.match_credits(book, inputs.statement.credits, ctx.as_of)
+    ctx.detail["matches"] = matches
+    return bank.plan_import(book, matches, inputs.file)
+
+
 def _plans() -> dict[str, ActionDef]:
     from . import actions as a
     defs = [
@@ -404,13 +493,32 @@ def _plans() -> dict[str, ActionDef]:
                   lambda b, i, c: a.plan_create_document(b, i.fields, c.as_of, source=i.source),
                   creates=True),
         ActionDef("contact.create", "contact.create", CreateContact, "book",
-                  lambda b, i, c: a.plan_create_contact(b, i.fields, source=i.source)),
+                  lambda b, i, c: a.plan_create_contact(b, i.fields, source=i.source),
+                  creates=True),
         ActionDef("contact.modify", "contact.modify", EditContact, "book",
                   lambda b, i, c: a.plan_edit_contact(b, i.contact, text=i.text,
                                                       set_fields=i.set_fields, remove=i.remove,
                                                       base=i.base)),
+        ActionDef("contact.delete", "contact.delete", DeleteContact, "book",
+                  lambda b, i, c: a.plan_delete_contact(b, i.contact)),
         ActionDef("settings.modify", "settings.modify", EditSettings, "book",
                   lambda b, i, c: plan_edit_settings(b, i.set_fields, i.remove)),
+        ActionDef("recurrence.create", "recurrence.create", CreateRecurrence, "book",
+                  lambda b, i, c: a.plan_create_recurrence(b, i.fields, source=i.source),
+                  creates=True),
+        ActionDef("recurrence.modify", "recurrence.modify", EditRecurrence, "book",
+                  lambda b, i, c: a.plan_edit_recurrence(b, i.recurrence, text=i.text,
+                                                         set_fields=i.set_fields,
+                                                         remove=i.remove)),
+        ActionDef("recurrence.delete", "recurrence.delete", DeleteRecurrence, "book",
+                  lambda b, i, c: a.plan_delete_recurrence(b, i.recurrence)),
+        ActionDef("recurrence.repair", "recurrence.repair", RepairRecurrence, "book",
+                  _plan_repair),
+        ActionDef("bank.import", "document.payment", ImportStatement, "book", _plan_import),
+        ActionDef("bank.assign", "document.payment", AssignCredit, "book",
+                  lambda b, i, c: _bank().plan_assign(b, i.credit, i.doc, i.file)),
+        ActionDef("bounce", "document.bounce", RecordBounce, "book",
+                  lambda b, i, c: _deliveries().plan_bounce(b, i.report)),
     ]
     return {d.name: d for d in defs}
 
@@ -584,6 +692,7 @@ class Result:
     refusal: Optional[Message] = None
     field_name: Optional[str] = None   # the input field the refusal is about
     report: Any = None                   # send: the engine.daily.RunReport
+    detail: dict = field(default_factory=dict)      # what the plan found (Context.detail)
     recovered: list = field(default_factory=list)
     published: Optional[str] = None      # with `sync`: the subject as published
     pushes: int = 0                      # with `sync`: the pushes it took
@@ -657,6 +766,7 @@ def perform(root, name: str, inputs: Any, as_of: dt.date, author: Optional[str] 
         timezone = load_settings(root).timezone
         now = lambda: now_in(timezone, as_of)      # noqa: E731
     result = Result(name)
+    context = Context(as_of, now, lang, result.detail)
     try:
         if definition.plan is None:
             return _send(root, definition, inputs, as_of, author, now, environ, result)
@@ -666,9 +776,9 @@ def perform(root, name: str, inputs: Any, as_of: dt.date, author: Optional[str] 
             target = _target(inputs)
             book = writer.load_documents([target]) if (definition.needs == "document"
                                                        and target) else writer.book
-            change = definition.plan(book, inputs, Context(as_of, now, lang))
+            change = definition.plan(book, inputs, context)
             result.change = change
-            result.commit = writer.commit(change)
+            result.commit = writer.commit(change) if change is not None else None
             # with `sync` (SPEC 9) the change may have been planned again on
             # the remote's head (a validation's number): what was published
             publisher = getattr(writer, "publisher", None)
@@ -680,7 +790,8 @@ def perform(root, name: str, inputs: Any, as_of: dt.date, author: Optional[str] 
         result.field_name = field_of(exc.message)
         return result
     if definition.creates and result.change is not None:
-        made = [v for k, v in result.change.trailers if k == "Facturier-Document"]
+        made = [v for k, v in result.change.trailers
+                if k in ("Facturier-Document", "Facturier-Contact", "Facturier-Recurrence")]
         result.created = made[0] if made else None
     return result
 

@@ -598,26 +598,24 @@ class FacturierApp(BookkeepingMixin, App):
             return tr("sync.done", self.lang, remote=report.remote, n=len(report.published))
         if action == "repair":
             return self._repair(target, values["choice"])
-        from engine import actions, api
+        from engine import api
         if action == "recurrence.create":
-            fields = {k: v for k, v in values.items() if v is not None}
-            _sha, change = actions.perform(self.root, actions.plan_create_recurrence, fields,
-                                           author=self.author)
-            return _subject_of(change)
-        if action == "recurrence.modify":
+            inputs: object = api.CreateRecurrence({k: v for k, v in values.items()
+                                                   if v is not None})
+        elif action == "recurrence.modify":
             rec = self.snapshot.book.recurrence(target) if self.snapshot else None
             changed = {k: v for k, v in values.items()
                        if v is not None and (rec is None or getattr(rec, k, None) != v)}
-            remove = [k for k, v in values.items()
-                      if v is None and rec is not None and getattr(rec, k, None) is not None]
+            remove = tuple(k for k, v in values.items()
+                           if v is None and rec is not None and getattr(rec, k, None) is not None)
             if not changed and not remove:
                 return ""
-            _sha, change = actions.perform(self.root, actions.plan_edit_recurrence, target,
-                                           set_fields=changed, remove=remove, author=self.author)
-            return _subject_of(change)
-        if action not in api.REGISTRY:
+            inputs = api.EditRecurrence(target or "", set_fields=changed, remove=remove)
+        elif action in api.REGISTRY:
+            inputs = api.inputs_for(action, doc=target, **values)
+        else:
             raise FacturierError(tr("act.unavailable", self.lang))
-        result = self.perform_api(action, api.inputs_for(action, doc=target, **values))
+        result = self.perform_api(action, inputs)
         if result.refusal is not None:
             raise FacturierError(result.refusal.code, **result.refusal.params)
         if result.report is not None:
@@ -633,12 +631,12 @@ class FacturierApp(BookkeepingMixin, App):
 
     def _repair(self, rec_id: str, choice: str) -> str:
         """`facturier recurrence repair ID --skip-missing|--create-missing|--end`."""
-        from engine import actions
-        from engine.daily import plan_repair
+        from engine.api import RepairRecurrence
         engine_choice = {"skip": "skip-missing", "create": "create-missing", "end": "end"}[choice]
-        _sha, change = actions.perform(self.root, plan_repair, rec_id, engine_choice, self.as_of,
-                                       author=self.author)
-        return _subject_of(change)
+        result = self.perform_api("recurrence.repair", RepairRecurrence(rec_id, engine_choice))
+        if result.refusal is not None:
+            raise FacturierError(result.refusal.code, **result.refusal.params)
+        return _subject_of(result.change) if result.commit else ""
 
     def _daily(self) -> str:
         """`facturier run` for the app's as_of (engine.daily.run)."""

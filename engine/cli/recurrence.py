@@ -124,21 +124,27 @@ def show_command(ctx: Context, rec_id: str, n_next: int, fmt: str):
 
 # --------------------------------------------------------------------------- changes
 
-def _commit(ctx: Context, plan, *args, **kwargs):
-    """Plan on the locked book and commit: one action, one commit."""
-    from ..actions import open_writer
+def _commit(ctx: Context, name: str, inputs):
+    """One action through the engine API (engine/api.py, what the app calls
+    too): one commit. A plan's refusal is `refused: ...`; the commit's (a file
+    edited by hand meanwhile...) the CLI's error, as for every command."""
+    from ..api import now_in, perform
     from ..diagnostics import ActionRefused
-    with open_writer(ctx.book_path, ctx.author) as w:
-        try:
-            change = plan(w.book, *args, **kwargs)
-        except ActionRefused as exc:
-            fail(ctx.t("cli.refused", message=exc.render(ctx.lang)))
-        sha = w.commit(change)
-    if sha is None:
+    settings, as_of = ctx.settings, ctx.as_of
+    result = perform(ctx.book_path, name, inputs, as_of, ctx.author, lang=ctx.lang,
+                     now=lambda: now_in(settings.timezone, as_of))
+    for message in result.recovered:
+        say(ctx.t("cli.recovered", message=message))
+    if result.refusal is not None:
+        if result.change is None:
+            fail(ctx.t("cli.refused", message=result.refusal.render(ctx.lang)))
+        raise ActionRefused(result.refusal.code, **result.refusal.params)
+    if result.commit is None:
         say(ctx.t("cli.nothing_changed"))
     else:
-        say(ctx.t("cli.committed", subject=localize(change.subject, ctx.lang), commit=sha[:10]))
-    return change
+        say(ctx.t("cli.committed", subject=localize(result.subject, ctx.lang),
+                  commit=result.commit[:10]))
+    return result
 
 
 @recurrence_group.command("repair")
@@ -153,7 +159,7 @@ def repair_command(ctx: Context, rec_id: str, skip_missing: bool, create_missing
     """Repair a stopped recurrence with exactly one of --skip-missing,
     --create-missing or --end (one commit). If the cause still holds, the next
     run stops it again."""
-    from ..daily import plan_repair
+    from ..api import RepairRecurrence
     chosen = [name for name, given in (("skip-missing", skip_missing),
                                        ("create-missing", create_missing), ("end", end)) if given]
     if len(chosen) != 1:
@@ -162,7 +168,7 @@ def repair_command(ctx: Context, rec_id: str, skip_missing: bool, create_missing
             given=ctx.t("cli.and").join("--" + c for c in chosen)))
     choice = chosen[0]
     _find(ctx.book, rec_id)
-    _commit(ctx, plan_repair, rec_id, choice, ctx.as_of)
+    _commit(ctx, "recurrence.repair", RepairRecurrence(rec_id, choice))
 
 
 @recurrence_group.command("new")
@@ -187,10 +193,10 @@ def repair_command(ctx: Context, rec_id: str, skip_missing: bool, create_missing
 def new_command(ctx: Context, file, rec_id, name, template, frequency, rule, start, until, count,
                 issue, lead_days):
     """Create a recurrence (one commit), from options or a YAML file."""
-    from ..actions import plan_create_recurrence
+    from ..api import CreateRecurrence
     from ..recurrence import RuleError, rule_for_frequency, rule_in_words
     if file is not None:
-        _commit(ctx, plan_create_recurrence, file.read(), source=file.name)
+        _commit(ctx, "recurrence.create", CreateRecurrence(file.read(), source=file.name))
         return
     if not name or not template:
         raise click.UsageError(ctx.t("cli.rec.name_template"))
@@ -213,7 +219,8 @@ def new_command(ctx: Context, file, rec_id, name, template, frequency, rule, sta
         rule += ";COUNT=%d" % count
     fields = {"id": rec_id, "name": name, "template": template, "rule": rule, "start": start,
               "until": until, "issue": issue, "lead_days": lead_days or None}
-    _commit(ctx, plan_create_recurrence, {k: v for k, v in fields.items() if v is not None})
+    _commit(ctx, "recurrence.create",
+            CreateRecurrence({k: v for k, v in fields.items() if v is not None}))
     say(ctx.t("cli.rec.rule", words=rule_in_words(rule, start, ctx.lang)))
 
 
@@ -227,10 +234,10 @@ def new_command(ctx: Context, file, rec_id, name, template, frequency, rule, sta
 @pass_ctx
 def edit_command(ctx: Context, rec_id, sets, unsets, file):
     """Change a recurrence (one commit); comments and key order are kept."""
-    from ..actions import plan_edit_recurrence
+    from ..api import EditRecurrence
     _find(ctx.book, rec_id)
     if file is not None:
-        _commit(ctx, plan_edit_recurrence, rec_id, text=file.read())
+        _commit(ctx, "recurrence.modify", EditRecurrence(rec_id, text=file.read()))
         return
     if not sets and not unsets:
         raise click.UsageError(ctx.t("cli.rec.edit_what"))
@@ -241,7 +248,8 @@ def edit_command(ctx: Context, rec_id, sets, unsets, file):
             raise click.UsageError(ctx.t("cli.rec.set_shape", item=item))
         key, value = key.strip(), value.strip()
         fields[key] = _typed(key, value)
-    _commit(ctx, plan_edit_recurrence, rec_id, set_fields=fields, remove=tuple(unsets))
+    _commit(ctx, "recurrence.modify",
+            EditRecurrence(rec_id, set_fields=fields, remove=tuple(unsets)))
 
 
 def _typed(key: str, value: str):
@@ -263,6 +271,6 @@ def _typed(key: str, value: str):
 @pass_ctx
 def delete_command(ctx: Context, rec_id):
     """Delete a recurrence (one commit); the documents it generated stay."""
-    from ..actions import plan_delete_recurrence
+    from ..api import DeleteRecurrence
     _find(ctx.book, rec_id)
-    _commit(ctx, plan_delete_recurrence, rec_id)
+    _commit(ctx, "recurrence.delete", DeleteRecurrence(rec_id))
