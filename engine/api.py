@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable, Optional, Union
@@ -684,7 +683,8 @@ def document_view(book: Book, doc: Document, as_of: dt.date) -> DocumentView:
 class Result:
     """What :func:`perform` did: the commit (None when nothing changed or it
     was refused), the change, the document it made, or the refusal (a
-    catalogue Message: ``refusal.code``) and the input field it is about."""
+    catalogue Message: ``refusal.code``) and the input field it is about
+    (``field_name``: its top-level key; ``refusal.field``: the whole path)."""
     action: str
     commit: Optional[str] = None
     change: Any = None
@@ -723,26 +723,13 @@ def now_in(timezone: str, as_of: dt.date) -> str:
     return stamp.isoformat()
 
 
-# refusal code -> the input field it is about (a form shows the reason there)
-_FIELD_OF = (
-    ("refuse.amount.", "amount"), ("refuse.no_contact_for", "contact"),
-    ("refuse.validate_no_contact", "contact"), ("refuse.credits_not_invoice", "credits"),
-    ("refuse.credit_without_invoice", "credits"), ("refuse.no_lines", "lines"),
-    ("refuse.release_before_hold", "date"), ("refuse.nothing_to_write_off", "date"),
-    ("refuse.contact_exists", "id"), ("refuse.bad_id", "id"),
-)
-# a diagnostic in a refusal's text: "<input>: field 'lines.1.vat' must not be..."
-# or a key it names: "`credits` must name an invoice"
-_NAMED = re.compile(r"field '([a-z_]+)[.']|`([a-z_]+)[.`]")
-
-
 def field_of(message: Message) -> Optional[str]:
-    """The input field a refusal is about, when it says (else None)."""
-    for prefix, name in _FIELD_OF:
-        if message.code.startswith(prefix):
-            return name
-    found = _NAMED.search(str(message))
-    return (found.group(1) or found.group(2)) if found else None
+    """The input field a refusal is about (its top-level key: "lines" for
+    "lines.1.vat"), as the plan that refused said it (``message.field``:
+    ``ActionRefused(code, field_name=...)``, or the field of the first
+    diagnostic of parsed input), else None."""
+    named = getattr(message, "field", None)
+    return named.split(".", 1)[0] if named else None
 
 
 def _target(inputs: Any) -> Optional[str]:

@@ -171,8 +171,61 @@ def test_perform_returns_refusals_as_codes_and_commits_nothing(book):
                          api.CreateDocument({"kind": "invoice", "customer": "nobody",
                                              "lines": [{"description": "x", "quantity": 1,
                                                         "unit_price": Decimal(1)}]}), AS_OF)
-    assert result.refusal.code == "refuse.no_contact_for" and result.field_name == "contact"
+    assert result.refusal.code == "refuse.no_contact_for" and result.field_name == "customer"
     assert git(book, "rev-parse", "HEAD") == head
+
+
+_LINE = {"description": "x", "quantity": 1, "unit_price": Decimal(1)}
+
+# (action, inputs, the refusal's code, its field as the plan says it, the field a form shows)
+REFUSED_FIELDS = [
+    ("pay", api.Pay("inv-open", "abc"), "refuse.amount.not_amount", "amount", "amount"),
+    ("discount", api.Discount("inv-open", Decimal("0.001")), "refuse.amount.decimals",
+     "amount", "amount"),
+    ("release", api.Release("inv-held", dt.date(2025, 1, 2)), "refuse.release_before_hold",
+     "date", "date"),
+    ("document.create", api.CreateDocument({"kind": "expense", "supplier": "nobody",
+                                            "total": Decimal(5)}),
+     "refuse.no_contact_for", "supplier", "supplier"),
+    ("document.create", api.CreateDocument({"kind": "credit_note", "customer": "acme",
+                                            "credits": "quote-open", "lines": [_LINE]}),
+     "refuse.credits_not_invoice", "credits", "credits"),
+    # a diagnostic of the parsed input: its field, the whole path
+    ("document.create", api.CreateDocument({"kind": "invoice", "customer": "acme",
+                                            "lines": [_LINE, dict(_LINE, vat="lots")]}),
+     "problems.list", "lines.2.vat", "lines"),          # lines count from 1
+    ("document.create", api.CreateDocument("kind: invoice\ncustomer: acme\ndate: someday\n" + LINE),
+     "problems.list", "date", "date"),
+    ("contact.create", api.CreateContact({"id": "acme", "name": "Other"}),
+     "refuse.contact_exists", "id", "id"),
+    ("settings.modify", api.EditSettings({"terms.payment_days": "soon"}), "problems.list",
+     "terms.payment_days", "terms"),
+    # about no input field, though its words name one in backquotes
+    ("mark_sent", api.MarkSent("inv-open"), "refuse.send.nothing_to_mark", None, None),
+    ("pay", api.Pay("inv-draft", Decimal("5")), "refuse.draft.payment", None, None),
+]
+
+
+@pytest.mark.parametrize("name,inputs,code,field,shown", REFUSED_FIELDS,
+                         ids=["%s-%s" % (c[0], c[2]) for c in REFUSED_FIELDS])
+def test_a_refusal_carries_the_field_it_is_about(book, name, inputs, code, field, shown):
+    """The field is data the plan gives (or the parsed input's diagnostic),
+    never read back from the English words."""
+    result = api.perform(book, name, inputs, AS_OF)
+    assert result.refusal is not None and result.refusal.code == code, result.refusal
+    assert result.refusal.field == field
+    assert result.field_name == shown
+    assert result.refusal.render("fr") != str(result.refusal)      # still a catalogue code
+
+
+def test_a_refusals_field_survives_a_worker_process():
+    import pickle
+
+    from engine.diagnostics import ActionRefused
+    error = pickle.loads(pickle.dumps(ActionRefused("refuse.no_lines", field_name="lines",
+                                                    doc="x")))
+    assert error.field_name == "lines" and error.message.code == "refuse.no_lines"
+    assert pickle.loads(pickle.dumps(error.message)).field == "lines"
 
 
 def test_perform_reads_only_the_document_when_the_action_needs_no_more(book):
