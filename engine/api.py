@@ -15,6 +15,10 @@ and render): what a document looks like at a date, which actions it offers
   engine would accept (the engine still decides and may refuse on inputs).
 - :func:`document_view` ``(book, doc, as_of)``: everything about a document
   (``facturier doc show`` prints it, the app's document screen renders it).
+- :func:`recurrence_view` ``(book, rec, as_of)``: a recurrence's state, next
+  and missing occurrences, last generated, and what repair offers
+  (``facturier recurrence show/list`` print it; the app's recurrence list,
+  screen, repair dialog and stopped alert render it).
 - :func:`perform` ``(root, name, inputs, as_of, author=)``: lock, load what the
   action needs, plan, commit; a :class:`Result` whose refusal is a catalogue
   :class:`~engine.i18n.Message` (a code and its parameters), never raised.
@@ -90,6 +94,14 @@ i18n.register({
                                  "fr": "un document validé est une pièce comptable : "
                                        "créditez-le"},
     "unavailable.unknown": {"en": "unknown action {name!r}", "fr": "action inconnue {name!r}"},
+    "unavailable.not_stopped": {"en": "the recurrence is not stopped",
+                                "fr": "la récurrence n'est pas arrêtée"},
+    "unavailable.before_stop": {"en": "it was stopped on {date}, after the as-of date",
+                                "fr": "elle a été arrêtée le {date}, après la date de référence"},
+    "unavailable.none_missing": {"en": "no occurrence is missing",
+                                 "fr": "aucune occurrence ne manque"},
+    "unavailable.many_missing": {"en": "{n} occurrences are missing; only one can be created",
+                                 "fr": "{n} occurrences manquent ; une seule peut être créée"},
     "done.validated": {"en": "validated", "fr": "validé"},
     "done.paid": {"en": "paid", "fr": "payé"},
     "done.discounted": {"en": "discounted", "fr": "escompté"},
@@ -675,6 +687,90 @@ def document_view(book: Book, doc: Document, as_of: dt.date) -> DocumentView:
         recurrence_name=rec.name if rec is not None else None,
         due=due_date(doc, book),
         actions=available_actions(book, doc, as_of))
+
+
+# --------------------------------------------------------------------------- a recurrence
+
+# the repairs of a stopped recurrence (SPEC 4.4), as `recurrence repair` takes them
+REPAIR_CHOICES: tuple[str, ...] = ("skip-missing", "create-missing", "end")
+
+
+@dataclass
+class RecurrenceView:
+    """A recurrence at ``as_of``: what `facturier recurrence show/list` print
+    and the app's recurrence list, screen, repair dialog and stopped alert
+    show. ``summary`` is engine.recurrence.summary's dict (the JSON of
+    `recurrence show`); ``repairs`` the three repairs, each with the reason
+    it is not offered (None when it is)."""
+    rec: Any                             # engine.model.Recurrence
+    summary: dict
+    contact_name: str
+    template_exists: bool
+    repairs: list = field(default_factory=list)      # Availability per REPAIR_CHOICES
+
+    @property
+    def state(self) -> str:
+        return self.summary["state"]
+
+    @property
+    def next(self) -> Optional[dt.date]:
+        return self.summary["next"]
+
+    @property
+    def next_occurrences(self) -> list:
+        return self.summary["next_occurrences"]
+
+    @property
+    def missing(self) -> list:
+        return self.summary["missing"]
+
+    @property
+    def last(self) -> Optional[dt.date]:
+        return self.summary["last"]
+
+    @property
+    def generated(self) -> int:
+        return self.summary["generated"]
+
+    @property
+    def cause(self) -> Optional[str]:
+        return self.summary["cause"]
+
+    @property
+    def offered_repairs(self) -> frozenset:
+        return frozenset(a.name for a in self.repairs if a.available)
+
+
+def _repair_offers(rec, state: str, missing: list, as_of: dt.date) -> list[Availability]:
+    """What plan_repair would refuse on the recurrence's state alone (it
+    still checks, on the locked book, that the cause is gone)."""
+    if state != "stopped":
+        return [Availability(name, Message("unavailable.not_stopped")) for name in REPAIR_CHOICES]
+    stopped_on = rec.stopped.at[:10]
+    if as_of.isoformat() < stopped_on:
+        return [Availability(name, Message("unavailable.before_stop", date=stopped_on))
+                for name in REPAIR_CHOICES]
+    create = None
+    if not missing:
+        create = Message("unavailable.none_missing")
+    elif len(missing) > 1:
+        create = Message("unavailable.many_missing", n=len(missing))
+    return [Availability("skip-missing"), Availability("create-missing", create),
+            Availability("end")]
+
+
+def recurrence_view(book: Book, rec, as_of: dt.date, lang: str = "en",
+                    n_next: int = 5) -> RecurrenceView:
+    """A recurrence's state, next occurrences, missing occurrences, last
+    generated and what repair offers, at ``as_of`` (the rule in words in
+    ``lang``)."""
+    from .recurrence import summary
+    info = summary(rec, book, as_of, lang, n_next=n_next)
+    contact = book.contact(info["contact"]) if info["contact"] else None
+    return RecurrenceView(
+        rec=rec, summary=info, contact_name=contact.name if contact is not None else "",
+        template_exists=book.document(rec.template) is not None,
+        repairs=_repair_offers(rec, info["state"], info["missing"], as_of))
 
 
 # --------------------------------------------------------------------------- perform

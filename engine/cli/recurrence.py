@@ -41,9 +41,9 @@ def recurrence_group():
 def list_command(ctx: Context, state, fmt: str):
     """One row per recurrence: state, rule in words, next occurrence, generated
     count, missing occurrences and the cause when stopped."""
-    from ..recurrence import summary
+    from ..api import recurrence_view
     book, as_of, lang = ctx.book, ctx.as_of, ctx.lang
-    rows = [summary(rec, book, as_of, lang, n_next=1)
+    rows = [recurrence_view(book, rec, as_of, lang, n_next=1).summary
             for _, rec in sorted(book.recurrences.items(), key=lambda kv: kv[0].lower())]
     if state:
         rows = [r for r in rows if r["state"] == state]
@@ -77,10 +77,11 @@ def list_command(ctx: Context, state, fmt: str):
 def show_command(ctx: Context, rec_id: str, n_next: int, fmt: str):
     """A recurrence: state, rule in words, next occurrences, generated documents,
     missing occurrences and the cause when stopped."""
-    from ..recurrence import summary
+    from ..api import recurrence_view
     book = ctx.book
     rec = _find(book, rec_id)
-    row = summary(rec, book, ctx.as_of, ctx.lang, n_next=n_next)
+    view = recurrence_view(book, rec, ctx.as_of, ctx.lang, n_next=n_next)
+    row = view.summary
     if fmt == "json":
         emit_json(row)
         return
@@ -117,8 +118,8 @@ def show_command(ctx: Context, rec_id: str, n_next: int, fmt: str):
     out = ["%s  %s" % (k.ljust(width), v) for k, v in lines]
     out.extend("  " + " " * width + d for d in row["documents"])
     sys.stdout.write("\n".join(out) + "\n")
-    if row["state"] == "stopped":
-        n = len(row["missing"])
+    if view.state == "stopped":
+        n = len(view.missing)
         say(ctx.t("cli.rec.repair_one" if n == 1 else "cli.rec.repair_many", id=row["id"], n=n))
 
 
