@@ -391,3 +391,33 @@ def test_the_cli_and_the_app_refuse_the_same_contact_deletion(cli, book):
     assert r.code == 1 and result.refusal.code == "refuse.contact_in_use.many"
     assert result.refusal.render("en") in r.err
     assert git(book, "rev-parse", "HEAD") == head
+
+
+def test_the_cli_and_the_app_import_a_statement_in_the_same_commit(cli, make_book, tmp_path):
+    from pathlib import Path
+
+    from engine.bank import read_statement
+    from tui.app import FacturierApp
+    from tests.test_bank import BOOK
+    statement_file = Path(__file__).parent / "data" / "bank" / "camt053_v02.xml"
+    root = make_book(BOOK)
+    other = tmp_path / "copy"
+    shutil.copytree(root, other)
+    r = cli("--as-of", "2025-03-10", "import", "bank", str(statement_file), "--format", "json",
+            book=root)
+    assert r.code == 0, r
+    (imported,) = json.loads(r.out)
+    # the app reads the file as its import worker does, then the engine API
+    app = FacturierApp(other, as_of=dt.date(2025, 3, 10), lang="en", watch=False)
+    statement = read_statement(statement_file.read_bytes(), statement_file.name, None,
+                               load_book(other).settings.currency)
+    result = app.perform_api("bank.import", api.ImportStatement(statement, statement_file.name))
+    assert result.ok and result.commit, result.refusal
+    assert _last_commit(other) == _last_commit(root)
+    left = [m.credit.reference for m in result.detail["matches"]
+            if m.outcome in ("unmatched", "ambiguous")]
+    assert sorted(left) == sorted(row["reference"] for key in ("unmatched", "ambiguous")
+                                  for row in imported[key])
+    # the same file again: nothing left to record, no commit, on either face
+    again = app.perform_api("bank.import", api.ImportStatement(statement, statement_file.name))
+    assert again.ok and again.commit is None
