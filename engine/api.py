@@ -17,9 +17,26 @@ and render): what a document looks like at a date, which actions it offers
   engine would accept (the engine still decides and may refuse on inputs).
 - :func:`document_view` ``(book, doc, as_of)``: everything about a document
   (``facturier doc show`` prints it, the app's document screen renders it).
+- :func:`recurrence_view` ``(book, rec, as_of)``: a recurrence's state, next
+  and missing occurrences, last generated, and what repair offers
+  (``facturier recurrence show/list`` print it; the app's recurrence list,
+  screen, repair dialog and stopped alert render it).
 - :func:`perform` ``(root, name, inputs, as_of, author=)``: lock, load what the
   action needs, plan, commit; a :class:`Result` whose refusal is a catalogue
   :class:`~engine.i18n.Message` (a code and its parameters), never raised.
+
+Every action the CLI and the app run goes through :func:`perform`: the
+document actions, contacts, settings, recurrences (create, modify, delete,
+repair), a bank statement's import (``bank.import``: the credits matched on
+the locked book, in the result's ``detail``) and a person's assignment of an
+entry (``bank.assign``), a delivery report (``bounce``). Two run their own
+session, on purpose: ``send`` (one SMTP hand-over recorded before and after,
+engine/deliveries.py's ``send_now``, which :func:`perform` calls), and
+`facturier run` (engine/runner.py), which is not one action but a day's
+session of many (recurrences, scheduled validations, sending, reminders):
+it keeps one lock, one loaded book, one renderer and one SMTP connection
+for hundreds of commits, and reports per step; going through :func:`perform`
+would load the book and take the lock once per commit.
 
 Not pure: :func:`perform` writes through the git layer, and :func:`now_in`
 reads the clock (for the faces, the only callers that may).
@@ -32,7 +49,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable, Optional, Union
@@ -80,6 +96,14 @@ i18n.register({
                                  "fr": "un document validé est une pièce comptable : "
                                        "créditez-le"},
     "unavailable.unknown": {"en": "unknown action {name!r}", "fr": "action inconnue {name!r}"},
+    "unavailable.not_stopped": {"en": "the recurrence is not stopped",
+                                "fr": "la récurrence n'est pas arrêtée"},
+    "unavailable.before_stop": {"en": "it was stopped on {date}, after the as-of date",
+                                "fr": "elle a été arrêtée le {date}, après la date de référence"},
+    "unavailable.none_missing": {"en": "no occurrence is missing",
+                                 "fr": "aucune occurrence ne manque"},
+    "unavailable.many_missing": {"en": "{n} occurrences are missing; only one can be created",
+                                 "fr": "{n} occurrences manquent ; une seule peut être créée"},
     "done.validated": {"en": "validated", "fr": "validé"},
     "done.paid": {"en": "paid", "fr": "payé"},
     "done.discounted": {"en": "discounted", "fr": "escompté"},
@@ -205,23 +229,51 @@ class EditContact:
 
 
 @dataclass(frozen=True)
+class DeleteContact:
+    contact: str
+
+
+@dataclass(frozen=True)
 class CreateRecurrence:
-    fields: Union[dict, str, bytes]      # {"name":, "template":, "rule":, "start":...} or YAML
+    fields: Union[dict, str, bytes]      # {"name":, "template":, "rule":, ...} or YAML
     source: str = "<input>"
 
 
 @dataclass(frozen=True)
 class EditRecurrence:
     recurrence: str
-    text: Optional[str] = None
+    text: Optional[Union[str, bytes]] = None
     set_fields: Optional[dict] = None
     remove: tuple = ()
 
 
 @dataclass(frozen=True)
+class DeleteRecurrence:
+    recurrence: str
+
+
+@dataclass(frozen=True)
 class RepairRecurrence:
     recurrence: str
-    choice: str                          # skip-missing | create-missing | end (SPEC 4.4)
+    choice: str                          # "skip-missing" | "create-missing" | "end"
+
+
+@dataclass(frozen=True)
+class ImportStatement:
+    statement: Any                       # engine.bank.Statement, read by the face
+    file: str                            # its name, in the commit's subject
+
+
+@dataclass(frozen=True)
+class AssignCredit:
+    credit: Any                          # engine.bank.BankCredit the import left
+    doc: str
+    file: str = ""
+
+
+@dataclass(frozen=True)
+class RecordBounce:
+    report: Any                          # engine.mail.DeliveryReport (failed)
 
 
 @dataclass(frozen=True)
@@ -238,6 +290,9 @@ class Context:
     as_of: dt.date
     now: Callable[[], str]               # an ISO timestamp falling on as_of
     lang: str = "en"
+    # what a plan found besides its change (a bank import's matches): the
+    # result's ``detail``, kept when the plan or the commit is refused
+    detail: dict = field(default_factory=dict)
 
 
 Plan = Callable[[Book, Any, Context], Any]
@@ -252,7 +307,8 @@ class ActionDef:
     #                                      | "numbering" (the document, and the numbers given)
     plan: Optional[Plan]                 # None: run by its own session (send)
     offer: Optional[Callable[[Book, Document, dt.date], Optional[Message]]] = None
-    creates: bool = False                # makes a document: the result names it
+    creates: bool = False                # makes a document, contact or recurrence: the
+                                         # result names it
 
 
 def _amounts(book: Book, doc: Document, as_of: dt.date):
@@ -386,9 +442,28 @@ def _day(value: Optional[dt.date], ctx: Context) -> dt.date:
     return value if value is not None else ctx.as_of
 
 
-def _plan_repair(book: Book, inputs: "RepairRecurrence", ctx: Context):
-    from .daily import plan_repair
+def _bank():
+    from . import bank
+    return bank
+
+
+def _deliveries():
+    from . import deliveries
+    return deliveries
+
+
+def _plan_repair(book: Book, inputs: RepairRecurrence, ctx: Context):
+    from .planrepair import plan_repair
     return plan_repair(book, inputs.recurrence, inputs.choice, ctx.as_of)
+
+
+def _plan_import(book: Book, inputs: ImportStatement, ctx: Context):
+    """Match the statement's credits on the locked book (``detail["matches"]``)
+    and record the matched ones: one change, or None when none matched."""
+    bank = _bank()
+    matches = bank.match_credits(book, inputs.statement.credits, ctx.as_of)
+    ctx.detail["matches"] = matches
+    return bank.plan_import(book, matches, inputs.file)
 
 
 def _plans() -> dict[str, ActionDef]:
@@ -432,21 +507,32 @@ def _plans() -> dict[str, ActionDef]:
                   lambda b, i, c: a.plan_create_document(b, i.fields, c.as_of, source=i.source),
                   creates=True),
         ActionDef("contact.create", "contact.create", CreateContact, "book",
-                  lambda b, i, c: a.plan_create_contact(b, i.fields, source=i.source)),
+                  lambda b, i, c: a.plan_create_contact(b, i.fields, source=i.source),
+                  creates=True),
         ActionDef("contact.modify", "contact.modify", EditContact, "book",
                   lambda b, i, c: a.plan_edit_contact(b, i.contact, text=i.text,
                                                       set_fields=i.set_fields, remove=i.remove,
                                                       base=i.base)),
+        ActionDef("contact.delete", "contact.delete", DeleteContact, "book",
+                  lambda b, i, c: a.plan_delete_contact(b, i.contact)),
         ActionDef("settings.modify", "settings.modify", EditSettings, "book",
                   lambda b, i, c: plan_edit_settings(b, i.set_fields, i.remove)),
         ActionDef("recurrence.create", "recurrence.create", CreateRecurrence, "book",
-                  lambda b, i, c: a.plan_create_recurrence(b, i.fields, source=i.source)),
+                  lambda b, i, c: a.plan_create_recurrence(b, i.fields, source=i.source),
+                  creates=True),
         ActionDef("recurrence.modify", "recurrence.modify", EditRecurrence, "book",
                   lambda b, i, c: a.plan_edit_recurrence(b, i.recurrence, text=i.text,
                                                          set_fields=i.set_fields,
                                                          remove=i.remove)),
+        ActionDef("recurrence.delete", "recurrence.delete", DeleteRecurrence, "book",
+                  lambda b, i, c: a.plan_delete_recurrence(b, i.recurrence)),
         ActionDef("recurrence.repair", "recurrence.repair", RepairRecurrence, "book",
                   _plan_repair),
+        ActionDef("bank.import", "document.payment", ImportStatement, "book", _plan_import),
+        ActionDef("bank.assign", "document.payment", AssignCredit, "book",
+                  lambda b, i, c: _bank().plan_assign(b, i.credit, i.doc, i.file)),
+        ActionDef("bounce", "document.bounce", RecordBounce, "book",
+                  lambda b, i, c: _deliveries().plan_bounce(b, i.report)),
     ]
     return {d.name: d for d in defs}
 
@@ -613,13 +699,98 @@ def document_view(book: Book, doc: Document, as_of: dt.date) -> DocumentView:
         actions=available_actions(book, doc, as_of))
 
 
+# --------------------------------------------------------------------------- a recurrence
+
+# the repairs of a stopped recurrence (SPEC 4.4), as `recurrence repair` takes them
+REPAIR_CHOICES: tuple[str, ...] = ("skip-missing", "create-missing", "end")
+
+
+@dataclass
+class RecurrenceView:
+    """A recurrence at ``as_of``: what `facturier recurrence show/list` print
+    and the app's recurrence list, screen, repair dialog and stopped alert
+    show. ``summary`` is engine.recurrence.summary's dict (the JSON of
+    `recurrence show`); ``repairs`` the three repairs, each with the reason
+    it is not offered (None when it is)."""
+    rec: Any                             # engine.model.Recurrence
+    summary: dict
+    contact_name: str
+    template_exists: bool
+    repairs: list = field(default_factory=list)      # Availability per REPAIR_CHOICES
+
+    @property
+    def state(self) -> str:
+        return self.summary["state"]
+
+    @property
+    def next(self) -> Optional[dt.date]:
+        return self.summary["next"]
+
+    @property
+    def next_occurrences(self) -> list:
+        return self.summary["next_occurrences"]
+
+    @property
+    def missing(self) -> list:
+        return self.summary["missing"]
+
+    @property
+    def last(self) -> Optional[dt.date]:
+        return self.summary["last"]
+
+    @property
+    def generated(self) -> int:
+        return self.summary["generated"]
+
+    @property
+    def cause(self) -> Optional[str]:
+        return self.summary["cause"]
+
+    @property
+    def offered_repairs(self) -> frozenset:
+        return frozenset(a.name for a in self.repairs if a.available)
+
+
+def _repair_offers(rec, state: str, missing: list, as_of: dt.date) -> list[Availability]:
+    """What plan_repair would refuse on the recurrence's state alone (it
+    still checks, on the locked book, that the cause is gone)."""
+    if state != "stopped":
+        return [Availability(name, Message("unavailable.not_stopped")) for name in REPAIR_CHOICES]
+    stopped_on = rec.stopped.at[:10]
+    if as_of.isoformat() < stopped_on:
+        return [Availability(name, Message("unavailable.before_stop", date=stopped_on))
+                for name in REPAIR_CHOICES]
+    create = None
+    if not missing:
+        create = Message("unavailable.none_missing")
+    elif len(missing) > 1:
+        create = Message("unavailable.many_missing", n=len(missing))
+    return [Availability("skip-missing"), Availability("create-missing", create),
+            Availability("end")]
+
+
+def recurrence_view(book: Book, rec, as_of: dt.date, lang: str = "en",
+                    n_next: int = 5) -> RecurrenceView:
+    """A recurrence's state, next occurrences, missing occurrences, last
+    generated and what repair offers, at ``as_of`` (the rule in words in
+    ``lang``)."""
+    from .recurrence import summary
+    info = summary(rec, book, as_of, lang, n_next=n_next)
+    contact = book.contact(info["contact"]) if info["contact"] else None
+    return RecurrenceView(
+        rec=rec, summary=info, contact_name=contact.name if contact is not None else "",
+        template_exists=book.document(rec.template) is not None,
+        repairs=_repair_offers(rec, info["state"], info["missing"], as_of))
+
+
 # --------------------------------------------------------------------------- perform
 
 @dataclass
 class Result:
     """What :func:`perform` did: the commit (None when nothing changed or it
     was refused), the change, the document it made, or the refusal (a
-    catalogue Message: ``refusal.code``) and the input field it is about."""
+    catalogue Message: ``refusal.code``) and the input field it is about
+    (``field_name``: its top-level key; ``refusal.field``: the whole path)."""
     action: str
     commit: Optional[str] = None
     change: Any = None
@@ -627,6 +798,7 @@ class Result:
     refusal: Optional[Message] = None
     field_name: Optional[str] = None   # the input field the refusal is about
     report: Any = None                   # send: the engine.daily.RunReport
+    detail: dict = field(default_factory=dict)      # what the plan found (Context.detail)
     recovered: list = field(default_factory=list)
     published: Optional[str] = None      # with `sync`: the subject as published
     pushes: int = 0                      # with `sync`: the pushes it took
@@ -657,28 +829,13 @@ def now_in(timezone: str, as_of: dt.date) -> str:
     return stamp.isoformat()
 
 
-# refusal code -> the input field it is about (a form shows the reason there)
-_FIELD_OF = (
-    ("refuse.amount.", "amount"), ("refuse.no_contact_for", "contact"),
-    ("refuse.validate_no_contact", "contact"), ("refuse.credits_not_invoice", "credits"),
-    ("refuse.credit_without_invoice", "credits"), ("refuse.no_lines", "lines"),
-    ("refuse.release_before_hold", "date"), ("refuse.nothing_to_write_off", "date"),
-    ("refuse.contact_exists", "id"), ("refuse.bad_id", "id"),
-    ("refuse.no_template", "template"), ("refuse.template_kind", "template"),
-    ("refuse.recurrence_exists", "name"), ("cause.rule", "rule"),
-)
-# a diagnostic in a refusal's text: "<input>: field 'lines.1.vat' must not be..."
-# or a key it names: "`credits` must name an invoice"
-_NAMED = re.compile(r"field '([a-z_]+)[.']|`([a-z_]+)[.`]")
-
-
 def field_of(message: Message) -> Optional[str]:
-    """The input field a refusal is about, when it says (else None)."""
-    for prefix, name in _FIELD_OF:
-        if message.code.startswith(prefix):
-            return name
-    found = _NAMED.search(str(message))
-    return (found.group(1) or found.group(2)) if found else None
+    """The input field a refusal is about (its top-level key: "lines" for
+    "lines.1.vat"), as the plan that refused said it (``message.field``:
+    ``ActionRefused(code, field_name=...)``, or the field of the first
+    diagnostic of parsed input), else None."""
+    named = getattr(message, "field", None)
+    return named.split(".", 1)[0] if named else None
 
 
 def _target(inputs: Any) -> Optional[str]:
@@ -702,6 +859,7 @@ def perform(root, name: str, inputs: Any, as_of: dt.date, author: Optional[str] 
         timezone = load_settings(root).timezone
         now = lambda: now_in(timezone, as_of)      # noqa: E731
     result = Result(name)
+    context = Context(as_of, now, lang, result.detail)
     try:
         if definition.plan is None:
             return _send(root, definition, inputs, as_of, author, now, environ, result)
@@ -715,9 +873,9 @@ def perform(root, name: str, inputs: Any, as_of: dt.date, author: Optional[str] 
                 book = writer.load_numbering(target)
             else:
                 book = writer.book
-            change = definition.plan(book, inputs, Context(as_of, now, lang))
+            change = definition.plan(book, inputs, context)
             result.change = change
-            result.commit = writer.commit(change)
+            result.commit = writer.commit(change) if change is not None else None
             # with `sync` (SPEC 9) the change may have been planned again on
             # the remote's head (a validation's number): what was published
             publisher = getattr(writer, "publisher", None)
@@ -732,7 +890,8 @@ def perform(root, name: str, inputs: Any, as_of: dt.date, author: Optional[str] 
         result.field_name = field_of(exc.message)
         return result
     if definition.creates and result.change is not None:
-        made = [v for k, v in result.change.trailers if k == "Facturier-Document"]
+        made = [v for k, v in result.change.trailers
+                if k in ("Facturier-Document", "Facturier-Contact", "Facturier-Recurrence")]
         result.created = made[0] if made else None
     return result
 

@@ -63,22 +63,40 @@ class FacturierError(Exception):
     and its parameters, rendered at the face in the person's language
     (``exc.render(lang)``); ``str(exc)`` is the English text. A text that is
     not a catalogue key is kept as it is.
+
+    ``field_name``: the input field it is about, when the code that refuses
+    knows it (a dotted path, "lines.1.vat"; a form shows the reason there):
+    ``exc.message.field``. A Message given as ``code`` keeps its own.
     """
 
-    def __init__(self, code: str = "", /, **params):
+    def __init__(self, code: str = "", /, *, field_name: Optional[str] = None, **params):
         from .i18n import Message
-        self.message = Message(code, **params)
+        if isinstance(code, Message) and not params:
+            message = code
+        else:
+            message = Message(code, **params)
+        if field_name is not None:
+            message = message.about(field_name)
+        self.message = message
         super().__init__(str(self.message))
+
+    @property
+    def field_name(self) -> Optional[str]:
+        return self.message.field
 
     def render(self, lang: Optional[str]) -> str:
         return self.message.render(lang)
 
     def __reduce__(self):
-        return (_rebuild_error, (type(self), self.message.code, self.message.params))
+        return (_rebuild_error, (type(self), self.message.code, self.message.params,
+                                 self.message.field))
 
 
-def _rebuild_error(cls, code: str, params: dict) -> "FacturierError":
-    return cls(code, **params)
+def _rebuild_error(cls, code: str, params: dict, field: Optional[str] = None) -> "FacturierError":
+    error = cls(code, **params)
+    if field is not None:
+        error.message = error.message.about(field)
+    return error
 
 
 class ActionRefused(FacturierError):

@@ -1005,29 +1005,38 @@ class Message(str):
     same language) or a list of them (joined with ", "). A ``code`` that is
     not a catalogue key is shown as it is (prose from older code).
     """
-    __slots__ = ("code", "params")
+    __slots__ = ("code", "params", "field")
     code: str
     params: dict
+    field: "str | None"      # the input field it is about ("lines.1.vat"), when known
 
     def __new__(cls, code: str, /, **params) -> "Message":
         self = super().__new__(cls, render(code, "en", **params))
         self.code = code
         self.params = params
+        self.field = None
         return self
+
+    def about(self, field: "str | None") -> "Message":
+        """This message, saying it is about input ``field`` (a dotted path:
+        a form shows it beside that field)."""
+        copy = Message(self.code, **self.params)
+        copy.field = field
+        return copy
 
     def render(self, lang: str | None) -> str:
         return render(self.code, lang, **self.params)
 
     def __reduce__(self):
-        return (_rebuild, (self.code, self.params))
+        return (_rebuild, (self.code, self.params, self.field))
 
     def __repr__(self) -> str:
         return "Message(%r, %s)" % (self.code, ", ".join(
             "%s=%r" % kv for kv in self.params.items()))
 
 
-def _rebuild(code: str, params: dict) -> Message:
-    return Message(code, **params)
+def _rebuild(code: str, params: dict, field: "str | None" = None) -> Message:
+    return Message(code, **params).about(field)
 
 
 class Lines(tuple):

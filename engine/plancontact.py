@@ -21,7 +21,7 @@ def plan_create_contact(book: Book, fields: Union[dict, str, bytes],
                     positions=isinstance(fields, (str, bytes)))
     if given:
         if book.contact(given) is not None:
-            _refuse("refuse.contact_exists", id=given)
+            _refuse("refuse.contact_exists", field_name="id", id=given)
         contact_id = given
     else:
         contact_id = slug_id(record.name, book.contacts.keys(), "contact")

@@ -39,7 +39,8 @@ def plan_validate(book: Book, doc_id: str, as_of: dt.date, issued_late: bool = F
     if doc.kind not in NUMBERED_KINDS:
         _refuse("refuse.expense_not_validated", doc=label(doc))
     if book.contact(doc.contact) is None:
-        _refuse("refuse.validate_no_contact", doc=label(doc), contact=doc.contact,
+        _refuse("refuse.validate_no_contact", field_name=doc.party_key, doc=label(doc),
+                contact=doc.contact,
                 party=_word(doc.party_key))
     if doc.kind == "credit_note":
         target = book.document(doc.credits) if doc.credits else None
@@ -62,7 +63,7 @@ def plan_validate(book: Book, doc_id: str, as_of: dt.date, issued_late: bool = F
             _refuse("refuse.credit_too_much", doc=label(doc), total=str(total),
                     invoice=label(target), left=str(left))
     if doc.kind != "expense" and not doc.lines:
-        _refuse("refuse.no_lines", doc=label(doc))
+        _refuse("refuse.no_lines", field_name="lines", doc=label(doc))
     number = next_number(book, doc.kind, doc.date, validated=as_of)
     fields: dict[str, Any] = {"number": number, "validated": as_of}
     fields.update(_frozen_defaults(book, doc))
@@ -251,7 +252,7 @@ def plan_delete_document(book: Book, doc_id: str) -> Change:
 
 def _check_new_document(book: Book, record: Document) -> None:
     if record.number or record.validated:
-        _refuse("refuse.new_is_draft", kind=_message("kind.word.%s" % record.kind))
+        _refuse("refuse.new_is_draft", field_name="number", kind=_message("kind.word.%s" % record.kind))
     if record.kind != "expense" and record.payments:
         _refuse("refuse.draft_payments", kind=_message("kind.word.%s" % record.kind))
     _check_references(book, record)
@@ -259,14 +260,15 @@ def _check_new_document(book: Book, record: Document) -> None:
 
 def _check_references(book: Book, record: Document) -> None:
     if book.contact(record.contact) is None:
-        _refuse("refuse.no_contact_for", id=record.contact, party=_word(record.party_key))
+        _refuse("refuse.no_contact_for", field_name=record.party_key, id=record.contact,
+                party=_word(record.party_key))
     if record.credits:
         target = book.document(record.credits)
         if target is None or target.kind != "invoice":
-            _refuse("refuse.credits_not_invoice", id=record.credits,
+            _refuse("refuse.credits_not_invoice", field_name="credits", id=record.credits,
                     what=_message("word.missing") if target is None else _a_kind(target.kind))
     if record.kind == "credit_note" and not record.credits:
-        _refuse("refuse.credit_without_invoice")
+        _refuse("refuse.credit_without_invoice", field_name="credits")
     for key in ("converted_from", "converted_to"):
         value = getattr(record, key)
         if value and book.document(value) is None:

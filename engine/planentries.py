@@ -65,7 +65,7 @@ def plan_write_off(book: Book, doc_id: str, date: dt.date, reason: str = "") -> 
         _refuse("refuse.already_written_off", doc=label(doc), date=str(doc.write_off.date))
     left = amounts(doc, book, date).open
     if left <= 0:
-        _refuse("refuse.nothing_to_write_off", doc=label(doc), date=date.isoformat())
+        _refuse("refuse.nothing_to_write_off", field_name="date", doc=label(doc), date=date.isoformat())
     entry: dict[str, object] = {"date": date}
     if reason:
         entry["reason"] = reason
@@ -96,7 +96,7 @@ def plan_release(book: Book, doc_id: str, date: dt.date) -> Change:
         _refuse("refuse.not_on_hold", doc=label(doc))
     index = open_holds[-1]
     if doc.holds[index].start > date:
-        _refuse("refuse.release_before_hold", doc=label(doc),
+        _refuse("refuse.release_before_hold", field_name="date", doc=label(doc),
                 start=doc.holds[index].start.isoformat(), date=date.isoformat())
     if doc.holds[index].start == date:
         # released the day it started: it covered no day, so it goes (git keeps the trace)

@@ -48,6 +48,12 @@ def _refuse(code: str, **params: Any) -> NoReturn:
     raise ActionRefused(code, **params)
 
 
+def _first_field(diagnostics: Iterable[Diagnostic]) -> Optional[str]:
+    """The field the first of ``diagnostics`` that names one is about (the
+    input field a refusal listing them is about), else None."""
+    return next((d.field for d in diagnostics if d.field), None)
+
+
 def _file_problems(book: Book, path: str) -> list[Diagnostic]:
     return [d for d in book.diagnostics if d.path == path and d.is_error]
 
@@ -163,7 +169,7 @@ def _parse(path: str, text: Union[str, bytes], source: Optional[str] = None,
             shown.append(d)
         if not shown:
             _refuse("refuse.unreadable", path=source or path)
-        _refuse("problems.list", problems=Lines(shown))
+        _refuse("problems.list", field_name=_first_field(shown), problems=Lines(shown))
     return record
 
 
@@ -229,17 +235,18 @@ def _amount(value, what: str, currency: str) -> Decimal:
     from .money import minor_units
     read = value if isinstance(value, Decimal) else read_decimal(str(value))[0]
     if read is None:
-        raise ActionRefused("refuse.amount.not_amount", what=_what(what), value=str(value))
+        raise ActionRefused("refuse.amount.not_amount", field_name="amount", what=_what(what), value=str(value))
     amount = read
     if not amount.is_finite() or amount <= 0:
-        _refuse("refuse.amount.not_positive", what=_what(what), value=str(value))
+        _refuse("refuse.amount.not_positive", field_name="amount", what=_what(what), value=str(value))
     from .loader import MAX_DIGITS
     if amount.adjusted() >= MAX_DIGITS:
-        _refuse("refuse.amount.too_large", what=_what(what), value=str(value), digits=MAX_DIGITS)
+        _refuse("refuse.amount.too_large", field_name="amount", what=_what(what),
+                value=str(value), digits=MAX_DIGITS)
     places = minor_units(currency)
     quantum = Decimal(1).scaleb(-places)
     if amount != amount.quantize(quantum):
-        _refuse("refuse.amount.decimals", what=_what(what), value=str(value), currency=currency,
+        _refuse("refuse.amount.decimals", field_name="amount", what=_what(what), value=str(value), currency=currency,
                 places=places)
     return amount.quantize(quantum)
 
@@ -415,7 +422,7 @@ def _refuse_new_errors(book: Book, old: Optional[Document], new: Document,
                                  d.col if positions else 0, d.field, d.message, d.severity)
                       for d in introduced]
     if introduced:
-        _refuse("problems.list", problems=Lines(introduced))
+        _refuse("problems.list", field_name=_first_field(introduced), problems=Lines(introduced))
 
 
 # =========================================================================== ids and rules of a new record
@@ -431,7 +438,7 @@ def _id_from(text: str, folder: str, source: str) -> Optional[str]:
                     return None
                 from .loader import is_valid_id
                 if not is_valid_id(value):
-                    _refuse("refuse.bad_id", source=source, id=value)
+                    _refuse("refuse.bad_id", field_name="id", source=source, id=value)
                 return value
     return None
 
@@ -440,10 +447,10 @@ def _check_recurrence_record(book: Book, rec: Recurrence) -> None:
     from .recurrence import RuleError, parse_rule
     template = book.document(rec.template)
     if template is None:
-        _refuse("refuse.no_template", id=rec.template)
+        _refuse("refuse.no_template", field_name="template", id=rec.template)
     if template.kind not in ("invoice", "expense"):
-        _refuse("refuse.template_kind", id=template.id, kind=_a_kind(template.kind))
+        _refuse("refuse.template_kind", field_name="template", id=template.id, kind=_a_kind(template.kind))
     try:
         parse_rule(rec.rule, rec.start, rec.until)
     except (RuleError, ValueError) as exc:
-        _refuse("cause.rule", rule=rec.rule, reason=getattr(exc, "message", None) or str(exc))
+        _refuse("cause.rule", field_name="rule", rule=rec.rule, reason=getattr(exc, "message", None) or str(exc))

@@ -22,7 +22,7 @@ def plan_create_recurrence(book: Book, fields: Union[dict, str, bytes],
                     positions=isinstance(fields, (str, bytes)))
     if given:
         if book.recurrence(given) is not None:
-            _refuse("refuse.recurrence_exists", id=given)
+            _refuse("refuse.recurrence_exists", field_name="name", id=given)
         rec_id = given
     else:
         rec_id = slug_id(record.name, book.recurrences.keys(), "recurrence")

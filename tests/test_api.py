@@ -171,8 +171,61 @@ def test_perform_returns_refusals_as_codes_and_commits_nothing(book):
                          api.CreateDocument({"kind": "invoice", "customer": "nobody",
                                              "lines": [{"description": "x", "quantity": 1,
                                                         "unit_price": Decimal(1)}]}), AS_OF)
-    assert result.refusal.code == "refuse.no_contact_for" and result.field_name == "contact"
+    assert result.refusal.code == "refuse.no_contact_for" and result.field_name == "customer"
     assert git(book, "rev-parse", "HEAD") == head
+
+
+_LINE = {"description": "x", "quantity": 1, "unit_price": Decimal(1)}
+
+# (action, inputs, the refusal's code, its field as the plan says it, the field a form shows)
+REFUSED_FIELDS = [
+    ("pay", api.Pay("inv-open", "abc"), "refuse.amount.not_amount", "amount", "amount"),
+    ("discount", api.Discount("inv-open", Decimal("0.001")), "refuse.amount.decimals",
+     "amount", "amount"),
+    ("release", api.Release("inv-held", dt.date(2025, 1, 2)), "refuse.release_before_hold",
+     "date", "date"),
+    ("document.create", api.CreateDocument({"kind": "expense", "supplier": "nobody",
+                                            "total": Decimal(5)}),
+     "refuse.no_contact_for", "supplier", "supplier"),
+    ("document.create", api.CreateDocument({"kind": "credit_note", "customer": "acme",
+                                            "credits": "quote-open", "lines": [_LINE]}),
+     "refuse.credits_not_invoice", "credits", "credits"),
+    # a diagnostic of the parsed input: its field, the whole path
+    ("document.create", api.CreateDocument({"kind": "invoice", "customer": "acme",
+                                            "lines": [_LINE, dict(_LINE, vat="lots")]}),
+     "problems.list", "lines.2.vat", "lines"),          # lines count from 1
+    ("document.create", api.CreateDocument("kind: invoice\ncustomer: acme\ndate: someday\n" + LINE),
+     "problems.list", "date", "date"),
+    ("contact.create", api.CreateContact({"id": "acme", "name": "Other"}),
+     "refuse.contact_exists", "id", "id"),
+    ("settings.modify", api.EditSettings({"terms.payment_days": "soon"}), "problems.list",
+     "terms.payment_days", "terms"),
+    # about no input field, though its words name one in backquotes
+    ("mark_sent", api.MarkSent("inv-open"), "refuse.send.nothing_to_mark", None, None),
+    ("pay", api.Pay("inv-draft", Decimal("5")), "refuse.draft.payment", None, None),
+]
+
+
+@pytest.mark.parametrize("name,inputs,code,field,shown", REFUSED_FIELDS,
+                         ids=["%s-%s" % (c[0], c[2]) for c in REFUSED_FIELDS])
+def test_a_refusal_carries_the_field_it_is_about(book, name, inputs, code, field, shown):
+    """The field is data the plan gives (or the parsed input's diagnostic),
+    never read back from the English words."""
+    result = api.perform(book, name, inputs, AS_OF)
+    assert result.refusal is not None and result.refusal.code == code, result.refusal
+    assert result.refusal.field == field
+    assert result.field_name == shown
+    assert result.refusal.render("fr") != str(result.refusal)      # still a catalogue code
+
+
+def test_a_refusals_field_survives_a_worker_process():
+    import pickle
+
+    from engine.diagnostics import ActionRefused
+    error = pickle.loads(pickle.dumps(ActionRefused("refuse.no_lines", field_name="lines",
+                                                    doc="x")))
+    assert error.field_name == "lines" and error.message.code == "refuse.no_lines"
+    assert pickle.loads(pickle.dumps(error.message)).field == "lines"
 
 
 def test_perform_reads_only_the_document_when_the_action_needs_no_more(book):
@@ -217,3 +270,154 @@ def test_the_left_sending_alert_is_the_engines(book):
     assert app.build_snapshot().sending == ["inv-held"]
     offered = api.document_view(loaded, loaded.document("inv-held"), AS_OF).allowed
     assert "mark_sent" in offered
+
+
+# --------------------------------------------------------------------------- recurrences
+
+REC = "name: {name}\ntemplate: inv-draft\nrule: FREQ=MONTHLY;BYMONTHDAY=1\nstart: 2025-01-01\n"
+# id -> (the recurrence's YAML, its state on AS_OF, its missing occurrences, the repairs offered)
+RECURRENCES = {
+    "running": (REC.format(name="Running") + "last: 2025-03-01\n", "active", [], set()),
+    "one-missing": (REC.format(name="One") + "last: 2025-02-01\nstopped: {at: "
+                    '"2025-02-20T06:00:00+00:00", occurrence: 2025-03-01, cause: "it broke"}\n',
+                    "stopped", [dt.date(2025, 3, 1)], {"skip-missing", "create-missing", "end"}),
+    "two-missing": (REC.format(name="Two") + "last: 2025-01-01\nstopped: {at: "
+                    '"2025-01-20T06:00:00+00:00", occurrence: 2025-02-01, cause: "it broke"}\n',
+                    "stopped", [dt.date(2025, 2, 1), dt.date(2025, 3, 1)], {"skip-missing", "end"}),
+}
+
+
+@pytest.fixture
+def rec_book(make_book):
+    files = _files()
+    for rec_id, (text, *_rest) in RECURRENCES.items():
+        files["recurrences/%s.yaml" % rec_id] = text
+    return make_book(files)
+
+
+def test_a_recurrences_view_is_what_the_cli_and_the_app_show(cli, rec_book):
+    from tui.app import FacturierApp
+    loaded = load_book(rec_book)
+    assert not loaded.errors, loaded.errors
+    app = FacturierApp(rec_book, as_of=AS_OF, lang="en", watch=False)
+    snapshot = app.build_snapshot()
+    assert {item.id for item in snapshot.stopped} == {"one-missing", "two-missing"}
+    for rec_id, (_text, state, missing, repairs) in RECURRENCES.items():
+        view = api.recurrence_view(loaded, loaded.recurrence(rec_id), AS_OF)
+        assert (view.state, view.missing, view.offered_repairs) == (state, missing, repairs)
+        assert all(a.reason.code.startswith("unavailable.") for a in view.repairs
+                   if not a.available)
+        r = cli("--as-of", AS_OF.isoformat(), "recurrence", "show", rec_id, "--format", "json",
+                book=rec_book)
+        assert r.code == 0, r
+        shown = json.loads(r.out)
+        assert (shown["state"], shown["missing"], shown["last"]) == (
+            state, [d.isoformat() for d in missing], view.last.isoformat())
+        item = app.recurrence_item(loaded, loaded.recurrence(rec_id))
+        assert (item.state, item.missing) == (state, missing)
+        assert {a.name for a in item.repairs if a.available} == repairs
+    # a repair the view does not offer, the engine refuses
+    refused = api.perform(rec_book, "recurrence.repair",
+                          api.RepairRecurrence("two-missing", "create-missing"), AS_OF)
+    assert refused.refusal.code == "refuse.repair.create_many"
+
+
+# (what, the CLI's arguments, the app's action, its target and form values)
+SAME_RECURRENCE_COMMITS = [
+    ("create", ["recurrence", "new", "--name", "Hosting", "--template", "inv-draft",
+                "--rule", "FREQ=MONTHLY;BYMONTHDAY=1", "--start", "2025-04-01"],
+     "recurrence.create", None, {"name": "Hosting", "template": "inv-draft",
+                                 "rule": "FREQ=MONTHLY;BYMONTHDAY=1",
+                                 "start": dt.date(2025, 4, 1), "issue": "draft"}),
+    ("modify", ["recurrence", "edit", "running", "--set", "name=Renamed"],
+     "recurrence.modify", "running", {"name": "Renamed"}),
+    ("skip", ["recurrence", "repair", "two-missing", "--skip-missing"],
+     "repair", "two-missing", {"choice": "skip"}),
+    ("create-missing", ["recurrence", "repair", "one-missing", "--create-missing"],
+     "repair", "one-missing", {"choice": "create"}),
+    ("end", ["recurrence", "repair", "one-missing", "--end"],
+     "repair", "one-missing", {"choice": "end"}),
+]
+
+
+@pytest.mark.parametrize("what,args,action,target,values", SAME_RECURRENCE_COMMITS,
+                         ids=[case[0] for case in SAME_RECURRENCE_COMMITS])
+def test_the_cli_and_the_app_make_the_same_recurrence_commit(cli, rec_book, tmp_path, what, args,
+                                                             action, target, values):
+    from tui.app import FacturierApp
+    other = tmp_path / "copy"
+    shutil.copytree(rec_book, other)
+    r = cli("--as-of", AS_OF.isoformat(), *args, book=rec_book)
+    assert r.code == 0, r
+    app = FacturierApp(other, as_of=AS_OF, lang="en", watch=False)
+    app.snapshot = app.build_snapshot()
+    assert app.perform(action, target, values)
+    assert _last_commit(other) == _last_commit(rec_book)
+
+
+# (what, the CLI's arguments, the action and inputs the app's forms give api.perform)
+SAME_CONTACT_COMMITS = [
+    ("create", ["contact", "new", "--name", "Globex AG", "--email", "ap@globex.example"],
+     "contact.create", api.CreateContact({"name": "Globex AG", "email": "ap@globex.example"},
+                                         source="the options")),
+    ("modify", ["contact", "edit", "acme", "--email", "billing@acme.example"],
+     "contact.modify", api.EditContact("acme", set_fields={"email": "billing@acme.example"})),
+]
+
+
+@pytest.mark.parametrize("what,args,name,inputs", SAME_CONTACT_COMMITS,
+                         ids=[case[0] for case in SAME_CONTACT_COMMITS])
+def test_the_cli_and_the_app_make_the_same_contact_commit(cli, book, tmp_path, what, args, name,
+                                                          inputs):
+    from tui.app import FacturierApp
+    other = tmp_path / "copy"
+    shutil.copytree(book, other)
+    r = cli("--as-of", AS_OF.isoformat(), *args, book=book)
+    assert r.code == 0, r
+    app = FacturierApp(other, as_of=AS_OF, lang="en", watch=False)
+    result = app.perform_api(name, inputs)
+    assert result.ok, result.refusal
+    assert _last_commit(other) == _last_commit(book)
+    if result.created:
+        assert r.out.strip() == result.created
+
+
+def test_the_cli_and_the_app_refuse_the_same_contact_deletion(cli, book):
+    from tui.app import FacturierApp
+    head = git(book, "rev-parse", "HEAD")
+    r = cli("--as-of", AS_OF.isoformat(), "contact", "delete", "acme", book=book)
+    app = FacturierApp(book, as_of=AS_OF, lang="en", watch=False)
+    result = app.perform_api("contact.delete", api.DeleteContact("acme"))
+    assert r.code == 1 and result.refusal.code == "refuse.contact_in_use.many"
+    assert result.refusal.render("en") in r.err
+    assert git(book, "rev-parse", "HEAD") == head
+
+
+def test_the_cli_and_the_app_import_a_statement_in_the_same_commit(cli, make_book, tmp_path):
+    from pathlib import Path
+
+    from engine.bank import read_statement
+    from tui.app import FacturierApp
+    from tests.test_bank import BOOK
+    statement_file = Path(__file__).parent / "data" / "bank" / "camt053_v02.xml"
+    root = make_book(BOOK)
+    other = tmp_path / "copy"
+    shutil.copytree(root, other)
+    r = cli("--as-of", "2025-03-10", "import", "bank", str(statement_file), "--format", "json",
+            book=root)
+    assert r.code == 0, r
+    (imported,) = json.loads(r.out)
+    # the app reads the file as its import worker does, then the engine API
+    app = FacturierApp(other, as_of=dt.date(2025, 3, 10), lang="en", watch=False)
+    statement = read_statement(statement_file.read_bytes(), statement_file.name, None,
+                               load_book(other).settings.currency)
+    result = app.perform_api("bank.import", api.ImportStatement(statement, statement_file.name))
+    assert result.ok and result.commit, result.refusal
+    assert _last_commit(other) == _last_commit(root)
+    left = [m.credit.reference for m in result.detail["matches"]
+            if m.outcome in ("unmatched", "ambiguous")]
+    assert sorted(left) == sorted(row["reference"] for key in ("unmatched", "ambiguous")
+                                  for row in imported[key])
+    # the same file again: nothing left to record, no commit, on either face
+    again = app.perform_api("bank.import", api.ImportStatement(statement, statement_file.name))
+    assert again.ok and again.commit is None

@@ -178,22 +178,23 @@ class FacturierApp(BookkeepingMixin, App):
         return items
 
     def recurrence_item(self, book, rec, n_next: int = 1) -> RecurrenceItem:
-        """What the list shows of a recurrence: ``engine.recurrence.summary``,
-        the same dict `facturier recurrence list` prints."""
-        from engine import recurrence as engine_rec
+        """What the list shows of a recurrence: ``engine.api.recurrence_view``,
+        what `facturier recurrence list/show` print."""
+        from engine.api import recurrence_view
         from engine.listing import fold
-        info = engine_rec.summary(rec, book, self.as_of, self.lang, n_next=n_next)
-        contact_id = info.get("contact") or ""
-        contact = book.contact(contact_id) if contact_id else None
-        name = contact.name if contact is not None else ""
-        words = info.get("rule_words") or rec.rule
-        item = RecurrenceItem(id=rec.id, name=rec.name, contact=contact_id, contact_name=name,
-                              rule_words=words, next=info.get("next"), state=info["state"],
-                              generated=info.get("generated", 0),
-                              cause=i18n.localize(info.get("cause") or "", self.lang),
-                              missing=list(info.get("missing") or ()),
-                              haystack=fold(" ".join((rec.id, rec.name, contact_id, name, words))))
-        item.next_occurrences = list(info.get("next_occurrences") or ())
+        view = recurrence_view(book, rec, self.as_of, self.lang, n_next=n_next)
+        contact_id = view.summary["contact"] or ""
+        words = view.summary["rule_words"] or rec.rule
+        item = RecurrenceItem(id=rec.id, name=rec.name, contact=contact_id,
+                              contact_name=view.contact_name, rule_words=words, next=view.next,
+                              state=view.state, generated=view.generated,
+                              cause=i18n.localize(view.cause or "", self.lang),
+                              missing=list(view.missing),
+                              haystack=fold(" ".join((rec.id, rec.name, contact_id,
+                                                      view.contact_name, words))))
+        item.next_occurrences = list(view.next_occurrences)
+        item.repairs = list(view.repairs)
+        item.template_exists = view.template_exists
         return item
 
     def show_snapshot(self, snap: Snapshot, outside: bool = False) -> None:
@@ -292,7 +293,7 @@ class FacturierApp(BookkeepingMixin, App):
         rows = [r for r in snap.rows if r.id in ids] if ids else []
         rows.sort(key=lambda r: r.date)
         return RecurrenceDetail(item=item, rec=rec, documents=rows, next=item.next_occurrences,
-                                template_exists=book.document(rec.template) is not None)
+                                template_exists=item.template_exists)
 
     def preview_occurrences(self, rule: str, start: dt.date, until: Optional[dt.date],
                             as_of: dt.date, n: int = 5) -> list[dt.date]:
@@ -618,7 +619,8 @@ class FacturierApp(BookkeepingMixin, App):
         from engine import api
         if action not in api.REGISTRY:
             raise FacturierError(tr("act.unavailable", self.lang))
-        result = self.perform_api(action, api.inputs_for(action, doc=target, **values))
+        inputs = api.inputs_for(action, doc=target, **values)
+        result = self.perform_api(action, inputs)
         if result.refusal is not None:
             raise FacturierError(result.refusal.code, **result.refusal.params)
         if result.report is not None:

@@ -5,10 +5,10 @@ else; the screens are ``tui/reports_screen.py`` and ``tui/bank_screen.py``.
 
 It calls what the CLI calls: ``engine.reports.vat_report/aging_report/
 revenue_report`` (`facturier report`), ``engine.ledger.export`` and
-``transactions`` (`facturier export`), ``engine.bank.read_statement``,
-``match_credits`` and ``plan_import`` through ``actions.open_writer``
-(`facturier import bank`), and for a person's assignment
-``engine.bank.candidates`` and ``plan_assign`` (the payment action).
+``transactions`` (`facturier export`), ``engine.bank.read_statement`` then
+``engine.api.perform("bank.import")`` (`facturier import bank`), and for a
+person's assignment ``engine.bank.candidates`` and
+``engine.api.perform("bank.assign")`` (the payment action).
 """
 from __future__ import annotations
 
@@ -178,8 +178,9 @@ class BookkeepingMixin:
     def import_statement(self, file: str, csv_map: str = "") -> None:
         """`facturier import bank FILE [--csv-map MAP]`: the credits it matches
         recorded in one commit, then the screen of the others."""
-        from engine.actions import open_writer
-        from engine.bank import StatementError, match_credits, parse_csv_map, plan_import, read_statement
+        from engine.api import ImportStatement
+        from engine.bank import StatementError, parse_csv_map, read_statement
+        from engine.book import load_settings
         lang = self.lang
         path = Path(file).expanduser()
         say = partial(self.call_from_thread, self.notify)  # type: ignore[attr-defined]
@@ -190,11 +191,12 @@ class BookkeepingMixin:
                 say(tr("bank.needs_map", lang, file=path.name), severity="error", timeout=10)
                 return
             self.busy = True
-            with open_writer(self.root, author=self.author) as w:
-                statement = read_statement(data, path.name, mapping, w.book.settings.currency)
-                matches = match_credits(w.book, statement.credits, self.as_of)
-                change = plan_import(w.book, matches, path.name)
-                sha = w.commit(change) if change is not None else None
+            statement = read_statement(data, path.name, mapping, load_settings(self.root).currency)
+            done = self.perform_api("bank.import",  # type: ignore[attr-defined]
+                                    ImportStatement(statement, path.name))
+            if done.refusal is not None:
+                raise FacturierError(done.refusal.code, **done.refusal.params)
+            matches, sha = done.detail.get("matches", []), done.commit
         except OSError as exc:
             say(tr("bank.unreadable", lang, file=path, reason=exc.strerror or exc), severity="error",
                 timeout=10)
@@ -253,14 +255,15 @@ class BookkeepingMixin:
     @work(thread=True, exclusive=True, group="act")
     def assign_entry(self, match, doc_id: str, file: str, screen) -> None:
         """One commit: the credit as a payment of ``doc_id`` (``plan_assign``)."""
-        from engine.actions import open_writer
-        from engine.bank import plan_assign
+        from engine.api import AssignCredit
         lang = self.lang
         self.busy = True
         try:
-            with open_writer(self.root, author=self.author) as w:
-                change = plan_assign(w.book, match.credit, doc_id, file)
-                w.commit(change)
+            done = self.perform_api("bank.assign",  # type: ignore[attr-defined]
+                                    AssignCredit(match.credit, doc_id, file))
+            if done.refusal is not None:
+                raise FacturierError(done.refusal.code, **done.refusal.params)
+            change = done.change
         except FacturierError as exc:
             self.call_from_thread(self.notify, tr("act.failed", lang,  # type: ignore[attr-defined]
                                                   message=exc.render(lang)), severity="error", timeout=8)

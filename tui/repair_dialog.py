@@ -40,10 +40,16 @@ class RepairDialog(ModalScreen):
             yield Button(tr("repair.skip", lang), id="skip", variant="primary", compact=True)
             create = Button(tr("repair.create", lang), id="create", variant="warning", compact=True)
             reason = ""
-            if len(missing) != 1:
+            # what the engine offers (engine.api.recurrence_view), in the dialog's words
+            offer = next((a for a in self.item.repairs if a.name == "create-missing"), None)
+            refused = offer.reason if offer is not None else None
+            if refused is not None:
                 create.disabled = True
-                reason = (tr("repair.create.none", lang) if not missing
-                          else tr("repair.create.many", lang, n=len(missing)))
+                reason = (tr("repair.create.none", lang)
+                          if refused.code == "unavailable.none_missing"
+                          else tr("repair.create.many", lang, n=refused.params["n"])
+                          if refused.code == "unavailable.many_missing"
+                          else refused.render(lang))
             yield create
             yield Static(reason, id="create-reason", classes="dialog-note")
             yield Button(tr("repair.end", lang), id="end", variant="error", compact=True)

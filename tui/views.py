@@ -27,6 +27,8 @@ class RecurrenceItem:
     missing: list = field(default_factory=list)
     haystack: str = ""
     next_occurrences: list = field(default_factory=list)
+    repairs: list = field(default_factory=list)     # engine.api.Availability per repair
+    template_exists: bool = True
 
 
 @dataclass

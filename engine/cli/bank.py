@@ -39,9 +39,8 @@ def import_bank_command(ctx: Context, files, csv_map: Optional[str], dry_run: bo
     Exit status 0 when every file was read (unmatched entries included), 1 when
     a file could not be read or recorded (the other files are still imported).
     """
-    from ..actions import open_writer
-    from ..bank import StatementError, match_credits, parse_csv_map, plan_import, read_statement
-    from ..diagnostics import ActionRefused
+    from ..api import ImportStatement, now_in, perform
+    from ..bank import StatementError, match_credits, parse_csv_map, read_statement
     mapping = None
     if csv_map is not None:
         try:
@@ -50,42 +49,43 @@ def import_bank_command(ctx: Context, files, csv_map: Optional[str], dry_run: bo
             fail(exc.render(ctx.lang), 2)
     results: list[dict] = []
     problems = 0
-    as_of = ctx.as_of
-    with open_writer(ctx.book_path, ctx.author) as w:
-        for path in files:
-            entry: dict = {"file": str(path), "kind": None, "commit": None, "recorded": [],
-                           "already": [], "unmatched": [], "ambiguous": [], "skipped": [],
-                           "error": None}
-            results.append(entry)
-            try:
-                statement = read_statement(path.read_bytes(), path.name, mapping,
-                                           w.book.settings.currency)
-            except OSError as exc:
-                entry["error"] = ctx.t("cli.export.unreadable", problem=exc.strerror or exc)
-            except StatementError as exc:
-                entry["error"] = exc.message     # English in JSON, the person's language below
-            if entry["error"]:
-                problems += 1
-                say(ctx.t("cli.bank.nothing", path=path, problem=entry["error"]))
-                continue
-            entry["kind"] = statement.kind
-            entry["skipped"] = statement.skipped
-            matches = match_credits(w.book, statement.credits, as_of)
-            for m in matches:
-                row = _row(m)
-                key = {"matched": "recorded", "recorded": "already"}.get(m.outcome, m.outcome)
-                entry[key].append(row)
-            if dry_run:
-                continue
-            try:
-                change = plan_import(w.book, matches, path.name)
-                if change is not None:
-                    entry["commit"] = w.commit(change)
-            except ActionRefused as exc:
-                entry["error"] = str(exc)
-                entry["recorded"] = []
-                problems += 1
-                say(ctx.t("cli.bank.refused", path=path, problem=localize(exc, ctx.lang)))
+    settings, as_of = ctx.settings, ctx.as_of
+    for path in files:
+        entry: dict = {"file": str(path), "kind": None, "commit": None, "recorded": [],
+                       "already": [], "unmatched": [], "ambiguous": [], "skipped": [],
+                       "error": None}
+        results.append(entry)
+        try:
+            statement = read_statement(path.read_bytes(), path.name, mapping, settings.currency)
+        except OSError as exc:
+            entry["error"] = ctx.t("cli.export.unreadable", problem=exc.strerror or exc)
+        except StatementError as exc:
+            entry["error"] = exc.message     # English in JSON, the person's language below
+        if entry["error"]:
+            problems += 1
+            say(ctx.t("cli.bank.nothing", path=path, problem=entry["error"]))
+            continue
+        entry["kind"] = statement.kind
+        entry["skipped"] = statement.skipped
+        if dry_run:            # matched on the book as it is, nothing recorded
+            matches = match_credits(ctx.book, statement.credits, as_of)
+        else:                  # matched and recorded under the book's lock (engine/api.py)
+            result = perform(ctx.book_path, "bank.import", ImportStatement(statement, path.name),
+                             as_of, ctx.author, lang=ctx.lang,
+                             now=lambda: now_in(settings.timezone, as_of))
+            for message in result.recovered:
+                say(ctx.t("cli.recovered", message=message))
+            matches = result.detail.get("matches", [])
+            entry["commit"] = result.commit
+        for m in matches:
+            row = _row(m)
+            key = {"matched": "recorded", "recorded": "already"}.get(m.outcome, m.outcome)
+            entry[key].append(row)
+        if not dry_run and result.refusal is not None:
+            entry["error"] = str(result.refusal)
+            entry["recorded"] = []
+            problems += 1
+            say(ctx.t("cli.bank.refused", path=path, problem=result.refusal.render(ctx.lang)))
     if fmt == "json":
         emit_json(results)
     else:

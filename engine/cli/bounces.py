@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from ..diagnostics import ActionRefused
 from ..i18n import localize
 from . import main
 from .common import Context, emit_json, fail, pass_ctx, say
@@ -24,41 +25,42 @@ def bounces_command(ctx: Context, files, fmt: str):
 
     Exit status 0 when every file was understood, 1 otherwise.
     """
-    from ..actions import open_writer
-    from ..daily import plan_bounce
-    from ..diagnostics import ActionRefused
+    from ..api import RecordBounce, now_in, perform
     from ..mail import parse_dsn
+    settings, as_of = ctx.settings, ctx.as_of
     rows, problems = [], 0
-    with open_writer(ctx.book_path, ctx.author) as w:
-        for path in files:
-            try:
-                reports = parse_dsn(path.read_bytes())
-            except OSError as exc:
-                say(ctx.t("cli.cannot_read", name=path, reason=exc.strerror))
-                problems += 1
-                continue
-            if not reports:
-                say(ctx.t("cli.bounces.not_dsn", path=path))
-                problems += 1
-                continue
-            for report in reports:
-                row = {"file": str(path), "message_id": report.message_id,
-                       "recipient": report.recipient, "action": report.action,
-                       "status": report.status, "diagnostic": report.diagnostic,
-                       "document": None, "recorded": False, "note": ""}
-                if not report.failed:
-                    row["note"] = ctx.t("cli.bounces.not_bounce",
-                                        action=report.action or ctx.t("cli.bounces.no_action"))
+    for path in files:
+        try:
+            reports = parse_dsn(path.read_bytes())
+        except OSError as exc:
+            say(ctx.t("cli.cannot_read", name=path, reason=exc.strerror))
+            problems += 1
+            continue
+        if not reports:
+            say(ctx.t("cli.bounces.not_dsn", path=path))
+            problems += 1
+            continue
+        for report in reports:
+            row = {"file": str(path), "message_id": report.message_id,
+                   "recipient": report.recipient, "action": report.action,
+                   "status": report.status, "diagnostic": report.diagnostic,
+                   "document": None, "recorded": False, "note": ""}
+            if not report.failed:
+                row["note"] = ctx.t("cli.bounces.not_bounce",
+                                    action=report.action or ctx.t("cli.bounces.no_action"))
+            else:              # one commit each, through the engine API (engine/api.py)
+                result = perform(ctx.book_path, "bounce", RecordBounce(report), as_of,
+                                 ctx.author, lang=ctx.lang,
+                                 now=lambda: now_in(settings.timezone, as_of))
+                if result.refusal is not None and result.change is not None:
+                    raise ActionRefused(result.refusal.code, **result.refusal.params)
+                if result.refusal is not None:
+                    row["note"] = result.refusal.render(ctx.lang)
+                    problems += result.refusal.code != "refuse.bounce.already"
                 else:
-                    try:
-                        change = plan_bounce(w.book, report)
-                        w.commit(change)
-                        row.update(document=change.ids("Facturier-Document")[0], recorded=True,
-                                   note=localize(change.subject, ctx.lang))
-                    except ActionRefused as exc:
-                        row["note"] = exc.render(ctx.lang)
-                        problems += exc.message.code != "refuse.bounce.already"
-                rows.append(row)
+                    row.update(document=result.change.ids("Facturier-Document")[0],
+                               recorded=True, note=localize(result.change.subject, ctx.lang))
+            rows.append(row)
     if fmt == "json":
         emit_json(rows)
     else:

@@ -6,10 +6,9 @@ from pathlib import Path
 import click
 
 from ..diagnostics import ActionRefused
-from ..i18n import localize
 from . import main
 from .common import Context, emit_rows, fail, format_option, pass_ctx, read_text, say
-from .doc import _save_rejected, act, edit_text
+from .doc import _save_rejected, edit_text, run_action
 
 
 @main.group("contact")
@@ -63,32 +62,17 @@ def _contact_fields(name, email, address, payment_days) -> dict:
 @pass_ctx
 def new_command(ctx: Context, contact_id, name, email, address, payment_days, file):
     """Create a contact. Prints its id."""
-    from ..actions import plan_create_contact
+    from ..api import CreateContact
     if file is not None:
         source = "<stdin>" if file.name in ("<stdin>", "-") else file.name
-        _act_contact(ctx, plan_create_contact, read_text(file, source), source=source)
+        run_action(ctx, "contact.create", CreateContact(read_text(file, source), source=source))
         return
     if not name:
         fail(ctx.t("cli.contact.name_needed"), 2)
     fields = _contact_fields(name, email, address, payment_days)
     if contact_id:
         fields = {"id": contact_id, **fields}
-    _act_contact(ctx, plan_create_contact, fields, source=ctx.t("cli.the_options"))
-
-
-def _act_contact(ctx, plan, *args, **kwargs):
-    from ..actions import open_writer
-    with open_writer(ctx.book_path, author=ctx.author) as w:
-        for message in w.recovered:
-            say(ctx.t("cli.recovered", message=message))
-        change = plan(w.book, *args, **kwargs)
-        sha = w.commit(change)
-    if sha is None:
-        say(ctx.t("cli.nothing_to_change"))
-        return
-    say(ctx.t("cli.committed", subject=localize(change.subject, ctx.lang), commit=sha[:10]))
-    ids = [v for k, v in change.trailers if k == "Facturier-Contact"]
-    click.echo(ids[0] if ids else sha)
+    run_action(ctx, "contact.create", CreateContact(fields, source=ctx.t("cli.the_options")))
 
 
 @contact_group.command("edit")
@@ -101,10 +85,10 @@ def _act_contact(ctx, plan, *args, **kwargs):
 def edit_command(ctx: Context, contact_id, name, email, address, payment_days):
     """Change fields given as options, or edit the file in $EDITOR when none
     is given. Comments and key order in the file are kept."""
-    from ..actions import plan_edit_contact
+    from ..api import EditContact
     fields = _contact_fields(name, email, address, payment_days)
     if fields:
-        act(ctx, plan_edit_contact, contact_id, set_fields=fields)
+        run_action(ctx, "contact.modify", EditContact(contact_id, set_fields=fields))
         return
     path = Path(ctx.book_path) / "contacts" / ("%s.yaml" % contact_id)
     book = ctx.book
@@ -119,7 +103,7 @@ def edit_command(ctx: Context, contact_id, name, email, address, payment_days):
         say(ctx.t("cli.no_change"))
         return
     try:
-        act(ctx, plan_edit_contact, contact_id, text=edited, base=original)
+        run_action(ctx, "contact.modify", EditContact(contact_id, text=edited, base=original))
     except ActionRefused as exc:
         kept = _save_rejected(ctx, contact_id, edited)
         fail(ctx.t("cli.edit_kept", message=exc.render(ctx.lang), path=kept))
@@ -130,5 +114,5 @@ def edit_command(ctx: Context, contact_id, name, email, address, payment_days):
 @pass_ctx
 def delete_command(ctx: Context, contact_id):
     """Delete a contact that no document names."""
-    from ..actions import plan_delete_contact
-    act(ctx, plan_delete_contact, contact_id)
+    from ..api import DeleteContact
+    run_action(ctx, "contact.delete", DeleteContact(contact_id))

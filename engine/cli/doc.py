@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable, Iterable, Optional
+from typing import Optional
 
 import click
 
@@ -26,37 +26,11 @@ from .common import (DATE, Context, current_lang, emit_json, fail, now_in, parse
 KINDS = ("invoice", "credit_note", "quote", "work_order", "expense")
 
 
-def act(ctx: Context, plan: Callable, *args, ids: Optional[Iterable[str]] = None,
-        created: bool = False, **kwargs):
-    """Lock the book, plan, commit, report. ``ids``: the documents the action
-    touches alone (then only they are read, not the whole book)."""
-    from ..actions import open_writer
-    with open_writer(ctx.book_path, author=ctx.author) as w:
-        for message in w.recovered:
-            say(ctx.t("cli.recovered", message=message))
-        book = w.load_documents(ids) if ids is not None else w.book
-        change = plan(book, *args, **kwargs)
-        sha = w.commit(change)
-        # with `sync` (SPEC 9) the change may have been planned again on the
-        # remote's head (a validation's number): say what was published
-        subject = w.publisher.subject(sha) if w.publisher is not None and sha else change.subject
-    if sha is None:
-        say(ctx.t("cli.nothing_to_change"))
-        return None, change
-    say(ctx.t("cli.committed", subject=localize(subject, ctx.lang), commit=sha[:10]))
-    if w.publisher is not None and w.publisher.report.pushes > 1:
-        say(ctx.t("cli.sync.attempts", n=w.publisher.report.pushes))
-    if created:
-        new = [v for k, v in change.trailers if k == "Facturier-Document"]
-        click.echo(new[0] if new else sha)
-    else:
-        click.echo(sha)
-    return sha, change
-
-
 def run_action(ctx: Context, name: str, inputs):
     """One action through the engine API (engine/api.py, what the app calls
-    too): lock, load what it needs, plan, commit; report as :func:`act`."""
+    too): lock, load what it needs, plan, commit. Prints what it did and the
+    commit on stderr, and the commit id (or the id of what it made) on
+    stdout; a refusal is raised as ActionRefused."""
     from ..api import perform
     settings = ctx.settings
     as_of = ctx.as_of

@@ -41,9 +41,9 @@ def recurrence_group():
 def list_command(ctx: Context, state, fmt: str):
     """One row per recurrence: state, rule in words, next occurrence, generated
     count, missing occurrences and the cause when stopped."""
-    from ..recurrence import summary
+    from ..api import recurrence_view
     book, as_of, lang = ctx.book, ctx.as_of, ctx.lang
-    rows = [summary(rec, book, as_of, lang, n_next=1)
+    rows = [recurrence_view(book, rec, as_of, lang, n_next=1).summary
             for _, rec in sorted(book.recurrences.items(), key=lambda kv: kv[0].lower())]
     if state:
         rows = [r for r in rows if r["state"] == state]
@@ -77,10 +77,11 @@ def list_command(ctx: Context, state, fmt: str):
 def show_command(ctx: Context, rec_id: str, n_next: int, fmt: str):
     """A recurrence: state, rule in words, next occurrences, generated documents,
     missing occurrences and the cause when stopped."""
-    from ..recurrence import summary
+    from ..api import recurrence_view
     book = ctx.book
     rec = _find(book, rec_id)
-    row = summary(rec, book, ctx.as_of, ctx.lang, n_next=n_next)
+    view = recurrence_view(book, rec, ctx.as_of, ctx.lang, n_next=n_next)
+    row = view.summary
     if fmt == "json":
         emit_json(row)
         return
@@ -117,28 +118,34 @@ def show_command(ctx: Context, rec_id: str, n_next: int, fmt: str):
     out = ["%s  %s" % (k.ljust(width), v) for k, v in lines]
     out.extend("  " + " " * width + d for d in row["documents"])
     sys.stdout.write("\n".join(out) + "\n")
-    if row["state"] == "stopped":
-        n = len(row["missing"])
+    if view.state == "stopped":
+        n = len(view.missing)
         say(ctx.t("cli.rec.repair_one" if n == 1 else "cli.rec.repair_many", id=row["id"], n=n))
 
 
 # --------------------------------------------------------------------------- changes
 
-def _commit(ctx: Context, plan, *args, **kwargs):
-    """Plan on the locked book and commit: one action, one commit."""
-    from ..actions import open_writer
+def _commit(ctx: Context, name: str, inputs):
+    """One action through the engine API (engine/api.py, what the app calls
+    too): one commit. A plan's refusal is `refused: ...`; the commit's (a file
+    edited by hand meanwhile...) the CLI's error, as for every command."""
+    from ..api import now_in, perform
     from ..diagnostics import ActionRefused
-    with open_writer(ctx.book_path, ctx.author) as w:
-        try:
-            change = plan(w.book, *args, **kwargs)
-        except ActionRefused as exc:
-            fail(ctx.t("cli.refused", message=exc.render(ctx.lang)))
-        sha = w.commit(change)
-    if sha is None:
+    settings, as_of = ctx.settings, ctx.as_of
+    result = perform(ctx.book_path, name, inputs, as_of, ctx.author, lang=ctx.lang,
+                     now=lambda: now_in(settings.timezone, as_of))
+    for message in result.recovered:
+        say(ctx.t("cli.recovered", message=message))
+    if result.refusal is not None:
+        if result.change is None:
+            fail(ctx.t("cli.refused", message=result.refusal.render(ctx.lang)))
+        raise ActionRefused(result.refusal.code, **result.refusal.params)
+    if result.commit is None:
         say(ctx.t("cli.nothing_changed"))
     else:
-        say(ctx.t("cli.committed", subject=localize(change.subject, ctx.lang), commit=sha[:10]))
-    return change
+        say(ctx.t("cli.committed", subject=localize(result.subject, ctx.lang),
+                  commit=result.commit[:10]))
+    return result
 
 
 @recurrence_group.command("repair")
@@ -153,7 +160,7 @@ def repair_command(ctx: Context, rec_id: str, skip_missing: bool, create_missing
     """Repair a stopped recurrence with exactly one of --skip-missing,
     --create-missing or --end (one commit). If the cause still holds, the next
     run stops it again."""
-    from ..daily import plan_repair
+    from ..api import RepairRecurrence
     chosen = [name for name, given in (("skip-missing", skip_missing),
                                        ("create-missing", create_missing), ("end", end)) if given]
     if len(chosen) != 1:
@@ -162,7 +169,7 @@ def repair_command(ctx: Context, rec_id: str, skip_missing: bool, create_missing
             given=ctx.t("cli.and").join("--" + c for c in chosen)))
     choice = chosen[0]
     _find(ctx.book, rec_id)
-    _commit(ctx, plan_repair, rec_id, choice, ctx.as_of)
+    _commit(ctx, "recurrence.repair", RepairRecurrence(rec_id, choice))
 
 
 @recurrence_group.command("new")
@@ -187,10 +194,10 @@ def repair_command(ctx: Context, rec_id: str, skip_missing: bool, create_missing
 def new_command(ctx: Context, file, rec_id, name, template, frequency, rule, start, until, count,
                 issue, lead_days):
     """Create a recurrence (one commit), from options or a YAML file."""
-    from ..actions import plan_create_recurrence
+    from ..api import CreateRecurrence
     from ..recurrence import RuleError, rule_for_frequency, rule_in_words
     if file is not None:
-        _commit(ctx, plan_create_recurrence, file.read(), source=file.name)
+        _commit(ctx, "recurrence.create", CreateRecurrence(file.read(), source=file.name))
         return
     if not name or not template:
         raise click.UsageError(ctx.t("cli.rec.name_template"))
@@ -213,7 +220,8 @@ def new_command(ctx: Context, file, rec_id, name, template, frequency, rule, sta
         rule += ";COUNT=%d" % count
     fields = {"id": rec_id, "name": name, "template": template, "rule": rule, "start": start,
               "until": until, "issue": issue, "lead_days": lead_days or None}
-    _commit(ctx, plan_create_recurrence, {k: v for k, v in fields.items() if v is not None})
+    _commit(ctx, "recurrence.create",
+            CreateRecurrence({k: v for k, v in fields.items() if v is not None}))
     say(ctx.t("cli.rec.rule", words=rule_in_words(rule, start, ctx.lang)))
 
 
@@ -227,10 +235,10 @@ def new_command(ctx: Context, file, rec_id, name, template, frequency, rule, sta
 @pass_ctx
 def edit_command(ctx: Context, rec_id, sets, unsets, file):
     """Change a recurrence (one commit); comments and key order are kept."""
-    from ..actions import plan_edit_recurrence
+    from ..api import EditRecurrence
     _find(ctx.book, rec_id)
     if file is not None:
-        _commit(ctx, plan_edit_recurrence, rec_id, text=file.read())
+        _commit(ctx, "recurrence.modify", EditRecurrence(rec_id, text=file.read()))
         return
     if not sets and not unsets:
         raise click.UsageError(ctx.t("cli.rec.edit_what"))
@@ -241,7 +249,8 @@ def edit_command(ctx: Context, rec_id, sets, unsets, file):
             raise click.UsageError(ctx.t("cli.rec.set_shape", item=item))
         key, value = key.strip(), value.strip()
         fields[key] = _typed(key, value)
-    _commit(ctx, plan_edit_recurrence, rec_id, set_fields=fields, remove=tuple(unsets))
+    _commit(ctx, "recurrence.modify",
+            EditRecurrence(rec_id, set_fields=fields, remove=tuple(unsets)))
 
 
 def _typed(key: str, value: str):
@@ -263,6 +272,6 @@ def _typed(key: str, value: str):
 @pass_ctx
 def delete_command(ctx: Context, rec_id):
     """Delete a recurrence (one commit); the documents it generated stay."""
-    from ..actions import plan_delete_recurrence
+    from ..api import DeleteRecurrence
     _find(ctx.book, rec_id)
-    _commit(ctx, plan_delete_recurrence, rec_id)
+    _commit(ctx, "recurrence.delete", DeleteRecurrence(rec_id))
