@@ -351,7 +351,15 @@ def test_the_cli_and_the_app_make_the_same_recurrence_commit(cli, rec_book, tmp_
     assert r.code == 0, r
     app = FacturierApp(other, as_of=AS_OF, lang="en", watch=False)
     app.snapshot = app.build_snapshot()
-    assert app.perform(action, target, values)
+    if action == "repair":
+        assert app.perform(action, target, values)
+    else:       # what the recurrence form hands the app
+        from tui.recurrence_form import recurrence_inputs
+        rec = app.snapshot.book.recurrence(target) if target else None
+        asked = recurrence_inputs(rec, values)
+        assert asked is not None and asked[0] == action
+        result = app.perform_api(*asked)
+        assert result.refusal is None and result.commit, result
     assert _last_commit(other) == _last_commit(rec_book)
 
 

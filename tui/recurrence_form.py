@@ -251,18 +251,7 @@ class RecurrenceForm(FormScreen):
 
     def inputs(self, values: dict) -> Optional[tuple[str, object]]:
         """The engine API's input for these values; None when an edit changes nothing."""
-        rec = self.rec
-        if rec is None:
-            fields = {k: v for k, v in values.items() if v is not None}
-            return "recurrence.create", api.CreateRecurrence(
-                fields, source=tr("form.new_recurrence", "en"))
-        changed = {k: v for k, v in values.items()
-                   if v is not None and getattr(rec, k, None) != v}
-        remove = tuple(k for k, v in values.items()
-                       if v is None and getattr(rec, k, None) is not None)
-        if not changed and not remove:
-            return None
-        return "recurrence.modify", api.EditRecurrence(rec.id, set_fields=changed, remove=remove)
+        return recurrence_inputs(self.rec, values)
 
     def say(self, name: str, text: str) -> None:
         label = self.query_one("#error-" + name, Label)
@@ -284,3 +273,20 @@ class RecurrenceForm(FormScreen):
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def recurrence_inputs(rec, values: dict) -> Optional[tuple[str, object]]:
+    """(action, engine API input) the recurrence form gives ``api.perform``
+    for ``values`` on ``rec`` (None: a new recurrence); None when an edit
+    changes nothing."""
+    if rec is None:
+        fields = {k: v for k, v in values.items() if v is not None}
+        return "recurrence.create", api.CreateRecurrence(
+            fields, source=tr("form.new_recurrence", "en"))
+    changed = {k: v for k, v in values.items()
+               if v is not None and getattr(rec, k, None) != v}
+    remove = tuple(k for k, v in values.items()
+                   if v is None and getattr(rec, k, None) is not None)
+    if not changed and not remove:
+        return None
+    return "recurrence.modify", api.EditRecurrence(rec.id, set_fields=changed, remove=remove)
