@@ -213,28 +213,18 @@ class Series:
             self.last_number = doc.number
 
 
-_CACHE = "_facturier_series"
-
-
 def series(book: Book, kind: str, year: int) -> Series:
     """The series of ``kind`` for ``year`` under the book's current format.
 
-    Remembered on the book while its number of documents does not change
-    and kept current by :func:`note_numbers` (the writer calls it after each
-    commit), so a session validating 1,000 documents in a 100,000-document
-    book does not scan the book 1,000 times.
+    Built once per book value (``Book.memo``) and handed on to the value a
+    commit makes, brought up to date by :func:`_noted` (numbers only grow),
+    so a session validating 1,000 documents in a 100,000-document book does
+    not scan the book 1,000 times.
     """
     fmt = series_format(book, kind)
-    cache = book.__dict__.get(_CACHE)
-    key = (kind, year, fmt)
-    if cache is not None and cache["n"] == len(book.documents) and key in cache:
-        return cache[key]
-    value = _scan(book, kind, year, fmt)
-    if cache is None or cache["n"] != len(book.documents):
-        cache = {"n": len(book.documents)}
-        book.__dict__[_CACHE] = cache
-    cache[key] = value
-    return value
+    return book.memo(("numbering.series", kind, year, fmt),
+                     lambda b: _scan(b, kind, year, fmt),
+                     lambda value, removed, added: _noted(value, kind, year, fmt, removed, added))
 
 
 def highest_seq(book: Book, kind: str, year: int) -> int:
@@ -260,23 +250,22 @@ def _member(doc, kind: str, year: int, fmt: str, has_year: bool):
     return True, seq
 
 
-def note_numbers(book: Book, documents) -> None:
-    """Bring the remembered series in line after ``documents`` were put in
-    the book (numbers only grow: validated documents are never deleted)."""
-    cache = book.__dict__.get(_CACHE)
-    if cache is None:
-        return
-    for doc in documents:
-        if not doc.number:
+def _noted(found: Series, kind: str, year: int, fmt: str, removed, added) -> bool:
+    """Bring ``found`` in line once the documents ``removed`` (replaced or
+    deleted) and ``added`` changed in the book; False when it cannot be (a
+    number of the series left the book: scanned again)."""
+    numbers = {(doc.id, doc.number) for doc in added if doc.number}
+    for doc in removed:
+        if doc.kind == kind and doc.number and (doc.id, doc.number) not in numbers:
+            return False
+    has_year = _pattern(fmt)[1]
+    for doc in added:
+        if not doc.number or doc.kind != kind:
             continue
-        for key in list(cache):
-            if key == "n" or key[0] != doc.kind:
-                continue
-            kind, year, fmt = key
-            member, seq = _member(doc, kind, year, fmt, _pattern(fmt)[1])
-            if member:
-                cache[key].add(doc, seq)
-    cache["n"] = len(book.documents)
+        member, seq = _member(doc, kind, year, fmt, has_year)
+        if member:
+            found.add(doc, seq)
+    return True
 
 
 def _scan(book: Book, kind: str, year: int, fmt: str) -> Series:

@@ -138,8 +138,6 @@ def run_recurrences(s: _Session) -> None:
                                     doc=doc.id, number=doc.validated is not None),
                                 new=(doc.path,)):
                 break
-            if s._lower_ids is not None:
-                s._lower_ids.add(doc.id.lower())
             s.report.generated.append(doc.id)
             s.report.say("generated %s%s" % (doc.id, " (%s)" % doc.number if doc.number else ""))
             if doc.validated is not None:
@@ -212,15 +210,18 @@ def reminders_due(book: Book, as_of: dt.date) -> list[tuple[Document, int]]:
     return out
 
 
-def _note_reminders(book: Book, items, as_of: dt.date) -> None:
+def _note_reminders(book: Book, items, as_of: dt.date) -> Book:
+    """The book with ``items``' reminders (and e-mail entries) in their records."""
     import msgspec
 
     from .model import Delivery, Reminder
+    records = []
     for doc, level, entry in items:
         changes = {"reminders": doc.reminders + (Reminder(level=level, date=as_of),)}
         if entry is not None:
             changes["deliveries"] = doc.deliveries + (Delivery(**entry),)
-        book.documents[doc.id] = msgspec.structs.replace(doc, **changes)
+        records.append(msgspec.structs.replace(doc, **changes))
+    return book.with_records(documents=records)
 
 
 def run_reminders(s: _Session) -> None:
@@ -341,7 +342,7 @@ def _commit_reminders(s: _Session, items) -> None:
                   if len(items) == 1 else
                   _message("subject.reminders", n=len(items), date=s.as_of.isoformat()))
     # Tens of thousands of reminders on a first run: rather than have the
-    # writer read every file back, the records are updated here (they differ
+    # writer read every file back, the records are made here (they differ
     # from the old ones by the entries appended).
     book = s.book
     detached = getattr(s.w, "_book", None) is book
@@ -354,7 +355,7 @@ def _commit_reminders(s: _Session, items) -> None:
         if detached:
             s.w._book = book
     if detached:
-        _note_reminders(book, items, s.as_of)
+        s.w._book = _note_reminders(book, items, s.as_of)
     s.report.reminded.extend(ids)
     s.report.say("recorded %d reminder%s" % (len(items), "" if len(items) == 1 else "s"))
     deferred = [doc.id for doc, _, entry in items if entry is not None]
