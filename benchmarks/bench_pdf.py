@@ -40,7 +40,7 @@ import msgspec  # noqa: E402
 
 from engine.demo import demo_files  # noqa: E402
 from engine.loader import parse_file  # noqa: E402
-from engine.model import Book, Document  # noqa: E402
+from engine.model import Book, Document, Settings  # noqa: E402
 from engine.paycode import code_kind  # noqa: E402
 from engine.pdf import Renderer, render_document  # noqa: E402
 
@@ -49,19 +49,20 @@ IBANS = {"swiss": "CH4431999123000889012",    # a QR-IBAN: QR-bill with a QR ref
 
 
 def demo_book(iban: str = "") -> Book:
-    book = Book()
+    settings = Settings()
+    contacts, documents = {}, {}
     for path, data in demo_files(dt.date(2026, 11, 23)).items():
         kind, record, _ = parse_file(path, data)
         if kind == "settings":
-            book.settings = record
+            settings = record
         elif kind == "contact":
-            book.contacts[record.id] = record
+            contacts[record.id] = record
         elif kind == "document":
-            book.documents[record.id] = record
+            documents[record.id] = record
     if iban:
-        company = msgspec.structs.replace(book.settings.company, iban=iban)
-        book.settings = msgspec.structs.replace(book.settings, company=company)
-    return book
+        company = msgspec.structs.replace(settings.company, iban=iban)
+        settings = msgspec.structs.replace(settings, company=company)
+    return Book(settings, contacts, documents)
 
 
 def measured_set() -> list[tuple[Book, Document]]:

@@ -13,12 +13,12 @@ from __future__ import annotations
 import gc
 import os
 from pathlib import Path
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Iterable, Mapping, Optional, Union
 
 from . import cache, gitstore, safepath
 from .diagnostics import BookNotFound, Diagnostic
 from .i18n import render
-from .model import Book, Settings
+from .model import Book, Settings, Table
 
 _Entry = Union[cache.DocumentEntry, cache.ContactEntry, cache.RecurrenceEntry, cache.SettingsEntry]
 
@@ -83,7 +83,7 @@ def load_files(files: Mapping[str, Union[bytes, str]], *, check: bool = False,
     book = assemble(entries, root=root)
     if check:
         from .checks import check_book
-        book.diagnostics.extend(check_book(book))
+        book = book.with_diagnostics(check_book(book))
     return book
 
 
@@ -115,11 +115,12 @@ def _load(root: Path, use_cache: bool, processes: Optional[int]) -> Book:
         for entry in _parse_all(root, todo, processes):
             if entry is not None:
                 entries[entry.path] = entry
-    book = assemble(entries, root=str(root))
+    more = []
     for message in recovered:
         path, _, text = message.partition(": ")
-        book.diagnostics.append(Diagnostic(path, 0, 0, "", text, "warning"))
-    book.diagnostics.extend(untrusted_diagnostics(links, untrusted["state"]))
+        more.append(Diagnostic(path, 0, 0, "", text, "warning"))
+    more.extend(untrusted_diagnostics(links, untrusted["state"]))
+    book = assemble(entries, root=str(root), more=more)
     key = cache.totals_key(book.settings)
     computed = _remember_totals(book, entries, snapshot.totals_key == key)
     if use_cache and (todo or computed or len(entries) != len(cached)):
@@ -182,11 +183,12 @@ def _load_for_numbering(root: Path, doc_id: str, processes: Optional[int]) -> Bo
             numindex.write(root, rows)
     links += safepath.links_under(root, "templates")
     book = _partial_book(root, doc_id, rows, parsed, out, blobs, links)
+    more = []
     for message in recovered:
         path, _, text = message.partition(": ")
-        book.diagnostics.append(Diagnostic(path, 0, 0, "", text, "warning"))
-    book.diagnostics.extend(untrusted_diagnostics(links, []))
-    return book
+        more.append(Diagnostic(path, 0, 0, "", text, "warning"))
+    more.extend(untrusted_diagnostics(links, []))
+    return book.with_diagnostics(more)
 
 
 def _segment(out: bytes, prefix: bytes) -> bytes:
@@ -387,10 +389,9 @@ def _partial_book(root: Path, doc_id: str, rows, parsed: dict, out: bytes,
             if entry is not None:
                 loaded[path] = entry
     book = assemble(loaded, root=str(root))
-    numbering.mark_partial(book, numbering.Numbers(
+    return numbering.mark_partial(book, numbering.Numbers(
         rows.kinds, rows.years, rows.numbers, rows.validated,
         lambda i: row(i)[0], frozenset(whole)))
-    return book
 
 
 def _contacts(out: bytes, blobs: Optional[dict], contact_id: str) -> list[tuple[str, str]]:
@@ -443,15 +444,19 @@ def _remember_totals(book: Book, entries: dict, trusted: bool) -> bool:
     return computed
 
 
-def assemble(entries: dict[str, _Entry], root: Optional[str] = None) -> Book:
-    """Build the Book from parsed entries; ids must be unique per kind,
-    compared case-insensitively (SPEC 1)."""
-    book = Book(root=root)
+def assemble(entries: dict[str, _Entry], root: Optional[str] = None,
+             more: Iterable[Diagnostic] = ()) -> Book:
+    """Build the Book from parsed entries (and ``more`` diagnostics); ids
+    must be unique per kind, compared case-insensitively (SPEC 1)."""
+    settings = Settings()
+    documents: dict[str, Any] = {}
+    contacts: dict[str, Any] = {}
+    recurrences: dict[str, Any] = {}
     diagnostics: list[Diagnostic] = []
     seen: dict[tuple[str, str], str] = {}
     tables: dict[type, dict[str, Any]] = {
-        cache.DocumentEntry: book.documents, cache.ContactEntry: book.contacts,
-        cache.RecurrenceEntry: book.recurrences}
+        cache.DocumentEntry: documents, cache.ContactEntry: contacts,
+        cache.RecurrenceEntry: recurrences}
     for path in sorted(entries):
         entry = entries[path]
         diagnostics.extend(entry.diagnostics)
@@ -459,7 +464,7 @@ def assemble(entries: dict[str, _Entry], root: Optional[str] = None) -> Book:
         if record is None:
             continue
         if isinstance(record, Settings):
-            book.settings = record
+            settings = record
             continue
         table = tables[type(entry)]
         key = (type(entry).__name__, record.id.lower())
@@ -470,8 +475,9 @@ def assemble(entries: dict[str, _Entry], root: Optional[str] = None) -> Book:
             continue
         seen[key] = path
         table[record.id] = record
-    book.diagnostics = diagnostics
-    return book
+    diagnostics.extend(more)
+    return Book(settings, Table(contacts), Table(documents), Table(recurrences), diagnostics,
+                root)
 
 
 def quiet_worker() -> None:

@@ -5,7 +5,7 @@ from .runsession import (_SMTP_VARS, REMINDER_STATUSES, AUTO_SEND_DAYS, _SETTLED
 from .appends import (_emails, _item, _block, _appended, _ITEM_RECORDS, _with_items,
     _reads_as_appended, _CHECKING, _check_chunk, _check_appends)
 from .runsteps import (_LAST_LINE, _with_last, _same_but_last, _stop, _generated, run_recurrences,
-    run_scheduled, reminders_due, _note_reminders, run_reminders, _untried, _remind_and_send,
+    run_scheduled, reminders_due, run_reminders, _untried, _remind_and_send,
     _record_reminders, _commit_reminders)
 from .deliveries import (_reminder_level_of_attempt, _wants_sending, _attempt_entry,
     _sent_trailers, _finish_attempt, run_sending, _record_postponed, report_sending, find_delivery,
@@ -47,7 +47,6 @@ __all__ = [
     'run_recurrences',
     'run_scheduled',
     'reminders_due',
-    '_note_reminders',
     'run_reminders',
     '_untried',
     '_remind_and_send',

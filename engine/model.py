@@ -16,13 +16,11 @@ This module is pure: no I/O, no clock, no git.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Optional, Union
 
 import msgspec
 
-from .diagnostics import Diagnostic
 
 DOCUMENT_KINDS = ("invoice", "credit_note", "quote", "work_order", "expense")
 ID_PREFIX = {"invoice": "inv", "credit_note": "cn", "quote": "q", "work_order": "wo",
@@ -302,83 +300,5 @@ RECORD_TYPES = {"settings": Settings, "contact": Contact, "document": Document,
 
 # --------------------------------------------------------------------------- the book
 
-@dataclass
-class Book:
-    """Everything loaded from one book, plus the diagnostics of every file.
-
-    Files that failed to load are absent from the dicts and named in
-    ``diagnostics``; one broken file never hides the others. Ids are the keys as
-    written; ``find_*`` helpers compare case-insensitively (SPEC 1).
-    """
-    settings: Settings = field(default_factory=Settings)
-    contacts: dict[str, Contact] = field(default_factory=dict)
-    documents: dict[str, Document] = field(default_factory=dict)
-    recurrences: dict[str, Recurrence] = field(default_factory=dict)
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    root: Optional[str] = None
-    _credit_notes: Optional[dict] = field(default=None, repr=False)
-    _by_recurrence: Optional[dict] = field(default=None, repr=False)
-    _totals: dict = field(default_factory=dict, repr=False)
-
-    def total_of(self, doc: "Document") -> Decimal:
-        """The document's total (SPEC 1.4), remembered for this very record and
-        these settings (a replaced record or settings computes it again). The
-        loader's cache keeps totals across runs (engine/book.py)."""
-        hit = self._totals.get(doc.id)
-        if hit is not None and hit[0] is doc and hit[2] is self.settings:
-            return hit[1]
-        from .money import document_totals
-        total = document_totals(doc, self.settings).total
-        self._totals[doc.id] = (doc, total, self.settings)
-        return total
-
-    def remember_total(self, doc: "Document", total: Decimal) -> None:
-        self._totals[doc.id] = (doc, total, self.settings)
-
-    def credit_notes_for(self, invoice_id: str) -> tuple[Document, ...]:
-        """Credit notes (drafts included) whose `credits` names the invoice."""
-        if self._credit_notes is None:
-            index: dict[str, list] = {}
-            for doc in self.documents.values():
-                if doc.kind == "credit_note" and doc.credits:
-                    index.setdefault(doc.credits.lower(), []).append(doc)
-            self._credit_notes = {k: tuple(v) for k, v in index.items()}
-        return self._credit_notes.get(invoice_id.lower(), ())
-
-    def documents_of_recurrence(self, recurrence_id: str) -> tuple[Document, ...]:
-        """Documents whose `recurrence` names it, oldest occurrence first."""
-        if self._by_recurrence is None:
-            index: dict[str, list] = {}
-            for doc in self.documents.values():
-                if doc.recurrence:
-                    index.setdefault(doc.recurrence.lower(), []).append(doc)
-            self._by_recurrence = {
-                k: tuple(sorted(v, key=lambda d: (d.occurrence or d.date, d.id)))
-                for k, v in index.items()}
-        return self._by_recurrence.get(recurrence_id.lower(), ())
-
-    def contact(self, contact_id: Optional[str]) -> Optional[Contact]:
-        return _find(self.contacts, contact_id)
-
-    def document(self, document_id: Optional[str]) -> Optional[Document]:
-        return _find(self.documents, document_id)
-
-    def recurrence(self, recurrence_id: Optional[str]) -> Optional[Recurrence]:
-        return _find(self.recurrences, recurrence_id)
-
-    @property
-    def errors(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.is_error]
-
-
-def _find(table: dict, key: Optional[str]):
-    if key is None:
-        return None
-    found = table.get(key)
-    if found is not None:
-        return found
-    lowered = key.lower()
-    for k, v in table.items():
-        if k.lower() == lowered:
-            return v
-    return None
+# The loaded whole, an immutable value (engine/bookvalue.py).
+from .bookvalue import Book as Book, Table as Table  # noqa: E402

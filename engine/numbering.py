@@ -241,49 +241,32 @@ class Numbers:
         return self.path_of(row).rsplit("/", 1)[-1][:-5]
 
 
-_INDEX = "_facturier_numbers"
-_PARTIAL = "_facturier_partial"
-
-
-def mark_partial(book: Book, numbers: Optional[Numbers] = None) -> None:
-    """Say that ``book`` holds only some of the book's documents. With
+def mark_partial(book: Book, numbers: Optional[Numbers] = None) -> Book:
+    """``book`` as one that holds only some of the book's documents. With
     ``numbers`` (every document file of the book) it can still give numbers:
     the series are read from them, except for the rows ``numbers.skip``
     (their records are in ``book.documents``); without, :func:`next_number`
     refuses (a number from part of the book could be one given already)."""
-    book.__dict__[_PARTIAL] = True
-    if numbers is not None:
-        book.__dict__[_INDEX] = numbers
-    book.__dict__.pop(_CACHE, None)
+    return book.in_part(numbers if numbers is not None else True)
 
 
 def is_partial(book: Book) -> bool:
     """Whether ``book`` holds only some of the book's documents (:func:`mark_partial`)."""
-    return bool(book.__dict__.get(_PARTIAL))
-
-
-_CACHE = "_facturier_series"
+    return book.part is not None
 
 
 def series(book: Book, kind: str, year: int) -> Series:
     """The series of ``kind`` for ``year`` under the book's current format.
 
-    Remembered on the book while its number of documents does not change
-    and kept current by :func:`note_numbers` (the writer calls it after each
-    commit), so a session validating 1,000 documents in a 100,000-document
-    book does not scan the book 1,000 times.
+    Built once per book value (``Book.memo``) and handed on to the value a
+    commit makes, brought up to date by :func:`_noted` (numbers only grow),
+    so a session validating 1,000 documents in a 100,000-document book does
+    not scan the book 1,000 times.
     """
     fmt = series_format(book, kind)
-    cache = book.__dict__.get(_CACHE)
-    key = (kind, year, fmt)
-    if cache is not None and cache["n"] == len(book.documents) and key in cache:
-        return cache[key]
-    value = _scan(book, kind, year, fmt)
-    if cache is None or cache["n"] != len(book.documents):
-        cache = {"n": len(book.documents)}
-        book.__dict__[_CACHE] = cache
-    cache[key] = value
-    return value
+    return book.memo(("numbering.series", kind, year, fmt),
+                     lambda b: _scan(b, kind, year, fmt),
+                     lambda value, removed, added: _noted(value, kind, year, fmt, removed, added))
 
 
 def highest_seq(book: Book, kind: str, year: int) -> int:
@@ -314,23 +297,22 @@ def _member_of(number: str, doc_year: int, year: int, fmt: str, has_year: bool):
     return True, seq
 
 
-def note_numbers(book: Book, documents) -> None:
-    """Bring the remembered series in line after ``documents`` were put in
-    the book (numbers only grow: validated documents are never deleted)."""
-    cache = book.__dict__.get(_CACHE)
-    if cache is None:
-        return
-    for doc in documents:
-        if not doc.number:
+def _noted(found: Series, kind: str, year: int, fmt: str, removed, added) -> bool:
+    """Bring ``found`` in line once the documents ``removed`` (replaced or
+    deleted) and ``added`` changed in the book; False when it cannot be (a
+    number of the series left the book: scanned again)."""
+    numbers = {(doc.id, doc.number) for doc in added if doc.number}
+    for doc in removed:
+        if doc.kind == kind and doc.number and (doc.id, doc.number) not in numbers:
+            return False
+    has_year = _pattern(fmt)[1]
+    for doc in added:
+        if not doc.number or doc.kind != kind:
             continue
-        for key in list(cache):
-            if key == "n" or key[0] != doc.kind:
-                continue
-            kind, year, fmt = key
-            member, seq = _member(doc, kind, year, fmt, _pattern(fmt)[1])
-            if member:
-                cache[key].add(doc, seq)
-    cache["n"] = len(book.documents)
+        member, seq = _member(doc, kind, year, fmt, has_year)
+        if member:
+            found.add(doc, seq)
+    return True
 
 
 def _scan(book: Book, kind: str, year: int, fmt: str) -> Series:
@@ -339,9 +321,9 @@ def _scan(book: Book, kind: str, year: int, fmt: str) -> Series:
     except ValueError as exc:
         raise ActionRefused(str(exc)) from None
     found = Series()
-    rows = book.__dict__.get(_INDEX)
+    rows = book.part if isinstance(book.part, Numbers) else None
     if rows is None:
-        if book.__dict__.get(_PARTIAL):
+        if book.part is not None:
             raise ActionRefused("cannot give a number from a book loaded in part (only some "
                                 "of its documents): nothing was changed")
         for doc in book.documents.values():

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from decimal import Decimal
-from typing import Any, Iterable, NoReturn, Optional, Union
+from typing import AbstractSet, Any, Iterable, Mapping, NoReturn, Optional, Union
 
 from . import safepath
 from .diagnostics import ActionRefused, Diagnostic
@@ -108,7 +108,8 @@ def _fix_of_broken(book: Book, folder: str, ident: str, text, action: str,
     """A new text for a file of ``folder`` that does not load: the change that
     fixes it when the text loads (a person fixing a typo with `edit`), else
     None (the caller refuses as usual)."""
-    tables: dict[str, dict[str, Any]] = {"contacts": book.contacts, "recurrences": book.recurrences}
+    tables: dict[str, Mapping[str, Any]] = {"contacts": book.contacts,
+                                            "recurrences": book.recurrences}
     table = tables[folder]
     if text is None or _find_record(table, ident) is not None:
         return None
@@ -123,7 +124,7 @@ def _fix_of_broken(book: Book, folder: str, ident: str, text, action: str,
                   writes={broken: data}, trailers=((trailer, record.id),))
 
 
-def _find_record(table: dict, ident: str):
+def _find_record(table: Mapping, ident: str):
     lowered = ident.lower()
     return table.get(ident) or next((v for k, v in table.items() if k.lower() == lowered), None)
 
@@ -202,15 +203,10 @@ def _edited(book: Book, path: str, set_fields: Optional[dict] = None, remove: It
     return data, _parse(path, data)
 
 
-def _lower_ids(book: Book) -> set[str]:
-    """The book's document ids in lower case, kept on the book and brought up
-    to date by :func:`apply_to_book` (made again when the documents were
-    changed some other way: their count differs)."""
-    kept = book.__dict__.get("_facturier_lower_ids")
-    if kept is None or kept[0] is not book.documents or len(kept[1]) != len(book.documents):
-        kept = (book.documents, {i.lower() for i in book.documents})
-        book.__dict__["_facturier_lower_ids"] = kept
-    return kept[1]
+def _lower_ids(book: Book) -> AbstractSet[str]:
+    """The book's document ids in lower case (the book's own index, built
+    once per book value and carried along by ``Book.with_change``)."""
+    return book.document_ids_lower()
 
 
 def _record_at(book: Book, path: str) -> Optional[Document]:

@@ -105,7 +105,6 @@ class _Session:
         self.environ = environ
         self.smtp_timeout = smtp_timeout
         self.to_send: set[str] = set()
-        self._lower_ids: Optional[set] = None
         self.mailer: Optional["SmtpSession"] = None     # the run's, opened at its first e-mail
         self._fault_reported = False
         self.parsed: dict = {}          # path -> (bytes, kind, record, diagnostics) of edit()
@@ -224,11 +223,7 @@ class _Session:
 
     def has_document(self, doc_id: str) -> bool:
         """Is the id taken (ignoring case)? Without scanning the book each time."""
-        if doc_id in self.book.documents:
-            return True
-        if self._lower_ids is None:
-            self._lower_ids = {k.lower() for k in self.book.documents}
-        return doc_id.lower() in self._lower_ids
+        return self.book.has_document_id(doc_id)
 
     def try_commit(self, record, action: str, subject: str, writes, trailers=(),
                    new=()) -> bool:
@@ -271,9 +266,9 @@ def _reason(exc: Exception):
 # --------------------------------------------------------------------------- a run without commits
 
 class DryWriter:
-    """Stands in for the real writer in ``--dry-run``: each change is applied
-    to an in-memory copy of the book (so later steps see it), nothing is
-    written."""
+    """Stands in for the real writer in ``--dry-run``: each change makes a
+    new in-memory book value (so later steps see it; the book it was given
+    is unchanged), nothing is written."""
 
     def __init__(self, book: Book, root: Path):
         self._book = book
@@ -291,12 +286,12 @@ class DryWriter:
         return read_bytes(self.root, path)
 
     def commit(self, change) -> None:
-        from .session import apply_to_book, parse_writes
+        from .session import parse_writes
         parsed = parse_writes(change)       # refused as the real commit would be
         for path, data in change.writes.items():
             self._texts[path] = data
         if self._book is not None:
-            apply_to_book(self._book, change, parsed)
+            self._book = self._book.with_change(change, parsed)
 
 
 # --------------------------------------------------------------------------- edits of a file's text

@@ -138,8 +138,6 @@ def run_recurrences(s: _Session) -> None:
                                     doc=doc.id, number=doc.validated is not None),
                                 new=(doc.path,)):
                 break
-            if s._lower_ids is not None:
-                s._lower_ids.add(doc.id.lower())
             s.report.generated.append(doc.id)
             s.report.say("generated %s%s" % (doc.id, " (%s)" % doc.number if doc.number else ""))
             if doc.validated is not None:
@@ -210,17 +208,6 @@ def reminders_due(book: Book, as_of: dt.date) -> list[tuple[Document, int]]:
             out.append((doc, highest + 1))
     out.sort(key=lambda pair: pair[0].id.lower())
     return out
-
-
-def _note_reminders(book: Book, items, as_of: dt.date) -> None:
-    import msgspec
-
-    from .model import Delivery, Reminder
-    for doc, level, entry in items:
-        changes = {"reminders": doc.reminders + (Reminder(level=level, date=as_of),)}
-        if entry is not None:
-            changes["deliveries"] = doc.deliveries + (Delivery(**entry),)
-        book.documents[doc.id] = msgspec.structs.replace(doc, **changes)
 
 
 def run_reminders(s: _Session) -> None:
@@ -340,21 +327,11 @@ def _commit_reminders(s: _Session, items) -> None:
     subject = str(_message("subject.reminder", level=items[0][1], id=items[0][0].id)
                   if len(items) == 1 else
                   _message("subject.reminders", n=len(items), date=s.as_of.isoformat()))
-    # Tens of thousands of reminders on a first run: rather than have the
-    # writer read every file back, the records are updated here (they differ
-    # from the old ones by the entries appended).
-    book = s.book
-    detached = getattr(s.w, "_book", None) is book
-    if detached:
-        s.w._book = None
-    try:
-        s.commit("document.remind", subject, writes, _trailers(ids) + _input(
-            "deliver", items=[_item(doc, entry, level, s.as_of) for doc, level, entry in items]))
-    finally:
-        if detached:
-            s.w._book = book
-    if detached:
-        _note_reminders(book, items, s.as_of)
+    # Tens of thousands of reminders on a first run: s.edit kept the record
+    # each file reads back as, so the writer's new book value is made from
+    # those, nothing parsed again.
+    s.commit("document.remind", subject, writes, _trailers(ids) + _input(
+        "deliver", items=[_item(doc, entry, level, s.as_of) for doc, level, entry in items]))
     s.report.reminded.extend(ids)
     s.report.say("recorded %d reminder%s" % (len(items), "" if len(items) == 1 else "s"))
     deferred = [doc.id for doc, _, entry in items if entry is not None]

@@ -9,8 +9,8 @@ invoices)::
         sha = w.commit(plan_payment(w.book, "inv-20250105-k3f9", Decimal("50"), day))
 
 or in one call: ``sha, change = perform(root, plan_payment, doc_id, amount, day)``.
-Every file is read back before its commit (:func:`parse_writes`) and the
-loaded book updated from it (:func:`apply_to_book`).
+Every file is read back before its commit (:func:`parse_writes`) and
+``w.book`` becomes the new book value made from it (``Book.with_change``).
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Optional, Union
 
 from . import gitstore, safepath
 from .diagnostics import ActionRefused
-from .model import Book, Document, Settings
+from .model import Book, Document
 
 
 # =========================================================================== the change
@@ -135,7 +135,8 @@ class Writer:
         returned), and fast in a book of 100,000 documents."""
         from .book import load_settings
         from .loader import parse_file
-        book = Book(root=str(self.root), settings=load_settings(self.root))
+        documents: dict[str, Document] = {}
+        diagnostics: list = []
         for doc_id in ids:
             path = find_document_path(self.root, doc_id)
             if path is None:
@@ -144,12 +145,14 @@ class Writer:
                 data = safepath.read_bytes(self.root, path)
             except (OSError, safepath.UnsafePath):
                 continue
-            _kind, record, diagnostics = parse_file(path, data)
-            book.diagnostics.extend(diagnostics)
+            _kind, record, found = parse_file(path, data)
+            diagnostics.extend(found)
             if isinstance(record, Document):
-                book.documents[record.id] = record
+                documents[record.id] = record
+        book = Book(load_settings(self.root), documents=documents, diagnostics=diagnostics,
+                    root=str(self.root))
         from .numbering import mark_partial
-        mark_partial(book)          # never numbers from it
+        book = mark_partial(book)          # never numbers from it
         self._book = book
         return book
 
@@ -223,7 +226,7 @@ class Writer:
         if sha is not None:
             self.commits.append(sha)
             if self._book is not None:
-                apply_to_book(self._book, change, parsed)
+                self._book = self._book.with_change(change, parsed)
             if self.publisher is not None:
                 self.publisher.committed(change, before)    # SPEC 9: pushed before success
                 if not self._store._batching and self._store.head != sha:
@@ -316,40 +319,10 @@ def perform(root, plan_fn: Callable[..., Change], *args, author: Optional[str] =
         return w.commit(change), change
 
 
-def apply_to_book(book: Book, change: Change, parsed: Optional[dict] = None) -> None:
-    """Bring an in-memory book in line with a committed change (parsing only
-    the files it wrote, unless ``parsed`` by :func:`parse_writes`)."""
-    touched = set(change.paths)
-    kept = book.__dict__.get("_facturier_lower_ids")
-    lowered = kept[1] if kept is not None and kept[0] is book.documents else None
-    book.diagnostics = [d for d in book.diagnostics if d.path not in touched]
-    tables: dict[str, dict[str, Any]] = {"document": book.documents, "contact": book.contacts,
-                                         "recurrence": book.recurrences}
-    for path in touched:
-        stem = path.rsplit("/", 1)[-1][:-5] if path.endswith(".yaml") else ""
-        for table in tables.values():
-            record = table.get(stem) if stem else None
-            if record is not None and record.path == path:
-                del table[stem]
-                if table is book.documents and lowered is not None:
-                    lowered.discard(stem.lower())
-    written = []
-    for path, data in change.writes.items():
-        known = parsed.get(path) if parsed else None
-        kind, record, diagnostics = known if known is not None else _parse_file(path, data)
-        book.diagnostics.extend(diagnostics)
-        if record is None or kind is None:
-            continue
-        if isinstance(record, Settings):
-            book.settings = record
-            book.__dict__.pop("_facturier_series", None)
-        else:
-            tables[kind][record.id] = record
-            if kind == "document":
-                written.append(record)
-                if lowered is not None:
-                    lowered.add(record.id.lower())
-    from .numbering import note_numbers
-    note_numbers(book, written)
-    book._credit_notes = None
-    book._by_recurrence = None
+def apply_to_book(book: Book, change: Change, parsed: Optional[dict] = None) -> Book:
+    """The in-memory book once a committed change is in it: a new value
+    (``book.with_change``; parsing only the files it wrote, unless
+    ``parsed`` by :func:`parse_writes`). ``book`` itself is unchanged."""
+    if parsed is None:
+        parsed = {path: _parse_file(path, data) for path, data in change.writes.items()}
+    return book.with_change(change, parsed)

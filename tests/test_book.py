@@ -38,7 +38,7 @@ def test_load_reads_every_kind_of_file(make_book):
     assert doc.lines[0].unit_price == Decimal("120.00")
     assert doc.path == "documents/2025/01/inv-1.yaml"
     assert book.recurrences["hosting"].template == "inv-1"
-    assert book.diagnostics == []
+    assert book.diagnostics == ()
 
 
 def test_not_a_book(tmp_path):

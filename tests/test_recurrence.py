@@ -281,7 +281,7 @@ def test_causes_a_person_understands():
     assert "unknown placeholder {perod}" in check_recurrence(rec(), bad)
     assert "does not parse" in check_recurrence(rec("FREQ=SOMETIMES"), book())
     b = book()
-    b.contacts.clear()
+    b = Book(settings=b.settings, documents=b.documents, recurrences=b.recurrences)
     assert "contact acme of template inv-tpl does not exist" in check_recurrence(rec(), b)
     cause = check_recurrence(rec(last=D(2025, 1, 1)), book(), as_of=D(2025, 5, 1))
     assert "4 occurrences are due at once (2025-02-01 to 2025-05-01), more than max_catch_up (3)" in cause
