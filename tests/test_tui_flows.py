@@ -196,3 +196,43 @@ def test_outside_commit_refreshes_the_dashboard(book):
             assert tile.count == before - 1
 
     asyncio.run(run())
+
+
+def test_a_refused_payment_keeps_the_form_and_what_was_typed(book):
+    """The engine refuses the payment (the file was edited meanwhile): the
+    form stays open with the reason and the amount and reference typed; once
+    the edit is undone, OK records it and the form closes."""
+    before = commits(book)
+    app = app_for(book)
+
+    async def run():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(pilot, lambda: app.snapshot is not None and app.snapshot.complete)
+            target = next(r for r in app.snapshot.rows if r.status == "processing")
+            app.open_document(target.id)
+            await until(pilot, lambda: isinstance(app.screen, DocumentScreen))
+            doc_screen = app.screen
+            await pilot.press("p")
+            await until(pilot, lambda: app.screen is not doc_screen)
+            form = app.screen
+            form.query_one("#field-amount").value = "10.00"
+            form.query_one("#field-reference").value = "bank 7"
+            path = next(book.glob("documents/*/*/%s.yaml" % target.id))
+            original = path.read_text()
+            path.write_text(original + "# a note typed meanwhile\n")
+            await pilot.pause()
+            await pilot.click("#ok")
+            error = form.query_one("#error-form")
+            await until(pilot, lambda: error.display and not app.busy, timeout=30)
+            assert app.screen is form
+            assert "Refused" in str(error.render())
+            assert form.query_one("#field-amount").value == "10.00"
+            assert form.query_one("#field-reference").value == "bank 7"
+            assert commits(book) == before
+            path.write_text(original)
+            await pilot.click("#ok")
+            await until(pilot, lambda: app.screen is doc_screen and not app.busy, timeout=30)
+
+    asyncio.run(run())
+    assert commits(book) == before + 1
+    assert "bank 7" in git(book, "show", "HEAD")

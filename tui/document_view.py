@@ -271,13 +271,14 @@ class DocumentScreen(WithHistory, Screen):
         }
 
         def done(values) -> None:
-            if values is None or values is False:
-                return
-            self.post_message(RunAction(name, doc.id, values if isinstance(values, dict) else {}))
+            if values is True:      # confirmed
+                self.post_message(RunAction(name, doc.id, {}))
+            # a form's action was performed by the App (the form closes once
+            # it is done; refused, it stays open with the reason)
 
         if name == "send":          # the App shows the message and its attachments first
             self.post_message(WantSendPreview(doc.id))
         elif name in forms:
-            self.app.push_screen(ActionForm(title, forms[name], lang), done)
+            self.app.push_screen(ActionForm(title, forms[name], lang, action=(name, doc.id)), done)
         else:
             self.app.push_screen(Confirm(tr("form.confirm", lang, what=title), lang), done)

@@ -15,7 +15,6 @@ the display of the engine's refusals (EngineForm).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Optional
 
@@ -25,8 +24,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
@@ -34,7 +31,7 @@ from engine import api
 from engine.listing import fold
 
 from . import fmt
-from .forms import FieldSpec, parse_value
+from .forms import FieldSpec, FormScreen, SubmitForm, parse_value
 from .strings import BINDING_WORDS, STRINGS, tr
 
 STRINGS.update({
@@ -78,23 +75,6 @@ BINDING_WORDS.setdefault("new_document", "edit.new_document")
 
 KINDS = ("invoice", "quote", "work_order", "expense")
 CURRENCY_LIKE = Decimal("0.01")
-
-
-class FormScreen(ModalScreen):
-    """A form the App answers: closed when the engine did it, else
-    :meth:`refused` with the reason and the field it is about."""
-
-    def refused(self, message: str, field: Optional[str]) -> None:
-        raise NotImplementedError
-
-
-@dataclass
-class SubmitForm(Message):
-    """A form asks the App to perform ``inputs`` (an engine.api input) as
-    action ``action``; the App answers with ``form.refused`` or closes it."""
-    form: FormScreen
-    action: str
-    inputs: Any
 
 
 class EngineForm(FormScreen):

@@ -1,6 +1,8 @@
 """Modal forms for the document actions: fields checked as you type, the
 error under the field, OK only when everything reads; the result is a dict of
-parsed values (Decimal, date, str) or None when cancelled."""
+parsed values (Decimal, date, str) or None when cancelled — or, for a form
+given its engine action, the action is asked of the App (:class:`SubmitForm`)
+and the form stays open with the engine's reason by the field when refused."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,6 +13,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
@@ -59,8 +62,28 @@ def parse_value(spec: FieldSpec, text: str, lang: str) -> tuple[Any, Optional[st
     return text, None
 
 
-class ActionForm(ModalScreen):
-    """A small form; dismisses with {name: value} or None."""
+class FormScreen(ModalScreen):
+    """A form the App answers: closed when the engine did it, else
+    :meth:`refused` with the reason and the field it is about."""
+
+    def refused(self, message: str, field: Optional[str]) -> None:
+        raise NotImplementedError
+
+
+@dataclass
+class SubmitForm(Message):
+    """A form asks the App to perform ``inputs`` (an engine.api input) as
+    action ``action``; the App answers with ``form.refused`` or closes it."""
+    form: FormScreen
+    action: str
+    inputs: Any
+
+
+class ActionForm(FormScreen):
+    """A small form; dismisses with {name: value} or None. With ``action``
+    (an engine.api action name and the document it acts on), OK asks the App
+    to perform it and the form stays open until it is done; refused, the
+    reason shows by its field (else under the form) and everything typed stays."""
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="form.cancel"),
@@ -68,12 +91,14 @@ class ActionForm(ModalScreen):
     ]
 
     def __init__(self, title: str, fields: Sequence[FieldSpec], lang: str,
-                 note: str = "") -> None:
+                 note: str = "", action: Optional[tuple[str, str]] = None) -> None:
         super().__init__()
         self.form_title = title
         self.fields = list(fields)
         self.lang = lang
         self.note = note
+        self.action = action
+        self.waiting = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form", classes="dialog"):
@@ -90,6 +115,7 @@ class ActionForm(ModalScreen):
                         yield Input(spec.default, id="field-" + spec.name,
                                     placeholder="YYYY-MM-DD" if spec.kind == "date" else "")
                     yield Label("", id="error-" + spec.name, classes="field-error")
+            yield Label("", id="error-form", classes="field-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(tr("form.ok", self.lang), variant="primary", id="ok", compact=True)
                 yield Button(tr("form.cancel", self.lang), id="cancel", compact=True)
@@ -133,9 +159,33 @@ class ActionForm(ModalScreen):
 
     @on(Button.Pressed, "#ok")
     def action_submit(self) -> None:
+        if self.waiting:
+            return
         values = self._check(show_required=True)
-        if values is not None:
+        if values is None:
+            return
+        if self.action is None:
             self.dismiss(values)
+            return
+        from engine import api
+        name, doc_id = self.action
+        self.waiting = True
+        self.query_one("#ok", Button).disabled = True
+        self.query_one("#error-form", Label).display = False
+        self.post_message(SubmitForm(self, name, api.inputs_for(name, doc=doc_id, **values)))
+
+    def refused(self, message: str, field: Optional[str]) -> None:
+        """The engine refused: the reason by ``field`` when the form has it,
+        else under the form; what was typed stays."""
+        self.waiting = False
+        self.query_one("#ok", Button).disabled = False
+        text = tr("form.refused", self.lang, message=message)
+        named = [spec.name for spec in self.fields if spec.name == field]
+        label = self.query_one("#error-" + (named[0] if named else "form"), Label)
+        label.update(text)
+        label.display = True
+        if named:
+            self.query_one("#field-" + named[0]).focus()
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

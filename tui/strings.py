@@ -203,6 +203,7 @@ STRINGS: dict[str, dict[str, str]] = {
                                  "Sautez-les ou créez-les à la main."},
     # forms
     "form.ok": {"en": "OK", "fr": "OK"},
+    "form.refused": {"en": "Refused: {message}", "fr": "Refusé : {message}"},
     "form.cancel": {"en": "Cancel", "fr": "Annuler"},
     "form.required": {"en": "required", "fr": "obligatoire"},
     "form.bad_date": {"en": "a date as YYYY-MM-DD", "fr": "une date AAAA-MM-JJ"},
