@@ -161,7 +161,7 @@ def test_invalid_file_alert_problems_screen_and_reload(book):
     assert git(book, "status", "--porcelain") == ""
 
 
-def test_a_refused_action_is_a_notification_and_no_commit(book):
+def test_a_refused_action_keeps_its_form_open_with_the_reason_and_no_commit(book):
     app = app_for(book)
     before = commits(book)
 
@@ -173,17 +173,24 @@ def test_a_refused_action_is_a_notification_and_no_commit(book):
                        and not app.snapshot.book.document(r.id).holds)
             app.open_document(row.id)
             await until(pilot, lambda: isinstance(app.screen, DocumentScreen))
+            doc_screen = app.screen
             # someone is editing the file by hand, not committed yet
             path = next(book.glob("documents/*/*/%s.yaml" % row.id))
             path.write_text(path.read_text() + "notes: \"call them\"\n")
             await pilot.press("h")
-            await pilot.pause()
+            await until(pilot, lambda: app.screen is not doc_screen)
+            form = app.screen
+            form.query_one("#field-reason").value = "disputed"
             await pilot.press("ctrl+s")
-            await until(pilot, lambda: not app.busy and any(
-                "Refused" in str(n.message) for n in app._notifications), timeout=30)
-            message = next(str(n.message) for n in app._notifications if "Refused" in str(n.message))
+            error = form.query_one("#error-form")
+            await until(pilot, lambda: not app.busy and error.display, timeout=30)
+            message = str(error.render())
+            assert "Refused" in message
             assert row.id in message or path.name in message
-            assert isinstance(app.screen, DocumentScreen)
+            assert app.screen is form
+            assert form.query_one("#field-reason").value == "disputed"
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is doc_screen)
 
     asyncio.run(run())
     assert commits(book) == before
