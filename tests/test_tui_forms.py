@@ -286,6 +286,14 @@ async def _open(pilot, opener, form_type) -> None:
     await pilot.pause(0.2)                  # its new content composited before it is covered
     opener(app)
     await until(pilot, lambda: isinstance(app.screen, form_type))
+    steady_cursors(app.screen)
+
+
+def steady_cursors(form) -> None:
+    """The input cursor drawn as it is between blinks, so that a snapshot
+    never depends on when in the blink it is taken (a loaded machine)."""
+    for box in form.query(Input):
+        box.cursor_blink = False
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
@@ -301,7 +309,9 @@ def test_snapshot_new_document(book, snap_compare, lang):
         # everything typed has been shown: the matches and the totals
         await until(pilot, lambda: form.query_one("#contact-matches", OptionList).option_count == 2
                     and "129" in text_of(form.query_one("#totals", Static)))
+        steady_cursors(form)            # the line rows typed in came after the opening
         await pilot.wait_for_scheduled_animations()
+        await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
