@@ -617,6 +617,7 @@ MESSAGES.update({
     "cli.check.warnings": {"en": ", {warnings}", "fr": ", {warnings}"},
     "cli.check.n_warnings.one": {"en": "{n} warning", "fr": "{n} avertissement"},
     "cli.check.n_warnings.many": {"en": "{n} warnings", "fr": "{n} avertissements"},
+    "cli.status.template": {"en": "(template)", "fr": "(modèle)"},
     "cli.status.heading.document": {"en": "Document", "fr": "Document"},
     "cli.status.heading.date": {"en": "Date", "fr": "Date"},
     "cli.status.heading.contact": {"en": "Contact", "fr": "Contact"},

@@ -252,3 +252,23 @@ def test_check_warns_about_schedules_that_surprise(cli, numbered):
     assert "aucune erreur" in r.err
     assert len([line for line in r.out.splitlines()
                 if line.startswith("recurrences/") and " : avertissement : " in line]) == 2
+
+
+def test_status_says_a_recurrence_template_is_one_in_both_languages(make_book, cli):
+    """A draft a recurrence copies is a model, not an invoice waiting for
+    validation: `status` says so (as the app does); a plain draft does not."""
+    draft = ("kind: invoice\ncustomer: acme\ndate: 2026-01-01\n"
+             "lines:\n  - description: Hosting\n    unit_price: \"120.00\"\n")
+    root = make_book({
+        "contacts/acme.yaml": "name: ACME\n",
+        "documents/2026/01/inv-tpl.yaml": draft,
+        "documents/2026/01/inv-plain.yaml": draft,
+        "recurrences/hosting.yaml": "name: Hosting\ntemplate: inv-tpl\n"
+                                    "rule: FREQ=MONTHLY;BYMONTHDAY=1\nstart: 2026-01-01\n",
+    })
+    for lang, word in (("en", "inv-tpl (template)"), ("fr", "inv-tpl (modèle)")):
+        r = cli("--as-of", "2026-01-15", "--lang", lang, "status", book=root)
+        assert r.code == 0, r
+        lines = {line.split()[0]: line for line in r.out.splitlines() if line.startswith("inv-")}
+        assert word in lines["inv-tpl"], r.out
+        assert "(" not in lines["inv-plain"], r.out

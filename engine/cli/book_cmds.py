@@ -125,7 +125,8 @@ def status_command(ctx: Context, category, statuses, recurring, search, fmt):
                   [(k, k) for k in ("id", "kind", "number", "contact", "date", "due", "currency",
                                     "total", "open", "status", "category", "recurrence")], "csv")
     else:
-        _status_table(rows, ctx.lang)
+        from ..listing import template_drafts
+        _status_table(rows, ctx.lang, template_drafts(book))
     errors = book.errors
     if errors:
         files = sorted({d.path for d in errors})
@@ -136,7 +137,9 @@ def status_command(ctx: Context, category, statuses, recurring, search, fmt):
         sys.exit(1)
 
 
-def _status_table(rows, lang: str) -> None:
+def _status_table(rows, lang: str, templates: frozenset = frozenset()) -> None:
+    """The table `status` prints; a draft a recurrence copies (``templates``)
+    says so by its name: it is a model, not work waiting (as in the app)."""
     from ..i18n import format_money, status_label
     from .common import render_table
     from ..i18n import render
@@ -145,6 +148,8 @@ def _status_table(rows, lang: str) -> None:
     cells = []
     for r in rows:
         label = (r.number or r.id) + (" ↻" if r.recurrence else "")
+        if r.id in templates:
+            label += " " + render("cli.status.template", lang)
         cells.append([label, r.date.isoformat(), r.contact_name or r.contact,
                       format_money(r.open, r.currency, lang), status_label(r.status, lang)])
     # the document (number or id), its date and amount are never cut: contact and
