@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import time
 
 from textual.widgets import Button
 
@@ -12,14 +11,9 @@ from tui.app import FacturierApp
 from tui.dashboard import AlertBar
 
 from tests.conftest import git
+from tests.tui_support import until
 
 
-async def until(pilot, condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, [n.message for n in pilot.app._notifications]
-        await pilot.pause(0.05)
-    await pilot.pause()
 
 
 def test_the_dashboard_counts_unpublished_commits_and_syncs_them(tmp_path, make_book):

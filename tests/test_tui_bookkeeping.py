@@ -24,19 +24,12 @@ from tui.forms import ActionForm, Confirm
 from tui.reports_screen import ReportsScreen, axis_ticks, period, periods_between, tick_label
 
 from conftest import git
+from tests.tui_support import until
 
 AS_OF = dt.date(2026, 6, 30)
 BANK_DATA = Path(__file__).parent / "data" / "bank"
 
 
-async def until(pilot, condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            said = [n.message for n in pilot.app._notifications]
-            raise AssertionError("timed out on %r; the app said %r" % (pilot.app.screen, said))
-        await pilot.pause(0.05)
-    await pilot.pause()
 
 
 def said(app) -> list[str]:

@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 import shutil
 import subprocess
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from tui.document_view import DocumentScreen
 from tui.recurrence_list import RecurrenceListScreen
 from tui.recurrence_view import RecurrenceScreen
 from tui.repair_dialog import RepairDialog
+from tests.tui_support import commits, until
 
 AS_OF = dt.date(2026, 6, 30)
 def git(root, *args) -> str:
@@ -26,8 +26,6 @@ def git(root, *args) -> str:
                           text=True).stdout
 
 
-def commits(root) -> int:
-    return int(git(root, "rev-list", "--count", "HEAD").strip())
 
 
 def trailers(root, rev="HEAD") -> str:
@@ -53,14 +51,6 @@ def stop_recurrence(root: Path, rec_id: str, last: str, cause: str) -> None:
     git(root, "commit", "-q", "-am", "Stop %s (test set-up)" % rec_id)
 
 
-async def until(pilot, condition, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            said = [n.message for n in pilot.app._notifications]
-            raise AssertionError("timed out waiting for the app on %r; it said %r" % (pilot.app.screen, said))
-        await pilot.pause(0.05)
-    await pilot.pause()
 
 
 def app_for(root: Path, lang: str = "en", watch: bool = False) -> FacturierApp:

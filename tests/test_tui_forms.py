@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import time
 
 import pytest
 from textual.widgets import Input, Label, OptionList, Static
@@ -17,6 +16,7 @@ from tui.app import FacturierApp
 from tui.document_view import DocumentScreen
 from tui.edit_forms import ContactForm, DocumentForm, SettingsForm
 from tui.messages import OpenRecurrenceForm
+from tests.tui_support import commits, until
 
 AS_OF = dt.date(2025, 3, 1)
 
@@ -35,18 +35,8 @@ def book(make_book):
     })
 
 
-def commits(root) -> int:
-    return int(git(root, "rev-list", "--count", "HEAD").strip())
 
 
-async def until(pilot, condition, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            said = [n.message for n in pilot.app._notifications]
-            raise AssertionError("timed out on %r; the app said %r (loaded %r, snapshot %r, %r, %r)" % (pilot.app.screen, said, pilot.app.loaded.is_set(), pilot.app.snapshot and pilot.app.snapshot.complete, pilot.app.dashboard.snapshot, pilot.app.dashboard.is_mounted))
-        await pilot.pause(0.05)
-    await pilot.pause()
 
 
 async def loaded(pilot, app) -> None:

@@ -25,6 +25,7 @@ from tui.document_view import DocumentScreen
 from tui.forms import ActionForm
 from tui.messages import WantSendPreview
 from tui.send_dialog import SendDialog
+from tests.tui_support import commits, until
 
 AS_OF = dt.date(2025, 2, 5)
 INVOICE = ("kind: invoice\ncustomer: acme\ndate: 2025-02-03\nnumber: \"2025-0042\"\n"
@@ -57,8 +58,6 @@ def bin_dir(tmp_path, monkeypatch):
     return folder
 
 
-def commits(root) -> int:
-    return int(git(root, "rev-list", "--count", "HEAD").strip())
 
 
 def text_of(widget) -> str:
@@ -67,14 +66,6 @@ def text_of(widget) -> str:
     return console.export_text()
 
 
-async def until(pilot, condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            said = [n.message for n in pilot.app._notifications]
-            raise AssertionError("timed out on %r; the app said %r" % (pilot.app.screen, said))
-        await pilot.pause(0.05)
-    await pilot.pause()
 
 
 def said(app) -> list[str]:

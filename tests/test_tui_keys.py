@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import time
 
 import pytest
 from textual import events
@@ -16,7 +15,6 @@ from textual.widgets import Input, Label, Select
 
 from engine.book import load_book
 from engine.listing import document_rows, template_drafts
-from tests.conftest import git
 from tui.app import FacturierApp
 from tui.dashboard import DashboardScreen, StatusTile
 from tui.document_list import DocumentListScreen
@@ -24,6 +22,7 @@ from tui.document_view import DocumentScreen
 from tui.forms import Confirm
 from tui.recurrence_form import RecurrenceForm
 from tui.recurrence_list import RecurrenceListScreen
+from tests.tui_support import commits, until
 
 AS_OF = dt.date(2025, 3, 1)
 
@@ -62,18 +61,8 @@ def book(make_book):
     })
 
 
-def commits(root) -> int:
-    return int(git(root, "rev-list", "--count", "HEAD").strip())
 
 
-async def until(pilot, condition, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            said = [n.message for n in pilot.app._notifications]
-            raise AssertionError("timed out on %r; the app said %r" % (pilot.app.screen, said))
-        await pilot.pause(0.05)
-    await pilot.pause()
 
 
 async def loaded(pilot) -> None:
