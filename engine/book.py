@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping, Optional, Union
 from . import cache, gitstore, safepath
 from .diagnostics import BookNotFound, Diagnostic
 from .i18n import render
+from .gitrepo import PendingListing, blobs_of_listing
 from .model import Book, Settings, Table
 
 _Entry = Union[cache.DocumentEntry, cache.ContactEntry, cache.RecurrenceEntry, cache.SettingsEntry]
@@ -89,28 +90,53 @@ def load_files(files: Mapping[str, Union[bytes, str]], *, check: bool = False,
 
 def _load(root: Path, use_cache: bool, processes: Optional[int]) -> Book:
     # a publish a kill interrupted is settled first: never read a half-moved work tree
-    recovered = gitstore.recover_book(root) if gitstore.is_repository(root) else []
-    untrusted: dict = {}
-    blobs = gitstore.list_blobs(root, untrusted=untrusted)
-    links = untrusted["links"] + safepath.links_under(root, "templates")
-    if SETTINGS_FILE not in links:
-        blobs.setdefault(SETTINGS_FILE, "")
+    repository = gitstore.is_repository(root)
+    recovered = gitstore.recover_book(root) if repository else []
     # The cache is facturier's own, in a .facturier/ it made: one that came
     # with a clone (committed) could hide documents; never read nor written.
     own = _own_state_dir(root)
+    pending = PendingListing(root) if repository else None
+    try:
+        # decoded while git lists the files (git status is the slow part)
+        snapshot = cache.read_snapshot(root) if use_cache and own else cache.Snapshot()
+        out, status = pending.result() if pending is not None else (b"", b"")
+    except BaseException:
+        if pending is not None:
+            pending.cancel()
+        raise
+    untrusted: dict = {}
+    digest = cache.listing_digest(out, status) if repository else ""
+    if out[:out.find(b"\0")].partition(b"\t")[2].startswith(b"."):
+        digest = ""                 # something tracked under .facturier/: no cache trusted
+    if repository:
+        blobs = None if digest and digest == snapshot.listing else \
+            blobs_of_listing(root, out, status, untrusted)
+    else:
+        blobs = gitstore.list_blobs(root, untrusted=untrusted)
+    if blobs is None:
+        # the listing the cache was written for, byte for byte: every entry is its file's
+        untrusted["links"], untrusted["state"] = [], []
+    links = untrusted["links"] + safepath.links_under(root, "templates")
     if not own and not untrusted["state"]:
         links.append(safepath.STATE_DIR)
     use_cache = use_cache and not untrusted["state"] and own
-    snapshot = cache.read_snapshot(root) if use_cache else cache.Snapshot()
+    if not use_cache:
+        snapshot = cache.Snapshot()
     cached = snapshot.entries
-    entries: dict[str, _Entry] = {}
+    entries: dict[str, _Entry]
     todo: list[tuple[str, str]] = []
-    for path, blob in blobs.items():
-        entry = cached.get(path)
-        if entry is not None and entry.blob == blob and blob:
-            entries[path] = entry
-        else:
-            todo.append((path, blob))
+    if blobs is None:
+        entries = cached
+    else:
+        if SETTINGS_FILE not in links:
+            blobs.setdefault(SETTINGS_FILE, "")
+        entries = {}
+        for path, blob in blobs.items():
+            entry = cached.get(path)
+            if entry is not None and entry.blob == blob and blob:
+                entries[path] = entry
+            else:
+                todo.append((path, blob))
     if todo:
         for entry in _parse_all(root, todo, processes):
             if entry is not None:
@@ -120,11 +146,13 @@ def _load(root: Path, use_cache: bool, processes: Optional[int]) -> Book:
         path, _, text = message.partition(": ")
         more.append(Diagnostic(path, 0, 0, "", text, "warning"))
     more.extend(untrusted_diagnostics(links, untrusted["state"]))
-    book = assemble(entries, root=str(root), more=more)
+    book = assemble(entries, root=str(root), more=more, source=digest if use_cache else "")
     key = cache.totals_key(book.settings)
     computed = _remember_totals(book, entries, snapshot.totals_key == key)
-    if use_cache and (todo or computed or len(entries) != len(cached)):
-        cache.write(root, entries, snapshot, key)
+    # the digest kept always names the listing the kept entries are exactly
+    if use_cache and (todo or computed or len(entries) != len(cached)
+                      or (digest and digest != snapshot.listing)):
+        cache.write(root, entries, snapshot, key, digest)
     return book
 
 
@@ -428,26 +456,48 @@ def untrusted_diagnostics(links, state) -> list[Diagnostic]:
 def _remember_totals(book: Book, entries: dict, trusted: bool) -> bool:
     """Give the book the document totals the cache holds (when computed with
     these settings); compute and store the others. True when any was computed."""
-    computed = False
-    documents = book.documents
-    for entry in entries.values():
-        if type(entry) is not cache.DocumentEntry or entry.record is None:
-            continue
-        record = entry.record
-        if documents.get(record.id) is not record:
-            continue
-        if trusted and entry.total is not None:
-            book.remember_total(record, entry.total)
-        else:
-            entry.total = book.total_of(record)
-            computed = True
-    return computed
+    mine: list[Any] = [e for e in entries.values()
+                       if type(e) is cache.DocumentEntry and e.record is not None]
+    if len(mine) != len(book.documents):       # ids shared: only the records the book kept
+        documents = book.documents
+        mine = [e for e in mine if documents.get(e.record.id) is e.record]
+    if trusted:
+        book.remember_totals([(e.record, e.total) for e in mine if e.total is not None])
+        mine = [e for e in mine if e.total is None]
+    for entry in mine:
+        entry.total = book.total_of(entry.record)
+    return bool(mine)
 
 
 def assemble(entries: dict[str, _Entry], root: Optional[str] = None,
-             more: Iterable[Diagnostic] = ()) -> Book:
+             more: Iterable[Diagnostic] = (), source: str = "") -> Book:
     """Build the Book from parsed entries (and ``more`` diagnostics); ids
-    must be unique per kind, compared case-insensitively (SPEC 1)."""
+    must be unique per kind, compared case-insensitively (SPEC 1).
+    ``source``: the digest of the listing the entries are exactly (Book.source)."""
+    ordered = [entries[path] for path in sorted(entries)]
+    kinds: dict[type, list] = {cache.DocumentEntry: [], cache.ContactEntry: [],
+                               cache.RecurrenceEntry: [], cache.SettingsEntry: []}
+    for kind, group in kinds.items():
+        group.extend(e for e in ordered if type(e) is kind and e.record is not None)
+    tables = []
+    for kind in (cache.ContactEntry, cache.DocumentEntry, cache.RecurrenceEntry):
+        records = {e.record.id: e.record for e in kinds[kind]}
+        if len(records) != len(kinds[kind]) or \
+                len({key.lower() for key in records}) != len(records):
+            return _assemble_shared_ids(ordered, root, more, source)
+        tables.append(records)
+    settings = kinds[cache.SettingsEntry][-1].record if kinds[cache.SettingsEntry] else Settings()
+    diagnostics = [d for e in ordered if e.diagnostics for d in e.diagnostics]
+    diagnostics.extend(more)
+    contacts, documents, recurrences = tables
+    return Book(settings, Table(contacts), Table(documents), Table(recurrences), diagnostics,
+                root, source=source)
+
+
+def _assemble_shared_ids(ordered: list, root: Optional[str], more: Iterable[Diagnostic],
+                         source: str) -> Book:
+    """:func:`assemble` when some ids are used twice: the first file (by path)
+    keeps its id, each other one is named in a diagnostic."""
     settings = Settings()
     documents: dict[str, Any] = {}
     contacts: dict[str, Any] = {}
@@ -457,8 +507,8 @@ def assemble(entries: dict[str, _Entry], root: Optional[str] = None,
     tables: dict[type, dict[str, Any]] = {
         cache.DocumentEntry: documents, cache.ContactEntry: contacts,
         cache.RecurrenceEntry: recurrences}
-    for path in sorted(entries):
-        entry = entries[path]
+    for entry in ordered:
+        path = entry.path
         diagnostics.extend(entry.diagnostics)
         record = entry.record
         if record is None:
@@ -477,7 +527,7 @@ def assemble(entries: dict[str, _Entry], root: Optional[str] = None,
         table[record.id] = record
     diagnostics.extend(more)
     return Book(settings, Table(contacts), Table(documents), Table(recurrences), diagnostics,
-                root)
+                root, source=source)
 
 
 def quiet_worker() -> None:

@@ -165,6 +165,7 @@ class Book:
     Immutable (module docstring): a change returns a new Book.
     """
     __slots__ = ("settings", "contacts", "documents", "recurrences", "diagnostics", "root", "part",
+                 "source",
                  "_lower", "_credit_notes", "_by_recurrence", "_totals", "_memo", "_diag_paths")
 
     settings: "Settings"
@@ -174,6 +175,7 @@ class Book:
     diagnostics: tuple["Diagnostic", ...]
     root: Optional[str]
     part: Any           # None: the whole book; else it holds only some documents (in_part)
+    source: str         # the digest of git's listing the loader read it from exactly, else ""
     _lower: dict[str, dict[str, str]]
     _credit_notes: Optional[dict[str, tuple]]
     _by_recurrence: Optional[dict[str, tuple]]
@@ -186,7 +188,7 @@ class Book:
                  documents: Optional[Mapping[str, "Document"]] = None,
                  recurrences: Optional[Mapping[str, "Recurrence"]] = None,
                  diagnostics: Iterable["Diagnostic"] = (), root: Optional[str] = None,
-                 part: Any = None) -> None:
+                 part: Any = None, *, source: str = "") -> None:
         if settings is None:
             from .model import Settings
             settings = Settings()
@@ -198,6 +200,7 @@ class Book:
         s(self, "diagnostics", tuple(diagnostics))
         s(self, "root", root)
         s(self, "part", part)
+        s(self, "source", source)         # never handed to a changed value (engine/rowcache.py)
         s(self, "_lower", {})             # table name -> {id in lower case: id}
         s(self, "_credit_notes", None)
         s(self, "_by_recurrence", None)
@@ -276,6 +279,11 @@ class Book:
         """Seed the totals remembered (the loader's cache): a cache, never
         an answer of its own (total_of checks the record and settings)."""
         self._totals[doc.id] = (doc, total, self.settings)
+
+    def remember_totals(self, pairs: Iterable[tuple["Document", Decimal]]) -> None:
+        """:meth:`remember_total` of many (record, total) pairs at once."""
+        settings = self.settings
+        self._totals.update({doc.id: (doc, total, settings) for doc, total in pairs})
 
     def credit_notes_for(self, invoice_id: str) -> tuple["Document", ...]:
         """Credit notes (drafts included) whose `credits` names the invoice,

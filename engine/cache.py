@@ -76,6 +76,7 @@ class CacheFile(msgspec.Struct):
     engine: str
     base_id: str = ""                   # ties a delta to the base it extends
     totals_key: str = ""                # the settings the document totals were computed with
+    listing: str = ""                   # digest of git's listing the entries are exactly
     documents: list[DocumentEntry] = []
     contacts: list[ContactEntry] = []
     recurrences: list[RecurrenceEntry] = []
@@ -91,6 +92,7 @@ class Snapshot(msgspec.Struct):
     base_id: str = ""
     totals_key: str = ""
     delta_size: int = 0
+    listing: str = ""       # see listing_digest: "" when not known
 
 
 _decoder = msgspec.msgpack.Decoder(CacheFile)
@@ -154,6 +156,7 @@ def read_snapshot(root) -> Snapshot:
     entries = dict(base_entries)
     delta = _decode(folder / DELTA_FILE)
     size = 0
+    listing = base.listing
     if delta is not None and delta.base_id == base.base_id and \
             delta.totals_key == base.totals_key:
         changed = _entries(delta)
@@ -161,7 +164,19 @@ def read_snapshot(root) -> Snapshot:
         for path in delta.removed:
             entries.pop(path, None)
         size = len(changed) + len(delta.removed)
-    return Snapshot(entries, base_entries, base.base_id, base.totals_key, size)
+        listing = delta.listing
+    return Snapshot(entries, base_entries, base.base_id, base.totals_key, size, listing)
+
+
+def listing_digest(out: bytes, status: bytes) -> str:
+    """What ties the cache to a listing of the book (engine/gitrepo.py
+    ``listing``): when git's index listing is byte for byte the one the
+    entries were written for, with no uncommitted edit, untracked file or
+    link, every entry is the file's and the book loads without comparing
+    100,000 blob ids. "" (never equal) when the listing is not that simple."""
+    if status or b"120000 " in out:
+        return ""
+    return hashlib.sha1(out).hexdigest()
 
 
 def read(root) -> dict[str, object]:
@@ -189,9 +204,11 @@ def _payload(entries, **keys) -> CacheFile:
 
 
 def write(root, entries: Mapping[str, object], previous: Optional[Snapshot] = None,
-          totals: str = "") -> None:
+          totals: str = "", listing: str = "") -> None:
     """Store ``entries``: as a small delta over the previous base when few
     changed since it (and the totals' settings did not), else as a new base.
+    ``listing``: the digest of the listing ``entries`` are exactly
+    (:func:`listing_digest`), kept with them.
     Failure to write is not an error of the book: the next run parses again."""
     from .safepath import UnsafePath, state_dir
     try:
@@ -210,10 +227,11 @@ def write(root, entries: Mapping[str, object], previous: Optional[Snapshot] = No
             removed = [p for p in base if p not in entries]
             if len(changed) + len(removed) <= max(500, len(entries) // 20):
                 _replace(folder / DELTA_FILE, _payload(
-                    changed, base_id=previous.base_id, totals_key=totals, removed=removed))
+                    changed, base_id=previous.base_id, totals_key=totals, removed=removed,
+                    listing=listing))
                 return
         _replace(folder / CACHE_FILE, _payload(entries.values(), base_id=secrets.token_hex(8),
-                                               totals_key=totals))
+                                               totals_key=totals, listing=listing))
         try:
             os.unlink(folder / DELTA_FILE)
         except FileNotFoundError:

@@ -302,25 +302,45 @@ def listing(root, folders: Iterable[str] = BOOK_FOLDERS,
     ``git status --porcelain=v1 -z`` of the same (uncommitted edits, untracked
     files). Both asked at once, on both cores: status (an lstat of every
     file) is the slow one."""
-    wanted = ["facturier.yaml", *folders]
-    try:
-        pending = subprocess.Popen(
-            ["git", "-C", str(root), "--no-optional-locks", "status", "--porcelain=v1", "-z",
-             "--untracked-files=all", "--no-renames", "--", *wanted],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    except FileNotFoundError:
-        raise GitError("git is not installed (facturier needs the git command)") from None
-    listed = wanted + [":(icase).facturier"] if state else wanted
-    try:
-        out = git(root, "--no-optional-locks", "ls-files", "-s", "-z", "--", *listed)
-    except BaseException:
-        pending.kill()
-        pending.communicate()
-        raise
-    status, error = pending.communicate()
-    if pending.returncode != 0:
-        raise GitError("git status failed: %s" % error.decode(errors="replace").strip())
-    return out, status
+    return PendingListing(root, folders, state).result()
+
+
+class PendingListing:
+    """:func:`listing` started: both git commands run while the caller does
+    other work (the book's loader decodes its cache meanwhile); ``result()``
+    waits for them, ``cancel()`` ends them (an interruption meanwhile)."""
+
+    def __init__(self, root, folders: Iterable[str] = BOOK_FOLDERS, state: bool = True):
+        wanted = ["facturier.yaml", *folders]
+        listed = wanted + [":(icase).facturier"] if state else wanted
+        self._status = _start(root, ("--no-optional-locks", "status", "--porcelain=v1", "-z",
+                                     "--untracked-files=all", "--no-renames", "--", *wanted))
+        try:
+            self._files = _start(root, ("--no-optional-locks", "ls-files", "-s", "-z", "--",
+                                        *listed))
+        except BaseException:
+            self.cancel()
+            raise
+
+    def result(self) -> tuple[bytes, bytes]:
+        try:
+            code, out, err = _finish(self._files)
+            if code != 0:
+                raise GitError("git ls-files failed: %s" % err.decode(errors="replace").strip())
+            code, status, err = _finish(self._status)
+        except BaseException:
+            self.cancel()
+            raise
+        if code != 0:
+            raise GitError("git status failed: %s" % err.decode(errors="replace").strip())
+        return out, status
+
+    def cancel(self) -> None:
+        for name in ("_files", "_status"):
+            proc = getattr(self, name, None)
+            if proc is not None and proc.returncode is None:
+                proc.kill()
+                proc.communicate()
 
 
 def _hash_tree(root: Path, wanted, links: list) -> dict[str, str]:

@@ -140,7 +140,8 @@ class FacturierApp(BookkeepingMixin, App):
         recurrence list comes in a second phase, after the dashboard is drawn.
         """
         from engine.book import load_book
-        from engine.listing import document_rows, summary, template_drafts
+        from engine.listing import summary, template_drafts
+        from engine.rowcache import rows as document_rows
         book = load_book(self.root)
         rows = document_rows(book, self.as_of)
         # a draft a recurrence copies is a template, not an invoice to validate

@@ -112,7 +112,8 @@ def status_command(ctx: Context, category, statuses, recurring, search, fmt):
     Files that cannot be read are named on stderr (exit 1); the others are
     still listed.
     """
-    from ..listing import document_rows, filter_rows
+    from ..listing import filter_rows
+    from ..rowcache import rows as document_rows
     book = ctx.book
     rows = filter_rows(document_rows(book, ctx.as_of), category=category, statuses=statuses,
                        recurring=recurring, search=search, book=book)
