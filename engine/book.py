@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import os
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Union
+from typing import Any, Iterable, Mapping, NamedTuple, Optional, Union
 
 from . import cache, gitstore, safepath
 from .diagnostics import BookNotFound, Diagnostic
@@ -50,18 +50,49 @@ def load_settings(root) -> Settings:
     return settings
 
 
-def load_book(root, *, use_cache: bool = True, processes: Optional[int] = None) -> Book:
-    """Load every file of the book at ``root`` as it is in the work tree."""
+def load_book(root, *, use_cache: bool = True, processes: Optional[int] = None,
+              listing: Optional["BookListing"] = None) -> Book:
+    """Load every file of the book at ``root`` as it is in the work tree.
+    ``listing``: what :func:`list_book` gave a moment ago (the book is then
+    the files as they were listed; engine/rowcache.py shows rows first)."""
     root = find_root(root)
     # Records are acyclic: the cyclic garbage collector has nothing to find in
     # them, and scanning 100,000 fresh objects again and again costs seconds.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _load(root, use_cache, processes)
+        return _load(root, use_cache, processes, listing)
     finally:
         if collecting:
             gc.enable()
+
+
+class BookListing(NamedTuple):
+    """git's listing of a book's files (engine/gitrepo.py ``listing``),
+    taken after settling an interrupted publish; ``source`` is the digest
+    ``Book.source`` will have (engine/cache.py ``listing_digest``), "" when
+    the listing is not that simple or no cache may be trusted."""
+    out: bytes
+    status: bytes
+    recovered: list
+    source: str
+
+
+def list_book(root) -> Optional[BookListing]:
+    """The listing :func:`load_book` starts with (None outside git), to
+    learn ``source`` before loading, then hand to ``load_book(listing=)``."""
+    root = find_root(root)
+    if not gitstore.is_repository(root):
+        return None
+    recovered = gitstore.recover_book(root)
+    out, status = PendingListing(root).result()
+    return BookListing(out, status, recovered, _source(root, out, status))
+
+
+def _source(root: Path, out: bytes, status: bytes) -> str:
+    if out[:out.find(b"\0")].partition(b"\t")[2].startswith(b"."):
+        return ""                   # something tracked under .facturier/: no cache trusted
+    return cache.listing_digest(out, status) if _own_state_dir(root) else ""
 
 
 def load_files(files: Mapping[str, Union[bytes, str]], *, check: bool = False,
@@ -88,26 +119,30 @@ def load_files(files: Mapping[str, Union[bytes, str]], *, check: bool = False,
     return book
 
 
-def _load(root: Path, use_cache: bool, processes: Optional[int]) -> Book:
-    # a publish a kill interrupted is settled first: never read a half-moved work tree
+def _load(root: Path, use_cache: bool, processes: Optional[int],
+          listing: Optional[BookListing] = None) -> Book:
     repository = gitstore.is_repository(root)
-    recovered = gitstore.recover_book(root) if repository else []
     # The cache is facturier's own, in a .facturier/ it made: one that came
     # with a clone (committed) could hide documents; never read nor written.
     own = _own_state_dir(root)
-    pending = PendingListing(root) if repository else None
-    try:
-        # decoded while git lists the files (git status is the slow part)
+    if listing is not None:
+        recovered = listing.recovered
         snapshot = cache.read_snapshot(root) if use_cache and own else cache.Snapshot()
-        out, status = pending.result() if pending is not None else (b"", b"")
-    except BaseException:
-        if pending is not None:
-            pending.cancel()
-        raise
+        out, status = listing.out, listing.status
+    else:
+        # a publish a kill interrupted is settled first: never read a half-moved work tree
+        recovered = gitstore.recover_book(root) if repository else []
+        pending = PendingListing(root) if repository else None
+        try:
+            # decoded while git lists the files (git status is the slow part)
+            snapshot = cache.read_snapshot(root) if use_cache and own else cache.Snapshot()
+            out, status = pending.result() if pending is not None else (b"", b"")
+        except BaseException:
+            if pending is not None:
+                pending.cancel()
+            raise
     untrusted: dict = {}
-    digest = cache.listing_digest(out, status) if repository else ""
-    if out[:out.find(b"\0")].partition(b"\t")[2].startswith(b"."):
-        digest = ""                 # something tracked under .facturier/: no cache trusted
+    digest = _source(root, out, status) if repository else ""
     if repository:
         blobs = None if digest and digest == snapshot.listing else \
             blobs_of_listing(root, out, status, untrusted)

@@ -82,7 +82,8 @@ class FacturierApp(BookkeepingMixin, App):
         self._signature_lock = threading.Lock()
         self.dashboard = DashboardScreen(lang)
         self.loaded = threading.Event()     # set after each snapshot is shown (tests wait on it)
-        self.load_seconds: Optional[float] = None
+        self.load_seconds: Optional[float] = None     # from the load's start to the dashboard shown
+        self.drawn_from_memory = False      # the last dashboard came from tui/remembered.py
         self._next_watch = 0.0
         self._doc_form: Optional[DocumentForm] = None
 
@@ -97,8 +98,11 @@ class FacturierApp(BookkeepingMixin, App):
     @work(thread=True, exclusive=True, group="load")
     def load_book(self, outside: bool = False) -> None:
         started = time.perf_counter()
+        early = None
         try:
-            snap = self.build_snapshot()
+            # the same files and day as last time: the dashboard first, the book behind it
+            early = None if outside else self.remembered_snapshot()
+            snap = early[0] if early is not None else self.build_snapshot()
         except FacturierError as exc:
             self.call_from_thread(self.notify, i18n.localize(exc, self.lang), severity="error",
                                   timeout=10)
@@ -108,11 +112,23 @@ class FacturierApp(BookkeepingMixin, App):
                                   severity="error", timeout=10)
             return
         self.load_seconds = time.perf_counter() - started
-        self.call_from_thread(self.show_snapshot, snap, outside)
-        # second phase, after the dashboard is drawn: the signature the watcher
+        self.drawn_from_memory = early is not None
+        # (no call_from_thread between this one and the book loaded behind a
+        # remembered dashboard: the App's thread may be waiting for that book)
+        self.call_from_thread(self.show_snapshot, snap, outside, True)
+        # second phase, once the dashboard is drawn (its Python would hold the
+        # lock the drawing needs: a second more before a person sees the
+        # figures): the book when the dashboard was remembered, else the
+        # dashboard remembered for next time; the signature the watcher
         # compares with (a change in the second between the load and this is
         # seen at the next change), then every recurrence's state, next
         # occurrence and rule in words
+        snap.go.wait(timeout=5)
+        if early is not None:
+            if not self._load_behind(snap, early[1]):
+                return
+        else:
+            self._remember(snap)
         signature: dict = {}
         watcher = threading.Thread(target=self._signature_into, args=(signature,), daemon=True)
         watcher.start()
@@ -126,6 +142,39 @@ class FacturierApp(BookkeepingMixin, App):
         snap.recurrences = items
         snap.complete = True
         self.call_from_thread(self.show_snapshot, snap, False)
+
+    def remembered_snapshot(self):
+        """(snapshot without its book, listing) when the dashboard of the
+        book as it is now was remembered (tui/remembered.py), else None."""
+        from engine.book import load_settings
+
+        from . import remembered
+        return remembered.snapshot(self.root, self.as_of, self.lang,
+                                   lambda: self._unpublished(load_settings(self.root)))
+
+    def _load_behind(self, snap: Snapshot, listing) -> bool:
+        """Load the book of a remembered dashboard from the listing it was
+        drawn for; False when it failed (said to the person)."""
+        from engine.book import load_book
+        book, error = None, None
+        try:
+            book = load_book(self.root, listing=listing)
+        except FacturierError as exc:
+            error = i18n.localize(exc, self.lang)
+        except Exception as exc:        # never a traceback in front of a person
+            error = "%s: %s" % (type(exc).__name__, exc)
+        finally:
+            snap.book_loaded(book)
+        if error is not None:
+            self.call_from_thread(self.notify, error, severity="error", timeout=10)
+        return book is not None
+
+    def _remember(self, snap: Snapshot) -> None:
+        from . import remembered
+        try:
+            remembered.remember(snap)
+        except Exception:
+            pass                        # a convenience: the next start loads the book
 
     def _signature_into(self, out: dict) -> None:
         try:
@@ -153,22 +202,22 @@ class FacturierApp(BookkeepingMixin, App):
         from engine.api import left_sending
         sending = left_sending(book)
         return Snapshot(root=str(self.root), as_of=self.as_of, lang=self.lang,
-                        currency=book.settings.currency, book=book, rows=rows,
+                        currency=book.settings.currency, book_value=book, rows=rows,
                         summary=summary([r for r in rows if r.id not in templates]
                                         if templates else rows),
                         templates=templates, recurrences=stopped,
                         problems=[d.render(self.lang) for d in diagnostics],
                         error_count=sum(1 for d in diagnostics if d.is_error),
                         sending=sending, complete=not book.recurrences,
-                        unpublished=self._unpublished(book))
+                        unpublished=self._unpublished(book.settings))
 
-    def _unpublished(self, book) -> int:
+    def _unpublished(self, settings) -> int:
         """Commits the shared remote lacks, as of the last fetch or push (SPEC 9)."""
-        if getattr(book.settings, "sync", None) is None:
+        if getattr(settings, "sync", None) is None:
             return 0
         from engine import sync
         try:
-            remote = sync.remote_of(self.root, book.settings)
+            remote = sync.remote_of(self.root, settings)
             return (sync.unpublished(self.root, remote) or 0) if remote else 0
         except FacturierError:
             return 0
@@ -198,8 +247,11 @@ class FacturierApp(BookkeepingMixin, App):
         item.template_exists = view.template_exists
         return item
 
-    def show_snapshot(self, snap: Snapshot, outside: bool = False) -> None:
-        """Hand the new data down to every screen on the stack."""
+    def show_snapshot(self, snap: Snapshot, outside: bool = False, first: bool = False) -> None:
+        """Hand the new data down to every screen on the stack (``first``: the
+        load's first showing; ``snap.go`` is set once it is drawn)."""
+        if first:
+            self.call_after_refresh(snap.go.set)
         self.snapshot = snap
         for screen in list(self.screen_stack):
             if isinstance(screen, DocumentScreen):

@@ -7,6 +7,7 @@ document or recurrence are built on demand by the App.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -37,7 +38,7 @@ class Snapshot:
     as_of: dt.date
     lang: str
     currency: str
-    book: Any                       # engine.model.Book
+    book_value: Any                 # engine.model.Book; None while it loads (see `book`)
     rows: list                      # engine.listing.Row, newest first
     summary: dict                   # status -> StatusSummary(count, open{currency: Decimal})
     recurrences: list[RecurrenceItem]
@@ -49,6 +50,33 @@ class Snapshot:
     complete: bool = True           # False until every recurrence is listed (second phase)
     unpublished: int = 0            # commits the shared remote lacks (SPEC 9; 0 without `sync`)
     templates: frozenset = frozenset()      # drafts that are recurrence templates (not to do)
+    ready: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
+    # set once the dashboard is drawn, or when someone waits for the book: the
+    # load's second phase then begins (tui/app.py)
+    go: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.book_value is not None:
+            self.ready.set()
+
+    @property
+    def book(self) -> Any:
+        """The book (engine.model.Book). A dashboard drawn from remembered
+        rows (tui/remembered.py) is shown while its book loads: asking for
+        the book meanwhile waits for it (a second at most on 100,000
+        documents). A load that failed (the App said why) gives an empty book."""
+        if not self.ready.is_set():
+            self.go.set()
+            self.ready.wait()
+        if self.book_value is None:
+            from engine.model import Book
+            return Book()
+        return self.book_value
+
+    def book_loaded(self, book: Any) -> None:
+        """The background load is over (``book`` None: it failed)."""
+        self.book_value = book
+        self.ready.set()
 
     @property
     def stopped(self) -> list[RecurrenceItem]:
