@@ -311,7 +311,8 @@ class Store:
             crash_point("journal")
             checkout(self.repo, new, paths,
                      modes={p: e[0] for p, e in self._after.items() if e is not None},
-                     work=self._work_blobs(list(paths)))
+                     work=self._work_blobs(list(paths)),
+                     contents=None if self.repo.converts else self._writes)
             crash_point("files")
             self._move_branch(new, old)
             self._ref_left = False          # dropped with the move
