@@ -18,7 +18,8 @@ the journal records the paths about to change, each is checked to still hold
 what it held (a person's edit made meanwhile refuses the publish, nothing
 written), git brings their index entries and work tree files to the new
 commit (``git checkout --no-overlay NEW -- paths`` for a few paths, ``git
-update-index --index-info`` then ``git checkout-index --stdin`` for many: see
+update-index --index-info`` then ``git checkout-index --stdin`` for many;
+appended tails written in place then ``git update-index --stdin``: see
 :func:`engine.worktree.checkout`), the branch moves by compare-and-swap,
 the journal is dropped. A failure or a signal at any point
 undoes what was done (the work tree back to the branch's commit); a kill leaves

@@ -8,15 +8,17 @@ checked to still hold what it held before (a person's edit made meanwhile
 refuses the publish, nothing written); ``git checkout --no-overlay NEW --
 paths`` (for many paths ``git update-index --index-info`` then ``git
 checkout-index --stdin``) moves their index entries and work tree files
-(filters, eol, modes and symlink checks as git does them); the branch moves
-by compare-and-swap; the
-journal is dropped. Any failure in between undoes what
+(filters, eol, modes and symlink checks as git does them) — except appends in
+a repository that converts nothing, whose tails facturier writes in place
+before ``git update-index --stdin`` records them (:func:`append_in_place`);
+the branch moves by compare-and-swap; the journal is dropped. Any failure in between undoes what
 was done, and a kill leaves the journal for the next command.
 
 Recovery rule, for each journaled path: make the work tree and index match
 HEAD when the file holds one of the journal's contents, is missing, or holds a
-start of HEAD's content (a write cut short); a file holding anything else is a
-person's edit made since: it is kept and reported. The journal lives in the git
+start of HEAD's content (a write cut short, an in-place append interrupted
+mid-file); a file holding anything else is a person's edit made since: it is
+kept and reported. The journal lives in the git
 directory (never in a clone) and only names book files: a path outside the
 book's folders is never touched.
 """
@@ -172,9 +174,10 @@ def _appends(repo: Repository, paths: dict[str, tuple[Optional[str], Optional[st
              contents: dict[str, Optional[bytes]]) -> dict[str, Append]:
     """Those of ``paths`` whose new content (``contents``) starts with the
     content they hold now (already checked to be their blob before): a
-    regular file, its mode's executable bit as the entry's, smaller than the
-    new content, whose bytes hash to the blob before when the new content is
-    cut at its size."""
+    regular file, its mode's executable bit as the entry's, with no other
+    hard link (a copy made with `cp -al` must not change with it: git would
+    replace the file), smaller than the new content, whose bytes hash to the
+    blob before when the new content is cut at its size."""
     found: dict[str, Append] = {}
     if modes is None:
         return found
@@ -188,7 +191,7 @@ def _appends(repo: Repository, paths: dict[str, tuple[Optional[str], Optional[st
         except OSError:
             continue
         if not stat.S_ISREG(st.st_mode) or bool(st.st_mode & 0o100) != (mode == "100755") \
-                or not 0 < st.st_size < len(data) \
+                or st.st_nlink != 1 or not 0 < st.st_size < len(data) \
                 or blob_id(data[:st.st_size], repo.object_format) != before:
             continue
         found[path] = (st.st_size, data, (mode, after))
@@ -234,7 +237,7 @@ def append_in_place(repo: Repository, appends: dict[str, Append]) -> None:
                 continue
             try:
                 st = os.fstat(fd)
-                if not stat.S_ISREG(st.st_mode) or st.st_size != size or \
+                if not stat.S_ISREG(st.st_mode) or st.st_size != size or st.st_nlink != 1 or \
                         os.pread(fd, size + 1, 0) != data[:size]:
                     raise EditedMeanwhile([path])
                 tail = memoryview(data)[size:]

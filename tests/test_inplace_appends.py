@@ -312,3 +312,80 @@ def test_a_repository_that_converts_content_takes_gits_way(book, setup):
         assert (book / doc(i)).read_bytes() == new(i).replace(b"\n", b"\r\n")
     settled(book)
     fsck(book)
+
+
+def test_a_file_with_another_hard_link_is_replaced_as_git_does_never_changed_through_it(
+        book, tmp_path):
+    """A copy made with `cp -al` shares the files: writing in place would
+    change the copy too, so that file takes git's way (a new file)."""
+    os.link(book / doc(4), tmp_path / "backup.yaml")
+    proc = session(book)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "backup.yaml").read_bytes() == old(4)
+    assert all((book / doc(i)).read_bytes() == new(i) for i in range(COUNT))
+    settled(book)
+
+
+FULL_DISK = textwrap.dedent("""\
+    set -u
+    for free in $SIZES; do
+        mkdir -p {mnt} {out}/$free
+        mount -t tmpfs -o size=64m tmpfs {mnt} || exit 90
+        cp -a {book} {mnt}/b
+        used=$(df -k --output=used {mnt} | tail -1)
+        mount -o remount,size=$(( used + free ))k {mnt} || exit 92
+        "{py}" -c "$SESSION" {mnt}/b {count} > {out}/$free/session.log 2>&1
+        echo $? > {out}/$free/rc
+        mount -o remount,size=64m {mnt}
+        "{py}" -c "$SETTLE" {mnt}/b > {out}/$free/settle.log 2>&1 || exit 91
+        cp -a {mnt}/b {out}/$free/b
+        umount {mnt}
+    done
+    """)
+
+SETTLE = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, %r)
+    from engine.gitstore import BookLock, Store
+    with BookLock(sys.argv[1]):
+        Store(sys.argv[1]).close()
+""") % str(REPO)
+
+
+def test_a_disk_filling_up_during_the_appends_loses_nothing(make_book, tmp_path):
+    """The book on a small file system (a tmpfs in a private mount
+    namespace) that fills up during an append publish — for some sizes in
+    the pack, the journal or the index, for others in the middle of the
+    in-place writes (each file holds a full page, so each tail needs a new
+    one). The session stops with an error; once space is freed the next
+    command settles the book: HEAD complete, each file HEAD's content."""
+    pad = b"# " + b"x" * 4000 + b"\n"
+    files = {"contacts/acme.yaml": "name: ACME\n"}
+    files.update({doc(i): (old(i) + pad[:4096 - len(old(i))]).decode() for i in range(COUNT)})
+    book = make_book(files)
+    sizes = list(range(4, 100, 12))
+    script = FULL_DISK.format(book=book, mnt=tmp_path / "mnt", out=tmp_path / "out",
+                              py=sys.executable, count=COUNT)
+    proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "bash", "-c", script],
+                          env=dict(os.environ, SESSION=SESSION, SETTLE=SETTLE,
+                                   SIZES=" ".join(map(str, sizes))),
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    in_place_failures = 0
+    for free in sizes:
+        out = tmp_path / "out" / str(free)
+        root = out / "b"
+        log = (out / "session.log").read_text()
+        if (out / "rc").read_text().strip() == "0":
+            continue
+        in_place_failures += "could not write documents/" in log
+        fsck(root)
+        settled(root)
+        head = git(root, "rev-list", "--count", "HEAD")
+        for i in range(COUNT):
+            committed = git(root, "show", "HEAD:" + doc(i)).encode()
+            assert (root / doc(i)).read_bytes() == committed
+            assert committed.startswith(old(i)) and committed in (
+                old(i) + pad[:4096 - len(old(i))],
+                old(i) + pad[:4096 - len(old(i))] + new(i)[len(old(i)):]), (free, head)
+    assert in_place_failures, "the disk never filled up during the in-place writes"
