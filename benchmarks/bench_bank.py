@@ -11,7 +11,9 @@ reference (made by engine.bank.rf_reference, as a bank relays it), a third by
 the invoice number in the remittance text, a third by the debtor's name and
 the exact open amount. Before each timed import the book is put back as it was
 (`git reset --hard`, the parsed-record cache of before restored: a daily
-book's warm cache), so each run records the same payments. Prints the best and
+book's warm cache), so each run records the same payments, and `sync`ed (a
+file just written has no blocks on disk yet and is replaced for nothing; the
+invoices of a real book have been sitting there). Prints the best and
 the median, the machine's load, what was recorded, and whether the work tree
 is clean and `git fsck` passes; exits 1 when over the target.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -87,6 +90,7 @@ def main() -> int:
                 git(book, "reset", "-q", "--hard", base)
                 shutil.rmtree(book / ".facturier")
                 shutil.copytree(cache, book / ".facturier")
+            os.sync()   # the invoices' blocks on disk, as in a book that has been sitting there
             took, proc = facturier(book, "import", "bank", str(xml), "--format", "json")
             times.append(took)
             report = json.loads(proc.stdout)[0]

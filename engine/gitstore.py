@@ -18,7 +18,8 @@ the journal records the paths about to change, each is checked to still hold
 what it held (a person's edit made meanwhile refuses the publish, nothing
 written), git brings their index entries and work tree files to the new
 commit (``git checkout --no-overlay NEW -- paths`` for a few paths, ``git
-update-index --index-info`` then ``git checkout-index --stdin`` for many: see
+update-index --index-info`` then ``git checkout-index --stdin`` for many;
+appended tails written in place then ``git update-index --stdin``: see
 :func:`engine.worktree.checkout`), the branch moves by compare-and-swap,
 the journal is dropped. A failure or a signal at any point
 undoes what was done (the work tree back to the branch's commit); a kill leaves
@@ -311,7 +312,8 @@ class Store:
             crash_point("journal")
             checkout(self.repo, new, paths,
                      modes={p: e[0] for p, e in self._after.items() if e is not None},
-                     work=self._work_blobs(list(paths)))
+                     work=self._work_blobs(list(paths)),
+                     contents=None if self.repo.converts else self._writes)
             crash_point("files")
             self._move_branch(new, old)
             self._ref_left = False          # dropped with the move

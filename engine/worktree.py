@@ -8,27 +8,31 @@ checked to still hold what it held before (a person's edit made meanwhile
 refuses the publish, nothing written); ``git checkout --no-overlay NEW --
 paths`` (for many paths ``git update-index --index-info`` then ``git
 checkout-index --stdin``) moves their index entries and work tree files
-(filters, eol, modes and symlink checks as git does them); the branch moves
-by compare-and-swap; the
-journal is dropped. Any failure in between undoes what
+(filters, eol, modes and symlink checks as git does them) — except appends in
+a repository that converts nothing, whose tails facturier writes in place
+before ``git update-index --stdin`` records them (:func:`append_in_place`);
+the branch moves by compare-and-swap; the journal is dropped. Any failure in between undoes what
 was done, and a kill leaves the journal for the next command.
 
 Recovery rule, for each journaled path: make the work tree and index match
 HEAD when the file holds one of the journal's contents, is missing, or holds a
-start of HEAD's content (a write cut short); a file holding anything else is a
-person's edit made since: it is kept and reported. The journal lives in the git
+start of HEAD's content (a write cut short, an in-place append interrupted
+mid-file); a file holding anything else is a person's edit made since: it is
+kept and reported. The journal lives in the git
 directory (never in a clone) and only names book files: a path outside the
 book's folders is never touched.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Iterable, Optional
 
-from .gitrepo import GitError, Repository, git, read_file, run_git
+from .gitrepo import GitError, Repository, blob_id, git, read_file, run_git
 
 JOURNAL = "journal.json"
 _BOOK_PATH = re.compile(r"(facturier\.yaml|(contacts|recurrences)/[^/]+\.yaml|documents/.+\.yaml)\Z")
@@ -102,7 +106,8 @@ CHECKOUT_PATHS = 16     # more paths than this: write_entries() (see checkout)
 def checkout(repo: Repository, new: str,
              paths: dict[str, tuple[Optional[str], Optional[str]]],
              modes: Optional[dict[str, str]] = None,
-             work: Optional[dict[str, Optional[str]]] = None) -> None:
+             work: Optional[dict[str, Optional[str]]] = None,
+             contents: Optional[dict[str, Optional[bytes]]] = None) -> None:
     """Bring the index and work tree of ``paths`` ({path: (blob before, blob
     after)}) to commit ``new``: first check that each still holds what it held
     before (git's hashing: filters, eol; ``work``: those ids when the caller
@@ -120,25 +125,195 @@ def checkout(repo: Repository, new: str,
       the new entries) spares asking git for them.
 
     (``read-tree -m -u OLD NEW`` would do both in one, but reads both trees
-    whole: 0.4 s at 100,000 files, for one file too.)"""
+    whole: 0.4 s at 100,000 files, for one file too.)
+
+    Appends are written in place (:func:`append_in_place`): when the
+    repository converts nothing and ``contents`` ({path: new bytes}) shows a
+    file's new content starting with what it holds (a payment, a reminder, a
+    delivery appended as text), only the tail is written and
+    ``update-index --stdin`` records it — git would unlink the file and
+    write it whole, about 2 ms a file on a disk that frees blocks online
+    (10 s for 5,000 payments), against 0.1 ms. Past CHECKOUT_PATHS the other
+    paths take git's way as above; up to it, in place only when every path
+    is an append (else one checkout of them all)."""
     if work is None:
         work = repo.work_blobs(paths)
     edited = sorted(p for p, (before, _after) in paths.items() if work[p] != before)
     if edited:
         raise EditedMeanwhile(edited)
+    appends = _appends(repo, paths, modes, contents) if contents and not repo.converts else {}
     if len(paths) > CHECKOUT_PATHS:
-        if modes is None or any(paths[p][1] is not None and p not in modes for p in paths):
-            at = head_blobs(repo, new, paths)
-            modes = {p: entry[0] for p, entry in at.items()}
-        entries = {p: (modes[p], after) if after is not None else None
-                   for p, (_before, after) in paths.items()}
-        _set_index(repo, entries)
-        crash_point("index")
-        _write_files(repo, entries)
+        rest = {p: v for p, v in paths.items() if p not in appends}
+        if rest:
+            if modes is None or any(rest[p][1] is not None and p not in modes for p in rest):
+                at = head_blobs(repo, new, rest)
+                modes = {p: entry[0] for p, entry in at.items()}
+            entries = {p: (modes[p], after) if after is not None else None
+                       for p, (_before, after) in rest.items()}
+            _set_index(repo, entries)
+            crash_point("index")
+            _write_files(repo, entries)
+        if appends:
+            append_in_place(repo, appends)
+        return
+    if appends and len(appends) == len(paths):
+        append_in_place(repo, appends)
         return
     git(repo.root, "checkout", "-q", "--no-overlay", new, "--pathspec-from-file=-",
         "--pathspec-file-nul", input=b"".join(b":(literal)" + p.encode("utf-8", "surrogateescape")
                                               + b"\0" for p in paths))
+
+
+# (old size, new bytes, (mode, blob id) of the new entry) of a file whose new
+# content starts with what it holds
+Append = tuple[int, bytes, tuple[str, str]]
+
+
+def _appends(repo: Repository, paths: dict[str, tuple[Optional[str], Optional[str]]],
+             modes: Optional[dict[str, str]],
+             contents: dict[str, Optional[bytes]]) -> dict[str, Append]:
+    """Those of ``paths`` whose new content (``contents``) starts with the
+    content they hold now (already checked to be their blob before): a
+    regular file, its mode's executable bit as the entry's, with no other
+    hard link (a copy made with `cp -al` must not change with it: git would
+    replace the file), smaller than the new content, whose bytes hash to the
+    blob before when the new content is cut at its size."""
+    found: dict[str, Append] = {}
+    if modes is None:
+        return found
+    for path, (before, after) in paths.items():
+        data = contents.get(path)
+        mode = modes.get(path)
+        if before is None or after is None or data is None or mode not in ("100644", "100755"):
+            continue
+        try:
+            st = os.lstat(os.path.join(repo.root, path))
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode) or bool(st.st_mode & 0o100) != (mode == "100755") \
+                or st.st_nlink != 1 or not 0 < st.st_size < len(data) \
+                or blob_id(data[:st.st_size], repo.object_format) != before:
+            continue
+        found[path] = (st.st_size, data, (mode, after))
+    return found
+
+
+def append_in_place(repo: Repository, appends: dict[str, Append]) -> None:
+    """Write only the appended tail of each file ({path: (old size, new
+    bytes, (mode, blob id))}) at its old size, then record the files in the
+    index with ``git update-index --add --stdin`` (git hashes them and keeps
+    their stat data, so `git status` finds them clean without reading them).
+
+    Each file is opened without following a link, neither itself nor a
+    folder on the way (each folder opened from its parent with
+    ``O_NOFOLLOW``), and must still hold its old bytes: anything else is an
+    edit made meanwhile (EditedMeanwhile; the caller's recovery puts back
+    what was written). A file that cannot be opened for writing (a
+    read-only file) takes git's way (``checkout-index``, as before). A write
+    cut short (a kill, a full disk) leaves the start of the new content,
+    which the recovery rule finishes. After git has hashed them, a file
+    whose stat data is no longer the one the write left (touched in between)
+    has its index entry checked, and set back to the commit's when git
+    recorded something else."""
+    written: dict[str, tuple[int, ...]] = {}
+    fallback: dict[str, Optional[tuple[str, str]]] = {}
+    folders = _Folders(repo.root)
+    try:
+        half = len(appends) // 2
+        for i, (path, (size, data, entry)) in enumerate(appends.items()):
+            if i == half:
+                crash_point("appended-half")
+            folder, _, name = path.rpartition("/")
+            try:
+                fd = os.open(name, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC,
+                             dir_fd=folders.fd(folder))
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    raise GitError("%s is a symbolic link: facturier never writes through links "
+                                   "in a book" % path) from None
+                if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EISDIR):
+                    raise EditedMeanwhile([path]) from None
+                fallback[path] = entry          # e.g. read-only: git replaces it
+                continue
+            try:
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode) or st.st_size != size or st.st_nlink != 1 or \
+                        os.pread(fd, size + 1, 0) != data[:size]:
+                    raise EditedMeanwhile([path])
+                tail = memoryview(data)[size:]
+                if i == half and _crash_wanted("append-mid"):
+                    os.pwrite(fd, tail[:len(tail) // 2], size)
+                    crash_point("append-mid")
+                at = size
+                while at < len(data):
+                    done = os.pwrite(fd, tail[at - size:], at)
+                    if done <= 0:
+                        raise OSError(errno.EIO, "nothing written")
+                    at += done
+                st = os.fstat(fd)
+            except OSError as exc:
+                raise GitError("could not write %s: %s" % (path, exc.strerror)) from None
+            finally:
+                os.close(fd)
+            written[path] = _stat_key(st)
+    finally:
+        folders.close()
+    crash_point("appended")
+    if fallback:
+        write_entries(repo, fallback)
+    if not written:
+        return
+    git(repo.root, "update-index", "-z", "--add", "--stdin",
+        input=b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in written))
+    touched = []
+    for path, key in written.items():
+        try:
+            if _stat_key(os.lstat(os.path.join(repo.root, path))) == key:
+                continue            # untouched since the write: git hashed those bytes
+        except OSError:
+            pass
+        touched.append(path)
+    if touched:
+        recorded = _index_entries(repo, touched)
+        wrong: dict[str, Optional[tuple[str, str]]] = {
+            p: appends[p][2] for p in touched if recorded.get(p) != appends[p][2]}
+        if wrong:
+            _set_index(repo, wrong)
+
+
+def _stat_key(st: os.stat_result) -> tuple[int, ...]:
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode)
+
+
+class _Folders:
+    """Folders of the book opened one from the other without following a
+    link (``O_NOFOLLOW``): a path reached through them never leaves the
+    book, whatever is swapped in the meantime."""
+
+    def __init__(self, root: Path):
+        self._fds = {"": os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)}
+
+    def fd(self, folder: str) -> int:
+        found = self._fds.get(folder)
+        if found is not None:
+            return found
+        parent, _, name = folder.rpartition("/")
+        parent_fd = self.fd(parent)
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                         dir_fd=parent_fd)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise GitError("%s is a symbolic link (or not a folder): facturier never writes "
+                               "through links in a book" % folder) from None
+            raise GitError("could not open the folder %s: %s" % (folder, exc.strerror)) from None
+        self._fds[folder] = fd
+        return fd
+
+    def close(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
 
 
 def write_entries(repo: Repository, entries: dict[str, Optional[tuple[str, str]]],
@@ -258,8 +433,10 @@ def recover(repo: Repository, ref: str) -> list[str]:
         for path in sorted(known):
             head_blob = at[path][1] if path in at else None
             if work[path] == head_blob:
+                # the file is right: only its index entry (no file rewritten,
+                # which also settles a file git cannot replace, e.g. read-only)
                 if index.get(path) != head_blob and index.get(path) in known[path]:
-                    to_restore.append(path)
+                    index_only.append(path)
                 continue
             if work[path] in ("symlink", "directory", "special"):
                 messages.append("%s: left as it is (not a file facturier wrote)" % path)
@@ -275,6 +452,8 @@ def recover(repo: Repository, ref: str) -> list[str]:
                     index_only.append(path)
         restore(repo, head, to_restore)
         restore(repo, head, index_only, work_tree=False)
+        if index_only:      # their stat data, so that `git status` need not read them
+            git(repo.root, "update-index", "-q", "--refresh", check=False)
     _drop_private_refs(repo)
     journal.drop()
     return messages
@@ -300,6 +479,23 @@ def _index_blobs(repo: Repository, paths: Iterable[str]) -> dict[str, str]:
             if entry:
                 info, _, path = entry.partition(b"\t")
                 found[path.decode("utf-8", "surrogateescape")] = info.decode().split()[1]
+    return found
+
+
+def _index_entries(repo: Repository, paths: list[str]) -> dict[str, tuple[str, str]]:
+    """{path: (mode, blob id)} of these paths' index entries (stage 0)."""
+    wanted = set(paths)
+    found = {}
+    args = ["ls-files", "-s", "-z"]
+    if len(paths) <= LIST_WHOLE:
+        args += ["--", *[":(literal)" + p for p in paths]]
+    for entry in git(repo.root, *args).split(b"\0"):
+        if entry:
+            info, _, name = entry.partition(b"\t")
+            text = name.decode("utf-8", "surrogateescape")
+            mode, sha, stage = info.decode().split()
+            if text in wanted and stage == "0":
+                found[text] = (mode, sha)
     return found
 
 
@@ -346,6 +542,10 @@ def crash_point(name: str) -> None:
         import signal
         how = _CRASH.partition(":")[2]
         os.kill(os.getpid(), {"INT": signal.SIGINT, "TERM": signal.SIGTERM}.get(how, signal.SIGKILL))
+
+
+def _crash_wanted(name: str) -> bool:
+    return bool(_CRASH) and _CRASH.partition(":")[0] == name
 
 
 _CRASH = os.environ.get("FACTURIER_TEST_CRASH", "")
