@@ -24,6 +24,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
@@ -132,11 +133,16 @@ class EngineForm(FormScreen):
                 yield Button(tr("form.ok", self.lang), variant="primary", id="ok", compact=True)
                 yield Button(tr("form.cancel", self.lang), id="cancel", compact=True)
 
+    def first_field(self) -> Widget:
+        """The field that has the focus when the form opens."""
+        return self.query("Input, Select").first()
+
     def on_mount(self) -> None:
+        # Textual calls each class's on_mount (a subclass's first): a
+        # subclass adds its own without calling this one
         for label in self.query(".field-error"):
             label.display = False
-        first = self.query("Input, Select").first()
-        first.focus()
+        self.first_field().focus()
 
     _styled_for: Optional[tuple] = None
 
@@ -330,7 +336,7 @@ class DocumentForm(EngineForm):
         # the focus now, not after a refresh as Widget.focus() does: the
         # form's first frame is then its last (each frame draws the screen
         # beneath again, docs/performance.md)
-        self.set_focus(self.query_one("#field-contact", Input), scroll_visible=False)
+        self.set_focus(self.first_field(), scroll_visible=False)
         self.query_one(VerticalScroll).scroll_home(animate=False)
         lines = list(doc.lines) if doc is not None and doc.lines else [None]
         rows = list(self.query(LineRow))
@@ -384,11 +390,11 @@ class DocumentForm(EngineForm):
         yield Static("", id="totals")
         yield from self.field("notes", tr("edit.notes", lang), doc.notes if doc is not None else "")
 
+    def first_field(self) -> Widget:
+        return self.query_one("#field-contact", Input)
+
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one("#contact-matches", OptionList).display = False
-        if self.doc is None:
-            self.query_one("#field-contact", Input).focus()
         self._totals()
 
     # ------------------------------------------------------------------ contact by name
