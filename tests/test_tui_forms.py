@@ -454,3 +454,136 @@ def test_an_expense_is_never_called_a_draft(make_book):
     asyncio.run(run())
     assert "draft" not in seen["title"].lower() and "exp-a" in seen["title"]
     assert "draft" not in seen["cell"].lower() and "exp-a" in seen["cell"]
+
+
+# ---------------------------------------------------------------- the kept form, the kept footer
+
+@pytest.fixture
+def two_lines(book):
+    """The book with a draft of two lines (its edit form has more line rows
+    than a new document's)."""
+    (book / "documents/2025/02").mkdir(parents=True)
+    (book / "documents/2025/02/inv-two.yaml").write_text(
+        "kind: invoice\ncustomer: cafferty\ndate: 2025-02-03\nlines:\n"
+        '  - {description: Audit, quantity: 1, unit_price: "900.00"}\n'
+        '  - {description: Travel, quantity: 2, unit_price: "45.50", vat: "0"}\n')
+    git(book, "add", "-A")
+    git(book, "commit", "-qm", "A draft of two lines (test set-up)")
+    return book
+
+
+async def _drawn_form(pilot, opener) -> str:
+    """Open the document form and return the whole screen as drawn."""
+    app = pilot.app
+    opener(app)
+    await until(pilot, lambda: isinstance(app.screen, DocumentForm)
+                and app.screen.query("#line-0-description"))
+    steady_cursors(app.screen)
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause(0.2)
+    return app.export_screenshot()
+
+
+async def _dashboard_drawn(pilot) -> None:
+    app = pilot.app
+    await loaded(pilot, app)
+    await until(pilot, lambda: app.loaded.is_set()
+                and not app.dashboard.query_one("#loading").display)
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause(0.2)
+
+
+def test_the_document_form_opened_again_is_drawn_as_when_first_opened(two_lines):
+    """The App keeps its document form and shows it again without laying it
+    out or restyling it (docs/performance.md): after typing, an error, a
+    cancel, an edit form of more lines, a resize, it is drawn exactly as at
+    its first opening; and after a theme change exactly as a form opened
+    first in that theme."""
+    new = lambda a: a.action_new_document()          # noqa: E731
+    seen = {}
+
+    async def first_app():
+        app = FacturierApp(two_lines, as_of=AS_OF, lang="en", watch=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _dashboard_drawn(pilot)
+            seen["first"] = await _drawn_form(pilot, new)
+            form = app.screen
+            await type_into(pilot, form, "#field-contact", "caf")
+            await type_into(pilot, form, "#line-0-description", "Design")
+            await type_into(pilot, form, "#line-0-unit_price", "12x")
+            await type_into(pilot, form, "#field-due", "soon")
+            await pilot.press("ctrl+s")             # refused by the form: errors shown
+            await until(pilot, lambda: form.query_one("#error-due", Label).display)
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is app.dashboard)
+            edit = await _drawn_form(pilot, lambda a: a.action_edit_document("inv-two"))
+            seen["edit_rows"] = len(app.screen.query("#line-1-description"))
+            assert edit != seen["first"]
+            await pilot.press("escape")
+            await pilot.resize_terminal(100, 30)
+            await _drawn_form(pilot, new)
+            await pilot.press("escape")
+            await pilot.resize_terminal(80, 24)
+            await until(pilot, lambda: app.screen is app.dashboard)
+            await pilot.pause(0.2)
+            seen["again"] = await _drawn_form(pilot, new)
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is app.dashboard)
+            app.theme = "textual-light"
+            await pilot.pause(0.2)
+            seen["light_again"] = await _drawn_form(pilot, new)
+
+    async def light_app():
+        app = FacturierApp(two_lines, as_of=AS_OF, lang="en", watch=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.theme = "textual-light"
+            await _dashboard_drawn(pilot)
+            seen["light_first"] = await _drawn_form(pilot, new)
+
+    asyncio.run(first_app())
+    asyncio.run(light_app())
+    assert seen["edit_rows"] == 1
+    assert seen["again"] == seen["first"]
+    assert seen["light_again"] == seen["light_first"]
+    assert seen["light_first"] != seen["first"]
+
+
+def test_a_screen_keeps_its_footer_under_a_form_and_redraws_it_when_its_keys_change(two_lines):
+    """The footer of the screen beneath a form is not composed again when
+    the form opens and closes (its keys are the same); when the keys change
+    (a draft validated offers other actions) it shows the new ones."""
+    from textual.widgets._footer import FooterKey
+    from tui.forms import Confirm
+    app = FacturierApp(two_lines, as_of=AS_OF, lang="en", watch=False)
+    seen = {}
+
+    def footer_keys(screen) -> list:
+        return list(screen.query(FooterKey))
+
+    async def run():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _dashboard_drawn(pilot)
+            before = footer_keys(app.dashboard)
+            await _drawn_form(pilot, lambda a: a.action_new_document())
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is app.dashboard)
+            await pilot.pause(0.2)
+            after = footer_keys(app.dashboard)
+            seen["same_widgets"] = len(before) > 3 and all(a is b for a, b in zip(before, after)) \
+                and len(before) == len(after)
+            app.open_document("inv-two")
+            await until(pilot, lambda: isinstance(app.screen, DocumentScreen))
+            view = app.screen
+            await pilot.pause(0.2)
+            seen["draft"] = {key.key for key in footer_keys(view)}
+            await pilot.press("v")
+            await until(pilot, lambda: isinstance(app.screen, Confirm))
+            await pilot.press("y")
+            await until(pilot, lambda: app.screen is view and "p" in
+                        {key.key for key in footer_keys(view)})
+            seen["validated"] = {key.key for key in footer_keys(view)}
+
+    asyncio.run(run())
+    assert seen["same_widgets"]
+    assert "v" in seen["draft"] and "p" not in seen["draft"]
+    assert "v" not in seen["validated"] and {"p", "m"} <= seen["validated"]

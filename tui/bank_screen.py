@@ -19,11 +19,12 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from engine import i18n
 
 from . import bookkeeping_strings  # noqa: F401  (the words below)
+from .base_screens import KeysFooter
 from .strings import tr
 
 
@@ -79,7 +80,7 @@ class BankScreen(Screen):
         yield Static("", id="bank-summary")
         yield Static("", id="bank-hint")
         yield DataTable(id="bank-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.title = tr("bank.title", self.lang, file=self.result.file)

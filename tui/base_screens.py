@@ -10,6 +10,41 @@ from .history_pane import HistoryPane
 from .strings import tr
 
 
+class KeysFooter(Footer):
+    """Textual's Footer, composed again only when the keys it shows change.
+
+    Textual recomposes a screen's footer each time the screen's bindings may
+    have changed: focus moving, and every form pushed over the screen or
+    closed (the screen is suspended, then resumed). Recomposing removes and
+    mounts a widget per key, restyles them and lays out the screen beneath
+    the form again, which then draws the form over it again: about half the
+    time a form took to open (docs/performance.md, "The app"). The keys a
+    screen offers do not change when a form covers it, so the footer is
+    kept as drawn unless what :meth:`compose` reads differs."""
+
+    _shown: object = None
+
+    def _keys(self) -> object:
+        """What compose draws: each active key, how it is shown, whether
+        enabled, its tooltip; the palette's key."""
+        display = self.app.get_key_display
+        return (self.show_command_palette, self.app.ENABLE_COMMAND_PALETTE,
+                tuple((key, active.binding, active.enabled, active.tooltip,
+                       display(active.binding))
+                      for key, active in self.screen.active_bindings.items()))
+
+    def compose(self) -> ComposeResult:
+        if self._bindings_ready:
+            self._shown = self._keys()
+        yield from super().compose()
+
+    async def recompose(self) -> None:
+        if self._bindings_ready and self.is_attached and self._shown is not None \
+                and self._keys() == self._shown:
+            return
+        await super().recompose()
+
+
 class ListScreen(Screen):
     """A search bar over one FastTable (``self.table``). A screen not shown
     when new data came (``_stale``) takes it when it comes back."""
@@ -22,7 +57,7 @@ class ListScreen(Screen):
             yield Input(placeholder=tr("list.search", self.lang), id="search")
             yield Label("", id="list-count")
         yield self.table
-        yield Footer()
+        yield KeysFooter()
 
     def on_screen_resume(self) -> None:
         if self._stale:

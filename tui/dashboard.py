@@ -12,11 +12,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Header, Label, Static
+from textual.widgets import Button, Header, Label, Static
 
 from engine.status import CATEGORIES, STATUSES
 
 from . import fmt
+from .base_screens import KeysFooter
 from .messages import OpenList, OpenProblems, OpenRecurrences, RunAction
 from .strings import plural, tr
 from .views import Snapshot
@@ -185,7 +186,7 @@ class DashboardScreen(Screen):
             with Vertical(id="board"):
                 for category in CATEGORIES:
                     yield CategoryPanel(category, self.lang)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         # from here on a snapshot is drawn at once: `is_mounted` turns true

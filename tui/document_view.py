@@ -14,10 +14,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Static
+from textual.widgets import Button, Header, Static
 
 from . import fmt
-from .base_screens import WithHistory
+from .base_screens import KeysFooter, WithHistory
 from .forms import ActionForm, Confirm, FieldSpec
 from .history_pane import HistoryPane
 from .messages import OpenRecurrence, RunAction, WantHistory, WantSendPreview, WritePdf
@@ -59,7 +59,7 @@ class DocumentScreen(WithHistory, Screen):
             yield Static(id="doc-totals")
             yield Static(id="doc-entries")
             yield HistoryPane(self.lang, id="doc-history")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self._fill()

@@ -20,10 +20,11 @@ from typing import Any, Optional
 
 from rich.table import Table
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
@@ -77,6 +78,13 @@ KINDS = ("invoice", "quote", "work_order", "expense")
 CURRENCY_LIKE = Decimal("0.01")
 
 
+def show_text(label: Static, text: str) -> None:
+    """``label`` shows ``text``: updated only when it changes, as an update
+    lays the whole form out again."""
+    if label.content != text:
+        label.update(text)
+
+
 class EngineForm(FormScreen):
     """A form whose OK goes to the engine and that stays open on refusal."""
 
@@ -125,11 +133,33 @@ class EngineForm(FormScreen):
                 yield Button(tr("form.ok", self.lang), variant="primary", id="ok", compact=True)
                 yield Button(tr("form.cancel", self.lang), id="cancel", compact=True)
 
+    def first_field(self) -> Widget:
+        """The field that has the focus when the form opens."""
+        return self.query("Input, Select").first()
+
     def on_mount(self) -> None:
+        # Textual calls each class's on_mount (a subclass's first): a
+        # subclass adds its own without calling this one
         for label in self.query(".field-error"):
             label.display = False
-        first = self.query("Input, Select").first()
-        first.focus()
+        self.first_field().focus()
+
+    _styled_for: Optional[tuple] = None
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        """Shown again (the App keeps the document form): Textual restyles
+        every widget of a resumed screen, a quarter of the form's opening
+        time, though what changed meanwhile (classes, focus, disabled) was
+        restyled as it changed. Skipped when nothing the styles depend on
+        changed since the form was last shown: the app's CSS (a theme
+        change counts it), its classes, whether the terminal has the focus.
+        Runs before Textual's own handler (subclass first)."""
+        app = self.app
+        state = (getattr(app, "_css_update_count", None), app.theme, app.app_focus,
+                 frozenset(app.classes))
+        if state[0] is not None and state == self._styled_for:
+            event.refresh_styles = False
+        self._styled_for = state
 
     # ------------------------------------------------------------------ checking
 
@@ -141,7 +171,7 @@ class EngineForm(FormScreen):
     def say(self, name: str, text: str) -> None:
         found = self.query("#error-" + name)
         label = found.first(Label) if found else self.query_one("#error-form", Label)
-        label.update(text)
+        show_text(label, text)
         label.display = bool(text)
 
     def read(self, spec: FieldSpec, final: bool) -> tuple[Any, bool]:
@@ -252,6 +282,7 @@ class DocumentForm(EngineForm):
         self.contact_id: Optional[str] = doc.contact if doc is not None else None
         self.contact_name = contact_name or (doc.contact if doc is not None else "")
         self.rows = max(1, len(doc.lines)) if doc is not None and doc.lines else 1
+        self._totals_shown: Optional[tuple] = None
 
     def title_text(self) -> str:
         if self.doc is None:
@@ -276,7 +307,7 @@ class DocumentForm(EngineForm):
         if not self.is_mounted:
             return
         lang = self.lang
-        self.query_one(".dialog-title", Label).update(self.title_text())
+        show_text(self.query_one(".dialog-title", Label), self.title_text())
         kind = self.query_one("#field-kind", Select)
         kinds = self._kinds()
         if tuple(value for _prompt, value in kind._options) != kinds:
@@ -294,30 +325,35 @@ class DocumentForm(EngineForm):
                 box.value = value
             box.set_class(False, "-invalid")
         self.query_one("#contact-matches", OptionList).display = False
-        self.query_one("#field-currency").parent.query_one(".field-label", Label).update(
-            tr("edit.currency", lang, currency=settings.currency))
-        self.query_one("#lines-label", Label).update(tr("edit.lines", lang, vat=settings.vat))
-        lines = list(doc.lines) if doc is not None and doc.lines else [None]
-        self.call_later(self._fresh_lines, lines, str(settings.vat))
+        show_text(self.query_one("#field-currency").parent.query_one(".field-label", Label),
+                  tr("edit.currency", lang, currency=settings.currency))
+        show_text(self.query_one("#lines-label", Label), tr("edit.lines", lang, vat=settings.vat))
         for label in self.query(".field-error"):
-            label.update("")
+            show_text(label, "")
             label.display = False
         ok = self.query_one("#ok", Button)
         ok.disabled = False
-        self.query_one("#field-contact", Input).focus()     # as when first shown
+        # the focus now, not after a refresh as Widget.focus() does: the
+        # form's first frame is then its last (each frame draws the screen
+        # beneath again, docs/performance.md)
+        self.set_focus(self.first_field(), scroll_visible=False)
         self.query_one(VerticalScroll).scroll_home(animate=False)
-
-    async def _fresh_lines(self, lines: list, default_vat: str) -> None:
-        """The line rows of the form's new content (the old ones removed
-        first: the new ones take their ids), then the totals."""
-        holder = self.query_one("#lines", Vertical)
+        lines = list(doc.lines) if doc is not None and doc.lines else [None]
         rows = list(self.query(LineRow))
         if [row.index for row in rows] == list(range(len(lines))):
             for row, line in zip(rows, lines):      # as many rows: new texts only
-                row.show(line, default_vat)
+                row.show(line, str(settings.vat))
+            self._totals()
         else:
-            await holder.remove_children()
-            await holder.mount_all([LineRow(i, line, default_vat) for i, line in enumerate(lines)])
+            self.call_later(self._fresh_lines, lines, str(settings.vat))
+
+    async def _fresh_lines(self, lines: list, default_vat: str) -> None:
+        """Line rows for the form's new content when it has not as many
+        lines as the rows there (the old ones removed first: the new ones
+        take their ids), then the totals."""
+        holder = self.query_one("#lines", Vertical)
+        await holder.remove_children()
+        await holder.mount_all([LineRow(i, line, default_vat) for i, line in enumerate(lines)])
         self._totals()
 
     def compose_fields(self) -> ComposeResult:
@@ -354,11 +390,11 @@ class DocumentForm(EngineForm):
         yield Static("", id="totals")
         yield from self.field("notes", tr("edit.notes", lang), doc.notes if doc is not None else "")
 
+    def first_field(self) -> Widget:
+        return self.query_one("#field-contact", Input)
+
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one("#contact-matches", OptionList).display = False
-        if self.doc is None:
-            self.query_one("#field-contact", Input).focus()
         self._totals()
 
     # ------------------------------------------------------------------ contact by name
@@ -493,21 +529,27 @@ class DocumentForm(EngineForm):
         currency = self._currency()
         doc = Document(id="form", path="", kind=self._kind(), contact="", date=self.as_of,
                        currency=currency, lines=records)
+        shown = self.query_one("#totals", Static)
         try:
             totals = document_totals(doc, self.settings)
         except Exception:                   # an amount too large to compute: no totals yet
-            self.query_one("#totals", Static).update("")
+            self._totals_shown = None
+            show_text(shown, "")
             return
+        rows = ((tr("edit.net", self.lang), fmt.money(totals.net, currency, self.lang)),
+                *((tr("edit.vat_rate", self.lang, rate=rate), fmt.money(vat, currency, self.lang))
+                  for rate, _net, vat in totals.by_rate),
+                (tr("edit.total", self.lang), fmt.money(totals.total, currency, self.lang)))
+        if rows == self._totals_shown:
+            return                          # as shown: no layout again (most keys typed)
+        self._totals_shown = rows
         grid = Table.grid(padding=(0, 2))
         grid.add_column(no_wrap=True)
         grid.add_column(justify="right", no_wrap=True)
-        grid.add_row(tr("edit.net", self.lang), fmt.money(totals.net, currency, self.lang))
-        for rate, _net, vat in totals.by_rate:
-            grid.add_row(tr("edit.vat_rate", self.lang, rate=rate),
-                         fmt.money(vat, currency, self.lang))
-        grid.add_row(Text(tr("edit.total", self.lang), style="bold"),
-                     Text(fmt.money(totals.total, currency, self.lang), style="bold"))
-        self.query_one("#totals", Static).update(grid)
+        for words, amount in rows[:-1]:
+            grid.add_row(words, amount)
+        grid.add_row(Text(rows[-1][0], style="bold"), Text(rows[-1][1], style="bold"))
+        shown.update(grid)
 
     # ------------------------------------------------------------------ the input
 

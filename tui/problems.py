@@ -7,8 +7,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
+from .base_screens import KeysFooter
 from .strings import tr
 from .views import Snapshot
 
@@ -26,7 +27,7 @@ class ProblemsScreen(Screen):
         yield Static(Text(tr("problems.hint", self.lang), style="bold"), id="problems-hint")
         with VerticalScroll(id="problems-body"):
             yield Static(id="problems")
-        yield Footer()
+        yield KeysFooter()
 
     _stale = False
 

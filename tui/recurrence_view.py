@@ -12,12 +12,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Label, Static
+from textual.widgets import Header, Label, Static
 
 from engine.i18n import localize
 
 from . import fmt
-from .base_screens import WithHistory
+from .base_screens import KeysFooter, WithHistory
 from .document_list import document_columns
 from .fast_table import FastTable
 from .history_pane import HistoryPane
@@ -48,7 +48,7 @@ class RecurrenceScreen(WithHistory, Screen):
             yield self.documents
             yield Static(id="rec-next")
             yield HistoryPane(self.lang, filterable=True, id="rec-history")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self._fill()

@@ -24,12 +24,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, Input, Label, Select, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
 from engine import i18n
 
 from . import bookkeeping_strings  # noqa: F401  (the words below)
+from .base_screens import KeysFooter
 from .strings import tr
 
 PRESETS = ("this_quarter", "last_quarter", "this_year", "last_year", "this_month", "last_month",
@@ -274,7 +275,7 @@ class ReportsScreen(Screen):
                     yield BarChart(self.lang, id="revenue-chart")
                     yield Static("", id="revenue-note", classes="report-note")
                     yield DataTable(id="revenue-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.title = tr("reports.title", self.lang)
