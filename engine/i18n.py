@@ -1704,6 +1704,23 @@ MESSAGES.update({
     "cli.bank.nothing": {"en": "{path}: {problem}; nothing recorded from it",
                          "fr": "{path} : {problem} ; rien n'en est enregistré"},
     "cli.bank.refused": {"en": "{path}: {problem}", "fr": "{path} : {problem}"},
+    "cli.bank.assigned": {"en": "  {reference}: {date} {amount} {currency} -> {document} "
+                                "(assigned)",
+                          "fr": "  {reference} : {date} {amount} {currency} -> {document} "
+                                "(attribuée)"},
+    "cli.bank.assign_refused": {"en": "{path}: entry {reference}: {problem}",
+                                "fr": "{path} : écriture {reference} : {problem}"},
+    "cli.bank.assign_usage": {"en": "--assign takes REFERENCE=DOCUMENT (the bank's reference "
+                                    "of an entry, then an invoice's id or number), not {given!r}",
+                              "fr": "--assign attend RÉFÉRENCE=DOCUMENT (la référence bancaire "
+                                    "d'une écriture, puis l'identifiant ou le numéro d'une "
+                                    "facture), pas {given!r}"},
+    "cli.bank.assign_dry": {"en": "--assign records payments: it cannot go with --dry-run",
+                            "fr": "--assign enregistre des paiements : impossible avec --dry-run"},
+    "cli.bank.no_entry": {"en": "no entry {reference} in the statements given; nothing assigned "
+                                "to {document}",
+                          "fr": "aucune écriture {reference} dans les relevés donnés ; rien "
+                                "d'attribué à {document}"},
     "cli.bank.summary": {"en": "{file}: {recorded}, {already} already recorded, {unmatched} "
                                "unmatched, {ambiguous} ambiguous",
                          "fr": "{file} : {recorded}, {already} déjà enregistrés, {unmatched} sans "

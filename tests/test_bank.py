@@ -263,6 +263,56 @@ def test_an_assigned_entry_is_one_payment_commit_and_a_second_import_skips_it(ma
     (report,) = json.loads(out.out)
     assert report["ambiguous"] == [] and "E2/2" in [r["reference"] for r in report["already"]]
     assert commits(root) == before
+def test_assign_in_the_cli_is_the_apps_assignment(make_book, cli):
+    """`import bank --assign REF=DOC` does what the app's bank screen does
+    (api.perform("bank.assign")): the same commit, after the file's import."""
+    import datetime as dt
+
+    from engine import api
+    from engine.bank import match_credits, read_statement
+    statement_file = str(DATA / "camt053_v02.xml")
+    by_cli = make_book(BOOK)
+    out = cli("--as-of", "2025-03-10", "import", "bank", statement_file, "--assign", "E2/2=inv-4",
+              "--format", "json", book=by_cli)
+    assert out.code == 0, out
+    (report,) = json.loads(out.out)
+    assert [(r["reference"], r["document"]) for r in report["assigned"]] == [("E2/2", "inv-4")]
+    assert report["ambiguous"] == []                # no longer left for a person
+    assert payments(by_cli, "inv-4") == [("2025-02-04", D("54.05"), "E2/2")]
+    # the app's way on an identical book: the import, then the assignment
+    by_app = make_book(BOOK)
+    assert cli("--as-of", "2025-03-10", "import", "bank", statement_file, book=by_app).code == 0
+    statement = read_statement((DATA / "camt053_v02.xml").read_bytes(), "camt053_v02.xml")
+    ambiguous = next(m for m in match_credits(load_book(by_app), statement.credits,
+                                              dt.date(2025, 3, 10)) if m.outcome == "ambiguous")
+    done = api.perform(by_app, "bank.assign",
+                       api.AssignCredit(ambiguous.credit, "inv-4", "camt053_v02.xml"),
+                       dt.date(2025, 3, 10))
+    assert done.commit and done.refusal is None
+    for what in ("%T", "%B"):
+        assert git(by_cli, "log", "-2", "--format=" + what) == \
+            git(by_app, "log", "-2", "--format=" + what)
+    assert git(by_cli, "status", "--porcelain") == ""
+
+
+def test_assign_refusals_are_said_and_change_nothing_else(make_book, cli):
+    root = make_book(BOOK)
+    args = ("--as-of", "2025-03-10", "import", "bank", str(DATA / "camt053_v02.xml"))
+    usage = cli(*args, "--assign", "E2/2", book=root)
+    assert usage.code == 2 and "REFERENCE=DOCUMENT" in usage.err and commits(root) == ["Test book"]
+    dry = cli(*args, "--dry-run", "--assign", "E2/2=inv-4", book=root)
+    assert dry.code == 2 and "--dry-run" in dry.err and commits(root) == ["Test book"]
+    # E1 is matched by the import itself: assigning it again is refused; NOPE is in no file
+    out = cli("--lang", "fr", *args, "--assign", "E1=inv-2", "--assign", "NOPE=inv-3",
+              "--assign", "E2/2=inv-4", book=root)
+    assert out.code == 1, out
+    assert "E1" in out.err and "déjà" in out.err
+    assert "aucune écriture NOPE" in out.err
+    assert payments(root, "inv-4") == [("2025-02-04", D("54.05"), "E2/2")]
+    assert [p[2] for p in payments(root, "inv-2")] == ["E2/1", "E4"]
+    assert len(commits(root)) == 3                  # the import and the one assignment
+
+
 def test_a_statement_of_thousands_is_recorded_whole_in_one_commit(make_book, cli):
     """2,100 credits, one per invoice: the payments are appended and read back
     on every core (a forked worker ends without a traceback); one of the

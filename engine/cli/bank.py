@@ -24,10 +24,15 @@ def import_group():
                    "are needed; currency, debtor, structured, text are optional "
                    "(e.g. 'date=Date,amount=Credit,reference=Id,text=Purpose').")
 @click.option("--dry-run", is_flag=True, help="Match and list, record nothing.")
+@click.option("--assign", "assign", multiple=True, metavar="REFERENCE=DOCUMENT",
+              help="Record the entry with this bank reference (one the matching left for a "
+                   "person: unmatched or ambiguous) as a payment of this invoice, one commit "
+                   "each, after the file's import. Repeatable.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="Output format.")
 @pass_ctx
-def import_bank_command(ctx: Context, files, csv_map: Optional[str], dry_run: bool, fmt: str):
+def import_bank_command(ctx: Context, files, csv_map: Optional[str], dry_run: bool, assign,
+                        fmt: str):
     """Record the credits of bank statements (ISO 20022 camt.053 / camt.054, or CSV
     with --csv-map) as payments of the invoices they match: by structured
     reference (QR or RF creditor reference), else an invoice number in the
@@ -37,10 +42,19 @@ def import_bank_command(ctx: Context, files, csv_map: Optional[str], dry_run: bo
     entries are listed for a person; nothing is guessed.
 
     Exit status 0 when every file was read (unmatched entries included), 1 when
-    a file could not be read or recorded (the other files are still imported).
+    a file could not be read or recorded, or an --assign was refused or names
+    no entry of the files (the other files and assignments are still done).
     """
-    from ..api import ImportStatement, now_in, perform
+    from ..api import AssignCredit, ImportStatement, now_in, perform
     from ..bank import StatementError, match_credits, parse_csv_map, read_statement
+    assignments: dict[str, str] = {}
+    for given in assign:
+        reference, sep, document = given.partition("=")
+        if not sep or not reference.strip() or not document.strip():
+            fail(ctx.t("cli.bank.assign_usage", given=given), 2)
+        assignments[reference.strip()] = document.strip()
+    if assignments and dry_run:
+        fail(ctx.t("cli.bank.assign_dry"), 2)
     mapping = None
     if csv_map is not None:
         try:
@@ -53,7 +67,7 @@ def import_bank_command(ctx: Context, files, csv_map: Optional[str], dry_run: bo
     for path in files:
         entry: dict = {"file": str(path), "kind": None, "commit": None, "recorded": [],
                        "already": [], "unmatched": [], "ambiguous": [], "skipped": [],
-                       "error": None}
+                       "assigned": [], "error": None}
         results.append(entry)
         try:
             statement = read_statement(path.read_bytes(), path.name, mapping, settings.currency)
@@ -86,6 +100,30 @@ def import_bank_command(ctx: Context, files, csv_map: Optional[str], dry_run: bo
             entry["recorded"] = []
             problems += 1
             say(ctx.t("cli.bank.refused", path=path, problem=result.refusal.render(ctx.lang)))
+        # a person's assignments of this file's entries: one payment commit each,
+        # through the action the app's bank screen performs
+        for credit in statement.credits:
+            document = assignments.pop(credit.reference, None)
+            if document is None:
+                continue
+            done = perform(ctx.book_path, "bank.assign", AssignCredit(credit, document, path.name),
+                           as_of, ctx.author, lang=ctx.lang,
+                           now=lambda: now_in(settings.timezone, as_of))
+            if done.refusal is not None:
+                problems += 1
+                say(ctx.t("cli.bank.assign_refused", path=path, reference=credit.reference,
+                          problem=done.refusal.render(ctx.lang)))
+                continue
+            row = {"reference": credit.reference, "date": credit.date, "amount": credit.amount,
+                   "currency": credit.currency,
+                   "document": dict(done.change.trailers).get("Facturier-Document", document),
+                   "commit": done.commit}
+            entry["assigned"].append(row)
+            for key in ("unmatched", "ambiguous"):
+                entry[key] = [r for r in entry[key] if r["reference"] != credit.reference]
+    for reference, document in assignments.items():
+        problems += 1
+        say(ctx.t("cli.bank.no_entry", reference=reference, document=document))
     if fmt == "json":
         emit_json(results)
     else:
@@ -116,6 +154,10 @@ def _print(results: list[dict], dry_run: bool, lang: str = "en") -> None:
             click.echo(render("cli.bank.row", lang, date=row["date"], amount=row["amount"],
                               currency=row["currency"], document=row["document"],
                               how=render("bank.how." + row["how"], lang)))
+        for row in entry["assigned"]:
+            click.echo(render("cli.bank.assigned", lang, reference=row["reference"],
+                              date=row["date"], amount=row["amount"], currency=row["currency"],
+                              document=row["document"]))
         for key in ("unmatched", "ambiguous"):
             for row in entry[key]:
                 who = row["debtor"] or "?"
