@@ -114,6 +114,8 @@ INVOICE_STYLES = [
     "validated: 2025-01-05, lines: [{description: x, quantity: 1, unit_price: '10'}]}\n",
     INVOICE + "x-notes: |+\n  reminders:\n\n",
     INVOICE + "...\n",
+    INVOICE + "reminders:   # sent by post\n  # - level: 1\n  - level: 1\n    date: 2025-02-20\n\n# end\n",
+    INVOICE + "x-ref: &a {k: 1}\nx-copy: *a\n",
 ]
 
 
@@ -133,6 +135,9 @@ def test_a_batch_of_reminders_reads_back_as_one_by_one_on_every_core(tmp_path):
         path = "documents/2025/01/inv-%04d.yaml" % n
         (tmp_path / path).write_bytes(text.encode("utf-8"))
         _kind, rec, diagnostics = parse_file(path, text.encode("utf-8"))
+        if "&a" in text:        # anchors: the file does not load, never appended to
+            assert rec is None and diagnostics
+            continue
         assert rec is not None, (text, diagnostics)
         records.append(rec)
     day = dt.date(2025, 4, 1)
