@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
 
-from .appends import _appended, _reads_as_appended, _with_items
+from .appends import _appended, _check_appends, _reads_as_appended, _with_items
 from .diagnostics import FacturierError
 from .i18n import Message
 from .model import Book, Document
@@ -196,6 +196,25 @@ class _Session:
                 self.parsed[record.path] = (data, "document", _with_items(record, append), [])
                 return data
         return self.round_trip(record, set_fields, remove, append)
+
+    def append_many(self, pairs: list) -> list[bytes]:
+        """:meth:`edit` with ``append`` for many (record, append) pairs at
+        once, as a run records tens of thousands of reminders: the text
+        appends are made here, then parsed back on every core
+        (appends._check_appends: the very check of :meth:`edit`, each file
+        read whole by the loader); each one that does not read back as
+        intended goes through the round trip, as in :meth:`edit`."""
+        texts = [self.appended(record, append) for record, append in pairs]
+        verdicts = iter(_check_appends([(record, data, append) for (record, append), data
+                                        in zip(pairs, texts) if data is not None]))
+        out = []
+        for (record, append), data in zip(pairs, texts):
+            if data is not None and next(verdicts):
+                self.parsed[record.path] = (data, "document", _with_items(record, append), [])
+                out.append(data)
+            else:
+                out.append(self.round_trip(record, append=append))
+        return out
 
     def appended(self, record, append: dict) -> Optional[bytes]:
         """The text append of :meth:`edit`, unchecked (None when it does not apply)."""

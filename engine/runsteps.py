@@ -42,23 +42,59 @@ def _with_last(s: _Session, rec: Recurrence, occurrence: dt.date) -> bytes:
     elif not found and "last" not in (rec.fields or {}):
         new = (text if text.endswith("\n") or not text else text + "\n") + "last: %s\n" % occurrence.isoformat()
     if new is not None:
-        _, record, diagnostics = parse_file(rec.path, new.encode("utf-8"))
+        data = new.encode("utf-8")
+        kind, record, diagnostics = parse_file(rec.path, data)
         if isinstance(record, Recurrence) and not any(d.is_error for d in diagnostics) and \
-                record.last == occurrence and _same_but_last(record, rec):
-            return new.encode("utf-8")
+                record.last == occurrence and _same_but(record, rec, "last"):
+            s.parsed[rec.path] = (data, kind, record, diagnostics)   # the commit's check: parsed
+            return data
     return s.edit(rec, set_fields={"last": occurrence})
 
 
-def _same_but_last(a: Recurrence, b: Recurrence) -> bool:
+def _same_but(a: Recurrence, b: Recurrence, name: str) -> bool:
+    """Do ``a`` and ``b`` read the same but for field ``name`` (its key's
+    line in ``fields`` included; every other key on the same line)?"""
     import msgspec
-    keep = dict(fields={}, line=1, last=None)
-    return msgspec.structs.replace(a, **keep) == msgspec.structs.replace(b, **keep)
+    keep = {"fields": {}, "line": 1, name: None}
+    fields_a = {k: v for k, v in (a.fields or {}).items() if k != name}
+    fields_b = {k: v for k, v in (b.fields or {}).items() if k != name}
+    return fields_a == fields_b and a.line == b.line and \
+        msgspec.structs.replace(a, **keep) == msgspec.structs.replace(b, **keep)
+
+
+def _same_but_last(a: Recurrence, b: Recurrence) -> bool:
+    return _same_but(a, b, "last")
+
+
+def _with_stopped(s: _Session, rec: Recurrence, stopped: dict) -> bytes:
+    """The recurrence file with its ``stopped`` mapping. When the file has no
+    ``stopped`` key, the mapping is written at its end as text (what the round
+    trip writes there, in block style, without its cost: a run can stop a
+    thousand recurrences), kept only when the loader reads the whole file
+    back as ``rec`` with exactly that ``stopped`` and nothing else changed;
+    otherwise (a flow-style file, a key the text cannot see...) the round
+    trip, itself checked (writer.check_edit)."""
+    from .loader import parse_file
+    from .model import Stopped
+    from .writer import dump_data
+    block = dump_data({"stopped": stopped}) if "stopped" not in (rec.fields or {}) else None
+    if block is not None:
+        text = s.read(rec.path)
+        data = ((text if text.endswith("\n") or not text else text + "\n") + block).encode("utf-8")
+        kind, record, diagnostics = parse_file(rec.path, data)
+        expected = Stopped(at=stopped["at"], occurrence=stopped["occurrence"],
+                           cause=stopped["cause"])
+        if isinstance(record, Recurrence) and not any(d.is_error for d in diagnostics) and \
+                record.stopped == expected and _same_but(record, rec, "stopped"):
+            s.parsed[rec.path] = (data, kind, record, diagnostics)   # the commit's check: parsed
+            return data
+    return s.edit(rec, set_fields={"stopped": stopped})
 
 
 def _stop(s: _Session, rec: Recurrence, occurrence: Optional[dt.date], cause: str) -> None:
     stopped = {"at": s.now(), "occurrence": occurrence, "cause": str(cause)}   # English in the file
     if not s.try_commit(rec, "recurrence.stop", "Stop recurrence %s: %s" % (rec.id, cause),
-                        lambda: {rec.path: s.edit(rec, set_fields={"stopped": stopped})},
+                        lambda: {rec.path: _with_stopped(s, rec, stopped)},
                         _trailers(rec_ids=[rec.id])):
         return
     s.report.stopped_now.append(rec.id)
@@ -317,12 +353,14 @@ def _record_reminders(s: _Session, items) -> None:
 
 
 def _commit_reminders(s: _Session, items) -> None:
-    writes: dict[str, bytes] = {}
+    pairs = []
     for doc, level, entry in items:
         append = {"reminders": [{"level": level, "date": s.as_of}]}
         if entry is not None:
             append["deliveries"] = [entry]
-        writes[doc.path] = s.edit(doc, append=append)
+        pairs.append((doc, append))
+    # each file parsed back whole before the commit, on every core
+    writes = {doc.path: data for (doc, _), data in zip(pairs, s.append_many(pairs))}
     ids = [doc.id for doc, _, _ in items]
     subject = str(_message("subject.reminder", level=items[0][1], id=items[0][0].id)
                   if len(items) == 1 else

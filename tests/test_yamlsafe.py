@@ -188,3 +188,54 @@ def test_is_null_knows_plain_nulls_but_not_quoted_ones():
     nulls = {key: yamlsafe.is_null(value) for key, value in _pairs(root).items()}
     assert nulls == {"a": True, "b": True, "c": True, "d": True, "e": False, "f": False,
                      "g": True, "h": False}
+
+
+# --------------------------------------------------------------------------- the resolver's shortcut
+
+class _ReferenceLoader(yamlsafe._Parser, yamlsafe.BaseResolver):
+    """libyaml with PyYAML's own BaseResolver methods: what _Loader replaces."""
+
+    def __init__(self, stream):
+        yamlsafe._Parser.__init__(self, stream)
+        yamlsafe.BaseResolver.__init__(self)
+
+
+def _tree(loader_class, text):
+    loader = loader_class(text)
+    try:
+        root = loader.get_single_node()
+    finally:
+        loader.dispose()
+
+    def walk(node):
+        mark = (node.start_mark.line, node.start_mark.column)
+        if node.__class__ is ScalarNode:
+            return ("scalar", node.tag, node.value, node.style, mark)
+        if node.__class__ is SequenceNode:
+            return ("seq", node.tag, node.flow_style, mark, [walk(n) for n in node.value])
+        return ("map", node.tag, node.flow_style, mark,
+                [(walk(k), walk(v)) for k, v in node.value])
+    return None if root is None else walk(root)
+
+
+_RESOLVER_TEXTS = [
+    "kind: invoice\nnumber: 0123\nvat: 8.10\nok: NO\nwhen: 2025-01-05\nnone: ~\nempty:\n",
+    "a: !!str 1\nb: !!int 2\nc: ! 3\nd: !!null\ne: !!bool yes\nf: !!float .5\n",
+    "{kind: invoice, lines: [{quantity: \"1\", unit_price: '2'}], x: [1, 2, {}]}\n",
+    "notes: |\n  reminders:\n    - level: 1\nother: >-\n  folded\n  text\n",
+    "? complex\n: value\n\"quoted key\": 1\n'single': 2\n",
+    "a: &x {b: 1}\nc: *x\nd: !!map {e: 1}\nf: !!seq [1]\ng: !custom tag\n",
+    "---\n- 1\n- [a, b]\n- {c: d}\n- !!str\n...\n",
+    "\ufeffkind: invoice\r\ncustomer: acme  \r\n# comment\r\nlines: []",
+    "just a scalar",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", _RESOLVER_TEXTS)
+def test_the_resolver_shortcut_tags_every_node_as_pyyaml_would(text):
+    # _Loader answers the resolver's questions without PyYAML's Python code;
+    # every node of every shape, tagged or not, must get the same tag
+    assert yamlsafe.BaseResolver.yaml_implicit_resolvers == {}
+    assert yamlsafe.BaseResolver.yaml_path_resolvers == {}
+    assert _tree(yamlsafe._Loader, text) == _tree(_ReferenceLoader, text)
