@@ -133,9 +133,9 @@ def main() -> None:
             theirs.sort()
             print("one payment in the 100,000-document book (whole process): best %.2f s, "
                   "median %.2f s; git add + git commit of one file there: best %.2f s, median "
-                  "%.2f s; ratio of medians %.2f, of bests %.2f (target <= 1; %s)"
+                  "%.2f s; ratio of medians %.2f, of bests %.2f (target <= 1: %s; payments %s)"
                   % (ours[0], ours[3], theirs[0], theirs[3], ours[3] / theirs[3],
-                     ours[0] / theirs[0], status))
+                     ours[0] / theirs[0], "met" if ours[0] <= theirs[0] else "not met", status))
             shutil.rmtree(copy, ignore_errors=True)
 
         if not args.skip_log:
