@@ -65,24 +65,23 @@ def display(screen, renderable):
 
 app._display = display
 
-async def drawn(pilot, condition, limit=600.0):
+async def holds(condition, limit=600.0):
     deadline = time.perf_counter() + limit
     while not condition():
         if time.perf_counter() > deadline:
             raise SystemExit("timed out")
         await asyncio.sleep(0.001)
+
+async def drawn(pilot, condition):
+    await holds(condition)
     await pilot.pause()                 # what is pending is handled and drawn
 
-async def painted(condition, limit=600.0):
+async def painted(condition):
     """Until ``condition`` holds and the screen was refreshed after it (what
     a person sees). Not ``pilot.pause()``: that waits until the whole process
     is idle (up to a second), and the App keeps working behind a drawn
     dashboard (the recurrence list, the book behind remembered rows)."""
-    deadline = time.perf_counter() + limit
-    while not condition():
-        if time.perf_counter() > deadline:
-            raise SystemExit("timed out")
-        await asyncio.sleep(0.001)
+    await holds(condition)
     refreshed = asyncio.Event()
     app.call_after_refresh(refreshed.set)
     await refreshed.wait()

@@ -90,9 +90,15 @@ def list_book(root) -> Optional[BookListing]:
 
 
 def _source(root: Path, out: bytes, status: bytes) -> str:
-    if out[:out.find(b"\0")].partition(b"\t")[2].startswith(b"."):
-        return ""                   # something tracked under .facturier/: no cache trusted
+    if _tracks_state(out):
+        return ""                   # no cache trusted
     return cache.listing_digest(out, status) if _own_state_dir(root) else ""
+
+
+def _tracks_state(out: bytes) -> bool:
+    """Does git's listing (``gitrepo.listing``: its `.facturier` entries sort
+    first) show anything tracked under .facturier/ (SPEC 1.5)?"""
+    return out[:out.find(b"\0")].partition(b"\t")[2].startswith(b".")
 
 
 def load_files(files: Mapping[str, Union[bytes, str]], *, check: bool = False,
@@ -218,16 +224,16 @@ def load_for_numbering(root, doc_id: str, *, processes: Optional[int] = None) ->
 
 def _load_for_numbering(root: Path, doc_id: str, processes: Optional[int]) -> Book:
     from . import numindex
-    from .gitrepo import blobs_of_listing, listing
+    from .gitrepo import listing
     if not gitstore.is_repository(root) or not _own_state_dir(root):
         return _load(root, True, processes)
     recovered = gitstore.recover_book(root)
     out, status = listing(root)
-    if out[:out.find(b"\0")].partition(b"\t")[2].startswith(b"."):
-        return _load(root, True, processes)         # .facturier/ tracked: no cache trusted
+    if _tracks_state(out):
+        return _load(root, True, processes)         # no cache trusted
     segment = _segment(out, b"documents/")
     # no uncommitted edit, untracked file or link: git's index is the work tree
-    clean = not status and b"120000 " not in out
+    clean = cache.plain_listing(out, status)
     old = numindex.read(root)
     parsed: dict[str, _Entry] = {}
     found = _rows_unchanged(root, old, segment, parsed, processes) if clean else None

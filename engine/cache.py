@@ -100,21 +100,47 @@ _encoder = msgspec.msgpack.Encoder()
 _engine_digest: Optional[str] = None
 
 
+def source_digest(files) -> str:
+    """A digest of these source files (names and bytes): what keys a cache
+    to the code that made it (a file that cannot be read counts by name)."""
+    h = hashlib.sha1()
+    for path in files:
+        h.update(Path(path).name.encode())
+        try:
+            h.update(Path(path).read_bytes())
+        except OSError:
+            pass
+    return h.hexdigest()
+
+
 def engine_digest() -> str:
     """A digest of the code that turns text into records: when it changes,
     every cached record is stale."""
     global _engine_digest
     if _engine_digest is None:
-        h = hashlib.sha1()
         here = Path(__file__).resolve().parent
-        for name in ("model.py", "loader.py", "yamlsafe.py", "diagnostics.py", "cache.py",
-                     "money.py"):
-            try:
-                h.update((here / name).read_bytes())
-            except OSError:
-                h.update(name.encode())
-        _engine_digest = h.hexdigest()
+        _engine_digest = source_digest(here / name for name in (
+            "model.py", "loader.py", "yamlsafe.py", "diagnostics.py", "cache.py", "money.py"))
     return _engine_digest
+
+
+def own_folder(root, create: bool = True) -> Optional[Path]:
+    """The book's ``.facturier/`` to write a cache into, never through a link
+    (engine/safepath.py ``state_dir``), made when ``create`` and absent, and
+    ignoring itself for git: a book made by hand may lack facturier's
+    .gitignore, and a cache must never be committed by a `git add -A`. None
+    when it cannot be had: not an error of the book (the cache is made again)."""
+    from .safepath import UnsafePath, state_dir
+    try:
+        folder = state_dir(root, create=create)
+        if not folder.is_dir():
+            return None
+        ignore = folder / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("*\n")
+        return folder
+    except (UnsafePath, OSError):
+        return None
 
 
 def totals_key(settings: Settings) -> str:
@@ -174,9 +200,13 @@ def listing_digest(out: bytes, status: bytes) -> str:
     entries were written for, with no uncommitted edit, untracked file or
     link, every entry is the file's and the book loads without comparing
     100,000 blob ids. "" (never equal) when the listing is not that simple."""
-    if status or b"120000 " in out:
-        return ""
-    return hashlib.sha1(out).hexdigest()
+    return hashlib.sha1(out).hexdigest() if plain_listing(out, status) else ""
+
+
+def plain_listing(out: bytes, status: bytes) -> bool:
+    """No uncommitted edit, untracked file or link in git's listing: the
+    index is the work tree, each file's blob id is the one listed."""
+    return not status and b"120000 " not in out
 
 
 def read(root) -> dict[str, object]:
@@ -210,17 +240,10 @@ def write(root, entries: Mapping[str, object], previous: Optional[Snapshot] = No
     ``listing``: the digest of the listing ``entries`` are exactly
     (:func:`listing_digest`), kept with them.
     Failure to write is not an error of the book: the next run parses again."""
-    from .safepath import UnsafePath, state_dir
-    try:
-        folder = state_dir(root, create=True)       # never through a link
-    except (UnsafePath, OSError):
+    folder = own_folder(root)
+    if folder is None:
         return
     try:
-        ignore = folder / ".gitignore"
-        if not ignore.exists():
-            # A book made by hand may lack facturier's .gitignore: the cache
-            # must never be committed by a `git add -A` all the same.
-            ignore.write_text("*\n")
         if previous is not None and previous.base_id and previous.totals_key == totals:
             base = previous.base
             changed = [e for p, e in entries.items() if base.get(p) is not e]

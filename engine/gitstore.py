@@ -39,7 +39,8 @@ from .gitlog import LOG_FORMAT, change_signature, commit_order, find_paths, log_
 from .gitrepo import (BOOK_FOLDERS, GitError, Repository, _link_above, blob_id, git,
                       identities, identity_env, init_repository, is_repository, list_blobs,
                       parse_author, read_file, run_git)
-from .worktree import EditedMeanwhile, Journal, checkout, crash_point, is_book_path, recover
+from .worktree import (EditedMeanwhile, Journal, checkout, crash_point, is_book_path, list_tree,
+                       recover)
 
 __all__ = ["BOOK_FOLDERS", "BookLock", "ConcurrentChange", "EditedMeanwhile", "GitError",
            "LOG_FORMAT", "LockTimeout", "Store", "blob_id", "change_signature", "commit_order",
@@ -136,22 +137,11 @@ class Store:
         if path in self._known or self._listed:
             return self._known.get(path)
         if len(self._known) >= LIST_AFTER:
-            self._known = self._list_head()
+            self._known = {p: e for p, e in list_tree(self.repo, self._published).items()}
             self._listed = True
             return self._known.get(path)
         entry = self._known[path] = self._fi.ls(self._published, path)
         return entry
-
-    def _list_head(self) -> dict[str, Optional[tuple[str, str]]]:
-        out = git(self.root, "ls-tree", "-r", "-z", "--full-tree", self._published)
-        known: dict[str, Optional[tuple[str, str]]] = {}
-        for entry in out.split(b"\0"):
-            if entry:
-                info, _, path = entry.partition(b"\t")
-                mode, kind, sha = info.decode().split()
-                if kind == "blob":
-                    known[path.decode("utf-8", "surrogateescape")] = (mode, sha)
-        return known
 
     def blob_at_head(self, path: str) -> Optional[str]:
         """The blob id of ``path`` at the session's last commit, or None."""

@@ -80,15 +80,10 @@ def read(root) -> Optional[Rows]:
 def write(root, rows: Rows) -> None:
     """Store ``rows``. Failure to write is not an error of the book: the next
     validation parses again."""
-    from .safepath import UnsafePath, state_dir
-    try:
-        folder = state_dir(root, create=True)       # never through a link
-    except (UnsafePath, OSError):
+    folder = cache.own_folder(root)
+    if folder is None:
         return
     try:
-        ignore = folder / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("*\n")
         rows.engine = _key()
         cache.replace_file(folder / INDEX_FILE, rows)
     except OSError:

@@ -21,13 +21,13 @@ made and git does not track (engine/safepath.py ``state_dir``, SPEC 1.5).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from pathlib import Path
 from typing import NamedTuple, Optional
 
 import msgspec
 
 from .book import BookListing, list_book
+from .cache import own_folder, replace_file, source_digest
 from .listing import Row, document_rows
 from .model import Book
 
@@ -54,14 +54,7 @@ def _code_digest() -> str:
     """A digest of every engine module: a status rule changed, rows computed again."""
     global _code
     if _code is None:
-        h = hashlib.sha1()
-        for module in sorted(Path(__file__).resolve().parent.glob("*.py")):
-            h.update(module.name.encode())
-            try:
-                h.update(module.read_bytes())
-            except OSError:
-                pass
-        _code = h.hexdigest()
+        _code = source_digest(sorted(Path(__file__).resolve().parent.glob("*.py")))
     return _code
 
 
@@ -70,11 +63,8 @@ def _key(source: str, as_of: dt.date) -> str:
 
 
 def _target(root) -> Optional[Path]:
-    from .safepath import UnsafePath, state_dir
-    try:
-        return state_dir(root) / ROWS_FILE
-    except (UnsafePath, OSError):
-        return None
+    folder = own_folder(root)
+    return folder / ROWS_FILE if folder is not None else None
 
 
 def _read(target: Optional[Path], key: str) -> Optional[RowsFile]:
@@ -88,7 +78,6 @@ def _read(target: Optional[Path], key: str) -> Optional[RowsFile]:
 
 
 def _write(target: Path, kept: RowsFile) -> None:
-    from .cache import replace_file
     try:
         replace_file(target, kept)
     except OSError:

@@ -428,7 +428,7 @@ def recover(repo: Repository, ref: str) -> list[str]:
     if known:
         at = head_blobs(repo, head, known)
         work = repo.work_blobs(known)
-        index = _index_blobs(repo, known)
+        index = {p: entry[1] for p, entry in _index_entries(repo, known).items()}
         to_restore, index_only = [], []
         for path in sorted(known):
             head_blob = at[path][1] if path in at else None
@@ -459,43 +459,26 @@ def recover(repo: Repository, ref: str) -> list[str]:
     return messages
 
 
-def _index_blobs(repo: Repository, paths: Iterable[str]) -> dict[str, str]:
+def _index_entries(repo: Repository, paths: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """{path: (mode, blob id)} of these paths' index entries (of a path in
+    conflict, its last stage's)."""
     paths = list(paths)
-    found = {}
+    wanted = set(paths)
     if len(paths) > LIST_WHOLE:         # pathspecs cost paths x index entries
-        wanted = set(paths)
-        out = git(repo.root, "ls-files", "-s", "-z")
+        outs = [git(repo.root, "ls-files", "-s", "-z")]
+    else:
+        outs = [git(repo.root, "ls-files", "-s", "-z", "--",
+                    *[":(literal)" + p for p in paths[i:i + 500]])
+                for i in range(0, len(paths), 500)]
+    found = {}
+    for out in outs:
         for entry in out.split(b"\0"):
             if entry:
                 info, _, name = entry.partition(b"\t")
                 text = name.decode("utf-8", "surrogateescape")
                 if text in wanted:
-                    found[text] = info.decode().split()[1]
-        return found
-    for i in range(0, len(paths), 500):
-        out = git(repo.root, "ls-files", "-s", "-z", "--",
-                  *[":(literal)" + p for p in paths[i:i + 500]])
-        for entry in out.split(b"\0"):
-            if entry:
-                info, _, path = entry.partition(b"\t")
-                found[path.decode("utf-8", "surrogateescape")] = info.decode().split()[1]
-    return found
-
-
-def _index_entries(repo: Repository, paths: list[str]) -> dict[str, tuple[str, str]]:
-    """{path: (mode, blob id)} of these paths' index entries (stage 0)."""
-    wanted = set(paths)
-    found = {}
-    args = ["ls-files", "-s", "-z"]
-    if len(paths) <= LIST_WHOLE:
-        args += ["--", *[":(literal)" + p for p in paths]]
-    for entry in git(repo.root, *args).split(b"\0"):
-        if entry:
-            info, _, name = entry.partition(b"\t")
-            text = name.decode("utf-8", "surrogateescape")
-            mode, sha, stage = info.decode().split()
-            if text in wanted and stage == "0":
-                found[text] = (mode, sha)
+                    mode, sha, _stage = info.decode().split()
+                    found[text] = (mode, sha)
     return found
 
 

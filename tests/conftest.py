@@ -109,3 +109,14 @@ def synthetic_book_1k(tmp_path_factory) -> Path:
     subprocess.run([sys.executable, str(BENCH_TOOL), str(root), "--documents", "1000"],
                    check=True, capture_output=True, env=env)
     return root
+
+
+@pytest.fixture
+def book_1k(tmp_path, synthetic_book_1k) -> Path:
+    """A copy of the 1,000-document synthetic book, without its cache, whose
+    commits are made by "Test Person": for tests that change it."""
+    root = tmp_path / "book"
+    shutil.copytree(synthetic_book_1k, root, ignore=shutil.ignore_patterns(".facturier"))
+    git(root, "config", "user.name", "Test Person")
+    git(root, "config", "user.email", "test@example.org")
+    return root

@@ -26,10 +26,8 @@ def remembered(root, as_of=AS_OF):
 
 
 @pytest.fixture
-def book(synthetic_book_1k, tmp_path):
-    root = tmp_path / "book"
-    shutil.copytree(synthetic_book_1k, root, symlinks=True)
-    return root
+def book(book_1k):
+    return book_1k
 
 
 def an_open_invoice(rows):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import shutil
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -45,12 +44,8 @@ def log(root: Path) -> list[str]:
 
 
 @pytest.fixture
-def book(tmp_path, synthetic_book_1k) -> Path:
-    root = tmp_path / "book"
-    shutil.copytree(synthetic_book_1k, root, ignore=shutil.ignore_patterns(".facturier"))
-    git(root, "config", "user.name", "Test Person")
-    git(root, "config", "user.email", "test@example.org")
-    return root
+def book(book_1k) -> Path:
+    return book_1k
 
 
 # --------------------------------------------------------------------------- periods

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,21 +14,14 @@ from tui.dashboard import StatusTile
 from tui.document_view import DocumentScreen
 from tests.tui_support import until
 
+from conftest import git
+
 AS_OF = dt.date(2026, 6, 30)
 
 
-def git(root, *args) -> str:
-    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True,
-                          text=True).stdout
-
-
 @pytest.fixture
-def book(tmp_path, synthetic_book_1k) -> Path:
-    root = tmp_path / "book"
-    shutil.copytree(synthetic_book_1k, root, ignore=shutil.ignore_patterns(".facturier"))
-    git(root, "config", "user.name", "Test Person")
-    git(root, "config", "user.email", "test@example.org")
-    return root
+def book(book_1k) -> Path:
+    return book_1k
 
 
 def tiles(app) -> dict:

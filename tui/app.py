@@ -103,13 +103,9 @@ class FacturierApp(BookkeepingMixin, App):
             # the same files and day as last time: the dashboard first, the book behind it
             early = None if outside else self.remembered_snapshot()
             snap = early[0] if early is not None else self.build_snapshot()
-        except FacturierError as exc:
-            self.call_from_thread(self.notify, i18n.localize(exc, self.lang), severity="error",
-                                  timeout=10)
-            return
         except Exception as exc:        # never a traceback in front of a person
-            self.call_from_thread(self.notify, "%s: %s" % (type(exc).__name__, exc),
-                                  severity="error", timeout=10)
+            self.call_from_thread(self.notify, self._load_problem(exc), severity="error",
+                                  timeout=10)
             return
         self.load_seconds = time.perf_counter() - started
         self.drawn_from_memory = early is not None
@@ -159,15 +155,19 @@ class FacturierApp(BookkeepingMixin, App):
         book, error = None, None
         try:
             book = load_book(self.root, listing=listing)
-        except FacturierError as exc:
-            error = i18n.localize(exc, self.lang)
         except Exception as exc:        # never a traceback in front of a person
-            error = "%s: %s" % (type(exc).__name__, exc)
+            error = self._load_problem(exc)
         finally:
             snap.book_loaded(book)
         if error is not None:
             self.call_from_thread(self.notify, error, severity="error", timeout=10)
         return book is not None
+
+    def _load_problem(self, exc: Exception) -> str:
+        """What a person reads when loading the book failed."""
+        if isinstance(exc, FacturierError):
+            return i18n.localize(exc, self.lang)
+        return "%s: %s" % (type(exc).__name__, exc)
 
     def _remember(self, snap: Snapshot) -> None:
         from . import remembered

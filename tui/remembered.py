@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 from pathlib import Path
 from typing import Optional
 
@@ -45,14 +44,8 @@ def view_name(lang: str) -> str:
     """The view's name in the rows file: the language and the App's code."""
     global _code
     if _code is None:
-        h = hashlib.sha1()
-        for module in sorted(Path(__file__).resolve().parent.glob("*.py")):
-            h.update(module.name.encode())
-            try:
-                h.update(module.read_bytes())
-            except OSError:
-                pass
-        _code = h.hexdigest()[:16]
+        from engine.cache import source_digest
+        _code = source_digest(sorted(Path(__file__).resolve().parent.glob("*.py")))[:16]
     return "dashboard|%s|%s" % (lang, _code)
 
 
