@@ -306,7 +306,7 @@ def _send_in_session(root, doc_id: str, as_of: dt.date, now: Callable[[], str],
             report.sent.append(doc.id)
             return shared
         _, msg, parts = prepare_send(s.book, doc.id, as_of)
-        try:
+        with s.mailing():
             if not s.smtp_ok():         # nothing was tried: deferred, no `sending` phase
                 _record_postponed(s, [(doc, msg)])
             else:
@@ -316,10 +316,6 @@ def _send_in_session(root, doc_id: str, as_of: dt.date, now: Callable[[], str],
                          {doc.path: s.edit(doc, append={"deliveries": [entry]})},
                          _sent_trailers(doc.id, parts) + _input("deliver", items=[_item(doc, entry)]))
                 _finish_attempt(s, doc.id, msg, index, what)
-        except BaseException:
-            s.end_mail(interrupted=True)
-            raise
-        s.end_mail(interrupted=False)
     return shared
 
 

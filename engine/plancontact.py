@@ -3,29 +3,19 @@ from __future__ import annotations
 
 from typing import Iterable, Optional, Union
 
-import msgspec
-
 from .model import Book, Document
-from .planning import (_broken, _contact, _edited, _fix_of_broken, _id_from, _message, _parse,
-                       _refuse, _unchanged_since, _yaml_input)
+from .planning import (_broken, _contact, _edited, _fix_of_broken, _message,
+                       _new_record, _parse, _refuse, _unchanged_since)
 from .session import Change
-from .writer import contact_path, dump_contact, slug_id
+from .writer import contact_path, dump_contact
 
 
 def plan_create_contact(book: Book, fields: Union[dict, str, bytes],
                         source: str = "<input>") -> Change:
     """A new contact; its id is the given ``id`` or a slug of its name."""
-    text = _yaml_input(fields, {})
-    given = _id_from(text, "contacts", source)
-    record = _parse(contact_path(given or "new"), text, source,
-                    positions=isinstance(fields, (str, bytes)))
-    if given:
-        if book.contact(given) is not None:
-            _refuse("refuse.contact_exists", field_name="id", id=given)
-        contact_id = given
-    else:
-        contact_id = slug_id(record.name, book.contacts.keys(), "contact")
-    record = msgspec.structs.replace(record, id=contact_id, path=contact_path(contact_id))
+    record = _new_record(fields, source, "contacts", contact_path, book.contact,
+                         book.contacts.keys(), "refuse.contact_exists", "id", "contact")
+    contact_id = record.id
     data = dump_contact(record).encode("utf-8")
     _parse(record.path, data)
     return Change(action="contact.create", subject="Create contact %s (%s)"

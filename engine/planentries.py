@@ -5,6 +5,7 @@ letter.
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 
 from .model import Book, Document
 from .planning import (_amount, _change_doc, _currency, _doc, _edited, _edited_text, _need_kind,
@@ -21,39 +22,50 @@ def _same_entries(entries, entry: dict) -> int:
                == (entry.get("reference") or entry.get("reason") or ""))
 
 
+class _Settlement(NamedTuple):
+    """What differs between a payment and a discount: both settle an invoice
+    or an expense by a dated amount, appended to a list of the document."""
+    key: str            # the document's list: payments | discounts
+    note: str           # the entry's optional text: reference | reason
+    done: str           # for refuse.kind: "paid"
+    doing: str          # for refuse.not_validated: "recording a payment"
+    what: str           # for the amount's refusals: "the payment"
+    action: str         # the commit's action
+    subject: str        # the commit's subject, before "AMOUNT CURRENCY on DOCUMENT"
+    replay: str         # the input recorded for a replay (SPEC 9)
+
+
+_PAYMENT = _Settlement("payments", "reference", "paid", "recording a payment", "the payment",
+                       "document.payment", "Record payment of", "pay")
+_DISCOUNT = _Settlement("discounts", "reason", "discounted", "granting a discount",
+                        "the discount", "document.discount", "Grant discount of", "discount")
+
+
 def plan_payment(book: Book, doc_id: str, amount, date: dt.date, reference: str = "") -> Change:
     """Record a payment received (invoices) or made (expenses)."""
-    doc = _doc(book, doc_id)
-    _need_kind(doc, ("invoice", "expense"), "paid")
-    if doc.kind == "invoice":
-        _need_validated(doc, "recording a payment")
-    currency = _currency(book, doc)
-    amount = _amount(amount, "the payment", currency)
-    entry = {"date": date, "amount": amount}
-    if reference:
-        entry["reference"] = reference
-    data, _ = _edited(book, doc.path, append={"payments": [entry]})
-    return _with_input(_change_doc("document.payment", "Record payment of %s %s on %s"
-                                   % (amount, currency, label(doc)), doc, data),
-                       "pay", doc=doc.id, amount=str(amount), date=date.isoformat(),
-                       reference=reference, n=_same_entries(doc.payments, entry))
+    return _settle(book, _PAYMENT, doc_id, amount, date, reference)
 
 
 def plan_discount(book: Book, doc_id: str, amount, date: dt.date, reason: str = "") -> Change:
+    return _settle(book, _DISCOUNT, doc_id, amount, date, reason)
+
+
+def _settle(book: Book, how: _Settlement, doc_id: str, amount, date: dt.date,
+            note: str) -> Change:
     doc = _doc(book, doc_id)
-    _need_kind(doc, ("invoice", "expense"), "discounted")
+    _need_kind(doc, ("invoice", "expense"), how.done)
     if doc.kind == "invoice":
-        _need_validated(doc, "granting a discount")
+        _need_validated(doc, how.doing)
     currency = _currency(book, doc)
-    amount = _amount(amount, "the discount", currency)
+    amount = _amount(amount, how.what, currency)
     entry = {"date": date, "amount": amount}
-    if reason:
-        entry["reason"] = reason
-    data, _ = _edited(book, doc.path, append={"discounts": [entry]})
-    return _with_input(_change_doc("document.discount", "Grant discount of %s %s on %s"
-                                   % (amount, currency, label(doc)), doc, data),
-                       "discount", doc=doc.id, amount=str(amount), date=date.isoformat(),
-                       reason=reason, n=_same_entries(doc.discounts, entry))
+    if note:
+        entry[how.note] = note
+    data, _ = _edited(book, doc.path, append={how.key: [entry]})
+    return _with_input(_change_doc(how.action, "%s %s %s on %s"
+                                   % (how.subject, amount, currency, label(doc)), doc, data),
+                       how.replay, doc=doc.id, amount=str(amount), date=date.isoformat(),
+                       n=_same_entries(getattr(doc, how.key), entry), **{how.note: note})
 
 
 def plan_write_off(book: Book, doc_id: str, date: dt.date, reason: str = "") -> Change:

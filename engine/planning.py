@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import dataclasses
 from decimal import Decimal
-from typing import AbstractSet, Any, Iterable, Mapping, NoReturn, Optional, Union
+from typing import AbstractSet, Any, Callable, Iterable, Mapping, NoReturn, Optional, Union
+
+import msgspec
 
 from . import safepath
 from .diagnostics import ActionRefused, Diagnostic
 from .i18n import Lines
 from .model import Book, Contact, Document, Recurrence
 from .session import Change, _parse_file
-from .writer import dump_data, update_yaml
+from .writer import dump_data, slug_id, update_yaml
 
 
 KIND_WORDS = {"invoice": "invoice", "credit_note": "credit note", "quote": "quote",
@@ -69,13 +71,7 @@ def _broken(book: Book, folder: str, ident: str) -> Optional[str]:
 
 
 def _doc(book: Book, doc_id: str) -> Document:
-    doc = book.document(doc_id)
-    if doc is None:
-        broken = _broken(book, "documents", doc_id)
-        if broken:
-            _refuse("refuse.has_errors", path=broken, problems=Lines(_file_problems(book, broken)))
-        _refuse("refuse.no_document", id=doc_id)
-    return doc
+    return _found(book, book.document(doc_id), "documents", doc_id, "refuse.no_document")
 
 
 def _has_errors(book: Book, broken: str):
@@ -84,23 +80,41 @@ def _has_errors(book: Book, broken: str):
 
 
 def _contact(book: Book, contact_id: str) -> Contact:
-    contact = book.contact(contact_id)
-    if contact is None:
-        broken = _broken(book, "contacts", contact_id)
-        if broken:
-            raise ActionRefused(_has_errors(book, broken))
-        _refuse("refuse.no_contact", id=contact_id)
-    return contact
+    return _found(book, book.contact(contact_id), "contacts", contact_id, "refuse.no_contact")
 
 
 def _recurrence(book: Book, rec_id: str) -> Recurrence:
-    rec = book.recurrence(rec_id)
-    if rec is None:
-        broken = _broken(book, "recurrences", rec_id)
+    return _found(book, book.recurrence(rec_id), "recurrences", rec_id, "refuse.no_recurrence")
+
+
+def _new_record(fields: Any, source: str, folder: str, path_of: Callable[[str], str],
+                find: Callable[[str], Any], ids: Iterable[str], taken: str, field_name: str,
+                fallback: str) -> Any:
+    """A new contact or recurrence from ``fields`` (a mapping, or YAML text
+    named ``source``): its id the given ``id`` (refused with ``taken`` when
+    ``find`` knows it) or a slug of its name unique among ``ids``."""
+    text = _yaml_input(fields, {})
+    given = _id_from(text, folder, source)
+    record = _parse(path_of(given or "new"), text, source,
+                    positions=isinstance(fields, (str, bytes)))
+    if given:
+        if find(given) is not None:
+            _refuse(taken, field_name=field_name, id=given)
+        ident = given
+    else:
+        ident = slug_id(record.name, ids, fallback)
+    return msgspec.structs.replace(record, id=ident, path=path_of(ident))
+
+
+def _found(book: Book, record: Any, folder: str, ident: str, missing: str) -> Any:
+    """``record`` (what the book has under ``ident``), or a refusal: the
+    file of that name in ``folder`` has errors, else ``missing``."""
+    if record is None:
+        broken = _broken(book, folder, ident)
         if broken:
             raise ActionRefused(_has_errors(book, broken))
-        _refuse("refuse.no_recurrence", id=rec_id)
-    return rec
+        _refuse(missing, id=ident)
+    return record
 
 
 def _fix_of_broken(book: Book, folder: str, ident: str, text, action: str,

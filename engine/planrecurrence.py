@@ -4,29 +4,20 @@ from __future__ import annotations
 
 from typing import Iterable, Optional, Union
 
-import msgspec
-
 from .model import Book
-from .planning import (_check_recurrence_record, _edited, _fix_of_broken, _id_from, _parse,
-                       _recurrence, _refuse, _yaml_input)
+from .planning import (_check_recurrence_record, _edited, _fix_of_broken, _new_record,
+                       _parse, _recurrence)
 from .session import Change
-from .writer import dump_recurrence, recurrence_path, slug_id
+from .writer import dump_recurrence, recurrence_path
 
 
 def plan_create_recurrence(book: Book, fields: Union[dict, str, bytes],
                            source: str = "<input>") -> Change:
     """A new recurrence (id: the given ``id`` or a slug of its name)."""
-    text = _yaml_input(fields, {})
-    given = _id_from(text, "recurrences", source)
-    record = _parse(recurrence_path(given or "new"), text, source,
-                    positions=isinstance(fields, (str, bytes)))
-    if given:
-        if book.recurrence(given) is not None:
-            _refuse("refuse.recurrence_exists", field_name="name", id=given)
-        rec_id = given
-    else:
-        rec_id = slug_id(record.name, book.recurrences.keys(), "recurrence")
-    record = msgspec.structs.replace(record, id=rec_id, path=recurrence_path(rec_id))
+    record = _new_record(fields, source, "recurrences", recurrence_path, book.recurrence,
+                         book.recurrences.keys(), "refuse.recurrence_exists", "name",
+                         "recurrence")
+    rec_id = record.id
     _check_recurrence_record(book, record)
     data = dump_recurrence(record).encode("utf-8")
     _parse(record.path, data)

@@ -131,12 +131,8 @@ def run(root, as_of: dt.date, *, now: Callable[[], str], author: Optional[str] =
     with open_writer(root, author) as writer:
         refuse_going_back(writer.book, as_of)
         session = _Session(writer, root, as_of, now, report, send, environ, smtp_timeout)
-        try:
+        with session.mailing():
             _steps(session, dry_run=False)
-        except BaseException:
-            session.end_mail(interrupted=True)
-            raise
-        session.end_mail(interrupted=False)
     return report
 
 

@@ -7,10 +7,11 @@ preview).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Iterator, Optional
 
 from .appends import _appended, _check_appends, _reads_as_appended, _with_items
 from .diagnostics import FacturierError
@@ -159,6 +160,17 @@ class _Session:
                           _message("run.smtp_fault", detail=_detail(problem.detail),
                                    user=_SMTP_VARS[0],
                                    password=_SMTP_VARS[1]))
+
+    @contextlib.contextmanager
+    def mailing(self) -> Iterator[None]:
+        """Steps that may e-mail: the run's SMTP session is closed at the
+        end (QUIT), or only its socket when they were interrupted."""
+        try:
+            yield
+        except BaseException:
+            self.end_mail(interrupted=True)
+            raise
+        self.end_mail(interrupted=False)
 
     def end_mail(self, interrupted: bool) -> None:
         """Close the run's SMTP session (QUIT; after an interruption, just
