@@ -27,6 +27,19 @@ class GitError(FacturierError):
     pass
 
 
+def _outside_attribute_files() -> list[Path]:
+    """Attribute files git reads beside the repository's own: the global
+    one ($XDG_CONFIG_HOME/git/attributes, else ~/.config/git/attributes) and,
+    unless GIT_ATTR_NOSYSTEM, the system one (/etc/gitattributes for a git
+    installed under /usr)."""
+    config = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"),
+                                                               ".config")
+    files = [Path(config) / "git" / "attributes"]
+    if not os.environ.get("GIT_ATTR_NOSYSTEM"):
+        files.append(Path("/etc/gitattributes"))
+    return files
+
+
 def run_git(root, *args: str, input: Optional[bytes] = None,
             env: Optional[dict] = None) -> tuple[int, bytes, bytes]:
     """Run ``git -C root args``: (exit status, stdout, stderr).
@@ -131,6 +144,10 @@ class Repository:
             if key == "core.autocrlf" and value.strip() in ("true", "input", "yes", "on", "1"):
                 return True
         if (self.git_dir / "info" / "attributes").is_file():
+            return True
+        # the global and system attribute files git reads when no
+        # core.attributesFile is set (a `* text eol=crlf` there applies here)
+        if any(path.is_file() for path in _outside_attribute_files()):
             return True
         # tracked attribute files anywhere (the index, not a walk of the work
         # tree), and untracked ones where a person would put them

@@ -290,13 +290,19 @@ def test_a_symlinked_folder_swapped_in_before_the_publish_refuses_it(book, tmp_p
     assert os.path.islink(book / FOLDER)
 
 
-@pytest.mark.parametrize("setup", ["autocrlf", "attributes"])
-def test_a_repository_that_converts_content_takes_gits_way(book, setup):
-    """core.autocrlf=true, or an eol/filter attribute: the bytes in the work
-    tree are not the blob's, so git writes each file whole (CRLF lines, the
-    appended ones included)."""
+@pytest.mark.parametrize("setup", ["autocrlf", "attributes", "global attributes"])
+def test_a_repository_that_converts_content_takes_gits_way(book, setup, tmp_path, monkeypatch):
+    """core.autocrlf=true, or an eol/filter attribute (in the book, or in the
+    person's global attributes file): the bytes in the work tree are not the
+    blob's, so git writes each file whole (CRLF lines, the appended ones
+    included)."""
     if setup == "autocrlf":
         git(book, "config", "core.autocrlf", "true")
+    elif setup == "global attributes":
+        config = tmp_path / "config"
+        (config / "git").mkdir(parents=True)
+        (config / "git" / "attributes").write_text("*.yaml text eol=crlf\n")
+        monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
     else:
         (book / ".gitattributes").write_text("documents/**/*.yaml text eol=crlf\n")
         git(book, "add", ".gitattributes")
