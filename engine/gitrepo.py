@@ -102,6 +102,47 @@ def blob_id(data: bytes, object_format: str = "sha1") -> str:
     return h.hexdigest()
 
 
+class Pending:
+    """``git -C root args`` started now, its answer taken later
+    (:meth:`output`) or never (:meth:`cancel`): a read-only question asked
+    while the caller does other work."""
+
+    def __init__(self, root, *args: str):
+        self.args = args
+        self._proc: Optional[subprocess.Popen] = _start(root, args)
+
+    def output(self, check: bool = True) -> bytes:
+        """Its stdout; a failure is a GitError naming git's message (as :func:`git`)."""
+        proc, self._proc = self._proc, None
+        assert proc is not None, "asked twice"
+        code, out, err = _finish(proc)
+        if check and code != 0:
+            raise GitError("git %s failed: %s" % (self.args[0],
+                                                  err.decode(errors="replace").strip()))
+        return out
+
+    def cancel(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            if proc.returncode is None:
+                proc.kill()
+            proc.communicate()
+
+
+def _attribute_questions(root) -> tuple[Pending, Pending]:
+    """The two questions :attr:`Repository.converts` needs, started at once:
+    the configuration that makes git convert content, and the tracked
+    attribute files anywhere in the index (without pathspec magic, ``*``
+    matches across folders: ``*/.gitattributes`` is any folder's)."""
+    config = Pending(root, "config", "--get-regexp", r"^core\.(autocrlf|attributesfile)$")
+    try:
+        return config, Pending(root, "--no-optional-locks", "ls-files", "-z", "--cached", "--",
+                               ".gitattributes", "*/.gitattributes")
+    except BaseException:
+        config.cancel()
+        raise
+
+
 class Repository:
     """Facts about the book's repository that the write path needs, asked of
     git once per session."""
@@ -113,6 +154,20 @@ class Repository:
         self.root = Path(root)
         self.head_ref: Optional[str] = None
         self.head_commit: Optional[str] = None
+        # A write session (``head``) asks whether content is converted at the
+        # same time (two more git processes reading the index while this one
+        # answers) and waits when it first needs the answer; :meth:`settle`
+        # ends them if it never does. Others ask when they need it.
+        self._attributes: Optional[tuple[Pending, Pending]] = \
+            _attribute_questions(self.root) if head else None
+        self._converts: Optional[bool] = None
+        try:
+            self._facts(head)
+        except BaseException:
+            self.settle()
+            raise
+
+    def _facts(self, head: bool) -> None:
         questions = ["rev-parse", "--show-toplevel", "--git-dir", "--show-object-format"]
         code, answer, _err = run_git(self.root, *questions, "HEAD^{commit}",
                                      "--symbolic-full-name", "HEAD") if head else (1, b"", b"")
@@ -129,15 +184,31 @@ class Repository:
                            % (self.root, toplevel))
         self.git_dir = Path(git_dir) if os.path.isabs(git_dir) else self.root / git_dir
         self.zero = "0" * (64 if self.object_format == "sha256" else 40)
-        self.converts = self._converts()
 
-    def _converts(self) -> bool:
+    @property
+    def converts(self) -> bool:
         """May `git add` store a file other than byte for byte (core.autocrlf,
         .gitattributes text/eol/filter/ident/encoding)? Then blob ids and
         contents go through git (hash-object --path, cat-file --filters)."""
-        config = git(self.root, "config", "--get-regexp", r"^core\.(autocrlf|attributesfile)$",
-                     check=False).decode("utf-8", "replace").lower().split("\n")
-        for line in config:
+        if self._converts is None:
+            asked, self._attributes = self._attributes, None
+            self._converts = self._answer(*(asked or _attribute_questions(self.root)))
+        return self._converts
+
+    def settle(self) -> None:
+        """End the questions still running: no git process of a repository
+        that is left stays behind."""
+        asked, self._attributes = self._attributes, None
+        for question in asked or ():
+            question.cancel()
+
+    def _answer(self, config_asked: Pending, listed_asked: Pending) -> bool:
+        try:
+            config = config_asked.output(check=False).decode("utf-8", "replace").lower()
+            listed = listed_asked.output(check=False)
+        finally:
+            listed_asked.cancel()
+        for line in config.split("\n"):
             key, _, value = line.partition(" ")
             if key == "core.attributesfile" and value.strip():
                 return True
@@ -154,9 +225,7 @@ class Repository:
         if any((self.root / folder / ".gitattributes").exists()
                for folder in ("", *BOOK_FOLDERS, "templates")):
             return True
-        out = git(self.root, "ls-files", "-z", "--cached", "--",
-                  ":(glob)**/.gitattributes", check=False)
-        return bool(out.strip(b"\0"))
+        return bool(listed.strip(b"\0"))
 
     def state_dir(self) -> Path:
         """facturier's own state (lock, journal): inside the git directory,

@@ -36,7 +36,7 @@ from .diagnostics import FacturierError
 from .gitcommit import FastImport, FileChange, commit_time, private_ref
 from .gitlock import BookLock, LockTimeout, state_dir
 from .gitlog import LOG_FORMAT, change_signature, commit_order, find_paths, log_records
-from .gitrepo import (BOOK_FOLDERS, GitError, Repository, _link_above, blob_id, git,
+from .gitrepo import (BOOK_FOLDERS, GitError, Pending, Repository, _link_above, blob_id, git,
                       identities, identity_env, init_repository, is_repository, list_blobs,
                       parse_author, read_file, run_git)
 from .worktree import (EditedMeanwhile, Journal, checkout, crash_point, is_book_path, list_tree,
@@ -89,9 +89,19 @@ class Store:
     """
 
     def __init__(self, root, author: Optional[str] = None):
+        self._given_author = author
         self.root = Path(root)
         # the repository's facts, the branch and its commit: one git process
+        # (and whether git converts content: two more, waited for when needed)
         self.repo = Repository(self.root, head=True)
+        self._staged_asked: Optional[Pending] = None
+        try:
+            self._open()
+        except BaseException:
+            self._settle_questions()
+            raise
+
+    def _open(self) -> None:
         ref, head = self.repo.head_ref, self.repo.head_commit
         if ref is None:
             ref = git(self.root, "symbolic-ref", "-q", "HEAD", check=False).decode().strip()
@@ -102,10 +112,16 @@ class Store:
         if not head:
             raise GitError("the branch %s has no commit yet; commit facturier.yaml first"
                            % ref.rsplit("/", 1)[-1])
+        # the staged changes, asked while the rest opens (see dirty)
+        self._staged_asked = Pending(self.root, "diff-index", "--cached", "--name-only", "-z",
+                                     head, "--")
         # recovery settles the work tree and index, never the branch
         self.recovered: list[str] = recover(self.repo, ref)
+        if self.recovered:          # the index may have changed: asked again when needed
+            self._staged_asked.cancel()
+            self._staged_asked = None
         self.head = self._published = head
-        self._author, self._committer = identities(self.root, author)
+        self._author, self._committer = identities(self.root, self._given_author)
         self._import: Optional[FastImport] = None
         self._journal = Journal(self.repo)
         self._batching = False
@@ -203,8 +219,14 @@ class Store:
         in the way, a symbolic link)."""
         paths = list(paths)
         if self._staged is None:
-            out = git(self.root, "diff-index", "--cached", "--name-only", "-z", self._published,
-                      "--")
+            asked, self._staged_asked = self._staged_asked, None
+            if asked is not None and asked.args[-2] == self._published:   # asked of this commit
+                out = asked.output()
+            else:
+                if asked is not None:
+                    asked.cancel()
+                out = git(self.root, "diff-index", "--cached", "--name-only", "-z",
+                          self._published, "--")
             self._staged = {p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p}
         work = self._work_blobs(paths)
         found = []
@@ -417,10 +439,17 @@ class Store:
     def flush(self) -> None:
         """Kept for callers: the index follows each publish."""
 
+    def _settle_questions(self) -> None:
+        if self._staged_asked is not None:
+            self._staged_asked.cancel()
+            self._staged_asked = None
+        self.repo.settle()
+
     def close(self) -> None:
         try:
             self.publish()
         finally:
+            self._settle_questions()
             fi, self._import = self._import, None
             if fi is not None:
                 try:

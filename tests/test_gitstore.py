@@ -70,6 +70,48 @@ def test_a_change_that_changes_nothing_makes_no_commit(book):
     assert git(book, "rev-parse", "HEAD").strip() == head
 
 
+def _children() -> set[int]:
+    found: set[int] = set()
+    for task in os.listdir("/proc/self/task"):
+        with open("/proc/self/task/%s/children" % task) as f:
+            found.update(int(pid) for pid in f.read().split())
+    return found
+
+
+@pytest.mark.parametrize("use", ["nothing", "dirty", "commit"])
+def test_a_session_leaves_no_git_process_behind(book, use):
+    """The questions a session asks git while it opens (staged changes,
+    whether content is converted) run beside it: whether their answers are
+    used or not, none of them is left running once the session is closed."""
+    before = _children()
+    with BookLock(book):
+        store = Store(book)
+        try:
+            if use == "dirty":
+                assert store.dirty([DOC]) == []
+            elif use == "commit":
+                store.commit({DOC: NEW}, [], "Edit\n\nFacturier-Action: document.modify\n")
+        finally:
+            store.close()
+    assert _children() - before == set()
+    if use == "commit":
+        assert (book / DOC).read_bytes() == NEW
+        assert _status(book) == ""
+
+
+def test_staged_changes_are_seen_by_a_session_opened_after_them(book):
+    """The staged changes asked while the session opens are those of the
+    branch's commit the session starts from."""
+    (book / DOC).write_bytes(NEW)
+    git(book, "add", DOC)
+    with BookLock(book):
+        store = Store(book)
+        try:
+            assert store.dirty([DOC]) == [DOC]
+        finally:
+            store.close()
+
+
 def test_the_author_is_the_person_given(book):
     with BookLock(book):
         store = Store(book, author="Ada Lovelace <ada@example.com>")

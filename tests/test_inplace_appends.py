@@ -290,12 +290,13 @@ def test_a_symlinked_folder_swapped_in_before_the_publish_refuses_it(book, tmp_p
     assert os.path.islink(book / FOLDER)
 
 
-@pytest.mark.parametrize("setup", ["autocrlf", "attributes", "global attributes"])
+@pytest.mark.parametrize("setup", ["autocrlf", "attributes", "deep attributes",
+                                   "global attributes"])
 def test_a_repository_that_converts_content_takes_gits_way(book, setup, tmp_path, monkeypatch):
-    """core.autocrlf=true, or an eol/filter attribute (in the book, or in the
-    person's global attributes file): the bytes in the work tree are not the
-    blob's, so git writes each file whole (CRLF lines, the appended ones
-    included)."""
+    """core.autocrlf=true, or an eol/filter attribute (in the book, in a
+    tracked attributes file of the documents' own folder, or in the person's
+    global attributes file): the bytes in the work tree are not the blob's,
+    so git writes each file whole (CRLF lines, the appended ones included)."""
     if setup == "autocrlf":
         git(book, "config", "core.autocrlf", "true")
     elif setup == "global attributes":
@@ -303,6 +304,10 @@ def test_a_repository_that_converts_content_takes_gits_way(book, setup, tmp_path
         (config / "git").mkdir(parents=True)
         (config / "git" / "attributes").write_text("*.yaml text eol=crlf\n")
         monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    elif setup == "deep attributes":
+        (book / FOLDER / ".gitattributes").write_text("*.yaml text eol=crlf\n")
+        git(book, "add", FOLDER + "/.gitattributes")
+        git(book, "commit", "-qm", "attributes")
     else:
         (book / ".gitattributes").write_text("documents/**/*.yaml text eol=crlf\n")
         git(book, "add", ".gitattributes")
