@@ -28,7 +28,9 @@ the journal, which the next command settles (:func:`engine.worktree.recover`).
 from __future__ import annotations
 
 import os
+import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -43,7 +45,7 @@ from .worktree import (EditedMeanwhile, Journal, checkout, crash_point, is_book_
                        recover)
 
 __all__ = ["BOOK_FOLDERS", "BookLock", "ConcurrentChange", "EditedMeanwhile", "GitError",
-           "LOG_FORMAT", "LockTimeout", "Store", "blob_id", "change_signature", "commit_order",
+           "LOG_FORMAT", "LockTimeout", "PublishLost", "Store", "blob_id", "change_signature", "commit_order",
            "find_paths", "identity_env", "init_repository", "is_repository", "list_blobs",
            "log_records", "parse_author", "recover_book", "state_dir"]
 
@@ -54,6 +56,19 @@ LIST_AFTER = 200            # paths asked of fast-import one by one before listi
 
 class ConcurrentChange(FacturierError):
     """The branch moved under us (someone committed meanwhile)."""
+
+
+class PublishLost(FacturierError):
+    """A batch's publish made behind the session failed (a person's edit, the
+    branch moved, an I/O error): its commits, and those queued after them,
+    are not on the branch; the work tree and index are the branch's. The
+    session's plans since are void: its caller stops (a run's next run makes
+    them again)."""
+
+    def __init__(self, cause: Exception):
+        super().__init__("the commits of this run since its last publish were not published "
+                         "(%s); nothing of them was kept: run again" % cause)
+        self.cause = cause
 
 
 def recover_book(root) -> list[str]:
@@ -77,6 +92,34 @@ def recover_book(root) -> list[str]:
         return recover(repo, ref) if ref else []
     finally:
         lock.release()
+
+
+@dataclass(eq=False)
+class _Flight:
+    """One publish after its objects are written (see :meth:`Store.publish`)."""
+    old: str                                            # the branch before
+    new: str                                            # ... and after
+    paths: dict[str, tuple[Optional[str], Optional[str]]]   # path -> (blob before, after)
+    after: dict[str, Optional[tuple[str, str]]]         # path -> (mode, blob), None: deleted
+    writes: dict[str, Optional[bytes]]                  # path -> bytes written
+    work: dict[str, Optional[str]]                      # path -> blob in the work tree before
+    contents: Optional[dict[str, Optional[bytes]]] = None   # writes, when written as they are
+    thread: Optional[threading.Thread] = None
+    moved: bool = False                                 # the branch moved
+    error: Optional[BaseException] = field(default=None)
+
+
+def _join(thread: threading.Thread) -> Optional[BaseException]:
+    """Wait for a publish's thread to end; an interruption meanwhile
+    (Ctrl-C) does not stop it (as for a git command, gitrepo.run_git): it is
+    returned, for the caller to raise once the publish is settled."""
+    interrupted: Optional[BaseException] = None
+    while thread.is_alive():
+        try:
+            thread.join()
+        except BaseException as exc:
+            interrupted = interrupted or exc
+    return interrupted
 
 
 class Store:
@@ -132,6 +175,7 @@ class Store:
         self._after: dict[str, Optional[tuple[str, str]]] = {}   # path -> (mode, blob) queued
         self._writes: dict[str, Optional[bytes]] = {}   # path -> bytes as written (None: deleted)
         self._staged: Optional[set[str]] = None
+        self._flight: Optional[_Flight] = None          # a batch's publish under way
         self._seen: dict[str, tuple[int, int, int, str]] = {}   # see read()
         # what the published head holds: asked of fast-import path by path at
         # first, then (past LIST_AFTER questions: a daily run) listed once whole
@@ -150,6 +194,8 @@ class Store:
         """(mode, blob id) of ``path`` at the session's last commit."""
         if path in self._after:
             return self._after[path]
+        if self._flight is not None and path in self._flight.after:
+            return self._flight.after[path]
         if path in self._known or self._listed:
             return self._known.get(path)
         if len(self._known) >= LIST_AFTER:
@@ -165,8 +211,9 @@ class Store:
         return entry[1] if entry else None
 
     def read_at_head(self, path: str) -> Optional[bytes]:
-        if path in self._writes:                # a queued commit's
-            return self._writes[path]
+        queued = self._queued_bytes_of(path)
+        if queued is not None:                  # a queued commit's
+            return queued[0]
         blob = self.blob_at_head(path)
         if blob is None:
             return None
@@ -178,8 +225,9 @@ class Store:
         """The bytes of ``path`` as the session's last commit left it (queued
         commits included), or None when it does not exist. Never through a
         symbolic link."""
-        if path in self._writes:
-            return self._writes[path]
+        queued = self._queued_bytes_of(path)
+        if queued is not None:
+            return queued[0]
         data = read_file(self.root, path)
         if data is None or self.repo.converts:
             return data
@@ -194,6 +242,15 @@ class Store:
             self._seen[path] = (st.st_mtime_ns, st.st_size, st.st_ino,
                                 blob_id(data, self.repo.object_format))
         return data
+
+    def _queued_bytes_of(self, path: str) -> Optional[tuple[Optional[bytes]]]:
+        """(bytes,) of ``path`` as a commit not yet in the work tree left it
+        (None in it: deleted), or None when no such commit changed it."""
+        if path in self._writes:
+            return (self._writes[path],)
+        if self._flight is not None and path in self._flight.writes:
+            return (self._flight.writes[path],)
+        return None
 
     def _work_blobs(self, paths: list[str]) -> dict[str, Optional[str]]:
         found: dict[str, Optional[str]] = {}
@@ -218,6 +275,10 @@ class Store:
         from the session's last commit (uncommitted edits, an untracked file
         in the way, a symbolic link)."""
         paths = list(paths)
+        if self._flight is not None and any(p in self._flight.after for p in paths):
+            self._land()                # those files are being written: once they are
+        # (while a publish is under way, the staged changes of the paths it
+        # does not write are the same against either commit)
         if self._staged is None:
             asked, self._staged_asked = self._staged_asked, None
             if asked is not None and asked.args[-2] == self._published:   # asked of this commit
@@ -284,8 +345,10 @@ class Store:
             self._writes[path] = writes.get(path) if entry is not None else None
             self._queued_bytes += len(writes.get(path) or b"")
         self.head = sha
-        if not self._batching or self._queued >= BATCH_COMMITS or self._queued_bytes >= BATCH_BYTES:
+        if not self._batching:
             self.publish()
+        elif self._queued >= BATCH_COMMITS or self._queued_bytes >= BATCH_BYTES:
+            self.publish(behind=True)
         return sha
 
     def _check_path(self, path: str) -> None:
@@ -308,54 +371,107 @@ class Store:
         finally:
             self._batching = False
 
-    def publish(self) -> None:
-        """Make the queued commits the branch's (see the module docstring)."""
+    def publish(self, behind: bool = False) -> None:
+        """Make the queued commits the branch's (see the module docstring).
+
+        ``behind``: a batch's publish once it holds BATCH_COMMITS commits —
+        fast-import's pack is finished here, then the work tree, the index
+        and the branch follow in a thread while the session goes on queueing
+        the next commits (fast-import, the run's slowest part, is not left
+        waiting for the work tree): see :class:`_Flight`. Anything that needs
+        the work tree or the branch as published waits for it first."""
+        self._land()
         if not self._queued:
             return
         paths = {path: (self._before.get(path), entry[1] if entry else None)
                  for path, entry in self._after.items()}
-        old = self._published
         try:
             self._fi.checkpoint()
             self._ref_left = True           # fast-import's private ref now exists
             new = self.head = self._fi.mark(self.head)
             crash_point("objects")
-            self._journal.write(self.ref, old, new, paths)
-            crash_point("journal")
-            checkout(self.repo, new, paths,
-                     modes={p: e[0] for p, e in self._after.items() if e is not None},
-                     work=self._work_blobs(list(paths)),
-                     contents=None if self.repo.converts else self._writes)
-            crash_point("files")
-            self._move_branch(new, old)
-            self._ref_left = False          # dropped with the move
-            self._published = new           # the branch holds them from here on
-            self._known.update(self._after)
-            crash_point("branch")
-            self._journal.drop()
+            flight = _Flight(self._published, new, paths, dict(self._after), dict(self._writes),
+                             self._work_blobs(list(paths)))
         except BaseException:
             self._abandon()
             raise
         finally:
-            # whatever happened, the queue is settled: published, or abandoned
+            # whatever happens, the queue is settled: published, or abandoned
             # (an interruption in here must not leave it to be published twice)
             self._forget_queue()
-        for path in paths:
-            self._seen.pop(path, None)
+        flight.contents = None if self.repo.converts else flight.writes
+        if behind:
+            self._flight = flight
+            flight.thread = threading.Thread(target=self._fly, args=(flight,),
+                                             name="facturier-publish")
+            flight.thread.start()
+        else:
+            self._fly(flight)
+            self._landed(flight)
+
+    def _fly(self, flight: "_Flight") -> None:
+        """The publish of ``flight`` after its objects are written: journal,
+        work tree and index, branch (in a thread for a publish ``behind``)."""
+        try:
+            self._journal.write(self.ref, flight.old, flight.new, flight.paths)
+            crash_point("journal")
+            checkout(self.repo, flight.new, flight.paths,
+                     modes={p: e[0] for p, e in flight.after.items() if e is not None},
+                     work=flight.work, contents=flight.contents)
+            crash_point("files")
+            self._move_branch(flight.new, flight.old)
+            flight.moved = True             # the branch holds them from here on
+            crash_point("branch")
+            self._journal.drop()
+        except BaseException as exc:
+            flight.error = exc
+
+    def _landed(self, flight: "_Flight") -> None:
+        """The session after ``flight`` (in this thread): published, or its
+        failure settled (:meth:`_abandon`) and raised."""
+        if flight.moved:
+            self._ref_left = False          # dropped with the move
+            self._published = flight.new
+            self._known.update(flight.after)
+            self._staged = None
+            for path in flight.paths:
+                self._seen.pop(path, None)
+        if flight.error is not None:
+            self._abandon()
+            raise flight.error
+
+    def _land(self) -> None:
+        """Wait for the publish in flight, if any (see :meth:`publish`). Its
+        failure is raised as :class:`PublishLost`: the commits queued since
+        were made on top of it, and are dropped with it."""
+        flight, self._flight = self._flight, None
+        if flight is None:
+            return
+        assert flight.thread is not None
+        interrupted = _join(flight.thread)
+        try:
+            self._landed(flight)
+        except Exception as exc:        # (an interruption is raised as it is)
+            raise PublishLost(exc) from exc
+        if interrupted is not None:
+            raise interrupted
 
     def _forget_queue(self) -> None:
         self._queued = self._queued_bytes = 0
         self._before.clear()
         self._after.clear()
         self._writes.clear()
-        self._staged = None
 
     def _abandon(self) -> None:
         """Settle a publish that failed or was interrupted (Ctrl-C, an I/O
         error): the recovery rule brings the work tree and index to whatever
         the branch holds, and the session goes on from there. If even that
         fails, the journal stays and the next command settles it."""
+        flight, self._flight = self._flight, None
+        if flight is not None and flight.thread is not None:
+            _join(flight.thread)        # settled below with the rest, whatever it did
         self._forget_queue()
+        self._staged = None
         self._seen.clear()
         self._known.clear()
         self._listed = False
@@ -449,6 +565,8 @@ class Store:
         try:
             self.publish()
         finally:
+            if self._flight is not None:        # publish failed first: settled here
+                self._abandon()
             self._settle_questions()
             fi, self._import = self._import, None
             if fi is not None:

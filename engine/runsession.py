@@ -262,11 +262,14 @@ class _Session:
         edits, one that cannot be edited safely...) against ``record`` and go
         on with the rest of the run. ``writes``: a dict, or a function making
         it (so that a file that cannot be edited is reported the same way)."""
+        from .gitstore import PublishLost
         try:
             if callable(writes):
                 writes = writes()
             self.commit(action, subject, writes, trailers, new)
             return True
+        except PublishLost:
+            raise               # the run's commits since its last publish are void: it stops
         except (FacturierError, ValueError) as exc:
             self.report.error(record.path, record.line, "%s: %s" % (subject, exc))
             return False

@@ -487,3 +487,139 @@ def test_a_large_publish_goes_through_the_books_filters_and_line_endings(make_bo
     assert _status(book) == ""
     subprocess.run(["git", "-C", str(book), "fsck", "--full", "--strict"], check=True,
                    capture_output=True)
+
+
+BEHIND = textwrap.dedent("""
+    import signal, sys
+    sys.path.insert(0, %r)
+    from engine import gitstore
+    from engine.cli import _terminate
+    from engine.gitstore import BookLock, Store
+    signal.signal(signal.SIGTERM, _terminate)     # as the facturier command does
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    gitstore.BATCH_COMMITS = 7          # a batch published in parts, as a daily run's thousands
+    root, count = sys.argv[1], int(sys.argv[2])
+    rec = "recurrences/r.yaml"
+    with BookLock(root):
+        store = Store(root)
+        try:
+            store.begin_batch()
+            for i in range(count):
+                doc = "documents/2025/01/gen-%%04d.yaml" %% i
+                # what the session reads is the last commit's, whether its
+                # publish is under way or not; a new path is free
+                expected = b"name: R\\nlast: %%d\\n" %% (i - 1) if i else None
+                assert store.read(rec) == expected, (i, store.read(rec))
+                assert store.dirty([doc]) == []
+                store.commit({doc: b"kind: quote\\nnotes: %%d\\n" %% i,
+                              rec: b"name: R\\nlast: %%d\\n" %% i},
+                             [], "Generate %%d\\n\\nFacturier-Action: document.generate\\n" %% i)
+        except BaseException:
+            store.end_batch()           # as Writer.batch does: what is made is published
+            raise
+        else:
+            store.end_batch()
+        finally:
+            store.close()
+""") % str(REPO)
+
+
+def _behind(book, count, **env):
+    return subprocess.run([sys.executable, "-c", BEHIND, str(book), str(count)],
+                          capture_output=True, env=dict(os.environ, **env))
+
+
+def _sound(book, before) -> int:
+    """The book after a batch: every commit of it complete (the recurrence
+    file and the documents of the n-th commit are those of n commits), the
+    work tree and index equal to HEAD, no journal, fsck clean; n."""
+    made = int(git(book, "rev-list", "--count", "%s..HEAD" % before))
+    subprocess.run(["git", "-C", str(book), "fsck", "--full", "--strict"], check=True,
+                   capture_output=True)
+    assert _status(book) == ""
+    assert git(book, "diff", "--cached", "--name-only", "HEAD") == ""
+    assert not (book / ".git/facturier/journal.json").exists()
+    for back in range(made):
+        n = made - back
+        assert git(book, "show", "HEAD~%d:recurrences/r.yaml" % back) == \
+            "name: R\nlast: %d\n" % (n - 1)
+        assert len(git(book, "ls-tree", "--name-only", "HEAD~%d:documents/2025/01/" % back)
+                   .split()) == n + 1
+    return made
+
+
+def test_a_batch_published_in_parts_behind_the_session_keeps_every_commit(book):
+    """50 commits, published every 7 while the session goes on queueing (the
+    work tree and branch follow in a thread): every commit is on the branch,
+    reads during a publish see the last commit, the work tree is the last's."""
+    before = git(book, "rev-parse", "HEAD").strip()
+    proc = _behind(book, 50)
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    assert _sound(book, before) == 50
+    assert (book / "recurrences/r.yaml").read_bytes() == b"name: R\nlast: 49\n"
+    assert len(list((book / "documents/2025/01").glob("gen-*.yaml"))) == 50
+
+
+@pytest.mark.parametrize("how", ["", ":INT", ":TERM"])
+@pytest.mark.parametrize("point", ["objects", "journal", "files", "branch"])
+def test_a_publish_behind_the_session_interrupted_anywhere_leaves_whole_commits(book, point,
+                                                                                how):
+    """Killed (-9) at a point of the first publish made behind the session
+    (the kill comes from its thread), or interrupted there (SIGINT, SIGTERM
+    reach the main thread, which is queueing the next commits): the branch
+    holds whole commits only (none of that publish, or all of it and maybe
+    more), the work tree and index are HEAD's, fsck is clean."""
+    before = git(book, "rev-parse", "HEAD").strip()
+    proc = _behind(book, 30, FACTURIER_TEST_CRASH=point + how)
+    assert proc.returncode != 0
+    if how:
+        last = proc.stderr.strip().splitlines()[-1]      # the interruption, no other error
+        assert last in (b"KeyboardInterrupt", b"engine.cli.Terminated"), proc.stderr[-2000:]
+    else:
+        assert proc.returncode == -signal.SIGKILL
+        with BookLock(book):
+            Store(book).close()         # the next command settles the book
+    made = _sound(book, before)
+    if how and point == "objects":      # before the publish went behind: none of it
+        assert made == 0
+    elif how:
+        # the publish goes on after the signal: its 7 commits at least
+        assert made >= 7
+    else:
+        assert made == (7 if point == "branch" else 0)
+
+
+def test_a_persons_edit_before_a_publish_behind_the_session_loses_the_batch_never_the_edit(
+        book):
+    """A person edits a file a queued commit changes, before its publish made
+    behind the session: that publish refuses to write, and the session stops
+    (PublishLost) at its next step — the commits since the last publish are
+    not on the branch, the edit is kept as it is."""
+    from engine.gitstore import PublishLost
+    gitstore_batch = gitstore.BATCH_COMMITS
+    path = "contacts/acme.yaml"
+    before = git(book, "rev-parse", "HEAD").strip()
+    gitstore.BATCH_COMMITS = 3
+    try:
+        with BookLock(book):
+            store = Store(book)
+            try:
+                store.begin_batch()
+                with pytest.raises(PublishLost, match="acme.yaml"):
+                    for i in range(10):
+                        if i == 2:
+                            (book / path).write_text("name: ACME (my edit)\n")
+                        store.commit({path: b"name: ACME\nn: %d\n" % i,
+                                      "documents/2025/01/gen-%d.yaml" % i: b"kind: quote\n"},
+                                     [], "Edit %d\n\nFacturier-Action: contact.modify\n" % i)
+                    store.end_batch()
+            finally:
+                store.close()
+    finally:
+        gitstore.BATCH_COMMITS = gitstore_batch
+    assert git(book, "rev-parse", "HEAD").strip() == before
+    assert (book / path).read_text() == "name: ACME (my edit)\n"
+    assert git(book, "status", "--porcelain") == " M contacts/acme.yaml\n"
+    assert not (book / ".git/facturier/journal.json").exists()
+    subprocess.run(["git", "-C", str(book), "fsck", "--full", "--strict"], check=True,
+                   capture_output=True)
