@@ -51,6 +51,7 @@ class FastImport:
         self._in: IO[bytes] = self._proc.stdin
         self._out: IO[bytes] = self._proc.stdout
         self._mark = 0
+        self._checkpoints = 0                   # asked, not yet answered
         self.tip: Optional[str] = None          # what fast-import's branch holds
 
     # ---------------------------------------------------------------- protocol
@@ -82,6 +83,7 @@ class FastImport:
     # ---------------------------------------------------------------- questions
     def ls(self, commit: str, path: str) -> Optional[tuple[str, str]]:
         """(mode, blob id) of ``path`` at ``commit``, or None when absent or a folder."""
+        self.end_checkpoint()
         self._send(b"ls %s %s\n" % (commit.encode(), _path(path)))
         answer = self._answer().decode("utf-8", "surrogateescape")
         if answer.startswith("missing "):
@@ -93,6 +95,7 @@ class FastImport:
         return (mode, sha) if kind == "blob" else None
 
     def cat_blob(self, sha: str) -> bytes:
+        self.end_checkpoint()
         self._send(b"cat-blob %s\n" % sha.encode())
         head = self._answer().split()
         if len(head) != 3 or head[1] != b"blob":
@@ -133,6 +136,7 @@ class FastImport:
         """The commit id of a mark (":N"); an id is returned as it is."""
         if not mark.startswith(":"):
             return mark
+        self.end_checkpoint()
         self._send(b"get-mark %s\n" % mark.encode())
         sha = self._answer().strip().decode()
         if self.tip == mark:
@@ -142,9 +146,29 @@ class FastImport:
     def checkpoint(self) -> None:
         """Write the pack (and its index) of everything sent so far: the commits
         are then in the repository, reachable from ``ref``."""
+        self.start_checkpoint()
+        self.end_checkpoint()
+
+    def start_checkpoint(self) -> None:
+        """:meth:`checkpoint` asked, not waited for: git writes the pack while
+        the caller does other work; :meth:`end_checkpoint` (and every question
+        asked of fast-import) waits for it."""
         self._send(b"checkpoint\nprogress checkpoint done\n")
-        while self._answer().strip() != b"progress checkpoint done":
-            pass
+        try:
+            self._in.flush()
+        except (BrokenPipeError, ValueError):
+            self._died()
+        self._checkpoints += 1
+
+    @property
+    def checkpointing(self) -> bool:
+        return self._checkpoints > 0
+
+    def end_checkpoint(self) -> None:
+        while self._checkpoints:
+            while self._answer().strip() != b"progress checkpoint done":
+                pass
+            self._checkpoints -= 1
 
     def reset(self, commit: str) -> None:
         """Forget the commits sent after ``commit`` (their publish was refused)."""

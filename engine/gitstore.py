@@ -28,6 +28,7 @@ the journal, which the next command settles (:func:`engine.worktree.recover`).
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -105,18 +106,21 @@ class _Flight:
     work: dict[str, Optional[str]]                      # path -> blob in the work tree before
     contents: Optional[dict[str, Optional[bytes]]] = None   # writes, when written as they are
     thread: Optional[threading.Thread] = None
+    done: threading.Event = field(default_factory=threading.Event)
     moved: bool = False                                 # the branch moved
     error: Optional[BaseException] = field(default=None)
 
 
-def _join(thread: threading.Thread) -> Optional[BaseException]:
-    """Wait for a publish's thread to end; an interruption meanwhile
+def _join(flight: _Flight) -> Optional[BaseException]:
+    """Wait for a publish's thread to be done; an interruption meanwhile
     (Ctrl-C) does not stop it (as for a git command, gitrepo.run_git): it is
-    returned, for the caller to raise once the publish is settled."""
+    returned, for the caller to raise once the publish is settled. (Not
+    ``Thread.join``: interrupted, Python 3.11's marks a running thread as
+    stopped.)"""
     interrupted: Optional[BaseException] = None
-    while thread.is_alive():
+    while not flight.done.is_set():
         try:
-            thread.join()
+            flight.done.wait()
         except BaseException as exc:
             interrupted = interrupted or exc
     return interrupted
@@ -386,10 +390,14 @@ class Store:
         paths = {path: (self._before.get(path), entry[1] if entry else None)
                  for path, entry in self._after.items()}
         try:
-            self._fi.checkpoint()
-            self._ref_left = True           # fast-import's private ref now exists
+            # the commit's id first (fast-import answers it before writing the
+            # pack), then the pack: behind the session, written before the
+            # thread starts; else while the journal and the files are written
             new = self.head = self._fi.mark(self.head)
-            crash_point("objects")
+            self._fi.start_checkpoint()
+            self._ref_left = True           # fast-import's private ref exists from there on
+            if behind:
+                self._objects_written()
             flight = _Flight(self._published, new, paths, dict(self._after), dict(self._writes),
                              self._work_blobs(list(paths)))
         except BaseException:
@@ -402,12 +410,27 @@ class Store:
         flight.contents = None if self.repo.converts else flight.writes
         if behind:
             self._flight = flight
-            flight.thread = threading.Thread(target=self._fly, args=(flight,),
+            flight.thread = threading.Thread(target=self._fly_behind, args=(flight,),
                                              name="facturier-publish")
-            flight.thread.start()
+            # no interruption while it starts (it runs, or it never does); the
+            # thread keeps the mask: SIGINT and SIGTERM are the session's
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+            try:
+                flight.thread.start()
+            except Exception as exc:        # no thread: a publish that failed
+                flight.error = exc
+                flight.done.set()
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         else:
             self._fly(flight)
             self._landed(flight)
+
+    def _fly_behind(self, flight: "_Flight") -> None:
+        try:
+            self._fly(flight)
+        finally:
+            flight.done.set()
 
     def _fly(self, flight: "_Flight") -> None:
         """The publish of ``flight`` after its objects are written: journal,
@@ -415,9 +438,12 @@ class Store:
         try:
             self._journal.write(self.ref, flight.old, flight.new, flight.paths)
             crash_point("journal")
+            objects = None if flight.thread is not None else self._objects_written
             checkout(self.repo, flight.new, flight.paths,
                      modes={p: e[0] for p, e in flight.after.items() if e is not None},
-                     work=flight.work, contents=flight.contents)
+                     work=flight.work, contents=flight.contents, objects=objects)
+            if objects is not None:
+                objects()
             crash_point("files")
             self._move_branch(flight.new, flight.old)
             flight.moved = True             # the branch holds them from here on
@@ -425,6 +451,12 @@ class Store:
             self._journal.drop()
         except BaseException as exc:
             flight.error = exc
+
+    def _objects_written(self) -> None:
+        """Wait for fast-import's pack (:meth:`publish`); the kill point "objects"."""
+        if self._import is not None and self._import.checkpointing:
+            self._import.end_checkpoint()
+            crash_point("objects")
 
     def _landed(self, flight: "_Flight") -> None:
         """The session after ``flight`` (in this thread): published, or its
@@ -447,8 +479,7 @@ class Store:
         flight, self._flight = self._flight, None
         if flight is None:
             return
-        assert flight.thread is not None
-        interrupted = _join(flight.thread)
+        interrupted = _join(flight)
         try:
             self._landed(flight)
         except Exception as exc:        # (an interruption is raised as it is)
@@ -468,8 +499,8 @@ class Store:
         the branch holds, and the session goes on from there. If even that
         fails, the journal stays and the next command settles it."""
         flight, self._flight = self._flight, None
-        if flight is not None and flight.thread is not None:
-            _join(flight.thread)        # settled below with the rest, whatever it did
+        if flight is not None:
+            _join(flight)               # settled below with the rest, whatever it did
         self._forget_queue()
         self._staged = None
         self._seen.clear()

@@ -30,7 +30,7 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from .gitrepo import GitError, Repository, blob_id, git, read_file, run_git
 
@@ -107,7 +107,8 @@ def checkout(repo: Repository, new: str,
              paths: dict[str, tuple[Optional[str], Optional[str]]],
              modes: Optional[dict[str, str]] = None,
              work: Optional[dict[str, Optional[str]]] = None,
-             contents: Optional[dict[str, Optional[bytes]]] = None) -> None:
+             contents: Optional[dict[str, Optional[bytes]]] = None,
+             objects: Optional[Callable[[], None]] = None) -> None:
     """Bring the index and work tree of ``paths`` ({path: (blob before, blob
     after)}) to commit ``new``: first check that each still holds what it held
     before (git's hashing: filters, eol; ``work``: those ids when the caller
@@ -135,16 +136,30 @@ def checkout(repo: Repository, new: str,
     write it whole, about 2 ms a file on a disk that frees blocks online
     (10 s for 5,000 payments), against 0.1 ms. Past CHECKOUT_PATHS the other
     paths take git's way as above; up to it, in place only when every path
-    is an append (else one checkout of them all)."""
+    is an append (else one checkout of them all).
+
+    ``objects``: called before git needs commit ``new``'s objects (its pack
+    may still be being written). An append in place needs its new blob in
+    the repository before the file is touched (the recovery of a write cut
+    short compares the file with it): up to CHECKOUT_PATHS appends, git
+    stores those blobs at once (``hash-object -w``, while the pack is being
+    written); more, the pack is waited for."""
+    ready = objects or (lambda: None)
     if work is None:
         work = repo.work_blobs(paths)
     edited = sorted(p for p, (before, _after) in paths.items() if work[p] != before)
     if edited:
         raise EditedMeanwhile(edited)
     appends = _appends(repo, paths, modes, contents) if contents and not repo.converts else {}
+    if appends and objects is not None:
+        if len(appends) <= CHECKOUT_PATHS:
+            _store_blobs(repo, appends)
+        else:
+            ready()
     if len(paths) > CHECKOUT_PATHS:
         rest = {p: v for p, v in paths.items() if p not in appends}
         if rest:
+            ready()
             if modes is None or any(rest[p][1] is not None and p not in modes for p in rest):
                 at = head_blobs(repo, new, rest)
                 modes = {p: entry[0] for p, entry in at.items()}
@@ -159,6 +174,7 @@ def checkout(repo: Repository, new: str,
     if appends and len(appends) == len(paths):
         append_in_place(repo, appends)
         return
+    ready()
     git(repo.root, "checkout", "-q", "--no-overlay", new, "--pathspec-from-file=-",
         "--pathspec-file-nul", input=b"".join(b":(literal)" + p.encode("utf-8", "surrogateescape")
                                               + b"\0" for p in paths))
@@ -167,6 +183,17 @@ def checkout(repo: Repository, new: str,
 # (old size, new bytes, (mode, blob id) of the new entry) of a file whose new
 # content starts with what it holds
 Append = tuple[int, bytes, tuple[str, str]]
+
+
+def _store_blobs(repo: Repository, appends: dict[str, Append]) -> None:
+    """Git stores the new content of each append as a blob (as it is: the
+    repository converts nothing), one process each, checked to be the blob
+    the commit holds."""
+    for path, (_size, data, (_mode, blob)) in appends.items():
+        stored = git(repo.root, "hash-object", "-w", "--no-filters", "--stdin",
+                     input=data).decode().strip()
+        if stored != blob:
+            raise GitError("git stored %s as %s, not %s" % (path, stored, blob))
 
 
 def _appends(repo: Repository, paths: dict[str, tuple[Optional[str], Optional[str]]],

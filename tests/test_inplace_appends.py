@@ -201,6 +201,38 @@ def test_one_action_killed_mid_append_is_recovered(book, point):
     fsck(book)
 
 
+def test_an_append_made_while_the_pack_is_written_is_recovered_from_its_stored_blob(book):
+    """An action's publish writes its appends while git writes the commit's
+    pack: the new content is stored as a blob first, so a kill in the middle
+    of the tail (the pack never written: no fast-import here at all) is still
+    recognised as facturier's write cut short and settled."""
+    data = old(0) + reminder(0, 1)
+    script = textwrap.dedent("""
+        import sys
+        sys.path.insert(0, %r)
+        from engine import worktree
+        from engine.gitrepo import blob_id
+        repo = worktree.Repository(sys.argv[1])
+        path, data, old = %r, %r, %r
+        paths = {path: (blob_id(old), blob_id(data))}
+        worktree.Journal(repo).write("refs/heads/main", "0" * 40, "0" * 40, paths)
+        worktree.checkout(repo, "0" * 40, paths, modes={path: "100644"},
+                          contents={path: data}, objects=lambda: sys.exit("pack waited for"))
+    """) % (str(REPO), doc(0), data, old(0))
+    proc = subprocess.run([sys.executable, "-c", script, str(book)], capture_output=True,
+                          env=dict(os.environ, FACTURIER_TEST_CRASH="append-mid"))
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    cut = (book / doc(0)).read_bytes()
+    assert cut != old(0) and data.startswith(cut) and cut != data
+    with BookLock(book):
+        store = Store(book)
+        store.close()
+    assert any(doc(0) in message and "finished" in message for message in store.recovered)
+    assert (book / doc(0)).read_bytes() == old(0)
+    settled(book)
+    fsck(book)
+
+
 def test_a_persons_edit_made_before_the_publish_is_refused_and_kept(book):
     with BookLock(book):
         store = Store(book)
