@@ -8,10 +8,13 @@ checked-out branch is not its job: see :mod:`engine.gitstore`.
 """
 from __future__ import annotations
 
+import functools
 import os
+import signal
 import subprocess
 import tempfile
-from typing import IO, Optional, Sequence, Union
+import threading
+from typing import IO, Any, Callable, Optional, Sequence, TypeVar, Union
 
 from .gitrepo import GitError
 
@@ -32,8 +35,55 @@ def _path(path: str) -> bytes:
     return path.encode("utf-8", "surrogateescape")
 
 
+_STOPS = (signal.SIGINT, signal.SIGTERM)
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class _Whole:
+    """Inside it (in the main thread: the one Python runs signal handlers in),
+    Ctrl-C and SIGTERM are held back and delivered as it ends: an exchange
+    with fast-import (a command written, a question and its whole answer
+    read) is never cut in the middle, which would leave the stream out of
+    step — the next answer read would be another question's."""
+    depth = 0
+    caught: list[int] = []
+    saved: dict[int, Any] = {}
+
+    @staticmethod
+    def _record(signum, frame) -> None:
+        _Whole.caught.append(signum)
+
+    def __enter__(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if _Whole.depth == 0:
+            _Whole.saved = {stop: signal.signal(stop, _Whole._record) for stop in _STOPS}
+        _Whole.depth += 1
+
+    def __exit__(self, *exc) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        _Whole.depth -= 1
+        if _Whole.depth:
+            return
+        for stop, handler in _Whole.saved.items():
+            signal.signal(stop, signal.SIG_DFL if handler is None else handler)
+        caught, _Whole.caught = _Whole.caught, []
+        for stop in dict.fromkeys(caught):
+            signal.raise_signal(stop)       # its own handler now: raised, or the default
+
+
+def _whole(method: _F) -> _F:
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        with _Whole():
+            return method(*args, **kwargs)
+    return wrapper  # type: ignore[return-value]
+
+
 class FastImport:
-    """A running `git fast-import` writing commits to ``ref`` (private)."""
+    """A running `git fast-import` writing commits to ``ref`` (private).
+    Each exchange with it is whole (:class:`_Whole`)."""
 
     def __init__(self, root, ref: str):
         self.ref = ref
@@ -81,6 +131,7 @@ class FastImport:
         raise GitError("git fast-import failed: %s" % (text or "it stopped"))
 
     # ---------------------------------------------------------------- questions
+    @_whole
     def ls(self, commit: str, path: str) -> Optional[tuple[str, str]]:
         """(mode, blob id) of ``path`` at ``commit``, or None when absent or a folder."""
         self.end_checkpoint()
@@ -94,6 +145,7 @@ class FastImport:
         mode, kind, sha = head
         return (mode, sha) if kind == "blob" else None
 
+    @_whole
     def cat_blob(self, sha: str) -> bytes:
         self.end_checkpoint()
         self._send(b"cat-blob %s\n" % sha.encode())
@@ -105,6 +157,7 @@ class FastImport:
         return data[:size]
 
     # ---------------------------------------------------------------- writing
+    @_whole
     def commit(self, parent: str, author: str, committer: str, when: str, message: str,
                changes: Sequence[FileChange], resolve: bool = True) -> str:
         """One commit on top of ``parent`` (a commit id or mark); its id, or
@@ -132,6 +185,7 @@ class FastImport:
         self.tip = ":%d" % self._mark
         return self.mark(self.tip) if resolve else self.tip
 
+    @_whole
     def mark(self, mark: str) -> str:
         """The commit id of a mark (":N"); an id is returned as it is."""
         if not mark.startswith(":"):
@@ -149,6 +203,7 @@ class FastImport:
         self.start_checkpoint()
         self.end_checkpoint()
 
+    @_whole
     def start_checkpoint(self) -> None:
         """:meth:`checkpoint` asked, not waited for: git writes the pack while
         the caller does other work; :meth:`end_checkpoint` (and every question
@@ -164,17 +219,20 @@ class FastImport:
     def checkpointing(self) -> bool:
         return self._checkpoints > 0
 
+    @_whole
     def end_checkpoint(self) -> None:
         while self._checkpoints:
             while self._answer().strip() != b"progress checkpoint done":
                 pass
             self._checkpoints -= 1
 
+    @_whole
     def reset(self, commit: str) -> None:
         """Forget the commits sent after ``commit`` (their publish was refused)."""
         self._send(b"reset %s\nfrom %s\n\n" % (self.ref.encode(), commit.encode()))
         self.tip = commit
 
+    @_whole
     def forget(self) -> None:
         """Forget the private ref's commit: at its end fast-import then leaves
         the ref as it is (written at the last checkpoint, or never) instead of

@@ -623,3 +623,45 @@ def test_a_persons_edit_before_a_publish_behind_the_session_loses_the_batch_neve
     assert not (book / ".git/facturier/journal.json").exists()
     subprocess.run(["git", "-C", str(book), "fsck", "--full", "--strict"], check=True,
                    capture_output=True)
+
+
+ASKING = textwrap.dedent("""
+    import os, random, signal, sys, threading, time
+    sys.path.insert(0, %r)
+    from engine.gitcommit import FastImport
+    from engine.gitrepo import git
+    root = sys.argv[1]
+    head = git(root, "rev-parse", "HEAD").decode().strip()
+    listed = git(root, "ls-tree", "-r", head).decode().splitlines()
+    expected = {line.split("\\t")[1]: tuple(line.split("\\t")[0].split()[::2]) for line in listed}
+    fi = FastImport(root, "refs/facturier/import-test")
+    def trial(delay):
+        timer = threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        for path, entry in expected.items():
+            assert fi.ls(head, path) == entry, path
+        timer.join()
+        time.sleep(0.002)       # the signal lands by now, if not earlier
+    random.seed(7)
+    interrupted = 0
+    for _ in range(300):
+        try:
+            trial(random.uniform(0, 0.003))
+        except KeyboardInterrupt:
+            interrupted += 1
+    for path, entry in expected.items():    # still in step after every interruption
+        assert fi.ls(head, path) == entry, path
+    fi.close()
+    print(interrupted)
+""") % str(REPO)
+
+
+def test_ctrl_c_during_a_question_to_fast_import_leaves_its_answers_in_step(large_book):
+    """Ctrl-C lands at random moments of many questions asked of fast-import
+    (what a path holds): each interrupted exchange is finished first, so every
+    later answer is the answer to its own question (a reply read by the next
+    question would give a publish the wrong commit)."""
+    proc = subprocess.run([sys.executable, "-c", ASKING, str(large_book)], capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert int(proc.stdout) > 100          # the interruptions did land
