@@ -251,8 +251,9 @@ def _die_with_parent() -> None:
 def _work(spec: Speculation, wfd: int, parent: int) -> None:
     from .appends import _appended, _reads_as_appended
     from .runsteps import reminders_due
-    from .safepath import read_bytes
+    from .safepath import UnsafePath, read_bytes
     book = spec.book
+    checked: set = set()        # folders found not to be links
     chunk: list = []
     for doc, level in reminders_due(book, spec.as_of):
         if os.getppid() != parent:
@@ -262,9 +263,9 @@ def _work(spec: Speculation, wfd: int, parent: int) -> None:
             if contact is not None and (contact.email or "").strip():
                 continue        # e-mailed: never worked out ahead
         try:
-            data = read_bytes(spec.root, doc.path)
+            data = read_bytes(spec.root, doc.path, checked)
             text = data.decode("utf-8")
-        except (OSError, ValueError):
+        except (OSError, ValueError, UnsafePath):
             continue
         append = {"reminders": [{"level": level, "date": spec.as_of}]}
         fast = _appended(text, append)
