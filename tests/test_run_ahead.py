@@ -218,8 +218,12 @@ def _children_of(pid: int) -> list[int]:
 
 
 def _nice(pid: int) -> int:
-    with open("/proc/%d/stat" % pid) as f:
-        return int(f.read().rsplit(")", 1)[1].split()[16])
+    """The process's nice value (-100 once it is gone: never above another's)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[16])
+    except OSError:
+        return -100
 
 
 def _alive(pid: int) -> bool:
