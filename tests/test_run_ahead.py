@@ -111,11 +111,15 @@ def _run(root: Path, monkeypatch, ahead: bool, send: bool, meanwhile) -> tuple:
         real(s)
         if s.speculation is not None:
             seen.append(s.speculation)
+            seen.append(s.speculation.pid)
             assert s.speculation.wait(60)      # deterministic: the child has finished
         meanwhile(s)
     monkeypatch.setattr(runner, "run_scheduled", scheduled_then_meanwhile)
     report = runner.run(root, AS_OF, now=lambda: NOW, send=send, ahead=ahead, smtp_timeout=2)
     monkeypatch.setattr(runner, "run_scheduled", real)
+    if seen:
+        with pytest.raises(ChildProcessError):      # ended and reaped: not even a zombie
+            os.waitpid(seen[1], os.WNOHANG)
     return report, (seen[0] if seen else None)
 
 
