@@ -289,3 +289,19 @@ def test_a_signal_during_the_recurrences_leaves_no_process_and_a_whole_book(tmp_
                      if n.strip('"').startswith("2025-"))
     # 600 generated, and the scheduled draft validated
     assert numbers == ["2025-%04d" % i for i in range(1, 602)]
+
+
+def test_what_a_killed_child_was_writing_is_left_to_the_step():
+    """The frames the child sent whole are used; the one a kill cut short is
+    not (those files are worked out by the step)."""
+    from engine.runspec import _frames, _send
+    r, w = os.pipe()
+    _send(w, [("inv-1", 1, 3, b"abc\nreminders: ...")])
+    _send(w, [("inv-2", 2, 3, b"def\nreminders: ...")])
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        sent = f.read()
+    assert _frames(sent) == {"inv-1": (1, 3, b"abc\nreminders: ..."),
+                             "inv-2": (2, 3, b"def\nreminders: ...")}
+    for cut in range(1, 30):
+        assert _frames(sent[:-cut]) == {"inv-1": (1, 3, b"abc\nreminders: ...")}
