@@ -87,9 +87,13 @@ class Speculation:
         does the work, as without this)."""
         from .appends import _appended, _reads_as_appended   # noqa: F401  imported before the fork
         from .runsteps import reminders_due                  # noqa: F401
+        from .safepath import read_bytes                     # noqa: F401
         if not hasattr(os, "fork"):
             return
-        rfd, wfd = os.pipe()
+        try:
+            rfd, wfd = os.pipe()
+        except OSError:
+            return                                  # no descriptor left: the step does it all
         # no Ctrl-C or SIGTERM between the fork and knowing the child's id:
         # an interruption then would leave it unreaped
         stops = {signal.SIGINT, signal.SIGTERM}
@@ -107,9 +111,13 @@ class Speculation:
             self.pid, self._rfd = pid, rfd
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        self._thread = threading.Thread(target=self._drain, name="facturier-speculation",
-                                        daemon=True)
-        self._thread.start()
+        thread = threading.Thread(target=self._drain, name="facturier-speculation", daemon=True)
+        try:
+            thread.start()
+        except RuntimeError:
+            self.close()                            # no thread to drain it: the step does it all
+            return
+        self._thread = thread
 
     def _drain(self) -> None:
         assert self._rfd is not None
