@@ -33,6 +33,7 @@ was generated, a number is only given in the commit that records it, and a
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from pathlib import Path
 from typing import Callable, Optional
@@ -42,6 +43,7 @@ from .diagnostics import ActionRefused
 from .i18n import Message
 from .model import Book
 from .runsession import DryWriter, RunReport, _Session
+from .runspec import working_ahead
 from .runsteps import run_recurrences, run_reminders, run_scheduled
 
 
@@ -110,11 +112,14 @@ def refuse_going_back(book: Book, as_of: dt.date) -> None:
 
 def run(root, as_of: dt.date, *, now: Callable[[], str], author: Optional[str] = None,
         dry_run: bool = False, send: bool = True, environ=None,
-        smtp_timeout: float = 30.0) -> RunReport:
+        smtp_timeout: float = 30.0, ahead: bool = True) -> RunReport:
     """Do the daily job on the book at ``root`` for ``as_of`` (SPEC 6.1).
 
     ``now`` gives the timestamps recorded (ISO 8601 with offset, on ``as_of``).
-    ``send=False`` sends no e-mail (reminders are still recorded). Raises
+    ``send=False`` sends no e-mail (reminders are still recorded).
+    ``ahead``: the reminders' appends are worked out in a child process
+    while the recurrences are committed (engine/runspec.py; never in a dry
+    run); False does all of it at the reminders step. Raises
     :class:`RunBackInTime` (nothing done) when ``as_of`` is before the latest
     date a run recorded in the book.
     """
@@ -131,7 +136,7 @@ def run(root, as_of: dt.date, *, now: Callable[[], str], author: Optional[str] =
     with open_writer(root, author) as writer:
         refuse_going_back(writer.book, as_of)
         session = _Session(writer, root, as_of, now, report, send, environ, smtp_timeout)
-        with session.mailing():
+        with session.mailing(), (working_ahead(session) if ahead else contextlib.nullcontext()):
             _steps(session, dry_run=False)
     return report
 

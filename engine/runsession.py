@@ -21,6 +21,7 @@ from .model import Book, Document
 if TYPE_CHECKING:
     from .mail import SmtpSession
     from .pdf import Renderer
+    from .runspec import Speculation
 
 
 _SMTP_VARS = ("FACTURIER_SMTP_USER", "FACTURIER_SMTP_PASSWORD")
@@ -110,6 +111,9 @@ class _Session:
         self._fault_reported = False
         self.parsed: dict = {}          # path -> (bytes, kind, record, diagnostics) of edit()
         self._renderer: Optional["Renderer"] = None     # the run's one Typst compiler
+        # the reminders' appends worked out while the recurrences are committed
+        # (engine/runspec.py); None in a dry run, and once the reminders begin
+        self.speculation: Optional["Speculation"] = None
 
     def parts(self, doc: Document, level: Optional[int] = None) -> Optional[list]:
         """The files the e-mail of ``doc`` (or of its reminder) carries
@@ -184,13 +188,15 @@ class _Session:
         return self.w.book
 
     def read(self, path: str) -> str:
+        data = self.read_bytes(path)
+        return data.decode("utf-8") if isinstance(data, bytes) else data
+
+    def read_bytes(self, path: str) -> bytes:
         reader = getattr(self.w, "read", None)
         if reader is not None:
-            data = reader(path)
-        else:
-            from .safepath import read_bytes
-            data = read_bytes(self.root, path)
-        return data.decode("utf-8") if isinstance(data, bytes) else data
+            return reader(path)
+        from .safepath import read_bytes
+        return read_bytes(self.root, path)
 
     def edit(self, record, set_fields=None, remove=(), append=None) -> bytes:
         """The record's file with fields set/removed/appended, keeping a
@@ -215,13 +221,26 @@ class _Session:
         appends are made here, then parsed back on every core
         (appends._check_appends: the very check of :meth:`edit`, each file
         read whole by the loader); each one that does not read back as
-        intended goes through the round trip, as in :meth:`edit`."""
-        texts = [self.appended(record, append) for record, append in pairs]
-        verdicts = iter(_check_appends([(record, data, append) for (record, append), data
-                                        in zip(pairs, texts) if data is not None]))
+        intended goes through the round trip, as in :meth:`edit`. A file
+        whose append was worked out and parsed back ahead, while the
+        recurrences were committed (engine/runspec.py), is not parsed again
+        when that work is provably this one (same record, append and bytes)."""
+        texts, ahead = [], []
+        for record, append in pairs:
+            current = self.read_bytes(record.path)
+            data = self.speculation.appended(record, append, current) \
+                if self.speculation is not None else None
+            ahead.append(data is not None)
+            if data is None:
+                fast = _appended(current.decode("utf-8"), append)
+                data = fast.encode("utf-8") if fast is not None else None
+            texts.append(data)
+        verdicts = iter(_check_appends([(record, data, append) for (record, append), data, known
+                                        in zip(pairs, texts, ahead)
+                                        if data is not None and not known]))
         out = []
-        for (record, append), data in zip(pairs, texts):
-            if data is not None and next(verdicts):
+        for (record, append), data, known in zip(pairs, texts, ahead):
+            if data is not None and (known or next(verdicts)):
                 self.parsed[record.path] = (data, "document", _with_items(record, append), [])
                 out.append(data)
             else:

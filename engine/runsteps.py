@@ -258,6 +258,8 @@ def run_reminders(s: _Session) -> None:
     the rest are recorded in one commit with their e-mail `deferred`, never
     tried (the next run sends them)."""
     from .mail import MailError, build_message
+    if s.speculation is not None:
+        s.speculation.results()     # the child ends: what it found so far, the step does the rest
     due = reminders_due(s.book, s.as_of)
     if not due:
         return
