@@ -7,9 +7,11 @@ translated into :class:`GitError` (a FacturierError).
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
+import stat
 import subprocess
 from pathlib import Path
 from typing import Iterable, Optional
@@ -298,14 +300,70 @@ def _link_above(root: Path, path: str) -> bool:
 def read_file(root, path: str) -> Optional[bytes]:
     """A book file's bytes, never through a symbolic link (None when there is
     no such regular file); a link is a GitError naming it."""
-    full = os.path.join(root, path)
-    if _link_above(Path(root), path) or os.path.islink(full):
-        raise GitError("%s is a symbolic link (or lies under one): facturier never reads or "
-                       "writes through links in a book" % path)
+    return read_file_stat(root, path)[0]
+
+
+def read_file_stat(root, path: str, checked: Optional[dict[str, tuple[int, int]]] = None
+                   ) -> tuple[Optional[bytes], Optional[os.stat_result]]:
+    """:func:`read_file`, with the file's stat data as read (``fstat`` of the
+    file opened). ``checked`` ({folder: (inode, device)}), kept by a session
+    that reads thousands of files: a folder found free of links once is
+    taken as checked while its path still leads to that very folder (one
+    ``lstat`` instead of one per folder above it; a link swapped in higher up
+    leads elsewhere, and is then looked for again)."""
+    folder = path.rpartition("/")[0]
+    if folder and not _folder_checked(root, folder, path, checked):
+        raise GitError(_LINK % path)
     try:
-        return _read_nofollow(full)
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-        return None
+        fd = os.open(os.path.join(root, path),
+                     os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise GitError(_LINK % path) from None
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return None, None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None, None
+        chunks = []
+        while True:
+            chunk = os.read(fd, max(st.st_size + 1, 65536))
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks), st
+    finally:
+        os.close(fd)
+
+
+_LINK = ("%s is a symbolic link (or lies under one): facturier never reads or writes through "
+         "links in a book")
+
+
+def _folder_checked(root, folder: str, path: str,
+                    checked: Optional[dict[str, tuple[int, int]]]) -> bool:
+    """Is no folder on the way to ``path`` a symbolic link (see read_file_stat)?"""
+    if checked is not None and folder in checked:
+        try:
+            st = os.lstat(os.path.join(root, folder))
+        except OSError:
+            st = None
+        if st is not None and stat.S_ISDIR(st.st_mode) and \
+                (st.st_ino, st.st_dev) == checked[folder]:
+            return True
+        del checked[folder]
+    if _link_above(Path(root), path):
+        return False
+    if checked is not None:
+        try:
+            st = os.lstat(os.path.join(root, folder))
+        except OSError:
+            return True         # no such folder: the file is missing, nothing to remember
+        if stat.S_ISDIR(st.st_mode):
+            checked[folder] = (st.st_ino, st.st_dev)
+    return True
 
 
 def list_blobs(root, folders: Iterable[str] = BOOK_FOLDERS,

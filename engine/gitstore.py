@@ -41,7 +41,7 @@ from .gitlock import BookLock, LockTimeout, state_dir
 from .gitlog import LOG_FORMAT, change_signature, commit_order, find_paths, log_records
 from .gitrepo import (BOOK_FOLDERS, GitError, Pending, Repository, _link_above, blob_id, git,
                       identities, identity_env, init_repository, is_repository, list_blobs,
-                      parse_author, read_file, run_git)
+                      parse_author, read_file_stat, run_git)
 from .worktree import (EditedMeanwhile, Journal, checkout, crash_point, is_book_path, list_tree,
                        recover)
 
@@ -181,6 +181,7 @@ class Store:
         self._staged: Optional[set[str]] = None
         self._flight: Optional[_Flight] = None          # a batch's publish under way
         self._seen: dict[str, tuple[int, int, int, str]] = {}   # see read()
+        self._folders: dict[str, tuple[int, int]] = {}   # folders found free of links (read)
         # what the published head holds: asked of fast-import path by path at
         # first, then (past LIST_AFTER questions: a daily run) listed once whole
         self._known: dict[str, Optional[tuple[str, str]]] = {}
@@ -232,16 +233,12 @@ class Store:
         queued = self._queued_bytes_of(path)
         if queued is not None:
             return queued[0]
-        data = read_file(self.root, path)
-        if data is None or self.repo.converts:
+        data, st = read_file_stat(self.root, path, self._folders)
+        if data is None or st is None or self.repo.converts:
             return data
         # the file's id as read, while it stays unchanged (the check for
         # uncommitted edits that follows need not read it again) — not for a
         # file changed in the last seconds, whose change may keep its time
-        try:
-            st = os.lstat(os.path.join(self.root, path))
-        except OSError:
-            return data
         if st.st_mtime_ns < time.time_ns() - 2_000_000_000:
             self._seen[path] = (st.st_mtime_ns, st.st_size, st.st_ino,
                                 blob_id(data, self.repo.object_format))

@@ -365,6 +365,27 @@ def test_a_file_read_by_the_session_then_edited_by_a_person_is_refused(book):
             store.close()
 
 
+@pytest.mark.parametrize("level", ["documents/2025/01", "documents/2025"])
+def test_a_folder_swapped_for_a_link_after_a_read_is_refused_at_the_next(book, tmp_path, level):
+    """A session remembers the folders it found free of links; a folder
+    replaced by a link afterwards (to a copy of it outside the book) is
+    found at the next read, never read through."""
+    import shutil
+    with BookLock(book):
+        store = Store(book)
+        try:
+            assert store.read(DOC) == OLD
+            outside = tmp_path / "outside"
+            shutil.copytree(book / level, outside)
+            (outside / DOC[len(level) + 1:]).write_bytes(b"kind: invoice\n# from outside\n")
+            shutil.rmtree(book / level)
+            os.symlink(outside, book / level)
+            with pytest.raises(gitstore.GitError, match="symbolic link"):
+                store.read(DOC)
+        finally:
+            store.close()
+
+
 def test_many_files_in_one_commit_go_into_a_pack_and_all_reach_the_work_tree(book):
     writes = {"documents/2025/%02d/q-%04d.yaml" % (3 + i % 3, i): b"kind: quote\nn: %d\n" % i
               for i in range(2100)}
