@@ -95,8 +95,17 @@ class Snapshot(msgspec.Struct):
     listing: str = ""       # see listing_digest: "" when not known
 
 
-_decoder = msgspec.msgpack.Decoder(CacheFile)
 _encoder = msgspec.msgpack.Encoder()
+_DECODER: list = []
+
+
+def _decoder() -> "msgspec.msgpack.Decoder[CacheFile]":
+    """The cache's decoder, made when first needed (resolving every record
+    type takes a few milliseconds that an action on one document, which
+    reads no cache, need not spend)."""
+    if not _DECODER:
+        _DECODER.append(msgspec.msgpack.Decoder(CacheFile))
+    return _DECODER[0]
 _engine_digest: Optional[str] = None
 
 
@@ -158,7 +167,7 @@ def _decode(path: Path) -> Optional[CacheFile]:
     except OSError:
         return None
     try:
-        cached = _decoder.decode(data)
+        cached = _decoder().decode(data)
     except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError):
         return None
     return cached if cached.engine == engine_digest() else None
@@ -220,7 +229,7 @@ def pack_entries(entries) -> bytes:
 
 
 def unpack_entries(data: bytes) -> list:
-    cached = _decoder.decode(data)
+    cached = _decoder().decode(data)
     return [*cached.documents, *cached.contacts, *cached.recurrences, *cached.settings]
 
 
