@@ -49,9 +49,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from . import i18n
 from .diagnostics import ActionRefused
@@ -117,13 +118,51 @@ i18n.register({
 
 
 # --------------------------------------------------------------------------- inputs
+# Each action's input is a frozen dataclass. Python builds a dataclass's
+# methods by compiling their text, half a millisecond a class: the thirty
+# classes below (and the views further down) would cost 15 ms of every
+# command, and a command uses one or two.
+# ``_on_use`` declares the class and makes it a dataclass when it is first
+# instantiated (or ``dataclasses.fields`` is asked through ``_made``): the
+# same class object, so REGISTRY and ``isinstance`` see it all along.
 
-@dataclass(frozen=True)
+_OPTIONS: dict[type, dict] = {}
+_MAKING = threading.Lock()
+
+
+def _made(cls: type) -> type:
+    """``cls``, made the dataclass it was declared (once)."""
+    options = _OPTIONS.get(cls)
+    if options is not None and "__dataclass_fields__" not in cls.__dict__:
+        with _MAKING:
+            if "__dataclass_fields__" not in cls.__dict__:
+                del cls.__init__                 # type: ignore[misc]
+                dataclass(**options)(cls)
+    return cls
+
+
+def _lazy_dataclass(**options: Any) -> Callable[[type], type]:
+    def declare(cls: type) -> type:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            _made(cls).__init__(self, *args, **kwargs)    # type: ignore[misc]
+        _OPTIONS[cls] = options
+        cls.__init__ = __init__                   # type: ignore[misc]
+        return cls
+    return declare
+
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass as _on_use
+else:
+    _on_use = _lazy_dataclass
+
+
+@_on_use(frozen=True)
 class Validate:
     doc: str
 
 
-@dataclass(frozen=True)
+@_on_use(frozen=True)
 class Pay:
     doc: str
     amount: Any                          # Decimal, or text the plan reads (and refuses)
@@ -131,7 +170,7 @@ class Pay:
     reference: str = ""
 
 
-@dataclass(frozen=True)
+@_on_use(frozen=True)
 class Discount:
     doc: str
     amount: Any
@@ -139,66 +178,66 @@ class Discount:
     reason: str = ""
 
 
-@dataclass(frozen=True)
+@_on_use(frozen=True)
 class WriteOff:
     doc: str
     date: Optional[dt.date] = None
     reason: str = ""
 
 
-@dataclass(frozen=True)
+@_on_use(frozen=True)
 class Hold:
     doc: str
     date: Optional[dt.date] = None
     reason: str = ""
 
 
-@dataclass(frozen=True)
+@_on_use(frozen=True)
 class Release:
     doc: str
     date: Optional[dt.date] = None
 
 
-@dataclass(frozen=True)
+@_on_use(frozen=True)
 class Credit:
     doc: str
     amount: Any = None                   # default: the open amount
 
 
-@dataclass(frozen=True)
+@_on_use(frozen=True)
 class Convert:
     doc: str
     to: Optional[str] = None             # default: invoice
 
 
-@dataclass(frozen=True)
+@_on_use(frozen=True)
 class Decline:
     doc: str
     date: Optional[dt.date] = None
 
 
-@dataclass(frozen=True)
+@_on_use(frozen=True)
 class Returned:
     doc: str
 
 
-@dataclass(frozen=True)
+@_on_use(frozen=True)
 class Delete:
     doc: str
 
 
-@dataclass(frozen=True)
+@_on_use(frozen=True)
 class Send:
     doc: str
     smtp_timeout: float = 30.0
 
 
-@dataclass(frozen=True)
+@_on_use(frozen=True)
 class MarkSent:
     doc: str
 
 
-@dataclass(frozen=True)
+@_on_use(frozen=True)
 class EditDocument:
     doc: str
     text: Optional[str] = None           # a person's new text, or:
@@ -207,19 +246,19 @@ class EditDocument:
     base: Optional[str] = None           # the text the edit started from
 
 
-@dataclass(frozen=True)
+@_on_use(frozen=True)
 class CreateDocument:
     fields: Union[dict, str, bytes]      # {"kind":, "customer":, "lines": [...]} or YAML
     source: str = "<input>"
 
 
-@dataclass(frozen=True)
+@_on_use(frozen=True)
 class CreateContact:
     fields: Union[dict, str, bytes]
     source: str = "<input>"
 
 
-@dataclass(frozen=True)
+@_on_use(frozen=True)
 class EditContact:
     contact: str
     text: Optional[str] = None
@@ -228,18 +267,18 @@ class EditContact:
     base: Optional[str] = None
 
 
-@dataclass(frozen=True)
+@_on_use(frozen=True)
 class DeleteContact:
     contact: str
 
 
-@dataclass(frozen=True)
+@_on_use(frozen=True)
 class CreateRecurrence:
     fields: Union[dict, str, bytes]      # {"name":, "template":, "rule":, ...} or YAML
     source: str = "<input>"
 
 
-@dataclass(frozen=True)
+@_on_use(frozen=True)
 class EditRecurrence:
     recurrence: str
     text: Optional[Union[str, bytes]] = None
@@ -247,36 +286,36 @@ class EditRecurrence:
     remove: tuple = ()
 
 
-@dataclass(frozen=True)
+@_on_use(frozen=True)
 class DeleteRecurrence:
     recurrence: str
 
 
-@dataclass(frozen=True)
+@_on_use(frozen=True)
 class RepairRecurrence:
     recurrence: str
     choice: str                          # "skip-missing" | "create-missing" | "end"
 
 
-@dataclass(frozen=True)
+@_on_use(frozen=True)
 class ImportStatement:
     statement: Any                       # engine.bank.Statement, read by the face
     file: str                            # its name, in the commit's subject
 
 
-@dataclass(frozen=True)
+@_on_use(frozen=True)
 class AssignCredit:
     credit: Any                          # engine.bank.BankCredit the import left
     doc: str
     file: str = ""
 
 
-@dataclass(frozen=True)
+@_on_use(frozen=True)
 class RecordBounce:
     report: Any                          # engine.mail.DeliveryReport (failed)
 
 
-@dataclass(frozen=True)
+@_on_use(frozen=True)
 class EditSettings:
     set_fields: dict = field(default_factory=dict)     # dotted keys: "company.name"
     remove: tuple = ()
@@ -558,7 +597,7 @@ def plan_edit_settings(book: Book, set_fields: dict, remove=()):
 
 # --------------------------------------------------------------------------- availability
 
-@dataclass(frozen=True)
+@_on_use(frozen=True)
 class Availability:
     name: str
     reason: Optional[Message] = None     # None: available
@@ -601,7 +640,7 @@ _NO_EMAIL = _NoEmail()
 
 # --------------------------------------------------------------------------- the view
 
-@dataclass
+@_on_use()
 class DocumentView:
     """Everything about a document at ``as_of``: what `doc show` prints and
     the app's document screen shows."""
@@ -705,7 +744,7 @@ def document_view(book: Book, doc: Document, as_of: dt.date) -> DocumentView:
 REPAIR_CHOICES: tuple[str, ...] = ("skip-missing", "create-missing", "end")
 
 
-@dataclass
+@_on_use()
 class RecurrenceView:
     """A recurrence at ``as_of``: what `facturier recurrence show/list` print
     and the app's recurrence list, screen, repair dialog and stopped alert
@@ -910,6 +949,6 @@ def _send(root, definition: ActionDef, inputs, as_of, author, now, environ, resu
 def inputs_for(name: str, **values) -> Any:
     """The input dataclass of action ``name`` from keyword values, ignoring
     the ones it does not take (a form's extra fields)."""
-    cls = REGISTRY[name].inputs
+    cls = _made(REGISTRY[name].inputs)
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: v for k, v in values.items() if k in names})
