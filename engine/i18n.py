@@ -1101,11 +1101,11 @@ def _plain(text: str) -> str:
 
 
 def _heads() -> list:
-    """(key, English text, its literal start) of every translatable text, in
-    the catalogue's order: a stored text can only be one whose literal start
-    it starts with, so parse_message looks closer at those alone (building
-    the pattern of all four hundred of them took 20 ms of every command that
-    shows one stored message in French)."""
+    """(key, English text, its literal start, its literal end) of every
+    translatable text, in the catalogue's order: a stored text can only be
+    one that starts and ends as it does, so parse_message looks closer at
+    those alone (building the pattern of all four hundred of them took 20 ms
+    of every command that shows one stored message in French)."""
     if _HEADS_OF["n"] == len(MESSAGES):
         return _HEADS
     found = []
@@ -1114,7 +1114,10 @@ def _heads() -> list:
         if not english or not key.startswith(TRANSLATABLE):
             continue
         brace = english.find("{")
-        found.append((key, english, _plain(english if brace < 0 else english[:brace])))
+        head = _plain(english if brace < 0 else english[:brace])
+        # after the last brace: the end of the literal text (or the whole of it)
+        tail = _plain(english[english.rfind("}") + 1:])
+        found.append((key, english, head, tail))
     _HEADS[:] = found
     _HEADS_OF["n"] = len(MESSAGES)
     return _HEADS
@@ -1176,8 +1179,9 @@ def parse_message(text: str) -> Message | None:
     if not text:
         return None
     # the most specific text first (a stable sort: the catalogue's order otherwise)
-    candidates = sorted((_pattern(key, english) for key, english, head in _heads()
-                         if text.startswith(head)), key=lambda item: -item[1])
+    candidates = sorted((_pattern(key, english) for key, english, head, tail in _heads()
+                         if text.startswith(head) and text.endswith(tail)),
+                        key=lambda item: -item[1])
     for prefix, literal, key, source, quoted, pieces in candidates:
         if not text.startswith(prefix) or not _holds(text, pieces):
             continue
