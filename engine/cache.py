@@ -96,16 +96,21 @@ class Snapshot(msgspec.Struct):
 
 
 _encoder = msgspec.msgpack.Encoder()
-_DECODER: list = []
 
 
-def _decoder() -> "msgspec.msgpack.Decoder[CacheFile]":
-    """The cache's decoder, made when first needed (resolving every record
-    type takes a few milliseconds that an action on one document, which
-    reads no cache, need not spend)."""
-    if not _DECODER:
-        _DECODER.append(msgspec.msgpack.Decoder(CacheFile))
-    return _DECODER[0]
+class _Decoder:
+    """The cache's decoder, made when a cache is first read (resolving every
+    record type takes a few milliseconds that an action on one document,
+    which reads no cache, need not spend)."""
+    _made: Optional["msgspec.msgpack.Decoder[CacheFile]"] = None
+
+    def decode(self, data: bytes) -> CacheFile:
+        if self._made is None:
+            self._made = msgspec.msgpack.Decoder(CacheFile)
+        return self._made.decode(data)
+
+
+_decoder = _Decoder()
 _engine_digest: Optional[str] = None
 
 
@@ -167,7 +172,7 @@ def _decode(path: Path) -> Optional[CacheFile]:
     except OSError:
         return None
     try:
-        cached = _decoder().decode(data)
+        cached = _decoder.decode(data)
     except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError):
         return None
     return cached if cached.engine == engine_digest() else None
@@ -229,7 +234,7 @@ def pack_entries(entries) -> bytes:
 
 
 def unpack_entries(data: bytes) -> list:
-    cached = _decoder().decode(data)
+    cached = _decoder.decode(data)
     return [*cached.documents, *cached.contacts, *cached.recurrences, *cached.settings]
 
 
