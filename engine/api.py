@@ -136,17 +136,26 @@ def _made(cls: type) -> type:
     if options is not None and "__dataclass_fields__" not in cls.__dict__:
         with _MAKING:
             if "__dataclass_fields__" not in cls.__dict__:
-                del cls.__init__                 # type: ignore[misc]
                 dataclass(**options)(cls)
     return cls
 
 
+class _Later:
+    """The base of the classes declared with ``_on_use``: its ``__init__``
+    runs once per class, makes the class a dataclass (whose own ``__init__``
+    then comes first; until it is set, any thread lands here and waits for
+    the lock) and starts again."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        cls = next(c for c in type(self).__mro__ if c in _OPTIONS)
+        _made(cls).__init__(self, *args, **kwargs)    # type: ignore[misc]
+
+
 def _lazy_dataclass(**options: Any) -> Callable[[type], type]:
     def declare(cls: type) -> type:
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            _made(cls).__init__(self, *args, **kwargs)    # type: ignore[misc]
+        if not issubclass(cls, _Later):
+            raise TypeError("%s must derive from _Later" % cls.__name__)
         _OPTIONS[cls] = options
-        cls.__init__ = __init__                   # type: ignore[misc]
         return cls
     return declare
 
@@ -158,12 +167,12 @@ else:
 
 
 @_on_use(frozen=True)
-class Validate:
+class Validate(_Later):
     doc: str
 
 
 @_on_use(frozen=True)
-class Pay:
+class Pay(_Later):
     doc: str
     amount: Any                          # Decimal, or text the plan reads (and refuses)
     date: Optional[dt.date] = None       # default: as_of
@@ -171,7 +180,7 @@ class Pay:
 
 
 @_on_use(frozen=True)
-class Discount:
+class Discount(_Later):
     doc: str
     amount: Any
     date: Optional[dt.date] = None
@@ -179,66 +188,66 @@ class Discount:
 
 
 @_on_use(frozen=True)
-class WriteOff:
+class WriteOff(_Later):
     doc: str
     date: Optional[dt.date] = None
     reason: str = ""
 
 
 @_on_use(frozen=True)
-class Hold:
+class Hold(_Later):
     doc: str
     date: Optional[dt.date] = None
     reason: str = ""
 
 
 @_on_use(frozen=True)
-class Release:
+class Release(_Later):
     doc: str
     date: Optional[dt.date] = None
 
 
 @_on_use(frozen=True)
-class Credit:
+class Credit(_Later):
     doc: str
     amount: Any = None                   # default: the open amount
 
 
 @_on_use(frozen=True)
-class Convert:
+class Convert(_Later):
     doc: str
     to: Optional[str] = None             # default: invoice
 
 
 @_on_use(frozen=True)
-class Decline:
+class Decline(_Later):
     doc: str
     date: Optional[dt.date] = None
 
 
 @_on_use(frozen=True)
-class Returned:
+class Returned(_Later):
     doc: str
 
 
 @_on_use(frozen=True)
-class Delete:
+class Delete(_Later):
     doc: str
 
 
 @_on_use(frozen=True)
-class Send:
+class Send(_Later):
     doc: str
     smtp_timeout: float = 30.0
 
 
 @_on_use(frozen=True)
-class MarkSent:
+class MarkSent(_Later):
     doc: str
 
 
 @_on_use(frozen=True)
-class EditDocument:
+class EditDocument(_Later):
     doc: str
     text: Optional[str] = None           # a person's new text, or:
     set_fields: Optional[dict] = None
@@ -247,19 +256,19 @@ class EditDocument:
 
 
 @_on_use(frozen=True)
-class CreateDocument:
+class CreateDocument(_Later):
     fields: Union[dict, str, bytes]      # {"kind":, "customer":, "lines": [...]} or YAML
     source: str = "<input>"
 
 
 @_on_use(frozen=True)
-class CreateContact:
+class CreateContact(_Later):
     fields: Union[dict, str, bytes]
     source: str = "<input>"
 
 
 @_on_use(frozen=True)
-class EditContact:
+class EditContact(_Later):
     contact: str
     text: Optional[str] = None
     set_fields: Optional[dict] = None
@@ -268,18 +277,18 @@ class EditContact:
 
 
 @_on_use(frozen=True)
-class DeleteContact:
+class DeleteContact(_Later):
     contact: str
 
 
 @_on_use(frozen=True)
-class CreateRecurrence:
+class CreateRecurrence(_Later):
     fields: Union[dict, str, bytes]      # {"name":, "template":, "rule":, ...} or YAML
     source: str = "<input>"
 
 
 @_on_use(frozen=True)
-class EditRecurrence:
+class EditRecurrence(_Later):
     recurrence: str
     text: Optional[Union[str, bytes]] = None
     set_fields: Optional[dict] = None
@@ -287,36 +296,36 @@ class EditRecurrence:
 
 
 @_on_use(frozen=True)
-class DeleteRecurrence:
+class DeleteRecurrence(_Later):
     recurrence: str
 
 
 @_on_use(frozen=True)
-class RepairRecurrence:
+class RepairRecurrence(_Later):
     recurrence: str
     choice: str                          # "skip-missing" | "create-missing" | "end"
 
 
 @_on_use(frozen=True)
-class ImportStatement:
+class ImportStatement(_Later):
     statement: Any                       # engine.bank.Statement, read by the face
     file: str                            # its name, in the commit's subject
 
 
 @_on_use(frozen=True)
-class AssignCredit:
+class AssignCredit(_Later):
     credit: Any                          # engine.bank.BankCredit the import left
     doc: str
     file: str = ""
 
 
 @_on_use(frozen=True)
-class RecordBounce:
+class RecordBounce(_Later):
     report: Any                          # engine.mail.DeliveryReport (failed)
 
 
 @_on_use(frozen=True)
-class EditSettings:
+class EditSettings(_Later):
     set_fields: dict = field(default_factory=dict)     # dotted keys: "company.name"
     remove: tuple = ()
 
@@ -598,7 +607,7 @@ def plan_edit_settings(book: Book, set_fields: dict, remove=()):
 # --------------------------------------------------------------------------- availability
 
 @_on_use(frozen=True)
-class Availability:
+class Availability(_Later):
     name: str
     reason: Optional[Message] = None     # None: available
 
@@ -641,7 +650,7 @@ _NO_EMAIL = _NoEmail()
 # --------------------------------------------------------------------------- the view
 
 @_on_use()
-class DocumentView:
+class DocumentView(_Later):
     """Everything about a document at ``as_of``: what `doc show` prints and
     the app's document screen shows."""
     doc: Document
@@ -745,7 +754,7 @@ REPAIR_CHOICES: tuple[str, ...] = ("skip-missing", "create-missing", "end")
 
 
 @_on_use()
-class RecurrenceView:
+class RecurrenceView(_Later):
     """A recurrence at ``as_of``: what `facturier recurrence show/list` print
     and the app's recurrence list, screen, repair dialog and stopped alert
     show. ``summary`` is engine.recurrence.summary's dict (the JSON of
