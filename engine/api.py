@@ -49,9 +49,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from . import i18n
 from .diagnostics import ActionRefused
@@ -117,89 +118,136 @@ i18n.register({
 
 
 # --------------------------------------------------------------------------- inputs
+# Each action's input is a frozen dataclass. Python builds a dataclass's
+# methods by compiling their text, half a millisecond a class: the thirty
+# classes below (and the views further down) would cost 15 ms of every
+# command, and a command uses one or two.
+# ``_on_use`` declares the class and makes it a dataclass when it is first
+# instantiated (or ``dataclasses.fields`` is asked through ``_made``): the
+# same class object, so REGISTRY and ``isinstance`` see it all along.
 
-@dataclass(frozen=True)
-class Validate:
+_OPTIONS: dict[type, dict] = {}
+_MAKING = threading.Lock()
+
+
+def _made(cls: type) -> type:
+    """``cls``, made the dataclass it was declared (once)."""
+    options = _OPTIONS.get(cls)
+    if options is not None and "__dataclass_fields__" not in cls.__dict__:
+        with _MAKING:
+            if "__dataclass_fields__" not in cls.__dict__:
+                dataclass(**options)(cls)
+    return cls
+
+
+class _Later:
+    """The base of the classes declared with ``_on_use``: its ``__init__``
+    runs once per class, makes the class a dataclass (whose own ``__init__``
+    then comes first; until it is set, any thread lands here and waits for
+    the lock) and starts again."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        cls = next(c for c in type(self).__mro__ if c in _OPTIONS)
+        _made(cls).__init__(self, *args, **kwargs)    # type: ignore[misc]
+
+
+def _lazy_dataclass(**options: Any) -> Callable[[type], type]:
+    def declare(cls: type) -> type:
+        if not issubclass(cls, _Later):
+            raise TypeError("%s must derive from _Later" % cls.__name__)
+        _OPTIONS[cls] = options
+        return cls
+    return declare
+
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass as _on_use
+else:
+    _on_use = _lazy_dataclass
+
+
+@_on_use(frozen=True)
+class Validate(_Later):
     doc: str
 
 
-@dataclass(frozen=True)
-class Pay:
+@_on_use(frozen=True)
+class Pay(_Later):
     doc: str
     amount: Any                          # Decimal, or text the plan reads (and refuses)
     date: Optional[dt.date] = None       # default: as_of
     reference: str = ""
 
 
-@dataclass(frozen=True)
-class Discount:
+@_on_use(frozen=True)
+class Discount(_Later):
     doc: str
     amount: Any
     date: Optional[dt.date] = None
     reason: str = ""
 
 
-@dataclass(frozen=True)
-class WriteOff:
+@_on_use(frozen=True)
+class WriteOff(_Later):
     doc: str
     date: Optional[dt.date] = None
     reason: str = ""
 
 
-@dataclass(frozen=True)
-class Hold:
+@_on_use(frozen=True)
+class Hold(_Later):
     doc: str
     date: Optional[dt.date] = None
     reason: str = ""
 
 
-@dataclass(frozen=True)
-class Release:
+@_on_use(frozen=True)
+class Release(_Later):
     doc: str
     date: Optional[dt.date] = None
 
 
-@dataclass(frozen=True)
-class Credit:
+@_on_use(frozen=True)
+class Credit(_Later):
     doc: str
     amount: Any = None                   # default: the open amount
 
 
-@dataclass(frozen=True)
-class Convert:
+@_on_use(frozen=True)
+class Convert(_Later):
     doc: str
     to: Optional[str] = None             # default: invoice
 
 
-@dataclass(frozen=True)
-class Decline:
+@_on_use(frozen=True)
+class Decline(_Later):
     doc: str
     date: Optional[dt.date] = None
 
 
-@dataclass(frozen=True)
-class Returned:
+@_on_use(frozen=True)
+class Returned(_Later):
     doc: str
 
 
-@dataclass(frozen=True)
-class Delete:
+@_on_use(frozen=True)
+class Delete(_Later):
     doc: str
 
 
-@dataclass(frozen=True)
-class Send:
+@_on_use(frozen=True)
+class Send(_Later):
     doc: str
     smtp_timeout: float = 30.0
 
 
-@dataclass(frozen=True)
-class MarkSent:
+@_on_use(frozen=True)
+class MarkSent(_Later):
     doc: str
 
 
-@dataclass(frozen=True)
-class EditDocument:
+@_on_use(frozen=True)
+class EditDocument(_Later):
     doc: str
     text: Optional[str] = None           # a person's new text, or:
     set_fields: Optional[dict] = None
@@ -207,20 +255,20 @@ class EditDocument:
     base: Optional[str] = None           # the text the edit started from
 
 
-@dataclass(frozen=True)
-class CreateDocument:
+@_on_use(frozen=True)
+class CreateDocument(_Later):
     fields: Union[dict, str, bytes]      # {"kind":, "customer":, "lines": [...]} or YAML
     source: str = "<input>"
 
 
-@dataclass(frozen=True)
-class CreateContact:
+@_on_use(frozen=True)
+class CreateContact(_Later):
     fields: Union[dict, str, bytes]
     source: str = "<input>"
 
 
-@dataclass(frozen=True)
-class EditContact:
+@_on_use(frozen=True)
+class EditContact(_Later):
     contact: str
     text: Optional[str] = None
     set_fields: Optional[dict] = None
@@ -228,56 +276,56 @@ class EditContact:
     base: Optional[str] = None
 
 
-@dataclass(frozen=True)
-class DeleteContact:
+@_on_use(frozen=True)
+class DeleteContact(_Later):
     contact: str
 
 
-@dataclass(frozen=True)
-class CreateRecurrence:
+@_on_use(frozen=True)
+class CreateRecurrence(_Later):
     fields: Union[dict, str, bytes]      # {"name":, "template":, "rule":, ...} or YAML
     source: str = "<input>"
 
 
-@dataclass(frozen=True)
-class EditRecurrence:
+@_on_use(frozen=True)
+class EditRecurrence(_Later):
     recurrence: str
     text: Optional[Union[str, bytes]] = None
     set_fields: Optional[dict] = None
     remove: tuple = ()
 
 
-@dataclass(frozen=True)
-class DeleteRecurrence:
+@_on_use(frozen=True)
+class DeleteRecurrence(_Later):
     recurrence: str
 
 
-@dataclass(frozen=True)
-class RepairRecurrence:
+@_on_use(frozen=True)
+class RepairRecurrence(_Later):
     recurrence: str
     choice: str                          # "skip-missing" | "create-missing" | "end"
 
 
-@dataclass(frozen=True)
-class ImportStatement:
+@_on_use(frozen=True)
+class ImportStatement(_Later):
     statement: Any                       # engine.bank.Statement, read by the face
     file: str                            # its name, in the commit's subject
 
 
-@dataclass(frozen=True)
-class AssignCredit:
+@_on_use(frozen=True)
+class AssignCredit(_Later):
     credit: Any                          # engine.bank.BankCredit the import left
     doc: str
     file: str = ""
 
 
-@dataclass(frozen=True)
-class RecordBounce:
+@_on_use(frozen=True)
+class RecordBounce(_Later):
     report: Any                          # engine.mail.DeliveryReport (failed)
 
 
-@dataclass(frozen=True)
-class EditSettings:
+@_on_use(frozen=True)
+class EditSettings(_Later):
     set_fields: dict = field(default_factory=dict)     # dotted keys: "company.name"
     remove: tuple = ()
 
@@ -558,8 +606,8 @@ def plan_edit_settings(book: Book, set_fields: dict, remove=()):
 
 # --------------------------------------------------------------------------- availability
 
-@dataclass(frozen=True)
-class Availability:
+@_on_use(frozen=True)
+class Availability(_Later):
     name: str
     reason: Optional[Message] = None     # None: available
 
@@ -601,8 +649,8 @@ _NO_EMAIL = _NoEmail()
 
 # --------------------------------------------------------------------------- the view
 
-@dataclass
-class DocumentView:
+@_on_use()
+class DocumentView(_Later):
     """Everything about a document at ``as_of``: what `doc show` prints and
     the app's document screen shows."""
     doc: Document
@@ -705,8 +753,8 @@ def document_view(book: Book, doc: Document, as_of: dt.date) -> DocumentView:
 REPAIR_CHOICES: tuple[str, ...] = ("skip-missing", "create-missing", "end")
 
 
-@dataclass
-class RecurrenceView:
+@_on_use()
+class RecurrenceView(_Later):
     """A recurrence at ``as_of``: what `facturier recurrence show/list` print
     and the app's recurrence list, screen, repair dialog and stopped alert
     show. ``summary`` is engine.recurrence.summary's dict (the JSON of
@@ -910,6 +958,6 @@ def _send(root, definition: ActionDef, inputs, as_of, author, now, environ, resu
 def inputs_for(name: str, **values) -> Any:
     """The input dataclass of action ``name`` from keyword values, ignoring
     the ones it does not take (a form's extra fields)."""
-    cls = REGISTRY[name].inputs
+    cls = _made(REGISTRY[name].inputs)
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: v for k, v in values.items() if k in names})

@@ -46,8 +46,18 @@ def load_settings(root) -> Settings:
         data = safepath.read_bytes(root, SETTINGS_FILE)
     except safepath.UnsafePath:
         return Settings()           # a link: the defaults (load_book reports it)
-    settings, _ = parse_settings(data, SETTINGS_FILE)
-    return settings
+    # one parse per process: a command reads the settings for its language,
+    # its date, its action and its publisher; the same bytes give the same
+    # (frozen) Settings, and a file changed meanwhile is parsed again
+    known = _SETTINGS_READ.get(data)
+    if known is None:
+        known, _ = parse_settings(data, SETTINGS_FILE)
+        _SETTINGS_READ.clear()
+        _SETTINGS_READ[data] = known
+    return known
+
+
+_SETTINGS_READ: dict[bytes, Settings] = {}      # the last settings file parsed, by its bytes
 
 
 def load_book(root, *, use_cache: bool = True, processes: Optional[int] = None,

@@ -95,8 +95,22 @@ class Snapshot(msgspec.Struct):
     listing: str = ""       # see listing_digest: "" when not known
 
 
-_decoder = msgspec.msgpack.Decoder(CacheFile)
 _encoder = msgspec.msgpack.Encoder()
+
+
+class _Decoder:
+    """The cache's decoder, made when a cache is first read (resolving every
+    record type takes a few milliseconds that an action on one document,
+    which reads no cache, need not spend)."""
+    _made: Optional["msgspec.msgpack.Decoder[CacheFile]"] = None
+
+    def decode(self, data: bytes) -> CacheFile:
+        if self._made is None:
+            self._made = msgspec.msgpack.Decoder(CacheFile)
+        return self._made.decode(data)
+
+
+_decoder = _Decoder()
 _engine_digest: Optional[str] = None
 
 

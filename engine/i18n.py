@@ -1083,8 +1083,9 @@ def localize(text, lang: str | None) -> str:
 
 # --------------------------------------------------------------------------- stored messages
 
-_PATTERNS: list = []
-_PATTERNS_OF = {"n": -1}
+_HEADS: list = []
+_HEADS_OF = {"n": -1}
+_PATTERNS: dict = {}            # (key, English text) -> its pattern, as parse_message needs it
 _COMPILED: dict = {}            # regex source -> compiled, as parse_message meets them
 # the keys whose English texts are kept as they are (stop causes in files,
 # commit subjects, run lines, stored refusals) and read back by `translate`
@@ -1094,48 +1095,81 @@ TRANSLATABLE: tuple[str, ...] = ("cause.", "refuse.", "rule.", "schedule.", "run
                 "load.", "check.", "yaml.", "book.", "kind.a.", "smtp.")
 
 
-def _pattern_list() -> list:
-    """(literal prefix, literal length, key, regex source) of every
-    translatable English text, the most specific first (each regex is
-    compiled when a text starting with its prefix is first met: compiling the
-    two hundred of them took a tenth of a second of every French command)."""
-    import re
-    if _PATTERNS_OF["n"] == len(MESSAGES):
-        return _PATTERNS
-    found = []
-    field = re.compile(r"\{(\w+)(![rs])?\}")
+def _plain(text: str) -> str:
+    """A template's literal text as rendered."""
+    return text.replace("{{", "{").replace("}}", "}")
 
-    def plain(text: str) -> str:            # a template's literal text as rendered
-        return text.replace("{{", "{").replace("}}", "}")
+
+def _heads() -> list:
+    """(key, English text, its literal start, its literal end) of every
+    translatable text, in the catalogue's order: a stored text can only be
+    one that starts and ends as it does, so parse_message looks closer at
+    those alone (building the pattern of all four hundred of them took 20 ms
+    of every command that shows one stored message in French)."""
+    if _HEADS_OF["n"] == len(MESSAGES):
+        return _HEADS
+    found = []
     for key, texts in MESSAGES.items():
         english = texts.get("en")
         if not english or not key.startswith(TRANSLATABLE):
             continue
-        parts, names, pos = [], [], 0
-        quoted = set()          # values a person wrote ('{text}', {id!r}): never translated
-        for m in field.finditer(english):
-            parts.append(re.escape(plain(english[pos:m.start()])))
-            name, conv = m.group(1), m.group(2)
-            if name in names:
-                group = "(?P=%s)" % name
-            else:
-                group = "(?P<%s>.*?)" % name
-                names.append(name)
-            if conv == "!r" or (english[m.start() - 1:m.start()] == "'"
-                                and english[m.end():m.end() + 1] == "'"):
-                quoted.add(name)
-            parts.append("'%s'" % group if conv == "!r" else group)
-            pos = m.end()
-        parts.append(re.escape(plain(english[pos:])))
-        first = field.search(english)
-        prefix = plain(english[:first.start()] if first else english)
-        literal = len(plain(field.sub("", english)))
-        # compiled when parse_message first meets it (startup: 200 regexes)
-        found.append((prefix, literal, key, "".join(parts) + r"\Z", frozenset(quoted)))
-    found.sort(key=lambda item: -item[1])          # the most specific text first
-    _PATTERNS[:] = found
-    _PATTERNS_OF["n"] = len(MESSAGES)
-    return _PATTERNS
+        brace = english.find("{")
+        head = _plain(english if brace < 0 else english[:brace])
+        # after the last brace: the end of the literal text (or the whole of it)
+        tail = _plain(english[english.rfind("}") + 1:])
+        found.append((key, english, head, tail))
+    _HEADS[:] = found
+    _HEADS_OF["n"] = len(MESSAGES)
+    return _HEADS
+
+
+def _pattern(key: str, english: str) -> tuple:
+    """(literal prefix, literal length, key, regex source, quoted fields,
+    literal pieces in order) of a translatable English text; the regex is
+    compiled when a text holding every literal piece is first met."""
+    known = _PATTERNS.get((key, english))
+    if known is not None:
+        return known
+    import re
+    field = re.compile(r"\{(\w+)(![rs])?\}")
+    parts, names, pieces, pos = [], [], [], 0
+    quoted = set()          # values a person wrote ('{text}', {id!r}): never translated
+    for m in field.finditer(english):
+        pieces.append(_plain(english[pos:m.start()]))
+        parts.append(re.escape(pieces[-1]))
+        name, conv = m.group(1), m.group(2)
+        if name in names:
+            group = "(?P=%s)" % name
+        else:
+            group = "(?P<%s>.*?)" % name
+            names.append(name)
+        if conv == "!r" or (english[m.start() - 1:m.start()] == "'"
+                            and english[m.end():m.end() + 1] == "'"):
+            quoted.add(name)
+        parts.append("'%s'" % group if conv == "!r" else group)
+        pos = m.end()
+    pieces.append(_plain(english[pos:]))
+    parts.append(re.escape(pieces[-1]))
+    first = field.search(english)
+    prefix = _plain(english[:first.start()] if first else english)
+    literal = len(_plain(field.sub("", english)))
+    known = _PATTERNS[(key, english)] = (prefix, literal, key, "".join(parts) + r"\Z",
+                                         frozenset(quoted), tuple(pieces))
+    return known
+
+
+def _holds(text: str, pieces: tuple) -> bool:
+    """Whether ``text`` ends with the last piece and holds every piece in
+    order: what a match of the pattern needs (checked before compiling it)."""
+    if not text.endswith(pieces[-1]):
+        return False
+    pos = 0
+    for piece in pieces:
+        pos = text.find(piece, pos)
+        if pos < 0:
+            return False
+        pos += len(piece)
+    return True
 
 
 def parse_message(text: str) -> Message | None:
@@ -1144,8 +1178,12 @@ def parse_message(text: str) -> Message | None:
     catalogue text matches."""
     if not text:
         return None
-    for prefix, literal, key, source, quoted in _pattern_list():
-        if not text.startswith(prefix):
+    # the most specific text first (a stable sort: the catalogue's order otherwise)
+    candidates = sorted((_pattern(key, english) for key, english, head, tail in _heads()
+                         if text.startswith(head) and text.endswith(tail)),
+                        key=lambda item: -item[1])
+    for prefix, literal, key, source, quoted, pieces in candidates:
+        if not text.startswith(prefix) or not _holds(text, pieces):
             continue
         pattern = _COMPILED.get(source)
         if pattern is None:

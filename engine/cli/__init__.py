@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, Callable, Iterable, Optional
 
 import click
 
@@ -20,7 +21,63 @@ from .common import DATE, CommandFailed, Context, current_lang, words
 
 
 
-@click.group(invoke_without_command=True,
+# Where each command is declared: a command line loads only the module of
+# the command it runs (`doc pay` needs neither the reports nor the bank
+# import); --help and a name not listed here load them all. `doc` gets two
+# subcommands (pdf, export) from issue.py.
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "init": ("book_cmds",), "check": ("book_cmds",), "status": ("book_cmds",),
+    "doc": ("doc", "issue"), "contact": ("contact",), "recurrence": ("recurrence",),
+    "run": ("run",), "log": ("log",), "bounces": ("bounces",), "demo": ("demo",),
+    "report": ("report",), "export": ("export",), "import": ("bank",), "sync": ("sync",),
+}
+MODULES = ("book_cmds", "doc", "contact", "recurrence", "run", "log", "bounces", "demo",
+           "report", "export", "bank", "issue", "sync")
+
+
+class _Commands(click.Group):
+    """The top-level group: a command's module is imported when the command
+    is looked up (see COMMAND_MODULES), every module when they are listed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.loaded: set[str] = set()
+        # while a module declares its commands: click's words made then (a
+        # Path's "file") stay English, as when every module loaded at startup
+        self.declaring = False
+        # called with the group after a module added its commands (click_lang)
+        self.on_load: list[Callable[[click.Group], None]] = []
+
+    def _load(self, modules: Iterable[str]) -> None:
+        import importlib
+        for name in modules:
+            if name in self.loaded:
+                continue
+            self.declaring = True
+            try:
+                importlib.import_module("%s.%s" % (__name__, name))
+            except ModuleNotFoundError as exc:
+                if exc.name != "%s.%s" % (__name__, name):
+                    raise
+            finally:
+                self.declaring = False
+            self.loaded.add(name)
+            for hook in self.on_load:
+                hook(self)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> Optional[click.Command]:
+        if cmd_name not in self.commands:
+            self._load(COMMAND_MODULES.get(cmd_name, ()))
+        if cmd_name not in self.commands:
+            self._load(MODULES)
+        return self.commands.get(cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load(MODULES)
+        return super().list_commands(ctx)
+
+
+@click.group(cls=_Commands, invoke_without_command=True,
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--book", "book", type=click.Path(file_okay=False, path_type=Path),
               envvar="FACTURIER_BOOK", default=".", show_default="$FACTURIER_BOOK, else .",
@@ -120,15 +177,3 @@ def entry_point(args=None) -> int:
         return 1
 
 
-def _register() -> None:
-    import importlib
-    for name in ("book_cmds", "doc", "contact", "recurrence", "run", "log", "bounces", "demo",
-                 "report", "export", "bank", "issue", "sync"):
-        try:
-            importlib.import_module("%s.%s" % (__name__, name))
-        except ModuleNotFoundError as exc:
-            if exc.name != "%s.%s" % (__name__, name):
-                raise
-
-
-_register()

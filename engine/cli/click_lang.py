@@ -57,8 +57,10 @@ def install(args: Sequence[str]) -> None:
 
     _BEFORE[:] = [asked]
 
+    from . import main
+
     def gettext(message: str) -> str:
-        if language(lang()) != "fr":
+        if getattr(main, "declaring", False) or language(lang()) != "fr":
             return message
         texts = MESSAGES.get("click:" + message)
         return texts["fr"] if texts else message
@@ -70,8 +72,9 @@ def install(args: Sequence[str]) -> None:
         module = importlib.import_module("click." + name)
         patch(module, "_", gettext)
         patch(module, "ngettext", ngettext)
-    from . import main
     _path_words(main, gettext)
+    # and the commands of the modules loaded later (engine/cli/__init__.py)
+    main.on_load[:] = [lambda group: _path_words(group, gettext)]
 
 
 class _Word(str):

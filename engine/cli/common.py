@@ -6,12 +6,8 @@ defaults to today in the book's timezone and is then passed down explicitly.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import json
 import os
-import shutil
 import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -105,8 +101,12 @@ def today_in(timezone: str) -> dt.date:
         return dt.datetime.now(dt.timezone.utc).date()
 
 
-# the faces' clock helper lives with the engine API both faces call
-from ..api import now_in  # noqa: E402,F401
+def now_in(timezone: str, as_of: dt.date) -> str:
+    """engine.api's ``now_in`` (the faces' clock helper lives with the engine
+    API both faces call), imported when a command needs the time: `status`
+    and `--version` do not load the engine's actions."""
+    from ..api import now_in as engine_now_in
+    return engine_now_in(timezone, as_of)
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -153,6 +153,7 @@ def to_plain(value: Any) -> Any:
 
 
 def emit_json(data: Any) -> None:
+    import json
     sys.stdout.write(json.dumps(to_plain(data), ensure_ascii=False, indent=1))
     sys.stdout.write("\n")
 
@@ -171,6 +172,8 @@ def emit_rows(rows: Sequence[dict], columns: Sequence[tuple[str, str]], fmt: str
         emit_json(list(rows))
         return
     if fmt == "csv":
+        import csv
+        import io
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow([key for key, _ in columns])
@@ -193,6 +196,7 @@ def table_width() -> Optional[int]:
     terminal, ``$COLUMNS`` when it is set, else no limit (piped output keeps
     every cell whole, so that grep finds what the book holds)."""
     if sys.stdout.isatty():
+        import shutil
         return shutil.get_terminal_size((80, 24)).columns
     try:
         columns = int(os.environ.get("COLUMNS", "") or 0)
