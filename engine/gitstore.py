@@ -39,7 +39,7 @@ from .diagnostics import FacturierError
 from .gitcommit import FastImport, FileChange, commit_time, private_ref
 from .gitlock import BookLock, LockTimeout, state_dir
 from .gitlog import LOG_FORMAT, change_signature, commit_order, find_paths, log_records
-from .gitrepo import (BOOK_FOLDERS, GitError, Pending, Repository, _link_above, blob_id, git,
+from .gitrepo import (BOOK_FOLDERS, GitError, Pending, Repository, _folder_checked, blob_id, git,
                       identities, identity_env, init_repository, is_repository, list_blobs,
                       parse_author, read_file_stat, run_git)
 from .worktree import (EditedMeanwhile, Journal, checkout, crash_point, is_book_path, list_tree,
@@ -355,7 +355,9 @@ class Store:
     def _check_path(self, path: str) -> None:
         if not is_book_path(path):
             raise GitError("facturier writes only book files, not %r" % path)
-        if _link_above(self.root, path) or os.path.islink(os.path.join(self.root, path)):
+        folder = path.rpartition("/")[0]
+        if (folder and not _folder_checked(self.root, folder, path, self._folders)) or \
+                os.path.islink(os.path.join(self.root, path)):
             raise GitError("%s is a symbolic link (or lies under one): facturier never writes "
                            "through links in a book" % path)
 
