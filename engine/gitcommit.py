@@ -94,7 +94,7 @@ class FastImport:
                  "fast-import", "--quiet", "--date-format=raw",
                  "--force"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-                preexec_fn=_die_with_parent)
+                preexec_fn=die_with_parent)
         except FileNotFoundError:
             raise GitError("git is not installed (facturier needs the git command)") from None
         assert self._proc.stdin is not None and self._proc.stdout is not None
@@ -258,10 +258,11 @@ class FastImport:
         self._stderr.close()
 
 
-def _die_with_parent() -> None:
-    """In fast-import's process: be killed when facturier dies. An orphan
-    would go on writing at end of input — its pack, its private ref — while
-    the next command already reads the repository."""
+def die_with_parent() -> None:
+    """In a child process (fast-import, a run's worker): be killed when
+    facturier dies. An orphan fast-import would go on writing at end of
+    input — its pack, its private ref — while the next command already reads
+    the repository."""
     try:
         import ctypes
         libc = ctypes.CDLL(None, use_errno=True)

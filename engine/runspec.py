@@ -220,7 +220,8 @@ def _child(spec: Speculation, wfd: int, mask) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        _die_with_parent()
+        from .gitcommit import die_with_parent
+        die_with_parent()               # (not Linux: _work watches the parent)
         if os.getppid() != parent:
             os._exit(1)
         # nothing of the parent's stays open here: the book's lock, git's
@@ -260,15 +261,6 @@ def _max_fd() -> int:
         return max(int(os.sysconf("SC_OPEN_MAX")), 1024)
     except (ValueError, OSError):
         return 1 << 16
-
-
-def _die_with_parent() -> None:
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)      # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass                                        # not Linux: _work watches the parent
 
 
 def _work(spec: Speculation, wfd: int, parent: int) -> None:
