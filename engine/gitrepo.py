@@ -119,8 +119,8 @@ class Pending:
         assert proc is not None, "asked twice"
         code, out, err = _finish(proc)
         if check and code != 0:
-            raise GitError("git %s failed: %s" % (self.args[0],
-                                                  err.decode(errors="replace").strip()))
+            command = next((a for a in self.args if not a.startswith("-")), "")
+            raise GitError("git %s failed: %s" % (command, err.decode(errors="replace").strip()))
         return out
 
     def cancel(self) -> None:
@@ -457,34 +457,25 @@ class PendingListing:
     def __init__(self, root, folders: Iterable[str] = BOOK_FOLDERS, state: bool = True):
         wanted = ["facturier.yaml", *folders]
         listed = wanted + [":(icase).facturier"] if state else wanted
-        self._status = _start(root, ("--no-optional-locks", "status", "--porcelain=v1", "-z",
-                                     "--untracked-files=all", "--no-renames", "--", *wanted))
+        self._status = Pending(root, "--no-optional-locks", "status", "--porcelain=v1", "-z",
+                               "--untracked-files=all", "--no-renames", "--", *wanted)
         try:
-            self._files = _start(root, ("--no-optional-locks", "ls-files", "-s", "-z", "--",
-                                        *listed))
+            self._files = Pending(root, "--no-optional-locks", "ls-files", "-s", "-z", "--",
+                                  *listed)
         except BaseException:
-            self.cancel()
+            self._status.cancel()
             raise
 
     def result(self) -> tuple[bytes, bytes]:
         try:
-            code, out, err = _finish(self._files)
-            if code != 0:
-                raise GitError("git ls-files failed: %s" % err.decode(errors="replace").strip())
-            code, status, err = _finish(self._status)
+            return self._files.output(), self._status.output()
         except BaseException:
             self.cancel()
             raise
-        if code != 0:
-            raise GitError("git status failed: %s" % err.decode(errors="replace").strip())
-        return out, status
 
     def cancel(self) -> None:
-        for name in ("_files", "_status"):
-            proc = getattr(self, name, None)
-            if proc is not None and proc.returncode is None:
-                proc.kill()
-                proc.communicate()
+        self._files.cancel()
+        self._status.cancel()
 
 
 def _hash_tree(root: Path, wanted, links: list) -> dict[str, str]:
