@@ -7,7 +7,6 @@ translated into :class:`GitError` (a FacturierError).
 """
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import re
@@ -311,31 +310,17 @@ def read_file_stat(root, path: str, checked: Optional[dict[str, tuple[int, int]]
     taken as checked while its path still leads to that very folder (one
     ``lstat`` instead of one per folder above it; a link swapped in higher up
     leads elsewhere, and is then looked for again)."""
+    from .safepath import UnsafePath, read_regular
     folder = path.rpartition("/")[0]
     if folder and not _folder_checked(root, folder, path, checked):
         raise GitError(_LINK % path)
     try:
-        fd = os.open(os.path.join(root, path),
-                     os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise GitError(_LINK % path) from None
-        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-            return None, None
-        raise
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return None, None
-        chunks = []
-        while True:
-            chunk = os.read(fd, max(st.st_size + 1, 65536))
-            if not chunk:
-                break
-            chunks.append(chunk)
-        return b"".join(chunks), st
-    finally:
-        os.close(fd)
+        found = read_regular(root, path)
+    except UnsafePath:
+        raise GitError(_LINK % path) from None
+    except (FileNotFoundError, NotADirectoryError):
+        return None, None
+    return found if found is not None else (None, None)
 
 
 _LINK = ("%s is a symbolic link (or lies under one): facturier never reads or writes through "

@@ -115,7 +115,21 @@ def read_bytes(root, rel: str, checked: Optional[set] = None) -> bytes:
             raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), sub)
         if checked is not None:
             checked.add(sub)
-    full = root / rel
+    found = read_regular(root, rel)
+    if found is None:
+        mode = os.lstat(root / rel).st_mode
+        raise IsADirectoryError(errno.EISDIR, "not a regular file", rel) \
+            if stat.S_ISDIR(mode) else OSError(errno.EINVAL, "not a regular file", rel)
+    return found[0]
+
+
+def read_regular(root, rel: str) -> Optional[tuple[bytes, os.stat_result]]:
+    """The bytes of the book file ``rel`` and its stat data (``fstat`` of
+    the file opened), its last component never followed (UnsafePath when it
+    is a link; the folders on its way are the caller's to check); None when
+    it is not a regular file (a folder, a fifo: never waited on);
+    FileNotFoundError and the like as ``os.open`` raises them."""
+    full = os.path.join(root, rel)
     if not _NOFOLLOW and os.path.islink(full):       # pragma: no cover - no O_NOFOLLOW
         raise UnsafePath(link_message(rel), rel)
     try:
@@ -125,11 +139,10 @@ def read_bytes(root, rel: str, checked: Optional[set] = None) -> bytes:
             raise UnsafePath(link_message(rel), rel) from None
         raise
     with os.fdopen(fd, "rb") as f:
-        mode = os.fstat(f.fileno()).st_mode
-        if not stat.S_ISREG(mode):
-            raise IsADirectoryError(errno.EISDIR, "not a regular file", rel) \
-                if stat.S_ISDIR(mode) else OSError(errno.EINVAL, "not a regular file", rel)
-        return f.read()
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        return f.read(), st
 
 
 def links_under(root, folder: str) -> list[str]:
