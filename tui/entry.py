@@ -23,7 +23,7 @@ if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
 if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
     signal.signal(signal.SIGTERM, _before_start)
 
-from engine.cli import entry_point, main as cli  # noqa: E402
+from engine.cli import Terminated, entry_point, main as cli  # noqa: E402
 from engine.cli.common import Context, pass_ctx  # noqa: E402
 
 
@@ -36,7 +36,11 @@ def tui_command(ctx: Context):
 
 
 def main() -> None:
-    _leave(entry_point())
+    try:
+        _leave(entry_point())
+    except KeyboardInterrupt as exc:
+        # landed after the command's own handling: as the shell expects
+        _leave(143 if isinstance(exc, Terminated) else 130)
 
 
 def _leave(code) -> None:
@@ -46,6 +50,7 @@ def _leave(code) -> None:
     action's own git work in a large book): the output is flushed and the
     exit handlers run (temporary files, worker processes) first; otherwise
     as ``sys.exit``."""
+    _ending()
     import threading
     if threading.active_count() > 1 or not isinstance(code, (int, type(None))):
         sys.exit(code)
@@ -62,6 +67,22 @@ def _leave(code) -> None:
     except (OSError, ValueError):
         pass
     os._exit(code or 0)
+
+
+def _ending() -> None:
+    """From here the command is done and its status known: a Ctrl-C or
+    SIGTERM now (even one already received, whose handler has not run yet)
+    does not turn the ending into a traceback; a second one ends the process
+    at once, for exit handlers that would not finish."""
+    received: list[int] = []
+
+    def quiet(signum, frame):
+        if received:
+            os._exit(128 + signum)
+        received.append(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, quiet)
 
 
 if __name__ == "__main__":

@@ -140,10 +140,10 @@ def entry_point(args=None) -> int:
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL or _early(signal.SIGTERM):
         _MAIN_PID[:] = [os.getpid()]
         signal.signal(signal.SIGTERM, _terminate)
-    install(sys.argv[1:] if args is None else args)
-    if _early(signal.SIGINT):        # the console script's quiet exit while importing
-        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
+        install(sys.argv[1:] if args is None else args)
+        if _early(signal.SIGINT):        # the console script's quiet exit while importing
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         main.main(args=args, prog_name="facturier", standalone_mode=False)
         return 0
     except click.exceptions.Exit as exc:
