@@ -331,7 +331,9 @@ def _reports_on(tab: str):
     async def run_before(pilot):
         app = pilot.app
         deadline = time.monotonic() + 30
-        while app.snapshot is None:
+        # the whole book: a partial snapshot's successor would ask the
+        # reports again while they are being drawn
+        while app.snapshot is None or not app.snapshot.complete or not app.loaded.is_set():
             assert time.monotonic() < deadline, "the book did not load"
             await pilot.pause(0.05)
         app.action_reports(tab)

@@ -43,6 +43,13 @@ async def loaded(pilot, app) -> None:
     await until(pilot, lambda: app.snapshot is not None and app.snapshot.complete)
 
 
+def _drawn(dashboard) -> bool:
+    """The dashboard composed and showing the book, not "Loading…" (a small
+    book may load before the dashboard's widgets are composed)."""
+    loading = dashboard.query("#loading")
+    return bool(loading) and not loading.first().display
+
+
 def text_of(widget) -> str:
     """What a Static shows, as plain text."""
     from rich.console import Console
@@ -271,7 +278,7 @@ async def _open(pilot, opener, form_type) -> None:
     await loaded(pilot, app)
     # the dashboard under the form drawn with the book, not "Loading…"
     await until(pilot, lambda: app.loaded.is_set()
-                and not app.dashboard.query_one("#loading").display)
+                and _drawn(app.dashboard))
     await pilot.wait_for_scheduled_animations()
     await pilot.pause(0.2)                  # its new content composited before it is covered
     opener(app)
@@ -488,7 +495,7 @@ async def _dashboard_drawn(pilot) -> None:
     app = pilot.app
     await loaded(pilot, app)
     await until(pilot, lambda: app.loaded.is_set()
-                and not app.dashboard.query_one("#loading").display)
+                and _drawn(app.dashboard))
     await pilot.wait_for_scheduled_animations()
     await pilot.pause(0.2)
 
