@@ -185,6 +185,18 @@ class FastImport:
         self.tip = ":%d" % self._mark
         return self.mark(self.tip) if resolve else self.tip
 
+    def store_blobs(self, contents: Sequence[bytes]) -> None:
+        """Stream ``contents`` as blobs, no mark: a commit then names each by
+        its id, an object fast-import already has (Store.store_ahead). Run
+        in a thread of its own while the caller's thread checks the change
+        they belong to; nothing else may talk to fast-import meanwhile. Not
+        whole (:class:`_Whole` is the main thread's): stopped part-way, the
+        blobs sent are objects no commit names."""
+        for data in contents:
+            self._send(b"blob\ndata %d\n" % len(data))
+            self._send(data)
+            self._send(b"\n")
+
     @_whole
     def mark(self, mark: str) -> str:
         """The commit id of a mark (":N"); an id is returned as it is."""
@@ -196,6 +208,13 @@ class FastImport:
         if self.tip == mark:
             self.tip = sha
         return sha
+
+    def flush(self) -> None:
+        """What was sent, handed to fast-import now (not at the next question)."""
+        try:
+            self._in.flush()
+        except (BrokenPipeError, ValueError):
+            self._died()
 
     def checkpoint(self) -> None:
         """Write the pack (and its index) of everything sent so far: the commits

@@ -52,6 +52,7 @@ __all__ = ["BOOK_FOLDERS", "BookLock", "ConcurrentChange", "EditedMeanwhile", "G
 
 BATCH_COMMITS = 500         # a batch publishes when it holds this many commits
 BATCH_BYTES = 64 << 20      # ... or this much file data
+AHEAD_AT = 256              # files in one commit from which their blobs are stored ahead
 LIST_AFTER = 200            # paths asked of fast-import one by one before listing HEAD whole
 
 
@@ -111,7 +112,16 @@ class _Flight:
     error: Optional[BaseException] = field(default=None)
 
 
-def _join(flight: _Flight) -> Optional[BaseException]:
+@dataclass
+class _Ahead:
+    """File contents fast-import stores in a thread (see :meth:`Store.store_ahead`)."""
+    contents: list[bytes]
+    stored: set[str] = field(default_factory=set)       # their blob ids, once all are sent
+    done: threading.Event = field(default_factory=threading.Event)
+    error: Optional[BaseException] = field(default=None)
+
+
+def _join(flight: "_Flight | _Ahead") -> Optional[BaseException]:
     """Wait for a publish's thread to be done; an interruption meanwhile
     (Ctrl-C) does not stop it (as for a git command, gitrepo.run_git): it is
     returned, for the caller to raise once the publish is settled. (Not
@@ -187,13 +197,84 @@ class Store:
         self._known: dict[str, Optional[tuple[str, str]]] = {}
         self._listed = False
         self._ref_left = False
+        self._ahead: Optional[_Ahead] = None            # contents being stored ahead
+        self._stored: set[str] = set()                  # blob ids fast-import has from them
 
     # ------------------------------------------------------------------ reading
     @property
     def _fi(self) -> FastImport:
+        if self._ahead is not None:
+            self._ahead_landed()
         if self._import is None:
             self._import = FastImport(self.root, private_ref())
+            self._stored.clear()
         return self._import
+
+    def store_ahead(self, contents: Iterable[bytes]) -> None:
+        """Have fast-import store these file contents now, in a thread, while
+        this one checks the change they belong to: for a run's tens of
+        thousands of reminders, git's hashing and compressing of the files
+        happen beside the checks instead of after them. The commit that
+        writes them names each blob by its id. Contents no commit takes (the
+        change refused, an interruption) stay objects nothing names, dropped
+        by git's gc as those of any interrupted git command. Nothing is done
+        when git converts contents (a blob is then not the bytes)."""
+        if self.repo.converts or self._ahead is not None:
+            return
+        fi = self._fi
+        ahead = _Ahead(list(contents))
+        thread = threading.Thread(target=self._store_behind, args=(fi, ahead),
+                                  name="facturier-blobs")
+        # as a publish behind the session: started whole, SIGINT and SIGTERM
+        # stay the session's
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            thread.start()
+            self._ahead = ahead
+        except Exception:
+            pass                    # no thread: the commit sends the contents itself
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+    def _store_behind(self, fi: FastImport, ahead: _Ahead) -> None:
+        try:
+            object_format = self.repo.object_format
+            sending: dict[str, bytes] = {}
+            for data in ahead.contents:
+                sha = blob_id(data, object_format)
+                if sha not in self._stored:
+                    sending.setdefault(sha, data)
+            fi.store_blobs(list(sending.values()))
+            fi.flush()
+            ahead.stored = set(sending)
+        except BaseException as exc:
+            ahead.error = exc
+        finally:
+            ahead.done.set()
+
+    def _ahead_landed(self, raising: bool = True) -> None:
+        """Wait for the contents being stored ahead. When that failed
+        (fast-import stopped), fast-import is let go (the next use starts
+        another) and the failure raised, unless ``raising`` is False (a
+        session being settled); so is an interruption received meanwhile."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            return
+        interrupted = _join(ahead)
+        if ahead.error is None:
+            self._stored |= ahead.stored
+        else:
+            self._stop_import()
+        if raising and ahead.error is not None:
+            raise ahead.error
+        if raising and interrupted is not None:
+            raise interrupted
+
+    def _stop_import(self) -> None:
+        if self._import is not None:
+            self._import.kill()
+            self._import = None
+        self._stored.clear()
 
     def _entry(self, path: str) -> Optional[tuple[str, str]]:
         """(mode, blob id) of ``path`` at the session's last commit."""
@@ -321,7 +402,8 @@ class Store:
                 content: bytes | str = sha
             else:
                 sha = blob_id(data, self.repo.object_format)
-                content = data
+                # stored ahead (store_ahead): named by its id
+                content = sha if sha in self._stored else data
             if old is not None and old[1] == sha:
                 continue
             changes.append((path, mode, content))
@@ -518,8 +600,7 @@ class Store:
             try:
                 self._import.reset(current)
             except BaseException:
-                self._import.kill()
-                self._import = None
+                self._stop_import()
 
     def move_to(self, target: str) -> None:
         """Move the checked-out branch from the published head to commit
@@ -562,6 +643,7 @@ class Store:
         self._listed = False
         self._seen.clear()
         self._staged = None
+        self._ahead_landed()
         if self._import is not None:
             self._import.reset(target)
 
@@ -598,6 +680,7 @@ class Store:
             if self._flight is not None:        # publish failed first: settled here
                 self._abandon()
             self._settle_questions()
+            self._ahead_landed(raising=False)
             fi, self._import = self._import, None
             if fi is not None:
                 try:

@@ -203,7 +203,11 @@ class Writer:
     def commit(self, change: Change) -> Optional[str]:
         if self._store is None:
             raise ActionRefused("refuse.writer_closed")
+        from .gitstore import AHEAD_AT
         from .safepath import check_writable
+        if len(change.writes) >= AHEAD_AT:
+            # git stores the many files' contents while they are checked
+            self._store.store_ahead(change.writes.values())
         checked: set = set()
         for path in change.paths:           # never through a link, never out of the book
             check_writable(self.root, path, checked)

@@ -686,3 +686,151 @@ def test_ctrl_c_during_a_question_to_fast_import_leaves_its_answers_in_step(larg
                           text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert int(proc.stdout) > 100          # the interruptions did land
+
+
+# ------------------------------------------------------------ contents stored ahead
+
+def _quotes(count: int, tag: bytes = b"") -> dict[str, bytes]:
+    return {"documents/2025/%02d/q-%04d.yaml" % (3 + i % 3, i):
+            b"kind: quote\ncustomer: acme\ndate: 2025-03-01\nlines:\n  - description: Part %d%s\n"
+            b"    unit_price: \"10.00\"\n" % (i, tag)
+            for i in range(count)}
+
+
+def test_contents_stored_ahead_are_committed_by_id_to_the_same_tree(book, make_book,
+                                                                      monkeypatch):
+    """Many files in one commit: fast-import stores their contents in a thread
+    while the change is checked, and the commit names each blob by its id;
+    the commit's tree is the one the same change gives without that."""
+    from engine import gitcommit
+    sent: list = []
+    commit = gitcommit.FastImport.commit
+
+    def spy(self, *args, **kwargs):
+        sent.extend(type(content) for _path, _mode, content in args[5])
+        return commit(self, *args, **kwargs)
+
+    monkeypatch.setattr(gitcommit.FastImport, "commit", spy)
+    writes = _quotes(gitstore.AHEAD_AT + 44)
+    twin = make_book({"contacts/acme.yaml": "name: ACME\n", DOC: OLD.decode()})
+    trees = []
+    for root, ahead in ((book, True), (twin, False)):
+        sent.clear()
+        with BookLock(root):
+            store = Store(root)
+            try:
+                if ahead:
+                    store.store_ahead(writes.values())
+                store.commit(writes, [], "Many\n\nFacturier-Action: document.modify\n")
+            finally:
+                store.close()
+        assert set(sent) == ({str} if ahead else {bytes})      # by id / the bytes themselves
+        subprocess.run(["git", "-C", str(root), "fsck", "--full", "--strict"], check=True,
+                       capture_output=True)
+        assert _status(root) == ""
+        assert all((root / path).read_bytes() == data for path, data in writes.items())
+        trees.append(git(root, "rev-parse", "HEAD^{tree}").strip())
+    assert trees[0] == trees[1]
+
+
+def test_a_change_refused_after_its_contents_were_stored_ahead_changes_nothing(book):
+    """The many files' contents go to git before the checks; one of the files
+    edited by a person refuses the change: the branch, the work tree and the
+    person's edit are as they were, the repository sound, and the next
+    change (the edit committed first) is made whole."""
+    from engine.diagnostics import ActionRefused
+    from engine.session import Change, open_writer
+    writes = _quotes(gitstore.AHEAD_AT + 10)
+    writes[DOC] = NEW
+    (book / DOC).write_bytes(OLD + b"notes: a person's\n")
+    head = git(book, "rev-parse", "HEAD").strip()
+    change = Change("document.modify", "Many", writes)
+    with open_writer(book) as writer:
+        with pytest.raises(ActionRefused, match="uncommitted|edit") as refused:
+            writer.commit(change)
+    assert DOC in str(refused.value)
+    assert git(book, "rev-parse", "HEAD").strip() == head
+    assert (book / DOC).read_bytes() == OLD + b"notes: a person's\n"
+    assert not (book / "documents/2025/03").exists()
+    subprocess.run(["git", "-C", str(book), "fsck", "--full", "--strict"], check=True,
+                   capture_output=True)
+    git(book, "commit", "-qam", "A person's note")
+    del writes[DOC]
+    with open_writer(book) as writer:
+        assert writer.commit(change.__class__("document.modify", "Many", writes)) is not None
+    assert _status(book) == ""
+    assert all((book / path).read_bytes() == data for path, data in writes.items())
+    subprocess.run(["git", "-C", str(book), "fsck", "--full", "--strict"], check=True,
+                   capture_output=True)
+
+
+def test_fast_import_stopping_while_contents_are_stored_ahead_fails_the_commit_cleanly(
+        book, monkeypatch):
+    """fast-import dies while it is given the contents ahead: the commit
+    fails naming git, nothing moves, and the session's next commit works
+    (with another fast-import)."""
+    from engine import gitcommit
+    store_blobs = gitcommit.FastImport.store_blobs
+    stopped = []
+
+    def dying(self, contents):
+        if not stopped:
+            stopped.append(self._proc.pid)
+            self._proc.kill()
+            self._proc.wait()
+        return store_blobs(self, contents)
+
+    monkeypatch.setattr(gitcommit.FastImport, "store_blobs", dying)
+    head = git(book, "rev-parse", "HEAD").strip()
+    writes = _quotes(gitstore.AHEAD_AT)
+    with BookLock(book):
+        store = Store(book)
+        try:
+            store.store_ahead(writes.values())
+            with pytest.raises(gitstore.GitError, match="fast-import"):
+                store.commit(writes, [], "Many\n\nFacturier-Action: document.modify\n")
+            assert git(book, "rev-parse", "HEAD").strip() == head
+            store.store_ahead(writes.values())
+            sha = store.commit(writes, [], "Many\n\nFacturier-Action: document.modify\n")
+        finally:
+            store.close()
+    assert stopped and git(book, "rev-parse", "HEAD").strip() == sha
+    assert _status(book) == ""
+    subprocess.run(["git", "-C", str(book), "fsck", "--full", "--strict"], check=True,
+                   capture_output=True)
+
+
+AHEAD = textwrap.dedent("""
+    import os, signal, sys
+    sys.path.insert(0, %r)
+    from engine.cli import _terminate
+    from engine.gitstore import BookLock, Store
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    root, sig = sys.argv[1], int(sys.argv[2])
+    writes = {"documents/2025/%%02d/big-%%04d.yaml" %% (3 + i %% 3, i):
+              b"kind: quote\\nn: %%d\\nnotes: %%s\\n" %% (i, b"x" * 20000) for i in range(1500)}
+    with BookLock(root):
+        store = Store(root)
+        try:
+            store.store_ahead(writes.values())
+            os.kill(os.getpid(), sig)         # while git is given the 30 MB
+            store.commit(writes, [], "Big\\n\\nFacturier-Action: document.modify\\n")
+        finally:
+            store.close()
+""") % str(REPO)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interruption_while_contents_are_stored_ahead_leaves_the_book_as_it_was(book, sig):
+    head = git(book, "rev-parse", "HEAD").strip()
+    proc = subprocess.run([sys.executable, "-c", AHEAD, str(book), str(int(sig))],
+                          capture_output=True, timeout=120)
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last in (b"KeyboardInterrupt", b"engine.cli.Terminated"), proc.stderr[-2000:]
+    assert git(book, "rev-parse", "HEAD").strip() == head
+    assert _status(book) == ""
+    assert not (book / "documents/2025/03").exists()
+    assert not (book / ".git/facturier/journal.json").exists()
+    subprocess.run(["git", "-C", str(book), "fsck", "--full", "--strict"], check=True,
+                   capture_output=True)
