@@ -188,8 +188,12 @@ def _load(root: Path, use_cache: bool, processes: Optional[int],
                 entries[path] = entry
             else:
                 todo.append((path, blob))
+    fresh_key: Optional[str] = None       # the settings the parsed entries' totals are for
     if todo:
-        for entry in _parse_all(root, todo, processes):
+        known = entries.get(SETTINGS_FILE)
+        parsed, fresh_key = _parse_all(root, todo, processes,
+                                       known.record if known is not None else None)
+        for entry in parsed:
             if entry is not None:
                 entries[entry.path] = entry
     more = []
@@ -199,7 +203,14 @@ def _load(root: Path, use_cache: bool, processes: Optional[int],
     more.extend(untrusted_diagnostics(links, untrusted["state"]))
     book = assemble(entries, root=str(root), more=more, source=digest if use_cache else "")
     key = cache.totals_key(book.settings)
-    computed = _remember_totals(book, entries, snapshot.totals_key == key)
+    if snapshot.totals_key != key or fresh_key != key:
+        # a total is kept only when computed with these settings
+        fresh = {path for path, _blob in todo}
+        for path, entry in entries.items():
+            if type(entry) is cache.DocumentEntry and entry.total is not None and \
+                    (fresh_key != key if path in fresh else snapshot.totals_key != key):
+                entry.total = None
+    computed = _remember_totals(book, entries, True)
     # the digest kept always names the listing the kept entries are exactly
     if use_cache and (todo or computed or len(entries) != len(cached)
                       or (digest and digest != snapshot.listing)):
@@ -332,7 +343,7 @@ def _rows_unchanged(root: Path, old, segment: bytes, parsed: dict, processes):
 
 
 def _parse_rows(root: Path, todo: list, parsed: dict, processes) -> None:
-    for entry in _parse_all(root, todo, processes) if todo else ():
+    for entry in _parse_all(root, todo, processes)[0] if todo else ():
         if entry is not None:
             parsed[entry.path] = entry
 
@@ -591,10 +602,24 @@ def quiet_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _parse_all(root: Path, todo: list[tuple[str, str]], processes: Optional[int]) -> list:
+def _parse_all(root: Path, todo: list[tuple[str, str]], processes: Optional[int],
+               settings: Optional[Settings] = None) -> tuple[list, Optional[str]]:
+    """The entries of the files ``todo`` lists, and the settings key
+    (cache.totals_key) their documents' totals were computed with: on every
+    core, each worker computes the totals of the documents it parsed, with
+    the book's settings (``settings``, those already loaded, or the settings
+    file parsed here first when ``todo`` holds it); in this process, none
+    (None)."""
     if processes is None:
         processes = os.cpu_count() or 1
     if processes > 1 and len(todo) >= PARALLEL_THRESHOLD:
+        settings_blob = next((blob for path, blob in todo if path == SETTINGS_FILE), None)
+        if settings_blob is not None:
+            settings = None
+            first = _parse_one(root, SETTINGS_FILE, settings_blob)
+            if first is not None and type(first) is cache.SettingsEntry and \
+                    first.record is not None:
+                settings = first.record
         import multiprocessing
         import multiprocessing.context
         context: multiprocessing.context.BaseContext
@@ -604,9 +629,11 @@ def _parse_all(root: Path, todo: list[tuple[str, str]], processes: Optional[int]
             context = multiprocessing.get_context()
         chunks = [todo[i::processes * 8] for i in range(processes * 8)]
         with context.Pool(processes, initializer=quiet_worker) as pool:
-            packed = pool.map(_parse_chunk_packed, [(str(root), chunk) for chunk in chunks])
-        return [entry for data in packed for entry in cache.unpack_entries(data)]
-    return _parse_chunk((str(root), todo))
+            packed = pool.map(_parse_chunk_packed,
+                              [(str(root), chunk, settings) for chunk in chunks])
+        return ([entry for data in packed for entry in cache.unpack_entries(data)],
+                None if settings is None else cache.totals_key(settings))
+    return _parse_chunk((str(root), todo)), None
 
 
 def _parse_chunk(args) -> list:
@@ -616,9 +643,17 @@ def _parse_chunk(args) -> list:
 
 
 def _parse_chunk_packed(args) -> bytes:
-    """A worker's result as msgpack: far cheaper to send back than pickles."""
+    """A worker's result as msgpack: far cheaper to send back than pickles;
+    with the totals of its documents when the settings are given."""
     gc.disable()
-    return cache.pack_entries(_parse_chunk(args))
+    root, todo, settings = args
+    entries = _parse_chunk((root, todo))
+    if settings is not None:
+        from .money import document_totals
+        for entry in entries:
+            if type(entry) is cache.DocumentEntry and entry.record is not None:
+                entry.total = document_totals(entry.record, settings).total
+    return cache.pack_entries(entries)
 
 
 def _parse_one(root: Path, path: str, blob: str, checked: Optional[set] = None):

@@ -223,3 +223,33 @@ def test_load_files_reads_what_load_book_reads_without_git_or_disk(make_book):
     assert any("already used" in str(d) for d in in_memory.errors)
     # no facturier.yaml: the defaults, as an empty file gives
     assert load_files({}).settings == load_files({"facturier.yaml": b""}).settings
+
+
+def test_totals_computed_while_parsing_on_every_core_follow_the_settings(make_book, monkeypatch):
+    """A cold load parses on every core, each worker computing the totals of
+    its documents with the book's settings: they are those of one process,
+    and after a change of settings neither the kept (cached) nor the newly
+    parsed documents keep a total of the old settings."""
+    from engine import book as book_module
+    monkeypatch.setattr(book_module, "PARALLEL_THRESHOLD", 4)
+    invoice = INVOICE.replace('unit_price: "120.00"', 'unit_price: "100.00"')
+    files = {"facturier.yaml": "vat: \"0\"\n", "contacts/acme.yaml": CONTACT}
+    files.update({"documents/2025/01/inv-%d.yaml" % i: invoice for i in range(12)})
+    root = make_book(files)
+
+    def totals(**kwargs):
+        book = load_book(root, **kwargs)
+        return {doc_id: book.total_of(book.documents[doc_id]) for doc_id in book.documents}
+
+    assert totals(processes=2) == totals(processes=1, use_cache=False) == \
+        {"inv-%d" % i: Decimal("100.00") for i in range(12)}
+    (root / "facturier.yaml").write_text('vat: "8.1"\n')
+    edited = root / "documents/2025/01/inv-3.yaml"
+    edited.write_text(edited.read_text().replace("100.00", "10.00"))
+    expected = {"inv-%d" % i: Decimal("108.10") for i in range(12)}
+    expected["inv-3"] = Decimal("10.81")
+    assert totals(processes=2) == expected          # settings and one file parsed again
+    cache.cache_path(root).unlink()
+    assert totals(processes=2) == expected          # everything parsed again, on both cores
+    (root / "facturier.yaml").write_text('vat: "8.1"\ncurrency: JPY\n')
+    assert totals(processes=2) == {**{k: Decimal("108") for k in expected}, "inv-3": Decimal("11")}
