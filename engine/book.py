@@ -192,7 +192,8 @@ def _load(root: Path, use_cache: bool, processes: Optional[int],
     if todo:
         known = entries.get(SETTINGS_FILE)
         parsed, fresh_key = _parse_all(root, todo, processes,
-                                       known.record if known is not None else None)
+                                       known.record if isinstance(known, cache.SettingsEntry)
+                                       else None)
         for entry in parsed:
             if entry is not None:
                 entries[entry.path] = entry
