@@ -209,6 +209,7 @@ class FastImport:
             self.tip = sha
         return sha
 
+    @_whole
     def flush(self) -> None:
         """What was sent, handed to fast-import now (not at the next question)."""
         try:

@@ -386,15 +386,19 @@ class Store:
         return found
 
     # ------------------------------------------------------------------ commit
-    def commit(self, writes: dict[str, bytes], deletes: Iterable[str], message: str) -> Optional[str]:
+    def commit(self, writes: dict[str, bytes], deletes: Iterable[str], message: str, *,
+               links_checked: bool = False) -> Optional[str]:
         """One commit with these changes on the checked-out branch; the work
         tree follows (at once, or at the end of a batch). Returns the commit
         id (in a batch, a fast-import mark ":N" until published), or None
-        when nothing changes."""
+        when nothing changes. ``links_checked``: the caller has just looked
+        for links on every path (safepath.check_writable, which names the
+        link to the person): not looked for again here. Either way the files
+        are written without following a link (engine/worktree.py)."""
         changes: list[FileChange] = []
         after: dict[str, Optional[tuple[str, str]]] = {}
         for path, data in writes.items():
-            self._check_path(path)
+            self._check_path(path, links_checked)
             old = self._entry(path)
             mode = old[0] if old else "100644"
             if self.repo.converts:
@@ -409,7 +413,7 @@ class Store:
             changes.append((path, mode, content))
             after[path] = (mode, sha)
         for path in deletes:
-            self._check_path(path)
+            self._check_path(path, links_checked)
             if self._entry(path) is not None:
                 changes.append((path, "", None))
                 after[path] = None
@@ -418,9 +422,11 @@ class Store:
         for path in after:
             if path not in self._before:        # first change of it since the last publish
                 self._before[path] = self.blob_at_head(path)
+        # its id asked by the publish (outside a batch: at once), once the
+        # work tree has been looked at while git makes the commit
         sha = self._fi.commit(self.head, self._author, self._committer, commit_time(),
                               message if message.endswith("\n") else message + "\n", changes,
-                              resolve=not self._batching)
+                              resolve=False)
         self._commits += 1
         self._queued += 1
         for path, entry in after.items():
@@ -430,13 +436,16 @@ class Store:
         self.head = sha
         if not self._batching:
             self.publish()
-        elif self._queued >= BATCH_COMMITS or self._queued_bytes >= BATCH_BYTES:
+            return self.head                # the commit's id, published
+        if self._queued >= BATCH_COMMITS or self._queued_bytes >= BATCH_BYTES:
             self.publish(behind=True)
         return sha
 
-    def _check_path(self, path: str) -> None:
+    def _check_path(self, path: str, links_checked: bool = False) -> None:
         if not is_book_path(path):
             raise GitError("facturier writes only book files, not %r" % path)
+        if links_checked:
+            return
         folder = path.rpartition("/")[0]
         if (folder and not _folder_checked(self.root, folder, path, self._folders)) or \
                 os.path.islink(os.path.join(self.root, path)):
@@ -474,13 +483,16 @@ class Store:
             # the commit's id first (fast-import answers it before writing the
             # pack), then the pack: behind the session, written before the
             # thread starts; else while the journal and the files are written
+            # (the work tree's files looked at while git makes the commits sent)
+            self._fi.flush()
+            work = self._work_blobs(list(paths))
             new = self.head = self._fi.mark(self.head)
             self._fi.start_checkpoint()
             self._ref_left = True           # fast-import's private ref exists from there on
             if behind:
                 self._objects_written()
             flight = _Flight(self._published, new, paths, dict(self._after), dict(self._writes),
-                             self._work_blobs(list(paths)))
+                             work)
         except BaseException:
             self._abandon()
             raise

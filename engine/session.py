@@ -226,7 +226,8 @@ class Writer:
             raise ActionRefused("refuse.uncommitted_read", paths=", ".join(dirty))
         parsed = parse_writes(change)
         before = self._store._published
-        sha = self._store.commit(change.writes, change.deletes, change.message)
+        sha = self._store.commit(change.writes, change.deletes, change.message,
+                                 links_checked=True)
         if sha is not None:
             self.commits.append(sha)
             if self._book is not None:
