@@ -196,6 +196,18 @@ class Repository:
             self._converts = self._answer(*(asked or _attribute_questions(self.root)))
         return self._converts
 
+    @property
+    def known_to_convert(self) -> bool:
+        """:attr:`converts` already known true (without waiting for git)."""
+        return self._converts is True
+
+    def found_attributes(self) -> None:
+        """An attribute file was found where :attr:`converts` does not look
+        (an untracked ``.gitattributes`` deep in the book's folders): from
+        now on, content goes through git."""
+        self.settle()
+        self._converts = True
+
     def settle(self) -> None:
         """End the questions still running: no git process of a repository
         that is left stays behind."""

@@ -198,6 +198,7 @@ class Store:
         self._listed = False
         self._ref_left = False
         self._ahead: Optional[_Ahead] = None            # contents being stored ahead
+        self._attribute_folders: set[str] = set()       # folders without a .gitattributes
         self._stored: set[str] = set()                  # blob ids fast-import has from them
 
     # ------------------------------------------------------------------ reading
@@ -210,7 +211,25 @@ class Store:
             self._stored.clear()
         return self._import
 
-    def store_ahead(self, contents: Iterable[bytes]) -> None:
+    def _look_for_attributes(self, paths: Iterable[str]) -> None:
+        """Git applies a ``.gitattributes`` of any folder a file lies in,
+        tracked or not; Repository.converts looks at tracked ones and at the
+        book's top folders. An untracked one deeper (``documents/2026/``)
+        is looked for here, once a folder per session, for every path
+        written or read: found, content goes through git from then on."""
+        if self.repo.known_to_convert:
+            return
+        folders = self._attribute_folders
+        for path in paths:
+            folder = path.rpartition("/")[0]
+            while folder and folder not in folders:
+                folders.add(folder)
+                if os.path.lexists(os.path.join(self.root, folder, ".gitattributes")):
+                    self.repo.found_attributes()
+                    return
+                folder = folder.rpartition("/")[0]
+
+    def store_ahead(self, writes: dict[str, bytes]) -> None:
         """Have fast-import store these file contents now, in a thread, while
         this one checks the change they belong to: for a run's tens of
         thousands of reminders, git's hashing and compressing of the files
@@ -219,10 +238,11 @@ class Store:
         change refused, an interruption) stay objects nothing names, dropped
         by git's gc as those of any interrupted git command. Nothing is done
         when git converts contents (a blob is then not the bytes)."""
+        self._look_for_attributes(writes)
         if self.repo.converts or self._ahead is not None:
             return
         fi = self._fi
-        ahead = _Ahead(list(contents))
+        ahead = _Ahead(list(writes.values()))
         thread = threading.Thread(target=self._store_behind, args=(fi, ahead),
                                   name="facturier-blobs")
         # as a publish behind the session: started whole, SIGINT and SIGTERM
@@ -314,6 +334,7 @@ class Store:
         queued = self._queued_bytes_of(path)
         if queued is not None:
             return queued[0]
+        self._look_for_attributes((path,))
         data, st = read_file_stat(self.root, path, self._folders)
         if data is None or st is None or self.repo.converts:
             return data
@@ -357,6 +378,7 @@ class Store:
         from the session's last commit (uncommitted edits, an untracked file
         in the way, a symbolic link)."""
         paths = list(paths)
+        self._look_for_attributes(paths)
         if self._flight is not None and any(p in self._flight.after for p in paths):
             self._land()                # those files are being written: once they are
         # (while a publish is under way, the staged changes of the paths it
@@ -395,6 +417,8 @@ class Store:
         for links on every path (safepath.check_writable, which names the
         link to the person): not looked for again here. Either way the files
         are written without following a link (engine/worktree.py)."""
+        deletes = list(deletes)
+        self._look_for_attributes(list(writes) + deletes)
         changes: list[FileChange] = []
         after: dict[str, Optional[tuple[str, str]]] = {}
         for path, data in writes.items():

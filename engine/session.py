@@ -207,7 +207,7 @@ class Writer:
         from .safepath import check_writable
         if len(change.writes) >= AHEAD_AT:
             # git stores the many files' contents while they are checked
-            self._store.store_ahead(change.writes.values())
+            self._store.store_ahead(change.writes)
         checked: set = set()
         for path in change.paths:           # never through a link, never out of the book
             check_writable(self.root, path, checked)

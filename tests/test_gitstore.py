@@ -720,7 +720,7 @@ def test_contents_stored_ahead_are_committed_by_id_to_the_same_tree(book, make_b
             store = Store(root)
             try:
                 if ahead:
-                    store.store_ahead(writes.values())
+                    store.store_ahead(writes)
                 store.commit(writes, [], "Many\n\nFacturier-Action: document.modify\n")
             finally:
                 store.close()
@@ -786,11 +786,11 @@ def test_fast_import_stopping_while_contents_are_stored_ahead_fails_the_commit_c
     with BookLock(book):
         store = Store(book)
         try:
-            store.store_ahead(writes.values())
+            store.store_ahead(writes)
             with pytest.raises(gitstore.GitError, match="fast-import"):
                 store.commit(writes, [], "Many\n\nFacturier-Action: document.modify\n")
             assert git(book, "rev-parse", "HEAD").strip() == head
-            store.store_ahead(writes.values())
+            store.store_ahead(writes)
             sha = store.commit(writes, [], "Many\n\nFacturier-Action: document.modify\n")
         finally:
             store.close()
@@ -813,7 +813,7 @@ AHEAD = textwrap.dedent("""
     with BookLock(root):
         store = Store(root)
         try:
-            store.store_ahead(writes.values())
+            store.store_ahead(writes)
             os.kill(os.getpid(), sig)         # while git is given the 30 MB
             store.commit(writes, [], "Big\\n\\nFacturier-Action: document.modify\\n")
         finally:
@@ -832,5 +832,24 @@ def test_an_interruption_while_contents_are_stored_ahead_leaves_the_book_as_it_w
     assert _status(book) == ""
     assert not (book / "documents/2025/03").exists()
     assert not (book / ".git/facturier/journal.json").exists()
+    subprocess.run(["git", "-C", str(book), "fsck", "--full", "--strict"], check=True,
+                   capture_output=True)
+
+
+def test_an_untracked_gitattributes_deep_in_the_book_is_honoured(make_book):
+    """A `.gitattributes` nobody committed, in a month folder (git applies it
+    all the same): the files facturier writes there go through its filter
+    (git-crypt's way), the repository holds the cleaned content, and nothing
+    is seen as edited afterwards."""
+    book = make_book({"contacts/acme.yaml": "name: ACME\n", DOC: OLD.decode()})
+    git(book, "config", "filter.rot.clean", "tr a-zA-Z n-za-mN-ZA-M")
+    git(book, "config", "filter.rot.smudge", "tr a-zA-Z n-za-mN-ZA-M")
+    (book / "documents/2024/02").mkdir(parents=True)
+    (book / "documents/2024/.gitattributes").write_text("*.yaml filter=rot\n")
+    writes = {"documents/2024/02/q-%02d.yaml" % i: b"kind: quote\nn: %d\n" % i for i in range(3)}
+    _commit(book, writes)
+    assert git(book, "show", "HEAD:documents/2024/02/q-01.yaml") == "xvaq: dhbgr\na: 1\n"
+    assert (book / "documents/2024/02/q-01.yaml").read_bytes() == b"kind: quote\nn: 1\n"
+    assert _status(book) == "?? documents/2024/.gitattributes\n"
     subprocess.run(["git", "-C", str(book), "fsck", "--full", "--strict"], check=True,
                    capture_output=True)
