@@ -204,7 +204,7 @@ def _load(root: Path, use_cache: bool, processes: Optional[int],
     more.extend(untrusted_diagnostics(links, untrusted["state"]))
     book = assemble(entries, root=str(root), more=more, source=digest if use_cache else "")
     key = cache.totals_key(book.settings)
-    if snapshot.totals_key != key or fresh_key != key:
+    if snapshot.totals_key != key or (todo and fresh_key != key):
         # a total is kept only when computed with these settings
         fresh = {path for path, _blob in todo}
         for path, entry in entries.items():

@@ -249,10 +249,10 @@ class Store:
         # stay the session's
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         try:
+            self._ahead = ahead         # known before it runs: every use of fast-import waits
             thread.start()
-            self._ahead = ahead
         except Exception:
-            pass                    # no thread: the commit sends the contents itself
+            self._ahead = None      # no thread: the commit sends the contents itself
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
@@ -273,18 +273,24 @@ class Store:
             ahead.done.set()
 
     def _ahead_landed(self, raising: bool = True) -> None:
-        """Wait for the contents being stored ahead. When that failed
-        (fast-import stopped), fast-import is let go (the next use starts
-        another) and the failure raised, unless ``raising`` is False (a
-        session being settled); so is an interruption received meanwhile."""
-        ahead, self._ahead = self._ahead, None
+        """Wait for the contents being stored ahead (the thread stays known
+        until it is done: an interruption before that leaves it to the next
+        use of fast-import to wait for). When storing failed (fast-import
+        stopped), fast-import is let go with what was queued for it (as a
+        failed publish: the branch never held those commits) and the failure
+        raised, unless ``raising`` is False (a session being settled); so is
+        an interruption received meanwhile."""
+        ahead = self._ahead
         if ahead is None:
             return
         interrupted = _join(ahead)
+        self._ahead = None
         if ahead.error is None:
             self._stored |= ahead.stored
         else:
             self._stop_import()
+            if raising:
+                self._abandon()
         if raising and ahead.error is not None:
             raise ahead.error
         if raising and interrupted is not None:
@@ -421,6 +427,7 @@ class Store:
         self._look_for_attributes(list(writes) + deletes)
         changes: list[FileChange] = []
         after: dict[str, Optional[tuple[str, str]]] = {}
+        ahead: list[int] = []           # changes whose content may have been stored ahead
         for path, data in writes.items():
             self._check_path(path, links_checked)
             old = self._entry(path)
@@ -430,10 +437,11 @@ class Store:
                 content: bytes | str = sha
             else:
                 sha = blob_id(data, self.repo.object_format)
-                # stored ahead (store_ahead): named by its id
-                content = sha if sha in self._stored else data
+                content = data
             if old is not None and old[1] == sha:
                 continue
+            if content is data:
+                ahead.append(len(changes))
             changes.append((path, mode, content))
             after[path] = (mode, sha)
         for path in deletes:
@@ -446,9 +454,15 @@ class Store:
         for path in after:
             if path not in self._before:        # first change of it since the last publish
                 self._before[path] = self.blob_at_head(path)
+        fi = self._fi                   # (the contents stored ahead, if any, are in it now)
+        for i in ahead:
+            path, mode, _data = changes[i]
+            entry = after[path]
+            if entry is not None and entry[1] in self._stored:
+                changes[i] = (path, mode, entry[1])         # named by its id
         # its id asked by the publish (outside a batch: at once), once the
         # work tree has been looked at while git makes the commit
-        sha = self._fi.commit(self.head, self._author, self._committer, commit_time(),
+        sha = fi.commit(self.head, self._author, self._committer, commit_time(),
                               message if message.endswith("\n") else message + "\n", changes,
                               resolve=False)
         self._commits += 1
@@ -507,14 +521,19 @@ class Store:
             # the commit's id first (fast-import answers it before writing the
             # pack), then the pack: behind the session, written before the
             # thread starts; else while the journal and the files are written
-            # (the work tree's files looked at while git makes the commits sent)
-            self._fi.flush()
-            work = self._work_blobs(list(paths))
+            # (outside a batch, the work tree's files are looked at while git
+            # makes the commit sent; behind the session, once its pack is
+            # written, as close to the thread's writes as can be)
+            work: dict[str, Optional[str]] = {}
+            if not behind:
+                self._fi.flush()
+                work = self._work_blobs(list(paths))
             new = self.head = self._fi.mark(self.head)
             self._fi.start_checkpoint()
             self._ref_left = True           # fast-import's private ref exists from there on
             if behind:
                 self._objects_written()
+                work = self._work_blobs(list(paths))
             flight = _Flight(self._published, new, paths, dict(self._after), dict(self._writes),
                              work)
         except BaseException:
@@ -615,6 +634,7 @@ class Store:
         error): the recovery rule brings the work tree and index to whatever
         the branch holds, and the session goes on from there. If even that
         fails, the journal stays and the next command settles it."""
+        self._ahead_landed(raising=False)     # nothing else writes to fast-import meanwhile
         flight, self._flight = self._flight, None
         if flight is not None:
             _join(flight)               # settled below with the rest, whatever it did

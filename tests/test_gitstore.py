@@ -697,12 +697,17 @@ def _quotes(count: int, tag: bytes = b"") -> dict[str, bytes]:
             for i in range(count)}
 
 
+@pytest.mark.parametrize("listed", [False, True])
 def test_contents_stored_ahead_are_committed_by_id_to_the_same_tree(book, make_book,
-                                                                      monkeypatch):
+                                                                      monkeypatch, listed):
     """Many files in one commit: fast-import stores their contents in a thread
-    while the change is checked, and the commit names each blob by its id;
-    the commit's tree is the one the same change gives without that."""
+    while the change is checked, and the commit names each blob by its id
+    (also when the session knows HEAD from a listing, as a long run does,
+    and so asks fast-import nothing before the commit); the commit's tree is
+    the one the same change gives without that."""
     from engine import gitcommit
+    if listed:
+        monkeypatch.setattr(gitstore, "LIST_AFTER", 0)
     sent: list = []
     commit = gitcommit.FastImport.commit
 
@@ -851,5 +856,43 @@ def test_an_untracked_gitattributes_deep_in_the_book_is_honoured(make_book):
     assert git(book, "show", "HEAD:documents/2024/02/q-01.yaml") == "xvaq: dhbgr\na: 1\n"
     assert (book / "documents/2024/02/q-01.yaml").read_bytes() == b"kind: quote\nn: 1\n"
     assert _status(book) == "?? documents/2024/.gitattributes\n"
+    subprocess.run(["git", "-C", str(book), "fsck", "--full", "--strict"], check=True,
+                   capture_output=True)
+
+
+def test_a_publish_failing_behind_the_session_while_contents_are_stored_ahead(book,
+                                                                             monkeypatch):
+    """A publish made behind the session fails (a person's edit) while the
+    next change's many contents are being given to fast-import: settling the
+    failure waits for them (no command of its own mixed into theirs, which
+    made fast-import stop with a crash report), the batch is lost whole, the
+    person's edit is kept, and the session's next commit is made."""
+    monkeypatch.setattr(gitstore, "BATCH_COMMITS", 3)
+    head = git(book, "rev-parse", "HEAD").strip()
+    contact = "contacts/acme.yaml"
+    big = {"documents/2025/02/q-%04d.yaml" % i: b"kind: quote\nn: %d\n%s" % (i, b"x" * 200_000)
+           for i in range(400)}
+    with BookLock(book):
+        store = Store(book)
+        try:
+            store.begin_batch()
+            for i in range(3):          # the third publishes behind the session
+                if i == 2:
+                    (book / contact).write_text("name: ACME (a person's edit)\n")
+                store.commit({contact: b"name: ACME\nn: %d\n" % i}, [], "Edit %d\n" % i)
+            store.store_ahead(big)
+            time.sleep(0.2)                 # the Writer's checks
+            with pytest.raises(gitstore.PublishLost):
+                store.dirty([contact])      # waits for that publish, which failed
+            store.end_batch()
+            sha = store.commit({"documents/2025/03/after.yaml": b"kind: quote\n"}, [],
+                               "After\n\nFacturier-Action: document.modify\n")
+        finally:
+            store.close()
+    assert not list((book / ".git").glob("fast_import_crash_*"))
+    assert git(book, "rev-parse", "HEAD").strip() == sha
+    assert git(book, "rev-parse", "HEAD^").strip() == head
+    assert (book / contact).read_text() == "name: ACME (a person's edit)\n"
+    assert _status(book) == " M contacts/acme.yaml\n"
     subprocess.run(["git", "-C", str(book), "fsck", "--full", "--strict"], check=True,
                    capture_output=True)

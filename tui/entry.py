@@ -81,8 +81,13 @@ def _ending() -> None:
             os._exit(128 + signum)
         received.append(signum)
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, quiet)
+    stops = {signal.SIGINT, signal.SIGTERM}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, stops)     # both swapped, or neither
+    try:
+        for signum in stops:
+            signal.signal(signum, quiet)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 if __name__ == "__main__":
