@@ -51,35 +51,80 @@ def run_git(root, *args: str, input: Optional[bytes] = None,
     person removes it. Git commands are short; the interruption is raised
     once git is done (a Ctrl-C in a terminal reaches git too, which then
     stops cleanly by itself)."""
-    return _finish(_start(root, args, input, env), input)
+    return _finish(_start(root, args, input, env))
 
 
 def _start(root, args, input: Optional[bytes] = None,
            env: Optional[dict] = None) -> subprocess.Popen:
+    source = subprocess.DEVNULL if input is None else _input_file(input)
     try:
-        return subprocess.Popen(["git", "-C", str(root), *args], stdin=subprocess.PIPE
-                                if input is not None else subprocess.DEVNULL,
+        return subprocess.Popen(["git", "-C", str(root), *args], stdin=source,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     except FileNotFoundError:
         raise GitError("git is not installed (facturier needs the git command)") from None
+    finally:
+        if input is not None:
+            os.close(source)
 
 
-def _finish(proc: subprocess.Popen, input: Optional[bytes] = None) -> tuple[int, bytes, bytes]:
+def _input_file(input: bytes) -> int:
+    """A file holding all of ``input``, read from its start: git's standard
+    input. Not a pipe written while git runs: an interruption in the middle
+    of that writing would leave git waiting for the rest, and the wait for
+    git to finish (:func:`_finish`) waiting for git — a hang; nor would
+    closing the pipe early do (git would act on part of its input)."""
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("facturier-git-input", os.MFD_CLOEXEC)
+    else:                                               # pragma: no cover - not Linux
+        import tempfile
+        fd, name = tempfile.mkstemp(prefix="facturier-git-input-")
+        os.unlink(name)
+    try:
+        view = memoryview(input)
+        while view:
+            view = view[os.write(fd, view):]
+        os.lseek(fd, 0, os.SEEK_SET)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _finish(proc: subprocess.Popen) -> tuple[int, bytes, bytes]:
     """Wait for a git started by :func:`_start` (see :func:`run_git`)."""
     try:
-        out, err = proc.communicate(input)
+        out, err = proc.communicate()
     except BaseException:
-        while True:
-            try:
-                proc.communicate()
-                break
-            except ValueError:          # the pipes were closed by the interrupted call
-                proc.wait()
-                break
-            except BaseException:       # a second interruption: still let git finish
-                continue
+        _drain(proc)
         raise
     return proc.returncode, out, err
+
+
+def _drain(proc: subprocess.Popen) -> None:
+    """Let git finish after an interruption: its output (of no use now) read
+    and dropped until it ends, so that it never waits on a full pipe; a
+    further interruption meanwhile changes nothing. (Not ``communicate``
+    again: interrupted at its start, it leaves a state its next call fails
+    on, over and over.)"""
+    import selectors
+    with selectors.DefaultSelector() as pipes:
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None and not pipe.closed:
+                pipes.register(pipe.fileno(), selectors.EVENT_READ)
+        while True:
+            try:
+                while pipes.get_map():
+                    for key, _events in pipes.select():
+                        try:
+                            ended = not os.read(key.fd, 1 << 16)
+                        except OSError:
+                            ended = True
+                        if ended:
+                            pipes.unregister(key.fd)
+                proc.wait()
+                return
+            except BaseException:       # a second interruption: still let git finish
+                continue
 
 
 def git(root, *args: str, input: Optional[bytes] = None, env: Optional[dict] = None,

@@ -896,3 +896,36 @@ def test_a_publish_failing_behind_the_session_while_contents_are_stored_ahead(bo
     assert _status(book) == " M contacts/acme.yaml\n"
     subprocess.run(["git", "-C", str(book), "fsck", "--full", "--strict"], check=True,
                    capture_output=True)
+
+
+INPUT_CUT = textwrap.dedent("""
+    import subprocess, sys
+    sys.path.insert(0, %r)
+    from engine import gitrepo
+    communicate = subprocess.Popen._communicate
+    cut = []
+
+    def interrupted(self, *args, **kwargs):     # Ctrl-C as git's input starts to be written
+        if not cut:
+            cut.append(1)
+            raise KeyboardInterrupt
+        return communicate(self, *args, **kwargs)
+
+    subprocess.Popen._communicate = interrupted
+    try:
+        gitrepo.run_git(sys.argv[1], "hash-object", "-w", "--stdin", input=b"x" * 1_000_000)
+    except KeyboardInterrupt:
+        print("interrupted after git finished")
+""") % str(REPO)
+
+
+def test_an_interruption_while_git_is_given_its_input_lets_git_finish_with_all_of_it(book):
+    """Ctrl-C lands while git's standard input is being written: git still
+    gets all of it and finishes (a hang before: git waited for the rest of
+    its input, facturier for git), then the interruption is raised."""
+    proc = subprocess.run([sys.executable, "-c", INPUT_CUT, str(book)], capture_output=True,
+                          timeout=60)
+    assert proc.stdout == b"interrupted after git finished\n", proc.stderr.decode()[-2000:]
+    whole = subprocess.run(["git", "-C", str(book), "hash-object", "--stdin"], check=True,
+                           capture_output=True, input=b"x" * 1_000_000).stdout.strip()
+    subprocess.run(["git", "-C", str(book), "cat-file", "-e", whole], check=True)   # stored
