@@ -50,8 +50,20 @@ def run_git(root, *args: str, input: Optional[bytes] = None,
     lock leaves the lock behind, and every later git command fails until a
     person removes it. Git commands are short; the interruption is raised
     once git is done (a Ctrl-C in a terminal reaches git too, which then
-    stops cleanly by itself)."""
-    return _finish(_start(root, args, input, env))
+    stops cleanly by itself). Git is started with SIGINT and SIGTERM held
+    back: interrupted while it is being started, Python would lose the
+    process it had just made (git then acting unseen, e.g. moving a branch
+    after facturier settled the book without it); one held back is raised
+    as git runs, and waited for as above."""
+    import signal
+    stops = {signal.SIGINT, signal.SIGTERM}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+    try:
+        proc = _start(root, args, input, env)
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        raise
+    return _finish(proc, mask)
 
 
 def _start(root, args, input: Optional[bytes] = None,
@@ -90,9 +102,14 @@ def _input_file(input: bytes) -> int:
     return fd
 
 
-def _finish(proc: subprocess.Popen) -> tuple[int, bytes, bytes]:
-    """Wait for a git started by :func:`_start` (see :func:`run_git`)."""
+def _finish(proc: subprocess.Popen, mask: Optional[set] = None) -> tuple[int, bytes, bytes]:
+    """Wait for a git started by :func:`_start` (see :func:`run_git`);
+    ``mask``: the signal mask to restore first (a signal held back until
+    then is raised here, git let finish)."""
     try:
+        if mask is not None:
+            import signal
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         out, err = proc.communicate()
     except BaseException:
         _drain(proc)

@@ -929,3 +929,35 @@ def test_an_interruption_while_git_is_given_its_input_lets_git_finish_with_all_o
     whole = subprocess.run(["git", "-C", str(book), "hash-object", "--stdin"], check=True,
                            capture_output=True, input=b"x" * 1_000_000).stdout.strip()
     subprocess.run(["git", "-C", str(book), "cat-file", "-e", whole], check=True)   # stored
+
+
+START_CUT = textwrap.dedent("""
+    import os, signal, subprocess, sys
+    sys.path.insert(0, %r)
+    from engine import gitrepo
+    start = subprocess.Popen._execute_child
+
+    def signalled(self, *args, **kwargs):       # Ctrl-C as git has just been started
+        start(self, *args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    subprocess.Popen._execute_child = signalled
+    data = os.urandom(1 << 20) * 64             # 64 MB: git takes a while to store them
+    try:
+        gitrepo.run_git(sys.argv[1], "hash-object", "-w", "--stdin", input=data)
+    except KeyboardInterrupt:
+        subprocess.Popen._execute_child = start
+        done = subprocess.run(["git", "-C", sys.argv[1], "cat-file", "-e",
+                               gitrepo.blob_id(data)]).returncode == 0
+        print("interrupted, git %%s" %% ("done" if done else "still running"))
+""") % str(REPO)
+
+
+def test_an_interruption_while_git_is_started_waits_for_that_git(book):
+    """Ctrl-C lands while Python starts git: the git started is still waited
+    for before the interruption is raised (lost before: git went on unseen,
+    and a branch could move after facturier had settled the book without
+    it)."""
+    proc = subprocess.run([sys.executable, "-c", START_CUT, str(book)], capture_output=True,
+                          timeout=120)
+    assert proc.stdout == b"interrupted, git done\n", proc.stderr.decode()[-2000:]
