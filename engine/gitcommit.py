@@ -111,11 +111,14 @@ class FastImport:
         except (BrokenPipeError, ValueError):
             self._died()
 
-    def _answer(self) -> bytes:
+    def _flush(self) -> None:
         try:
             self._in.flush()
         except (BrokenPipeError, ValueError):
             self._died()
+
+    def _answer(self) -> bytes:
+        self._flush()
         line = self._out.readline()
         if not line:
             self._died()
@@ -212,10 +215,7 @@ class FastImport:
     @_whole
     def flush(self) -> None:
         """What was sent, handed to fast-import now (not at the next question)."""
-        try:
-            self._in.flush()
-        except (BrokenPipeError, ValueError):
-            self._died()
+        self._flush()
 
     def checkpoint(self) -> None:
         """Write the pack (and its index) of everything sent so far: the commits
@@ -229,10 +229,7 @@ class FastImport:
         the caller does other work; :meth:`end_checkpoint` (and every question
         asked of fast-import) waits for it."""
         self._send(b"checkpoint\nprogress checkpoint done\n")
-        try:
-            self._in.flush()
-        except (BrokenPipeError, ValueError):
-            self._died()
+        self._flush()
         self._checkpoints += 1
 
     @property
