@@ -204,14 +204,8 @@ def _load(root: Path, use_cache: bool, processes: Optional[int],
     more.extend(untrusted_diagnostics(links, untrusted["state"]))
     book = assemble(entries, root=str(root), more=more, source=digest if use_cache else "")
     key = cache.totals_key(book.settings)
-    if snapshot.totals_key != key or (todo and fresh_key != key):
-        # a total is kept only when computed with these settings
-        fresh = {path for path, _blob in todo}
-        for path, entry in entries.items():
-            if type(entry) is cache.DocumentEntry and entry.total is not None and \
-                    (fresh_key != key if path in fresh else snapshot.totals_key != key):
-                entry.total = None
-    computed = _remember_totals(book, entries, True)
+    computed = _remember_totals(book, entries, snapshot.totals_key,
+                                {path for path, _blob in todo}, fresh_key)
     # the digest kept always names the listing the kept entries are exactly
     if use_cache and (todo or computed or len(entries) != len(cached)
                       or (digest and digest != snapshot.listing)):
@@ -516,17 +510,25 @@ def untrusted_diagnostics(links, state) -> list[Diagnostic]:
     return out
 
 
-def _remember_totals(book: Book, entries: dict, trusted: bool) -> bool:
-    """Give the book the document totals the cache holds (when computed with
-    these settings); compute and store the others. True when any was computed."""
+def _remember_totals(book: Book, entries: dict, cached_key: str, parsed: set,
+                     parsed_key: Optional[str]) -> bool:
+    """Give the book the document totals its entries hold when computed with
+    its settings — those of the entries kept from the cache with
+    ``cached_key``, those of the ``parsed`` paths (by the parsing workers)
+    with ``parsed_key`` (see cache.totals_key); compute and store the others.
+    True when any was computed."""
     mine: list[Any] = [e for e in entries.values()
                        if type(e) is cache.DocumentEntry and e.record is not None]
     if len(mine) != len(book.documents):       # ids shared: only the records the book kept
         documents = book.documents
         mine = [e for e in mine if documents.get(e.record.id) is e.record]
-    if trusted:
-        book.remember_totals([(e.record, e.total) for e in mine if e.total is not None])
-        mine = [e for e in mine if e.total is None]
+    key = cache.totals_key(book.settings)
+    if cached_key != key or (parsed and parsed_key != key):
+        for entry in mine:
+            if (parsed_key if entry.path in parsed else cached_key) != key:
+                entry.total = None
+    book.remember_totals([(e.record, e.total) for e in mine if e.total is not None])
+    mine = [e for e in mine if e.total is None]
     for entry in mine:
         entry.total = book.total_of(entry.record)
     return bool(mine)
