@@ -224,6 +224,7 @@ class Repository:
         self._attributes: Optional[tuple[Pending, Pending]] = \
             _attribute_questions(self.root) if head else None
         self._converts: Optional[bool] = None
+        self._attribute_folders: set[str] = set()   # folders found without a .gitattributes
         try:
             self._facts(head)
         except BaseException:
@@ -258,17 +259,25 @@ class Repository:
             self._converts = self._answer(*(asked or _attribute_questions(self.root)))
         return self._converts
 
-    @property
-    def known_to_convert(self) -> bool:
-        """:attr:`converts` already known true (without waiting for git)."""
-        return self._converts is True
-
-    def found_attributes(self) -> None:
-        """An attribute file was found where :attr:`converts` does not look
-        (an untracked ``.gitattributes`` deep in the book's folders): from
-        now on, content goes through git."""
-        self.settle()
-        self._converts = True
+    def look_for_attributes(self, paths: Iterable[str]) -> None:
+        """Git applies a ``.gitattributes`` of any folder a file lies in,
+        tracked or not; :attr:`converts` looks at tracked ones and at the
+        book's top folders. An untracked one deeper (``documents/2026/``) is
+        looked for here in the folders of ``paths`` (files about to be read
+        or written), once a folder: found, :attr:`converts` is true from then
+        on (content goes through git)."""
+        if self._converts is True:
+            return
+        folders = self._attribute_folders
+        for path in paths:
+            folder = path.rpartition("/")[0]
+            while folder and folder not in folders:
+                folders.add(folder)
+                if os.path.lexists(os.path.join(self.root, folder, ".gitattributes")):
+                    self.settle()
+                    self._converts = True
+                    return
+                folder = folder.rpartition("/")[0]
 
     def settle(self) -> None:
         """End the questions still running: no git process of a repository

@@ -33,7 +33,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from .diagnostics import FacturierError
 from .gitcommit import FastImport, FileChange, commit_time, private_ref
@@ -121,6 +121,23 @@ class _Ahead:
     error: Optional[BaseException] = field(default=None)
 
 
+def _start_behind(thread: threading.Thread, known: Callable[[], None]) -> Optional[Exception]:
+    """Start a thread working behind the session (a publish, contents stored
+    ahead), ``known()`` first (the session's record of it, which every later
+    step waits on): whole, with no interruption in between (it runs, or it
+    never does: then the failure is returned); the thread keeps SIGINT and
+    SIGTERM blocked, they are the session's."""
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        known()
+        thread.start()
+    except Exception as exc:
+        return exc
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    return None
+
+
 def _join(flight: "_Flight | _Ahead") -> Optional[BaseException]:
     """Wait for a publish's thread to be done; an interruption meanwhile
     (Ctrl-C) does not stop it (as for a git command, gitrepo.run_git): it is
@@ -198,7 +215,6 @@ class Store:
         self._listed = False
         self._ref_left = False
         self._ahead: Optional[_Ahead] = None            # contents being stored ahead
-        self._attribute_folders: set[str] = set()       # folders without a .gitattributes
         self._stored: set[str] = set()                  # blob ids fast-import has from them
 
     # ------------------------------------------------------------------ reading
@@ -211,24 +227,6 @@ class Store:
             self._stored.clear()
         return self._import
 
-    def _look_for_attributes(self, paths: Iterable[str]) -> None:
-        """Git applies a ``.gitattributes`` of any folder a file lies in,
-        tracked or not; Repository.converts looks at tracked ones and at the
-        book's top folders. An untracked one deeper (``documents/2026/``)
-        is looked for here, once a folder per session, for every path
-        written or read: found, content goes through git from then on."""
-        if self.repo.known_to_convert:
-            return
-        folders = self._attribute_folders
-        for path in paths:
-            folder = path.rpartition("/")[0]
-            while folder and folder not in folders:
-                folders.add(folder)
-                if os.path.lexists(os.path.join(self.root, folder, ".gitattributes")):
-                    self.repo.found_attributes()
-                    return
-                folder = folder.rpartition("/")[0]
-
     def store_ahead(self, writes: dict[str, bytes]) -> None:
         """Have fast-import store these file contents now, in a thread, while
         this one checks the change they belong to: for a run's tens of
@@ -237,24 +235,20 @@ class Store:
         writes them names each blob by its id. Contents no commit takes (the
         change refused, an interruption) stay objects nothing names, dropped
         by git's gc as those of any interrupted git command. Nothing is done
-        when git converts contents (a blob is then not the bytes)."""
-        self._look_for_attributes(writes)
+        when git converts contents (a blob is then not the bytes), nor for
+        fewer than AHEAD_AT files (an action's few: not worth a thread)."""
+        if len(writes) < AHEAD_AT:
+            return
+        self.repo.look_for_attributes(writes)
         if self.repo.converts or self._ahead is not None:
             return
         fi = self._fi
         ahead = _Ahead(list(writes.values()))
         thread = threading.Thread(target=self._store_behind, args=(fi, ahead),
                                   name="facturier-blobs")
-        # as a publish behind the session: started whole, SIGINT and SIGTERM
-        # stay the session's
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-        try:
-            self._ahead = ahead         # known before it runs: every use of fast-import waits
-            thread.start()
-        except Exception:
+        # (known first: every use of fast-import waits for it)
+        if _start_behind(thread, lambda: setattr(self, "_ahead", ahead)) is not None:
             self._ahead = None      # no thread: the commit sends the contents itself
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
     def _store_behind(self, fi: FastImport, ahead: _Ahead) -> None:
         try:
@@ -340,7 +334,7 @@ class Store:
         queued = self._queued_bytes_of(path)
         if queued is not None:
             return queued[0]
-        self._look_for_attributes((path,))
+        self.repo.look_for_attributes((path,))
         data, st = read_file_stat(self.root, path, self._folders)
         if data is None or st is None or self.repo.converts:
             return data
@@ -384,7 +378,7 @@ class Store:
         from the session's last commit (uncommitted edits, an untracked file
         in the way, a symbolic link)."""
         paths = list(paths)
-        self._look_for_attributes(paths)
+        self.repo.look_for_attributes(paths)
         if self._flight is not None and any(p in self._flight.after for p in paths):
             self._land()                # those files are being written: once they are
         # (while a publish is under way, the staged changes of the paths it
@@ -424,7 +418,7 @@ class Store:
         link to the person): not looked for again here. Either way the files
         are written without following a link (engine/worktree.py)."""
         deletes = list(deletes)
-        self._look_for_attributes(list(writes) + deletes)
+        self.repo.look_for_attributes(list(writes) + deletes)
         changes: list[FileChange] = []
         after: dict[str, Optional[tuple[str, str]]] = {}
         ahead: list[int] = []           # changes whose content may have been stored ahead
@@ -545,19 +539,12 @@ class Store:
             self._forget_queue()
         flight.contents = None if self.repo.converts else flight.writes
         if behind:
-            self._flight = flight
             flight.thread = threading.Thread(target=self._fly_behind, args=(flight,),
                                              name="facturier-publish")
-            # no interruption while it starts (it runs, or it never does); the
-            # thread keeps the mask: SIGINT and SIGTERM are the session's
-            mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-            try:
-                flight.thread.start()
-            except Exception as exc:        # no thread: a publish that failed
-                flight.error = exc
+            failed = _start_behind(flight.thread, lambda: setattr(self, "_flight", flight))
+            if failed is not None:          # no thread: a publish that failed
+                flight.error = failed
                 flight.done.set()
-            finally:
-                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         else:
             self._fly(flight)
             self._landed(flight)

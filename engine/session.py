@@ -203,11 +203,8 @@ class Writer:
     def commit(self, change: Change) -> Optional[str]:
         if self._store is None:
             raise ActionRefused("refuse.writer_closed")
-        from .gitstore import AHEAD_AT
         from .safepath import check_writable
-        if len(change.writes) >= AHEAD_AT:
-            # git stores the many files' contents while they are checked
-            self._store.store_ahead(change.writes)
+        self._store.store_ahead(change.writes)      # many files: git stores them while checked
         checked: set = set()
         for path in change.paths:           # never through a link, never out of the book
             check_writable(self.root, path, checked)
